@@ -1,0 +1,192 @@
+"""The auth router: register, login, refresh, logout, sessions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from saaskit.auth.dependencies import Principal
+from saaskit.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
+from saaskit.errors import error_responses
+from saaskit.routing import new_router, with_body_schema
+from saaskit.users.cache import UserT
+from saaskit.users.schemas import UserCreate
+
+if TYPE_CHECKING:
+    from saaskit.kit import SaaSKit
+
+_LOGIN_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {
+                        "username": {"type": "string", "description": "The email address."},
+                        "password": {"type": "string", "format": "password"},
+                    },
+                }
+            },
+            "application/json": {"schema": LoginRequest.model_json_schema()},
+        },
+    }
+}
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _read_login(request: Request) -> LoginRequest:
+    """The credentials from a JSON body or an OAuth2 password form."""
+    content_type = request.headers.get("content-type", "")
+    try:
+        if content_type.startswith("application/json"):
+            return LoginRequest.model_validate_json(await request.body())
+        form = await request.form()
+        return LoginRequest.model_validate(
+            {"email": form.get("username"), "password": form.get("password")}
+        )
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_input=False)]
+        ) from error
+
+
+def _to_read(
+    session_id: str,
+    current: str,
+    *,
+    created: int,
+    used: int,
+    expires: int,
+    ip: str | None,
+    agent: str | None,
+) -> SessionRead:
+    def ts(value: int) -> datetime:
+        return datetime.fromtimestamp(value, UTC)
+
+    return SessionRead(
+        id=session_id,
+        created_at=ts(created),
+        last_used_at=ts(used),
+        expires_at=ts(expires),
+        ip=ip,
+        user_agent=agent,
+        current=session_id == current,
+    )
+
+
+def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
+    """Routes under ``{api_prefix}/auth``."""
+    router = new_router()
+    read_schema = kit.user_read_schema
+    deps = kit.dependencies
+
+    async def register(body: UserCreate) -> Any:
+        data = body.model_dump(exclude={"email", "password", "full_name"})
+        user = await kit.auth.register(
+            body.email, body.password, full_name=body.full_name, extra=data
+        )
+        return read_schema.model_validate(user)
+
+    router.add_api_route(
+        "/register",
+        with_body_schema(register, kit.user_create_schema),
+        methods=["POST"],
+        name="auth:register",
+        status_code=status.HTTP_201_CREATED,
+        response_model=read_schema,
+        responses=error_responses(409, 413, 422),
+    )
+
+    @router.post(
+        "/login",
+        name="auth:login",
+        response_model=TokenPair,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 413, 422),
+        openapi_extra=_LOGIN_BODY,
+    )
+    async def login(request: Request, response: Response) -> TokenPair:
+        credentials = await _read_login(request)
+        _, tokens = await kit.auth.login(
+            credentials.email,
+            credentials.password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return tokens
+
+    @router.post(
+        "/refresh",
+        name="auth:refresh",
+        response_model=TokenPair,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 422),
+    )
+    async def refresh(body: RefreshRequest, response: Response) -> TokenPair:
+        response.headers["Cache-Control"] = "no-store"
+        return await kit.auth.refresh(body.refresh_token)
+
+    @router.post(
+        "/logout",
+        name="auth:logout",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401),
+    )
+    async def logout(p: Principal[UserT] = Depends(deps.principal)) -> None:
+        await kit.auth.logout(p.claims.session_id, p.claims.user_id)
+
+    @router.post(
+        "/logout-all",
+        name="auth:logout_all",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401),
+    )
+    async def logout_all(p: Principal[UserT] = Depends(deps.principal)) -> None:
+        await kit.auth.logout_all(p.claims.user_id)
+
+    @router.get(
+        "/sessions",
+        name="auth:sessions",
+        response_model=list[SessionRead],
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401),
+    )
+    async def sessions(p: Principal[UserT] = Depends(deps.principal)) -> list[SessionRead]:
+        return [
+            _to_read(
+                s.id,
+                p.claims.session_id,
+                created=s.created_at,
+                used=s.last_used_at,
+                expires=s.expires_at,
+                ip=s.ip,
+                agent=s.user_agent,
+            )
+            for s in await kit.sessions.for_user(p.claims.user_id)
+        ]
+
+    @router.delete(
+        "/sessions/{session_id}",
+        name="auth:delete_session",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401, 404),
+    )
+    async def delete_session(
+        session_id: str, p: Principal[UserT] = Depends(deps.principal)
+    ) -> None:
+        await kit.sessions.revoke_owned(session_id, p.claims.user_id)
+
+    return router

@@ -1,0 +1,45 @@
+"""Request and response bodies for authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class LoginRequest(BaseModel):
+    """JSON login (the endpoint also takes the OAuth2 form with ``username``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+    password: str = Field(min_length=1, max_length=4096)
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class TokenPair(BaseModel):
+    """Tokens returned by login and refresh."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_expires_in: int = Field(description="Seconds until the session ends.")
+
+
+class SessionRead(BaseModel):
+    """One of the user's login sessions."""
+
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str | None
+    current: bool = Field(description="True for the session of the token making the request.")

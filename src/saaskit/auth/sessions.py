@@ -1,0 +1,145 @@
+"""Login sessions with rotating, single-use refresh tokens.
+
+Each login opens a :class:`RefreshSession`. The store keeps, per session, its metadata
+and a hash of the ``jti`` of the one refresh token that is currently valid. A refresh
+swaps that hash atomically (compare-and-set), so of two concurrent refreshes of one token
+exactly one wins. A validly signed refresh token whose ``jti`` is not the current one
+can only be an already-rotated token: that is reuse, and the whole session is revoked,
+newest token included (RFC 9700 §4.14.2). Rotation never extends the session: every
+refresh token expires at the session's absolute end.
+
+Store keys: ``sess:{sid}`` (metadata JSON), ``sess:{sid}:rt`` (current token hash),
+``user-sess:{uid}`` (the user's session ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import time
+import uuid
+from dataclasses import asdict, dataclass
+
+from saaskit.exceptions import InvalidToken, SessionNotFound
+from saaskit.store import CasResult, Store
+
+
+def session_key(session_id: str) -> str:
+    return f"sess:{session_id}"
+
+
+def _token_key(session_id: str) -> str:
+    return f"sess:{session_id}:rt"
+
+
+def _user_key(user_id: int) -> str:
+    return f"user-sess:{user_id}"
+
+
+def _digest(jti: str) -> bytes:
+    return hashlib.sha256(jti.encode()).hexdigest().encode()
+
+
+@dataclass(slots=True)
+class RefreshSession:
+    """One login: who, from where, and until when (epoch seconds)."""
+
+    id: str
+    user_id: int
+    created_at: int
+    last_used_at: int
+    expires_at: int
+    ip: str | None = None
+    user_agent: str | None = None
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> RefreshSession:
+        return cls(**json.loads(raw))
+
+
+class SessionManager:
+    """Opens, rotates, lists and revokes sessions in a :class:`~saaskit.store.Store`."""
+
+    def __init__(self, store: Store, lifetime_seconds: int) -> None:
+        self.store = store
+        self.lifetime = lifetime_seconds
+
+    async def open(
+        self, user_id: int, *, ip: str | None = None, user_agent: str | None = None
+    ) -> tuple[RefreshSession, str]:
+        """Start a session; returns it and the ``jti`` for its first refresh token."""
+        now = int(time.time())
+        session = RefreshSession(
+            id=uuid.uuid4().hex,
+            user_id=user_id,
+            created_at=now,
+            last_used_at=now,
+            expires_at=now + self.lifetime,
+            ip=ip,
+            user_agent=(user_agent or None) and user_agent[:256],
+        )
+        jti = secrets.token_hex(16)
+        await self.store.put(_token_key(session.id), _digest(jti), ttl=self.lifetime)
+        await self.store.put(session_key(session.id), session.encode(), ttl=self.lifetime)
+        await self.store.set_add(_user_key(user_id), session.id, ttl=self.lifetime)
+        return session, jti
+
+    async def get(self, session_id: str) -> RefreshSession | None:
+        raw = await self.store.get(session_key(session_id))
+        return RefreshSession.decode(raw) if raw else None
+
+    async def rotate(self, session_id: str, user_id: int, jti: str) -> tuple[RefreshSession, str]:
+        """Swap the current refresh token ``jti`` for a new one.
+
+        Raises :class:`InvalidToken` if the session is gone, and revokes the session
+        first when ``jti`` is an already-used token.
+        """
+        new_jti = secrets.token_hex(16)
+        outcome = await self.store.compare_and_set(
+            _token_key(session_id), _digest(jti), _digest(new_jti)
+        )
+        if outcome is CasResult.MISMATCH:
+            await self.revoke(session_id, user_id)
+            raise InvalidToken("This refresh token was already used; the session is revoked.")
+        session = await self.get(session_id) if outcome is CasResult.SWAPPED else None
+        if session is None or session.user_id != user_id:
+            raise InvalidToken()
+        now = int(time.time())
+        session.last_used_at = now
+        await self.store.put(
+            session_key(session_id), session.encode(), ttl=max(1, session.expires_at - now)
+        )
+        return session, new_jti
+
+    async def for_user(self, user_id: int) -> list[RefreshSession]:
+        """The user's live sessions, newest first."""
+        ids = sorted(await self.store.set_members(_user_key(user_id)))
+        raws = await self.store.get_many([session_key(i) for i in ids])
+        sessions = [RefreshSession.decode(raw) for raw in raws if raw]
+        for stale in {i for i, raw in zip(ids, raws, strict=True) if raw is None}:
+            await self.store.set_remove(_user_key(user_id), stale)
+        return sorted(sessions, key=lambda s: s.created_at, reverse=True)
+
+    async def revoke(self, session_id: str, user_id: int) -> None:
+        await self.store.delete(session_key(session_id), _token_key(session_id))
+        await self.store.set_remove(_user_key(user_id), session_id)
+
+    async def revoke_owned(self, session_id: str, user_id: int) -> None:
+        """Revoke ``session_id`` if it belongs to ``user_id``; else :class:`SessionNotFound`."""
+        session = await self.get(session_id)
+        if session is None or session.user_id != user_id:
+            raise SessionNotFound()
+        await self.revoke(session_id, user_id)
+
+    async def revoke_all(self, user_id: int, *, keep: str | None = None) -> int:
+        """End every session of the user except ``keep``; returns how many ended."""
+        ids = await self.store.set_members(_user_key(user_id))
+        ended = 0
+        for session_id in ids - {keep} if keep else set(ids):
+            await self.revoke(session_id, user_id)
+            ended += 1
+        return ended

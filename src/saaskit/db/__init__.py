@@ -1,0 +1,13 @@
+"""Database: engine, sessions and the model mixins a host builds its tables from."""
+
+from saaskit.db.engine import create_engine, create_session_factory, is_sqlite
+from saaskit.db.mixins import TimestampMixin, UserMixin, normalize_email
+
+__all__ = [
+    "TimestampMixin",
+    "UserMixin",
+    "create_engine",
+    "create_session_factory",
+    "is_sqlite",
+    "normalize_email",
+]

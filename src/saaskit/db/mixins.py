@@ -1,0 +1,65 @@
+"""Column mixins for the host's own models.
+
+A host declares its user table with its own ``DeclarativeBase``::
+
+    class Base(DeclarativeBase): ...
+
+    class User(UserMixin, Base):
+        __tablename__ = "users"
+        company: Mapped[str | None] = mapped_column(default=None)
+
+Emails are stored lower-cased (see :func:`normalize_email`), so the unique index on
+``email`` makes them unique regardless of case, on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Integer, String, false, func, true
+from sqlalchemy.orm import Mapped, mapped_column, validates
+
+EMAIL_MAX_LENGTH = 320
+
+
+def normalize_email(email: str) -> str:
+    """The canonical form saaskit stores and looks up: stripped and lower-cased."""
+    return email.strip().lower()
+
+
+class TimestampMixin:
+    """``created_at`` (set by the database) and ``updated_at`` (set on every update)."""
+
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+    )
+    updated_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), onupdate=func.now(), nullable=True, default=None
+    )
+
+
+class UserMixin(TimestampMixin):
+    """The columns saaskit needs on the user table (the seed schema)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(
+        String(EMAIL_MAX_LENGTH), unique=True, index=True, nullable=False
+    )
+    hashed_password: Mapped[str] = mapped_column(String(255), nullable=False)
+    full_name: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
+    is_active: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=True, server_default=true()
+    )
+    is_superuser: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    is_verified: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    stripe_customer_id: Mapped[str | None] = mapped_column(
+        String(255), unique=True, index=True, nullable=True, default=None
+    )
+
+    @validates("email")
+    def _normalize_email(self, _key: str, value: str) -> str:
+        return normalize_email(value)

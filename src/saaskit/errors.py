@@ -1,0 +1,169 @@
+"""HTTP error shape and exception handlers.
+
+Every error response has one body shape::
+
+    {"error": {"code": "invalid_credentials", "message": "Incorrect email or password."}}
+
+Validation errors add ``fields`` (location, message, type) and never echo the submitted
+value, so a rejected password never travels back in a response or a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from saaskit import exceptions as exc
+from saaskit.exceptions import ErrorCode
+
+logger = logging.getLogger("saaskit")
+
+STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
+    exc.InvalidCredentials: 401,
+    exc.InvalidToken: 401,
+    exc.NotAuthenticated: 401,
+    exc.InactiveUser: 401,
+    exc.PermissionDenied: 403,
+    exc.EmailAlreadyRegistered: 409,
+    exc.InvalidPassword: 422,
+    exc.UserNotFound: 404,
+    exc.SessionNotFound: 404,
+    exc.RateLimited: 429,
+    exc.ServiceUnavailable: 503,
+}
+
+_CODE_BY_STATUS = {
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request: where, what, and the pydantic error type."""
+
+    loc: list[str | int]
+    message: str
+    type: str
+
+
+class ErrorDetail(BaseModel):
+    code: ErrorCode
+    message: str
+    fields: list[FieldError] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every saaskit error response."""
+
+    error: ErrorDetail
+
+
+def status_for(error: exc.SaaSKitError) -> int:
+    """The HTTP status for a domain exception (most specific class wins)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 400
+
+
+def error_json(
+    status: int,
+    code: ErrorCode,
+    message: str,
+    *,
+    fields: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, fields=fields))
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Missing, invalid or expired credentials",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Invalid input (submitted values are never echoed)",
+    429: "Rate limited; see Retry-After",
+    503: "A backing service is unavailable",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for the given statuses, all with :class:`ErrorResponse`."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS.get(status, "Error")}
+        for status in statuses
+    }
+
+
+def _field_errors(errors: Iterable[Any]) -> list[FieldError]:
+    fields = []
+    for err in errors:
+        loc = [part if isinstance(part, int) else str(part) for part in err.get("loc", ())]
+        message, kind = str(err.get("msg", "")), str(err.get("type", ""))
+        fields.append(FieldError(loc=loc, message=message, type=kind))
+    return fields
+
+
+def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
+    """The response for a domain exception (with Retry-After / WWW-Authenticate)."""
+    headers = None
+    if isinstance(error, exc.RateLimited):
+        headers = {"Retry-After": str(error.retry_after)}
+    elif status_for(error) == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return error_json(status_for(error), error.code, error.message, headers=headers)
+
+
+def validation_error_response(error: RequestValidationError) -> JSONResponse:
+    """422 listing the invalid fields, without the submitted values."""
+    return error_json(
+        422,
+        ErrorCode.VALIDATION_ERROR,
+        "The request is invalid; see `fields`.",
+        fields=_field_errors(error.errors()),
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = _CODE_BY_STATUS.get(error.status_code, ErrorCode.HTTP_ERROR)
+    message = error.detail if isinstance(error.detail, str) else "HTTP error."
+    return error_json(error.status_code, code, message, headers=error.headers)
+
+
+async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
+    # The traceback goes to the log only; the client gets a generic body.
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return error_json(500, ErrorCode.INTERNAL_ERROR, "Internal server error.")
+
+
+async def _saaskit_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, exc.SaaSKitError)
+    return saaskit_error_response(error)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    return validation_error_response(error)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register saaskit's handlers so every error has the :class:`ErrorResponse` shape."""
+    app.add_exception_handler(exc.SaaSKitError, _saaskit_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

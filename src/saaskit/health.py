@@ -1,0 +1,59 @@
+"""Health endpoints for load balancers and orchestrators."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from saaskit.routing import new_router
+
+if TYPE_CHECKING:
+    from saaskit.kit import SaaSKit
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Literal["ok", "down", "skipped"]] = {}
+
+
+def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
+    """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are)."""
+    router = new_router()
+
+    @router.get("/health", name="health:live", response_model=Health, status_code=200)
+    async def live() -> Health:
+        return Health(status="ok")
+
+    @router.get(
+        "/health/ready",
+        name="health:ready",
+        response_model=Health,
+        status_code=200,
+        responses={503: {"model": Health, "description": "A backend is down"}},
+    )
+    async def ready() -> JSONResponse:
+        checks: dict[str, Literal["ok", "down", "skipped"]] = {
+            "database": "ok" if await _database_ok(kit) else "down",
+            "redis": "skipped",
+        }
+        if kit.store.shared:
+            checks["redis"] = "ok" if await kit.store.ping() else "down"
+        healthy = "down" not in checks.values()
+        body = Health(status="ok" if healthy else "unavailable", checks=checks)
+        code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
+        return JSONResponse(body.model_dump(), status_code=code)
+
+    return router
+
+
+async def _database_ok(kit: SaaSKit[Any]) -> bool:
+    try:
+        async with kit.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,74 @@
+"""ASGI middleware installed by ``kit.install(app)``."""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from saaskit.errors import error_json
+from saaskit.exceptions import ErrorCode
+
+
+class _TooLarge(HTTPException):
+    # An HTTPException, so request parsing re-raises it and the app's handler answers 413.
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The request body is larger than {max_bytes} bytes.")
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 for request bodies over ``max_bytes``, before any parsing or hashing.
+
+    A declared ``Content-Length`` over the limit is refused without reading the body; a
+    chunked body is counted as it streams and refused as soon as it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = 0
+                if declared > self.max_bytes:
+                    await self._reject(scope, receive, send)
+                    return
+                break
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_json(
+            413,
+            ErrorCode.PAYLOAD_TOO_LARGE,
+            f"The request body is larger than {self.max_bytes} bytes.",
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)

@@ -1,0 +1,23 @@
+"""Shared state: the :class:`Store` protocol and its Redis and in-process implementations."""
+
+from __future__ import annotations
+
+import logging
+
+from saaskit.store.base import CasResult, Store, StoreUnavailable
+from saaskit.store.memory import MemoryStore
+
+logger = logging.getLogger("saaskit")
+
+
+def create_store(redis_url: str | None, *, prefix: str = "saaskit:") -> Store:
+    """A :class:`RedisStore` when ``redis_url`` is set, else a :class:`MemoryStore`."""
+    if redis_url:
+        from saaskit.store.redis import RedisStore
+
+        return RedisStore(redis_url, prefix=prefix)
+    logger.info("saaskit: no SAASKIT_REDIS_URL; sessions and rate limits live in this process only")
+    return MemoryStore()
+
+
+__all__ = ["CasResult", "MemoryStore", "Store", "StoreUnavailable", "create_store"]

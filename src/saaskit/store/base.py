@@ -1,0 +1,73 @@
+"""The store protocol: the small set of shared-state operations saaskit needs.
+
+Refresh sessions, rate-limit counters, cached users and usage counters all live behind
+this protocol. :class:`~saaskit.store.redis.RedisStore` shares them across processes;
+:class:`~saaskit.store.memory.MemoryStore` keeps them in this process only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+from saaskit.exceptions import ServiceUnavailable
+
+
+class CasResult(Enum):
+    """Outcome of :meth:`Store.compare_and_set`."""
+
+    SWAPPED = "swapped"
+    MISMATCH = "mismatch"
+    MISSING = "missing"
+
+
+class StoreUnavailable(ServiceUnavailable):
+    """The store (Redis) cannot be reached; requests that need it fail with 503."""
+
+    message = "The session store is unavailable; try again shortly."
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Key/value operations with expiry. Keys are ``str``, values ``bytes``."""
+
+    shared: bool
+    """True when other processes see the same data (Redis)."""
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values of several keys in one round trip."""
+        ...
+
+    async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
+        """Store ``value``; ``ttl`` in seconds (``None``: no expiry)."""
+        ...
+
+    async def delete(self, *keys: str) -> int: ...
+
+    async def compare_and_set(self, key: str, expected: bytes, new: bytes) -> CasResult:
+        """Atomically replace ``key``'s value if it equals ``expected`` (keeps the TTL)."""
+        ...
+
+    async def hit(self, key: str, window: int) -> tuple[int, int]:
+        """Count one hit in a fixed window of ``window`` seconds.
+
+        Returns the count so far in the window and the seconds until it resets.
+        """
+        ...
+
+    async def incr(self, key: str, amount: int, ttl: int | None = None) -> int:
+        """Add ``amount`` and return the new value; ``ttl`` is set when the key is created."""
+        ...
+
+    async def set_add(self, key: str, member: str, ttl: int | None = None) -> None: ...
+
+    async def set_remove(self, key: str, member: str) -> None: ...
+
+    async def set_members(self, key: str) -> set[str]: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,149 @@
+"""Redis store (``saaskit[redis]``): shared by every app process."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+from saaskit.exceptions import require_module
+from saaskit.store.base import CasResult, StoreUnavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_CAS = """
+local current = redis.call('GET', KEYS[1])
+if not current then return -1 end
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 1
+"""
+
+_HIT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('TTL', KEYS[1])
+if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {count, ttl}
+"""
+
+_INCR = """
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if tonumber(ARGV[2]) > 0 and redis.call('TTL', KEYS[1]) == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
+return value
+"""
+
+
+def _unavailable_on_error(
+    method: Callable[P, Coroutine[Any, Any, T]],
+) -> Callable[P, Coroutine[Any, Any, T]]:
+    """Turn connection failures into :class:`StoreUnavailable` (a clean 503)."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            raise StoreUnavailable() from error
+
+    return wrapper
+
+
+class RedisStore:
+    """Store on Redis (``redis.asyncio``); keys are prefixed with ``prefix``."""
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "saaskit:",
+        socket_timeout: float = 5.0,
+        max_connections: int = 100,
+    ) -> None:
+        require_module("redis", "redis")
+        import redis.asyncio as aioredis
+
+        self.prefix = prefix
+        self._client: Any = aioredis.from_url(
+            url,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_timeout,
+            max_connections=max_connections,
+            health_check_interval=30,
+        )
+        self._cas = self._client.register_script(_CAS)
+        self._hit = self._client.register_script(_HIT)
+        self._incr = self._client.register_script(_INCR)
+
+    def _k(self, key: str) -> str:
+        return self.prefix + key
+
+    @_unavailable_on_error
+    async def get(self, key: str) -> bytes | None:
+        value: bytes | None = await self._client.get(self._k(key))
+        return value
+
+    @_unavailable_on_error
+    async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        values: list[bytes | None] = await self._client.mget([self._k(k) for k in keys])
+        return values
+
+    @_unavailable_on_error
+    async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
+        await self._client.set(self._k(key), value, ex=ttl)
+
+    @_unavailable_on_error
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        removed: int = await self._client.delete(*(self._k(k) for k in keys))
+        return removed
+
+    @_unavailable_on_error
+    async def compare_and_set(self, key: str, expected: bytes, new: bytes) -> CasResult:
+        outcome = int(await self._cas(keys=[self._k(key)], args=[expected, new]))
+        return {1: CasResult.SWAPPED, 0: CasResult.MISMATCH}.get(outcome, CasResult.MISSING)
+
+    @_unavailable_on_error
+    async def hit(self, key: str, window: int) -> tuple[int, int]:
+        count, ttl = await self._hit(keys=[self._k(key)], args=[window])
+        return int(count), int(ttl)
+
+    @_unavailable_on_error
+    async def incr(self, key: str, amount: int, ttl: int | None = None) -> int:
+        return int(await self._incr(keys=[self._k(key)], args=[amount, ttl or 0]))
+
+    @_unavailable_on_error
+    async def set_add(self, key: str, member: str, ttl: int | None = None) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.sadd(self._k(key), member)
+            if ttl is not None:
+                pipe.expire(self._k(key), ttl)
+            await pipe.execute()
+
+    @_unavailable_on_error
+    async def set_remove(self, key: str, member: str) -> None:
+        await self._client.srem(self._k(key), member)
+
+    @_unavailable_on_error
+    async def set_members(self, key: str) -> set[str]:
+        members = await self._client.smembers(self._k(key))
+        return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._client.ping())
+        except Exception:
+            return False
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -1,0 +1,99 @@
+"""Users cached in the store, so a protected route needs no database query.
+
+The cached form is the row's columns as JSON, less ``hashed_password`` (kept out of the
+store; a cached user carries an empty string there, and services that check passwords
+always read the database). A cached user comes back as a *detached*
+instance of the host's model: read it freely, or ``session.add(user)`` to change it.
+saaskit invalidates the entry whenever one of its services changes the user; code that
+updates users behind saaskit's back should call ``kit.users.invalidate(user_id)``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
+
+from saaskit.db.mixins import UserMixin
+from saaskit.store import Store
+
+UserT = TypeVar("UserT", bound=UserMixin)
+
+
+_NOT_CACHED = frozenset({"hashed_password"})
+
+
+def user_cache_key(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
+_DECODERS: dict[type, Any] = {
+    datetime: datetime.fromisoformat,
+    date: date.fromisoformat,
+    Decimal: Decimal,
+    UUID: UUID,
+}
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    return value
+
+
+class UserCodec(Generic[UserT]):
+    """Turns a user row into bytes and back, for any model built on UserMixin."""
+
+    def __init__(self, model: type[UserT]) -> None:
+        self.model = model
+        self._decoders: dict[str, Any] = {}
+        self._keys: list[str] = []
+        for attr in sa_inspect(model).column_attrs:
+            if attr.key in _NOT_CACHED:
+                continue
+            self._keys.append(attr.key)
+            try:
+                python_type = attr.columns[0].type.python_type
+            except NotImplementedError:
+                continue
+            for kind, decoder in _DECODERS.items():
+                if issubclass(python_type, kind):
+                    self._decoders[attr.key] = decoder
+                    break
+
+    def encode(self, user: UserT) -> bytes:
+        data = {key: _encode_value(getattr(user, key)) for key in self._keys}
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    def decode(self, raw: bytes) -> UserT:
+        data: dict[str, Any] = json.loads(raw)
+        for key, decoder in self._decoders.items():
+            if data.get(key) is not None:
+                data[key] = decoder(data[key])
+        data["hashed_password"] = ""
+        user = self.model(**data)
+        make_transient_to_detached(user)
+        return user
+
+
+class UserCache(Generic[UserT]):
+    """Read-through cache of users in the store."""
+
+    def __init__(self, store: Store, model: type[UserT], ttl: int) -> None:
+        self.store = store
+        self.codec = UserCodec(model)
+        self.ttl = ttl
+
+    async def put(self, user: UserT) -> None:
+        if self.ttl > 0:
+            await self.store.put(user_cache_key(user.id), self.codec.encode(user), ttl=self.ttl)
+
+    async def invalidate(self, user_id: int) -> None:
+        await self.store.delete(user_cache_key(user_id))

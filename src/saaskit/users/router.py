@@ -1,0 +1,127 @@
+"""The users router: ``/me`` for everyone, the rest for superusers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from saaskit.auth.dependencies import Principal
+from saaskit.errors import error_responses
+from saaskit.exceptions import UserNotFound
+from saaskit.routing import new_router, with_body_schema
+from saaskit.users.cache import UserT
+from saaskit.users.schemas import Page, PasswordChange, UserAdminUpdate, UserUpdate
+
+if TYPE_CHECKING:
+    from saaskit.kit import SaaSKit
+
+
+def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
+    """Routes under ``{api_prefix}/users``."""
+    router = new_router()
+    read_schema = kit.user_read_schema
+    deps = kit.dependencies
+
+    @router.get(
+        "/me",
+        name="users:me",
+        response_model=read_schema,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401),
+    )
+    async def me(user: UserT = Depends(deps.current_active_user)) -> Any:
+        return read_schema.model_validate(user)
+
+    async def update_me(body: UserUpdate, user: UserT = Depends(deps.current_active_user)) -> Any:
+        changes = body.model_dump(exclude_unset=True)
+        return read_schema.model_validate(await kit.users.update(user.id, changes))
+
+    router.add_api_route(
+        "/me",
+        with_body_schema(update_me, kit.user_update_schema),
+        methods=["PATCH"],
+        name="users:update_me",
+        response_model=read_schema,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 409, 422),
+    )
+
+    @router.delete(
+        "/me",
+        name="users:delete_me",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401),
+    )
+    async def delete_me(user: UserT = Depends(deps.current_active_user)) -> None:
+        await kit.users.delete(user.id)
+
+    @router.post(
+        "/me/password",
+        name="users:change_password",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401, 422),
+    )
+    async def change_password(
+        body: PasswordChange, p: Principal[UserT] = Depends(deps.principal)
+    ) -> None:
+        await kit.users.change_password(
+            p.user.id, body.current_password, body.new_password, keep_session=p.claims.session_id
+        )
+
+    @router.get(
+        "",
+        name="users:list",
+        response_model=Page[read_schema],  # type: ignore[valid-type]
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 403),
+    )
+    async def list_users(
+        limit: int = Query(50, ge=1, le=200),
+        offset: int = Query(0, ge=0),
+        email: str | None = Query(None, max_length=320, description="Part of the email."),
+        _: UserT = Depends(deps.current_superuser),
+    ) -> Any:
+        users, total = await kit.users.page(limit=limit, offset=offset, email=email)
+        items = [read_schema.model_validate(u) for u in users]
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    @router.get(
+        "/{user_id}",
+        name="users:get",
+        response_model=read_schema,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 403, 404),
+    )
+    async def get_user(user_id: int, _: UserT = Depends(deps.current_superuser)) -> Any:
+        user = await kit.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        return read_schema.model_validate(user)
+
+    @router.patch(
+        "/{user_id}",
+        name="users:update",
+        response_model=read_schema,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 403, 404, 409, 422),
+    )
+    async def update_user(
+        user_id: int, body: UserAdminUpdate, _: UserT = Depends(deps.current_superuser)
+    ) -> Any:
+        changes = body.model_dump(exclude_unset=True)
+        return read_schema.model_validate(await kit.users.update(user_id, changes))
+
+    @router.delete(
+        "/{user_id}",
+        name="users:delete",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(401, 403, 404),
+    )
+    async def delete_user(user_id: int, _: UserT = Depends(deps.current_superuser)) -> None:
+        await kit.users.delete(user_id)
+
+    return router

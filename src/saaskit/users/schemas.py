@@ -1,0 +1,69 @@
+"""Request and response bodies for users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+ItemT = TypeVar("ItemT")
+
+
+class UserRead(BaseModel):
+    """A user as the API shows it (never the password hash)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str | None
+    is_active: bool
+    is_superuser: bool
+    is_verified: bool
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class UserCreate(BaseModel):
+    """Registration. Unknown fields (``is_superuser``...) are rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: str
+    password: str = Field(min_length=1, max_length=4096)
+    full_name: str | None = Field(default=None, max_length=255)
+
+
+class UserUpdate(BaseModel):
+    """What a user may change about themselves. Privileged fields are rejected (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr | None = None
+    full_name: str | None = Field(default=None, max_length=255)
+
+
+class UserAdminUpdate(UserUpdate):
+    """What a superuser may change about any user."""
+
+    password: str | None = Field(default=None, min_length=1, max_length=4096)
+    is_active: bool | None = None
+    is_superuser: bool | None = None
+    is_verified: bool | None = None
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=4096)
+    new_password: str = Field(min_length=1, max_length=4096)
+
+
+class Page(BaseModel, Generic[ItemT]):
+    """One page of a list."""
+
+    items: list[ItemT]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,193 @@
+"""User business rules: create, read, update, delete, passwords. No HTTP here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from saaskit.auth.passwords import PasswordHasher
+from saaskit.auth.sessions import SessionManager
+from saaskit.db.mixins import normalize_email
+from saaskit.exceptions import EmailAlreadyRegistered, InvalidCredentials, UserNotFound
+from saaskit.users.cache import UserCache, UserT
+
+# Columns no generic update may touch: they change only through dedicated methods.
+PROTECTED_FIELDS = frozenset({"id", "hashed_password", "stripe_customer_id", "created_at"})
+
+
+class UserService(Generic[UserT]):
+    """Everything saaskit does to users, usable from routes, the CLI and tasks."""
+
+    def __init__(
+        self,
+        model: type[UserT],
+        session_factory: async_sessionmaker[AsyncSession],
+        passwords: PasswordHasher,
+        sessions: SessionManager,
+        cache: UserCache[UserT],
+    ) -> None:
+        self.model = model
+        self.session_factory = session_factory
+        self.passwords = passwords
+        self.sessions = sessions
+        self.cache = cache
+
+    async def get(self, user_id: int) -> UserT | None:
+        async with self.session_factory() as db:
+            return await db.get(self.model, user_id)
+
+    async def get_by_email(self, email: str) -> UserT | None:
+        async with self.session_factory() as db:
+            result = await db.execute(
+                select(self.model).where(self.model.email == normalize_email(email))
+            )
+            return result.scalar_one_or_none()
+
+    async def load(self, user_id: int) -> UserT | None:
+        """Read a user from the database and refresh its cache entry."""
+        user = await self.get(user_id)
+        if user is not None:
+            await self.cache.put(user)
+        return user
+
+    async def invalidate(self, user_id: int) -> None:
+        """Drop the cached copy; call after changing a user outside saaskit."""
+        await self.cache.invalidate(user_id)
+
+    async def create(
+        self,
+        email: str,
+        password: str,
+        *,
+        full_name: str | None = None,
+        is_superuser: bool = False,
+        is_verified: bool = False,
+        extra: Mapping[str, Any] | None = None,
+    ) -> UserT:
+        """Create a user; raises EmailAlreadyRegistered or InvalidPassword."""
+        self.passwords.check_policy(password)
+        email = normalize_email(email)
+        if await self.get_by_email(email) is not None:
+            raise EmailAlreadyRegistered()
+        hashed = await self.passwords.hash(password)
+        values: dict[str, Any] = {
+            **dict(extra or {}),
+            "email": email,
+            "hashed_password": hashed,
+            "full_name": full_name,
+            "is_superuser": is_superuser,
+            "is_verified": is_verified,
+        }
+        user = self.model(**values)
+        async with self.session_factory() as db:
+            db.add(user)
+            try:
+                await db.commit()
+            except IntegrityError as error:
+                await db.rollback()
+                if await self.get_by_email(email) is not None:
+                    raise EmailAlreadyRegistered() from error
+                raise
+            await db.refresh(user)
+        return user
+
+    async def authenticate(self, email: str, password: str) -> UserT:
+        """The active user with these credentials, or InvalidCredentials.
+
+        Unknown emails pay a dummy verify, and inactive users fail the same way as a
+        wrong password, so neither the answer nor its timing tells which it was.
+        """
+        user = await self.get_by_email(email)
+        ok, new_hash = await self.passwords.verify(password, user.hashed_password if user else None)
+        if user is None or not ok or not user.is_active:
+            raise InvalidCredentials()
+        if new_hash is not None:
+            await self._set_hash(user.id, new_hash)
+        return user
+
+    async def update(self, user_id: int, changes: Mapping[str, Any]) -> UserT:
+        """Apply ``changes`` (field → value); ``password`` is hashed, email re-checked."""
+        values = {k: v for k, v in changes.items() if k not in PROTECTED_FIELDS}
+        if "password" in values:
+            password = values.pop("password")
+            self.passwords.check_policy(password)
+            values["hashed_password"] = await self.passwords.hash(password)
+        async with self.session_factory() as db:
+            user = await db.get(self.model, user_id)
+            if user is None:
+                raise UserNotFound()
+            if "email" in values:
+                values["email"] = normalize_email(values["email"])
+                if values["email"] == user.email:
+                    del values["email"]
+                else:
+                    values["is_verified"] = False
+            for key, value in values.items():
+                setattr(user, key, value)
+            try:
+                await db.commit()
+            except IntegrityError as error:
+                raise EmailAlreadyRegistered() from error
+            await db.refresh(user)
+        await self.cache.invalidate(user_id)
+        if values.get("is_active") is False or "hashed_password" in values:
+            await self.sessions.revoke_all(user_id)
+        return user
+
+    async def change_password(
+        self, user_id: int, current: str, new: str, *, keep_session: str | None = None
+    ) -> None:
+        """Check ``current``, store ``new``, and end every other session."""
+        user = await self.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        ok, _ = await self.passwords.verify(current, user.hashed_password)
+        if not ok:
+            raise InvalidCredentials("The current password is incorrect.")
+        await self.set_password(user_id, new, keep_session=keep_session)
+
+    async def set_password(
+        self, user_id: int, new: str, *, keep_session: str | None = None
+    ) -> None:
+        self.passwords.check_policy(new)
+        await self._set_hash(user_id, await self.passwords.hash(new))
+        await self.sessions.revoke_all(user_id, keep=keep_session)
+
+    async def _set_hash(self, user_id: int, hashed: str) -> None:
+        async with self.session_factory() as db:
+            user = await db.get(self.model, user_id)
+            if user is None:
+                raise UserNotFound()
+            user.hashed_password = hashed
+            await db.commit()
+
+    async def delete(self, user_id: int) -> None:
+        async with self.session_factory() as db:
+            user = await db.get(self.model, user_id)
+            if user is None:
+                raise UserNotFound()
+            await db.delete(user)
+            await db.commit()
+        await self.sessions.revoke_all(user_id)
+        await self.cache.invalidate(user_id)
+
+    async def page(
+        self, *, limit: int = 50, offset: int = 0, email: str | None = None
+    ) -> tuple[list[UserT], int]:
+        """A page of users by id, optionally those whose email contains ``email``."""
+        query = select(self.model)
+        if email:
+            pattern = "%" + _escape_like(normalize_email(email)) + "%"
+            query = query.where(self.model.email.like(pattern, escape="\\"))
+        async with self.session_factory() as db:
+            total = await db.scalar(select(func.count()).select_from(query.subquery()))
+            rows = await db.scalars(query.order_by(self.model.id).limit(limit).offset(offset))
+            return list(rows), int(total or 0)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
