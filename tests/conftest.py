@@ -7,10 +7,12 @@ without them the suite runs on SQLite files and the in-process store.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +20,15 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import User
 from saaskit.store import Store, create_store
+from tests.databases import TEST_DATABASE_URL, scratch_database
 
-TEST_DATABASE_URL = os.environ.get("SAASKIT_TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("SAASKIT_TEST_REDIS_URL")
 PASSWORD = "correct horse battery"
 
@@ -39,58 +43,34 @@ def pytest_report_header() -> list[str]:
 
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Migrate once per run: PostgreSQL is reset to an empty schema first."""
-    if TEST_DATABASE_URL:
-        _reset_postgres(TEST_DATABASE_URL)
-        upgrade(packaged_config(TEST_DATABASE_URL))
-        yield TEST_DATABASE_URL
-        return
-    template = tmp_path_factory.mktemp("db") / "template.db"
-    upgrade(packaged_config(f"sqlite+aiosqlite:///{template}"))
-    yield str(template)
-
-
-def _reset_postgres(url: str) -> None:
-    import asyncio
-
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    async def reset() -> None:
-        engine = create_async_engine(url)
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(reset())
+    """Migrate once per run. On PostgreSQL the run gets a database of its own."""
+    folder = tmp_path_factory.mktemp("db")
+    with scratch_database(folder, "test") as url:
+        upgrade(packaged_config(url))
+        yield url
 
 
 @pytest.fixture
 def database_url(migrated_database: str, tmp_path: Path) -> Iterator[str]:
-    """A clean, migrated database for one test."""
+    """A clean, migrated database for one test (truncated, or a fresh SQLite copy)."""
     if TEST_DATABASE_URL:
-        import asyncio
-
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        async def truncate() -> None:
-            engine = create_async_engine(TEST_DATABASE_URL)
-            async with engine.begin() as conn:
-                tables = await conn.run_sync(
-                    lambda c: [t for t in c.dialect.get_table_names(c) if t != "alembic_version"]
-                )
-                if tables:
-                    await conn.execute(
-                        text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
-                    )
-            await engine.dispose()
-
-        asyncio.run(truncate())
-        yield TEST_DATABASE_URL
+        asyncio.run(_truncate(migrated_database))
+        yield migrated_database
         return
     path = tmp_path / "test.db"
-    shutil.copy(migrated_database, path)
+    shutil.copy(make_url(migrated_database).database or "", path)
     yield f"sqlite+aiosqlite:///{path}"
+
+
+async def _truncate(url: str) -> None:
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        tables = await conn.run_sync(
+            lambda c: [t for t in c.dialect.get_table_names(c) if t != "alembic_version"]
+        )
+        if tables:
+            await conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
 
 
 def test_settings(database_url: str, **overrides: Any) -> SaaSKitSettings:
@@ -140,6 +120,16 @@ def build_app(kit: SaaSKit[Any]) -> FastAPI:
     app = FastAPI(lifespan=kit.lifespan)
     kit.install(app)
     return app
+
+
+@asynccontextmanager
+async def client_for(
+    kit: SaaSKit[Any], app: FastAPI | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client for ``app`` (default: a fresh app with ``kit`` installed)."""
+    transport = httpx.ASGITransport(app=app or build_app(kit), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
 
 
 @pytest.fixture

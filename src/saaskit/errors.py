@@ -32,11 +32,28 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.InactiveUser: 401,
     exc.PermissionDenied: 403,
     exc.EmailAlreadyRegistered: 409,
+    exc.EmailNotVerified: 403,
+    exc.InvalidLinkToken: 400,
     exc.InvalidPassword: 422,
     exc.UserNotFound: 404,
     exc.SessionNotFound: 404,
     exc.RateLimited: 429,
     exc.ServiceUnavailable: 503,
+    exc.SubscriptionRequired: 402,
+    exc.PlanRequired: 403,
+    exc.FeatureNotInPlan: 403,
+    exc.UnknownPlan: 400,
+    exc.RedirectNotAllowed: 400,
+    exc.AlreadySubscribed: 409,
+    exc.BillingRejected: 502,
+    exc.InvalidWebhookSignature: 400,
+    exc.InvalidWebhook: 400,
+    exc.WebhookFailed: 500,
+    exc.AIModelNotAllowed: 422,
+    exc.AIQuotaExceeded: 429,
+    exc.AIUpstreamError: 502,
+    exc.AIUpstreamRateLimited: 503,
+    exc.AIUpstreamTimeout: 504,
 }
 
 _CODE_BY_STATUS = {
@@ -58,6 +75,8 @@ class ErrorDetail(BaseModel):
     code: ErrorCode
     message: str
     fields: list[FieldError] | None = None
+    plans: list[str] | None = None
+    """Plans that would allow the request (billing errors 402 / 403)."""
 
 
 class ErrorResponse(BaseModel):
@@ -81,8 +100,9 @@ def error_json(
     *,
     fields: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
+    plans: list[str] | None = None,
 ) -> JSONResponse:
-    body = ErrorResponse(error=ErrorDetail(code=code, message=message, fields=fields))
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, fields=fields, plans=plans))
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
     )
@@ -91,13 +111,17 @@ def error_json(
 _DESCRIPTIONS = {
     400: "Bad request",
     401: "Missing, invalid or expired credentials",
+    402: "A subscription is required; `plans` lists those that allow this",
     403: "Not allowed",
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
     422: "Invalid input (submitted values are never echoed)",
     429: "Rate limited; see Retry-After",
+    500: "Internal error",
+    502: "A provider (payments, AI) failed or rejected the request",
     503: "A backing service is unavailable",
+    504: "A provider (AI) did not answer in time",
 }
 
 
@@ -125,7 +149,9 @@ def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
         headers = {"Retry-After": str(error.retry_after)}
     elif status_for(error) == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    return error_json(status_for(error), error.code, error.message, headers=headers)
+    headers = {**(headers or {}), **error.response_headers()} or None
+    plans = error.plans if isinstance(error, exc.EntitlementRequired) else None
+    return error_json(status_for(error), error.code, error.message, headers=headers, plans=plans)
 
 
 def validation_error_response(error: RequestValidationError) -> JSONResponse:

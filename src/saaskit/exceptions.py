@@ -6,6 +6,7 @@ them into HTTP responses through :mod:`saaskit.errors`, using each class's ``cod
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -20,16 +21,36 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     HTTP_ERROR = "http_error"
     INVALID_CREDENTIALS = "invalid_credentials"
-    INVALID_TOKEN = "invalid_token"  # noqa: S105
+    INVALID_TOKEN = "invalid_token"
     NOT_AUTHENTICATED = "not_authenticated"
     INACTIVE_USER = "inactive_user"
     PERMISSION_DENIED = "permission_denied"
     EMAIL_ALREADY_REGISTERED = "email_already_registered"
-    INVALID_PASSWORD = "invalid_password"  # noqa: S105
+    INVALID_PASSWORD = "invalid_password"
     USER_NOT_FOUND = "user_not_found"
     SESSION_NOT_FOUND = "session_not_found"
     RATE_LIMITED = "rate_limited"
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    INVALID_LINK_TOKEN = "invalid_link_token"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    EMAIL_DELIVERY_FAILED = "email_delivery_failed"
+    AI_NOT_CONFIGURED = "ai_not_configured"
+    AI_MODEL_NOT_ALLOWED = "ai_model_not_allowed"
+    AI_QUOTA_EXCEEDED = "ai_quota_exceeded"
+    AI_UPSTREAM_ERROR = "ai_upstream_error"
+    AI_UPSTREAM_RATE_LIMITED = "ai_upstream_rate_limited"
+    AI_UPSTREAM_TIMEOUT = "ai_upstream_timeout"
+    SUBSCRIPTION_REQUIRED = "subscription_required"
+    PLAN_REQUIRED = "plan_required"
+    FEATURE_NOT_IN_PLAN = "feature_not_in_plan"
+    UNKNOWN_PLAN = "unknown_plan"
+    REDIRECT_NOT_ALLOWED = "redirect_not_allowed"
+    ALREADY_SUBSCRIBED = "already_subscribed"
+    BILLING_UNAVAILABLE = "billing_unavailable"
+    BILLING_REJECTED = "billing_rejected"
+    INVALID_SIGNATURE = "invalid_signature"
+    INVALID_WEBHOOK = "invalid_webhook"
+    WEBHOOK_FAILED = "webhook_failed"
 
 
 class SaaSKitError(Exception):
@@ -41,6 +62,10 @@ class SaaSKitError(Exception):
     def __init__(self, message: str | None = None) -> None:
         self.message = message or type(self).message
         super().__init__(self.message)
+
+    def response_headers(self) -> dict[str, str]:
+        """Extra HTTP headers for this error's response (e.g. a quota's reset time)."""
+        return {}
 
 
 class InvalidCredentials(SaaSKitError):
@@ -80,6 +105,24 @@ class InvalidPassword(SaaSKitError):
     message = "The password does not meet the password policy."
 
 
+class RefreshTokenReused(InvalidToken):
+    """An already-rotated refresh token came back: its session has been revoked."""
+
+    message = "This refresh token was already used; the session has been revoked."
+
+
+class EmailNotVerified(SaaSKitError):
+    code = ErrorCode.EMAIL_NOT_VERIFIED
+    message = "Verify your email address before logging in."
+
+
+class InvalidLinkToken(SaaSKitError):
+    """A verification or reset token that is malformed, expired, already used or stale."""
+
+    code = ErrorCode.INVALID_LINK_TOKEN
+    message = "This link is invalid, has expired or was already used."
+
+
 class UserNotFound(SaaSKitError):
     code = ErrorCode.USER_NOT_FOUND
     message = "No such user."
@@ -102,6 +145,186 @@ class RateLimited(SaaSKitError):
 class ServiceUnavailable(SaaSKitError):
     code = ErrorCode.SERVICE_UNAVAILABLE
     message = "A backing service is unavailable; try again shortly."
+
+
+class EmailDeliveryError(ServiceUnavailable):
+    """An email could not be handed to the mail server.
+
+    ``message`` (what an HTTP client may see) stays generic; ``str(error)`` names the
+    server and the reason for operators. Neither ever contains the SMTP password.
+    """
+
+    code = ErrorCode.EMAIL_DELIVERY_FAILED
+    message = "The email could not be sent; try again shortly."
+
+    def __init__(self, server: str, reason: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.server = server
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"email delivery through {self.server} failed: {self.reason}"
+
+
+class EntitlementRequired(SaaSKitError):
+    """The user's plan does not allow this; ``plans`` lists the plans that would."""
+
+    def __init__(self, plans: list[str], message: str | None = None) -> None:
+        super().__init__(message)
+        self.plans = plans
+
+
+class SubscriptionRequired(EntitlementRequired):
+    """No entitled subscription (402): buying one of ``plans`` helps."""
+
+    code = ErrorCode.SUBSCRIPTION_REQUIRED
+    message = "An active subscription is required."
+
+
+class PlanRequired(EntitlementRequired):
+    """Subscribed, but to another plan (403): upgrade to one of ``plans``."""
+
+    code = ErrorCode.PLAN_REQUIRED
+    message = "Your plan does not include this."
+
+
+class FeatureNotInPlan(EntitlementRequired):
+    """Subscribed, but the plan lacks the feature (403): upgrade to one of ``plans``."""
+
+    code = ErrorCode.FEATURE_NOT_IN_PLAN
+    message = "Your plan does not include this feature."
+
+
+class UnknownPlan(SaaSKitError):
+    """A checkout for a plan or price that is not configured."""
+
+    code = ErrorCode.UNKNOWN_PLAN
+    message = "No such plan."
+
+
+class RedirectNotAllowed(SaaSKitError):
+    """A success / cancel URL on an origin that is not configured."""
+
+    code = ErrorCode.REDIRECT_NOT_ALLOWED
+    message = "This redirect URL is not allowed."
+
+
+class AlreadySubscribed(SaaSKitError):
+    code = ErrorCode.ALREADY_SUBSCRIBED
+    message = "You already have an active subscription; change it in the customer portal."
+
+
+class BillingUnavailable(ServiceUnavailable):
+    """Stripe cannot be reached, is failing, or refuses the API key (details in the log)."""
+
+    code = ErrorCode.BILLING_UNAVAILABLE
+    message = "Billing is temporarily unavailable; try again shortly."
+
+
+class BillingRejected(SaaSKitError):
+    """Stripe refused a request saaskit made (a configuration problem; see the log)."""
+
+    code = ErrorCode.BILLING_REJECTED
+    message = "The payment provider rejected the request."
+
+
+class InvalidWebhookSignature(SaaSKitError):
+    code = ErrorCode.INVALID_SIGNATURE
+    message = "The Stripe-Signature header is missing, invalid or too old."
+
+
+class InvalidWebhook(SaaSKitError):
+    code = ErrorCode.INVALID_WEBHOOK
+    message = "The webhook body is not a Stripe event."
+
+
+class WebhookFailed(SaaSKitError):
+    """A stored event could not be processed; it is marked failed for a retry."""
+
+    code = ErrorCode.WEBHOOK_FAILED
+    message = "The event was recorded but could not be processed; it will be retried."
+
+
+class AINotConfigured(ServiceUnavailable):
+    """AI is used but neither ``ai.api_key`` nor ``ai.base_url`` is set."""
+
+    code = ErrorCode.AI_NOT_CONFIGURED
+    message = "AI is not configured on this server."
+
+
+class AIModelNotAllowed(SaaSKitError):
+    """A model outside ``ai.allowed_models`` (the message lists the allowed ones)."""
+
+    code = ErrorCode.AI_MODEL_NOT_ALLOWED
+    message = "This model is not available."
+
+
+class AIQuotaExceeded(RateLimited):
+    """The user's monthly token quota cannot cover this request; no call was made.
+
+    ``retry_after`` counts the seconds until ``resets_at`` (the first day of next month,
+    UTC); both travel as headers (``Retry-After``, ``X-AI-Quota-Reset``).
+    """
+
+    code = ErrorCode.AI_QUOTA_EXCEEDED
+    message = "Monthly AI token quota reached."
+
+    def __init__(
+        self, *, used: int, quota: int, requested: int, resets_at: datetime, retry_after: int
+    ) -> None:
+        super().__init__(
+            retry_after,
+            f"Monthly AI token quota reached: {used} of {quota} tokens used or reserved, and "
+            f"this request may need up to {requested}. The quota resets on "
+            f"{resets_at:%Y-%m-%d} (UTC).",
+        )
+        self.used = used
+        self.quota = quota
+        self.requested = requested
+        self.resets_at = resets_at
+
+    def response_headers(self) -> dict[str, str]:
+        return {
+            "X-AI-Quota-Limit": str(self.quota),
+            "X-AI-Quota-Reset": self.resets_at.isoformat().replace("+00:00", "Z"),
+        }
+
+
+class AIUpstreamError(ServiceUnavailable):
+    """The AI provider failed (5xx, refused request, connection error).
+
+    The message stays generic (a provider's error text can quote the API key); ``str()``
+    carries the provider's status and reason for the log.
+    """
+
+    code = ErrorCode.AI_UPSTREAM_ERROR
+    message = "The AI provider failed to answer; try again shortly."
+
+    def __init__(self, reason: str = "", message: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.reason})" if self.reason else self.message
+
+
+class AIUpstreamRateLimited(AIUpstreamError):
+    """The AI provider answered 429 (its rate limit or the account's credit)."""
+
+    code = ErrorCode.AI_UPSTREAM_RATE_LIMITED
+    message = "The AI provider is busy; try again shortly."
+
+    def __init__(self, reason: str = "", retry_after: int | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class AIUpstreamTimeout(AIUpstreamError):
+    code = ErrorCode.AI_UPSTREAM_TIMEOUT
+    message = "The AI provider did not answer in time; try again."
 
 
 class MissingExtra(ImportError):

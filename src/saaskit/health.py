@@ -24,7 +24,12 @@ def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
     """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are)."""
     router = new_router()
 
-    @router.get("/health", name="health:live", response_model=Health, status_code=200)
+    @router.get(
+        "/health",
+        name="health:live",
+        response_model=Health,
+        status_code=200,
+    )
     async def live() -> Health:
         return Health(status="ok")
 
@@ -47,6 +52,9 @@ def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
         code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
         return JSONResponse(body.model_dump(), status_code=code)
 
+    # Some load balancers probe with HEAD; same handlers, kept out of the schema.
+    router.add_api_route("/health", live, methods=["HEAD"], include_in_schema=False)
+    router.add_api_route("/health/ready", ready, methods=["HEAD"], include_in_schema=False)
     return router
 
 

@@ -3,27 +3,48 @@ services, dependencies and routers for a host FastAPI app."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
-from typing import Any, Generic, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saaskit.ai.quotas import QuotaResolver
+from saaskit.audit.service import AuditLog
+from saaskit.auth.client import ClientResolver
 from saaskit.auth.dependencies import AuthDependencies, Authenticator, build_dependencies
 from saaskit.auth.passwords import PasswordHasher, PwdlibHasher
+from saaskit.auth.ratelimit import RateLimiter
+from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.service import AuthService
 from saaskit.auth.sessions import SessionManager
 from saaskit.auth.tokens import TokenCodec
+from saaskit.billing.gateway import BillingGateway
+from saaskit.billing.gating import PlanDependency, PlanGates
+from saaskit.billing.plans import PlanCatalog
 from saaskit.db.engine import create_engine, create_session_factory
+from saaskit.db.tables import KitModels, build_models
+from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
+from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
+from saaskit.models import tables as default_tables
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
+from saaskit.tasks.definitions import email_tasks
+from saaskit.tasks.runner import InProcessRunner, TaskRunner
 from saaskit.users.cache import UserCache, UserT
 from saaskit.users.schemas import UserCreate, UserRead, UserUpdate
 from saaskit.users.service import UserService
+
+if TYPE_CHECKING:
+    from saaskit.ai.service import AIService
+    from saaskit.billing.service import BillingService
+
+logger = logging.getLogger("saaskit")
 
 
 class SaaSKit(Generic[UserT]):
@@ -51,8 +72,15 @@ class SaaSKit(Generic[UserT]):
         user_read_schema: response model for users (add the host's own columns).
         user_create_schema: registration body (add the host's own columns).
         user_update_schema: ``PATCH /users/me`` body.
+        models: saaskit's tables on the host metadata, from
+            :func:`saaskit.db.build_models` (default: built on the user model's base).
         store: shared-state backend (default: Redis if ``redis_url`` is set, else memory).
         password_hasher: hashing strategy (default: pwdlib bcrypt from settings).
+        email_sender: where emails go (default: SMTP if configured, else the log).
+        task_runner: background work (default: in-process).
+        ai_quotas: each user's monthly AI tokens (default: the billing plan's
+            ``ai_tokens`` quota, else ``settings.ai.default_monthly_tokens``).
+        billing_gateway: the payment provider (default: Stripe, when billing is enabled).
     """
 
     @overload
@@ -64,8 +92,13 @@ class SaaSKit(Generic[UserT]):
         user_read_schema: type[BaseModel] = UserRead,
         user_create_schema: type[UserCreate] = UserCreate,
         user_update_schema: type[UserUpdate] = UserUpdate,
+        models: KitModels | None = None,
         store: Store | None = None,
         password_hasher: PasswordHasher | None = None,
+        email_sender: EmailSender | None = None,
+        task_runner: TaskRunner | None = None,
+        ai_quotas: QuotaResolver | None = None,
+        billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
     @overload
@@ -77,8 +110,13 @@ class SaaSKit(Generic[UserT]):
         user_read_schema: type[BaseModel] = UserRead,
         user_create_schema: type[UserCreate] = UserCreate,
         user_update_schema: type[UserUpdate] = UserUpdate,
+        models: KitModels | None = None,
         store: Store | None = None,
         password_hasher: PasswordHasher | None = None,
+        email_sender: EmailSender | None = None,
+        task_runner: TaskRunner | None = None,
+        ai_quotas: QuotaResolver | None = None,
+        billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
     def __init__(
@@ -89,31 +127,80 @@ class SaaSKit(Generic[UserT]):
         user_read_schema: type[BaseModel] = UserRead,
         user_create_schema: type[UserCreate] = UserCreate,
         user_update_schema: type[UserUpdate] = UserUpdate,
+        models: KitModels | None = None,
         store: Store | None = None,
         password_hasher: PasswordHasher | None = None,
+        email_sender: EmailSender | None = None,
+        task_runner: TaskRunner | None = None,
+        ai_quotas: QuotaResolver | None = None,
+        billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
+        self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
+        self.models = models or _models_for(self.user_model)
         self.user_read_schema = user_read_schema
         self.user_create_schema = user_create_schema
         self.user_update_schema = user_update_schema
         self.engine: AsyncEngine = create_engine(self.settings)
         self.session_factory = create_session_factory(self.engine)
-        self.store: Store = store or create_store(self.settings.redis_url)
+        self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
+        self.email_sender: EmailSender = email_sender or create_sender(self.settings.email)
+        self.mailer = Mailer(
+            self.email_sender,
+            EmailRenderer(self.settings.email, project_name=self.settings.project_name),
+            self.settings.email,
+        )
+        self.tasks = email_tasks(self.mailer)
+        self.runner: TaskRunner = task_runner or InProcessRunner(self.tasks)
+        self.hooks: Hooks[UserT] = Hooks()
+        self.audit = AuditLog(self.models.audit_event, self.session_factory)
+        self.limiter = RateLimiter(self.store, self.settings.rate_limit)
+        self.client_info = ClientResolver(self.settings.http.trusted_proxies)
         auth = self.settings.auth
+        secret = self.settings.secret_key.get_secret_value()
         self.tokens = TokenCodec(
-            self.settings.secret_key.get_secret_value(),
+            secret,
             issuer=auth.issuer,
             audience=auth.audience,
             access_ttl=auth.access_token_minutes * 60,
         )
-        self.sessions = SessionManager(self.store, auth.refresh_token_days * 86400)
+        self.sessions = SessionManager(
+            self.store,
+            auth.refresh_token_days * 86400,
+            reuse_grace=auth.refresh_reuse_grace_seconds,
+        )
         cache = UserCache(self.store, self.user_model, auth.user_cache_seconds)
         self.users: UserService[UserT] = UserService(
-            self.user_model, self.session_factory, self.passwords, self.sessions, cache
+            self.user_model,
+            self.session_factory,
+            self.passwords,
+            self.sessions,
+            cache,
+            audit=self.audit,
+            hooks=self.hooks,
         )
-        self.auth: AuthService[UserT] = AuthService(self.users, self.sessions, self.tokens)
+        self.auth: AuthService[UserT] = AuthService(
+            self.users,
+            self.sessions,
+            self.tokens,
+            limiter=self.limiter,
+            audit=self.audit,
+            hooks=self.hooks,
+            settings=auth,
+        )
+        self.recovery: AccountRecovery[UserT] = AccountRecovery(
+            self.users,
+            self.tokens,
+            self.store,
+            self.runner,
+            limiter=self.limiter,
+            audit=self.audit,
+            hooks=self.hooks,
+            settings=auth,
+            secret_key=secret,
+        )
         self.authenticator = Authenticator(self.tokens, self.store, self.users, cache.codec)
         self.dependencies: AuthDependencies[UserT] = build_dependencies(
             self.authenticator, token_url=f"{self.settings.api_prefix}/auth/login"
@@ -122,6 +209,37 @@ class SaaSKit(Generic[UserT]):
         self.current_active_user = self.dependencies.current_active_user
         self.current_verified_user = self.dependencies.current_verified_user
         self.current_superuser = self.dependencies.current_superuser
+        self.plans = PlanCatalog(
+            self.settings.billing, self.models.subscription, self.session_factory
+        )
+        self.gates: PlanGates[UserT] = PlanGates(self.plans, self.current_active_user)
+        self._billing: BillingService[UserT] | None = None
+        if self.settings.billing.enabled:
+            from saaskit.billing.wiring import build_billing
+
+            self._billing = build_billing(self, billing_gateway)
+
+    @property
+    def billing(self) -> BillingService[UserT]:
+        """Checkout, portal, sync and webhooks (``settings.billing.enabled`` only)."""
+        if self._billing is None:
+            raise RuntimeError(
+                "billing is not enabled; set SAASKIT_BILLING__ENABLED=true and "
+                "SAASKIT_BILLING__SECRET_KEY (see the Billing docs)"
+            )
+        return self._billing
+
+    def require_plan(self, *plans: str) -> PlanDependency:
+        """Dependency: the user is on one of ``plans`` (402 / 403 ``plan_required``)."""
+        return self.gates.require_plan(*plans)
+
+    def require_active_subscription(self) -> PlanDependency:
+        """Dependency: the user has an entitled subscription (402 otherwise)."""
+        return self.gates.require_active_subscription()
+
+    def require_feature(self, feature: str) -> PlanDependency:
+        """Dependency: the user's plan grants ``feature`` (402 / 403 otherwise)."""
+        return self.gates.require_feature(feature)
 
     @cached_property
     def auth_router(self) -> APIRouter:
@@ -138,11 +256,43 @@ class SaaSKit(Generic[UserT]):
         return build_users_router(self)
 
     @cached_property
+    def audit_router(self) -> APIRouter:
+        """``GET /audit`` for superusers (mount at ``/api/v1/audit``)."""
+        from saaskit.audit.router import build_audit_router
+
+        return build_audit_router(self)
+
+    @cached_property
     def health_router(self) -> APIRouter:
         """``/health`` and ``/health/ready`` (mount at the root)."""
         from saaskit.health import build_health_router
 
         return build_health_router(self)
+
+    @cached_property
+    def ai(self) -> AIService:
+        """AI chat with per-user metering and quotas: ``await kit.ai.chat(user.id, messages)``.
+
+        Usable from host code too (``kit.ai.record_usage``, ``kit.ai.metered``); the
+        ``openai`` package (``saaskit[ai]``) is needed only to call a provider.
+        """
+        from saaskit.ai.wiring import build_ai_service
+
+        return build_ai_service(self, self._ai_quotas)
+
+    @cached_property
+    def ai_router(self) -> APIRouter:
+        """``POST /chat`` and ``GET /usage`` (mount at ``/api/v1/ai``)."""
+        from saaskit.ai.router import build_ai_router
+
+        return build_ai_router(self)
+
+    @cached_property
+    def billing_router(self) -> APIRouter:
+        """Plans, checkout, portal, subscription, sync, webhook (``/api/v1/billing``)."""
+        from saaskit.billing.router import build_billing_router
+
+        return build_billing_router(self)
 
     def install(self, app: FastAPI) -> None:
         """Mount every router under ``settings.api_prefix`` and add the middleware.
@@ -151,14 +301,25 @@ class SaaSKit(Generic[UserT]):
         error handlers (unless ``settings.http.install_error_handlers`` is false).
         """
         from saaskit.errors import install_error_handlers
-        from saaskit.middleware import BodySizeLimitMiddleware
+        from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
         prefix = self.settings.api_prefix
         app.include_router(self.auth_router, prefix=f"{prefix}/auth", tags=["auth"])
         app.include_router(self.users_router, prefix=f"{prefix}/users", tags=["users"])
+        app.include_router(self.audit_router, prefix=f"{prefix}/audit", tags=["audit"])
         app.include_router(self.health_router, tags=["health"])
+        if self._billing is not None:
+            app.include_router(self.billing_router, prefix=f"{prefix}/billing", tags=["billing"])
+        if self.settings.ai.enabled:
+            from saaskit.exceptions import require_module
+
+            require_module("openai", "ai")  # fail at startup, not at the first chat
+            app.include_router(self.ai_router, prefix=f"{prefix}/ai", tags=["ai"])
         if self.settings.http.install_error_handlers:
             install_error_handlers(app)
+        # The last middleware added is the outermost: the body-size limit goes innermost so
+        # its 413 still passes through CORS and the security headers.
+        app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)
         if self.settings.cors.origins:
             from fastapi.middleware.cors import CORSMiddleware
 
@@ -169,7 +330,8 @@ class SaaSKit(Generic[UserT]):
                 allow_methods=["*"],
                 allow_headers=["*"],
             )
-        app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)
+        if self.settings.http.security_headers:
+            app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
@@ -181,6 +343,27 @@ class SaaSKit(Generic[UserT]):
 
     async def aclose(self) -> None:
         """Release the database pool, the store connection and the hashing threads."""
+        await self.runner.close()
+        if "ai" in self.__dict__:  # built on first use
+            await self.ai.aclose()
+        if self._billing is not None:
+            await self._billing.gateway.aclose()
         await self.engine.dispose()
         await self.store.close()
         self.passwords.close()
+
+
+def _models_for(user_model: type[Any]) -> KitModels:
+    """saaskit's tables for ``user_model``'s metadata (built once per metadata)."""
+    if user_model is DefaultUser:
+        return default_tables
+    base = next(c for c in user_model.__mro__ if "registry" in c.__dict__)
+    existing: KitModels | None = base.__dict__.get("__saaskit_models__")
+    if existing is None:
+        logger.info(
+            "saaskit: declaring its tables on %s; call saaskit.db.build_models(Base, User) in "
+            "your models module so Alembic autogenerate sees them",
+            base.__qualname__,
+        )
+        existing = build_models(base, user_model)
+    return existing

@@ -8,7 +8,10 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from saaskit.ai.models import AIUsageMixin
+from saaskit.billing.models import SubscriptionMixin, WebhookEventMixin
 from saaskit.db.mixins import UserMixin
+from saaskit.db.tables import AuditEventMixin, KitModels, build_models
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -29,3 +32,12 @@ class User(UserMixin, Base):
     """The default user model: exactly the seed's ``users`` table."""
 
     __tablename__ = "users"
+
+
+tables: KitModels = build_models(Base, User)
+"""saaskit's own tables on the default metadata."""
+
+AuditEvent: type[AuditEventMixin] = tables.audit_event
+Subscription: type[SubscriptionMixin] = tables.subscription
+WebhookEvent: type[WebhookEventMixin] = tables.webhook_event
+AIUsage: type[AIUsageMixin] = tables.ai_usage

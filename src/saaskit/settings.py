@@ -13,12 +13,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_SECRET_KEY = "saaskit-insecure-development-key-change-me"  # noqa: S105 - refused in production
+DEFAULT_SECRET_KEY = "saaskit-insecure-development-key-change-me"
 MIN_SECRET_KEY_BYTES = 32
 
 
@@ -39,6 +39,12 @@ class AuthSettings(BaseModel):
     """Tokens and passwords."""
 
     access_token_minutes: int = Field(30, ge=1, description="Lifetime of an access token.")
+    refresh_reuse_grace_seconds: int = Field(
+        0,
+        ge=0,
+        description="A refresh token replaced this recently is refused without revoking the "
+        "session (e.g. 10 for apps whose tabs refresh at once); 0 treats every replay as theft.",
+    )
     refresh_token_days: int = Field(
         7, ge=1, description="Absolute lifetime of a login session and its refresh tokens."
     )
@@ -53,8 +59,74 @@ class AuthSettings(BaseModel):
     user_cache_seconds: int = Field(
         300, ge=0, description="How long a user is cached in the store for protected routes."
     )
+    require_verified_login: bool = Field(
+        False, description="Refuse login (403 `email_not_verified`) until the email is verified."
+    )
+    send_verification_on_register: bool = Field(
+        True, description="Email a verification link right after registration."
+    )
+    verify_token_hours: int = Field(24, ge=1, description="Lifetime of email verification links.")
+    reset_token_minutes: int = Field(60, ge=1, description="Lifetime of password reset links.")
     hash_threads: int | None = Field(
         None, ge=1, description="Threads that hash passwords (default: one per CPU core)."
+    )
+
+
+class RateLimit(BaseModel):
+    """At most ``limit`` hits per ``window_seconds``.
+
+    From the environment, written ``LIMIT/WINDOW`` with an optional unit:
+    ``SAASKIT_RATE_LIMIT__LOGIN_ACCOUNT=5/15m`` (units ``s``, ``m``, ``h``, ``d``).
+    """
+
+    limit: int = Field(ge=1)
+    window_seconds: int = Field(ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_text(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        limit, sep, window = value.strip().partition("/")
+        units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+        scale = units.get(window[-1:].lower(), 1) if window else 1
+        number = window[:-1] if window[-1:].lower() in units else window
+        if not sep or not limit.strip().isdigit() or not number.strip().isdigit():
+            raise ValueError("write a rate limit as LIMIT/WINDOW, e.g. 10/15m or 100/3600")
+        return {"limit": int(limit), "window_seconds": int(number) * scale}
+
+
+# Taken from the environment as text (``10/15m``), not as JSON.
+Limit = Annotated[RateLimit, NoDecode]
+
+
+class RateLimitSettings(BaseModel):
+    """Limits against online guessing and abuse; counters live in the store.
+
+    Each rule is tuned with e.g. ``SAASKIT_RATE_LIMIT__LOGIN_ACCOUNT__LIMIT=5``.
+    """
+
+    enabled: bool = Field(True, description="Switch every limit off (load tests from one IP).")
+    login_account: Limit = Field(
+        RateLimit(limit=10, window_seconds=900),
+        description="Failed logins per account (email, known or not).",
+    )
+    login_ip: Limit = Field(
+        RateLimit(limit=50, window_seconds=900), description="Failed logins per client IP."
+    )
+    register_ip: Limit = Field(
+        RateLimit(limit=20, window_seconds=3600), description="Registrations per client IP."
+    )
+    forgot_email: Limit = Field(
+        RateLimit(limit=3, window_seconds=3600),
+        description="Password-reset and verification emails per address.",
+    )
+    forgot_ip: Limit = Field(
+        RateLimit(limit=20, window_seconds=3600),
+        description="Password-reset and verification requests per client IP.",
+    )
+    refresh_session: Limit = Field(
+        RateLimit(limit=60, window_seconds=60), description="Token refreshes per session."
     )
 
 
@@ -65,15 +137,260 @@ class CorsSettings(BaseModel):
     allow_credentials: bool = Field(True, description="Allow cookies / Authorization.")
 
 
+class StoreSettings(BaseModel):
+    """The shared store (Redis when ``SAASKIT_REDIS_URL`` is set)."""
+
+    prefix: str = Field(
+        "saaskit:", description="Prefix of every key, so several apps can share one Redis."
+    )
+    socket_timeout: float = Field(
+        2.0, gt=0, description="Seconds before an unanswered Redis call fails with 503."
+    )
+    max_connections: int = Field(100, ge=1, description="Redis connections per process.")
+
+
 class HttpSettings(BaseModel):
     """Request handling."""
 
     max_body_bytes: int = Field(
         1024 * 1024, ge=1, description="Larger request bodies get 413 before any parsing."
     )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="IPs or CIDRs of proxies whose X-Forwarded-For is believed (else ignored).",
+    )
+    security_headers: bool = Field(
+        True, description="Add X-Content-Type-Options, X-Frame-Options, Referrer-Policy, HSTS."
+    )
     install_error_handlers: bool = Field(
         True, description="Let `kit.install(app)` register saaskit's error handlers on the app."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (e.g. 10.0.0.0/8)"
+                ) from None
+        return value
+
+
+class EmailSettings(BaseModel):
+    """Outgoing email. Without ``smtp_host`` emails are logged, not delivered.
+
+    Links in emails (verify, reset) are always built from ``frontend_url``, never from
+    the request's ``Host`` header, so a forged ``Host`` cannot point them elsewhere.
+    """
+
+    smtp_host: str | None = Field(
+        None, description="SMTP server; unset means emails are only logged (development)."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 TLS).")
+    smtp_username: str | None = Field(None, description="SMTP login; unset means no AUTH.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        "starttls",
+        description="`starttls` (upgrade, required), `tls` (implicit TLS, port 465) or `none`.",
+    )
+    smtp_timeout: float = Field(10.0, gt=0, description="Seconds before an SMTP call fails.")
+    smtp_validate_certs: bool = Field(
+        True, description="Verify the server's TLS certificate (turn off only for testing)."
+    )
+    from_address: str = Field("no-reply@localhost", description="Sender address of emails.")
+    from_name: str | None = Field(None, description="Sender display name, e.g. `Acme`.")
+    templates_dir: str | None = Field(
+        None, description="Folder whose templates override the built-in ones by file name."
+    )
+    frontend_url: str = Field(
+        "http://localhost:3000",
+        pattern=r"^https?://[^/?#\s]+",
+        description="Base URL of links in emails; never taken from the request's Host header.",
+    )
+    verify_path: str = Field("/verify-email", description="Frontend page that verifies.")
+    reset_path: str = Field("/reset-password", description="Frontend page that resets.")
+
+
+STRIPE_API_VERSION = "2026-10-28.endive"
+"""The Stripe API version saaskit is written and tested against (pinned, not the account's)."""
+
+SUBSCRIPTION_STATUSES = frozenset(
+    {
+        "active",
+        "trialing",
+        "past_due",
+        "unpaid",
+        "canceled",
+        "incomplete",
+        "incomplete_expired",
+        "paused",
+    }
+)
+
+
+class PlanSettings(BaseModel):
+    """One plan: its Stripe price and what it grants.
+
+    From the environment, plans are one JSON object: ``SAASKIT_BILLING__PLANS='{"pro":
+    {"price": "pro_monthly", "features": ["reports"], "quotas": {"ai_tokens": 100000}}}'``.
+    """
+
+    name: str | None = Field(None, description="Display name (default: the plan key).")
+    price: str | None = Field(
+        None,
+        description="Stripe price id (`price_...`) or lookup key; unset for a free plan.",
+    )
+    features: list[str] = Field(default_factory=list, description="Feature keys it grants.")
+    quotas: dict[str, int] = Field(
+        default_factory=dict, description='Limits it grants, e.g. `{"ai_tokens": 100000}`.'
+    )
+    trial_days: int = Field(0, ge=0, le=730, description="Free trial at checkout (0: none).")
+
+
+class BillingSettings(BaseModel):
+    """Stripe billing. Off unless ``enabled``; then ``secret_key`` is required.
+
+    Redirect URLs default to pages under ``email.frontend_url``; URLs a client passes
+    must have an origin listed in ``allowed_redirect_origins`` or one of those defaults.
+    """
+
+    enabled: bool = Field(False, description="Mount the billing router and create customers.")
+    secret_key: SecretStr | None = Field(None, description="Stripe secret key (`sk_...`).")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Signing secret of the webhook endpoint (`whsec_...`)."
+    )
+    api_base: str = Field(
+        "https://api.stripe.com",
+        pattern=r"^https?://[^/?#\s]+/?$",
+        description="Stripe API base URL (a Stripe-compatible proxy or a test fake).",
+    )
+    api_version: str = Field(STRIPE_API_VERSION, description="Stripe API version sent.")
+    timeout_seconds: float = Field(20.0, gt=0, description="Seconds before a Stripe call fails.")
+    max_network_retries: int = Field(
+        2, ge=0, le=10, description="Retries of failed Stripe calls (idempotent, safe)."
+    )
+    plans: dict[str, PlanSettings] = Field(
+        default_factory=dict, description="Plan key → price and grants (JSON)."
+    )
+    default_plan: str | None = Field(
+        None, description="Plan of users without an entitled subscription (a free plan)."
+    )
+    entitled_statuses: list[str] = Field(
+        default_factory=lambda: ["active", "trialing"],
+        description="Subscription statuses that grant the plan; add `past_due` for grace.",
+    )
+    success_url: str | None = Field(
+        None,
+        description="After checkout (default: `{frontend_url}/billing/success"
+        "?session_id={CHECKOUT_SESSION_ID}`).",
+    )
+    cancel_url: str | None = Field(
+        None, description="When checkout is abandoned (default: `{frontend_url}/billing`)."
+    )
+    portal_return_url: str | None = Field(
+        None, description="Back from the customer portal (default: `{frontend_url}/billing`)."
+    )
+    allowed_redirect_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins clients may pass success/cancel URLs on, e.g. `https://app.example.com`.",
+    )
+    create_customer_on_register: bool = Field(
+        True, description="Create the Stripe customer at registration (else at first use)."
+    )
+    trial_once: bool = Field(
+        True, description="Offer a plan's trial only to users who never had a subscription."
+    )
+    webhook_tolerance_seconds: int = Field(
+        300, ge=1, description="Oldest accepted webhook signature timestamp."
+    )
+    webhook_processing: Literal["inline", "background"] = Field(
+        "inline",
+        description="`inline`: answer Stripe after processing (failures get 500 and are "
+        "retried by Stripe); `background`: answer once stored, process in the task runner.",
+    )
+    price_cache_seconds: int = Field(
+        3600, ge=0, description="How long prices read from Stripe are cached in the store."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> BillingSettings:
+        if self.enabled and self.secret_key is None:
+            raise ValueError(
+                "billing is enabled without a secret key; set SAASKIT_BILLING__SECRET_KEY "
+                "(Stripe dashboard > Developers > API keys)"
+            )
+        if self.default_plan is not None and self.default_plan not in self.plans:
+            raise ValueError(f"default_plan {self.default_plan!r} is not one of the plans")
+        unknown = set(self.entitled_statuses) - SUBSCRIPTION_STATUSES
+        if unknown:
+            raise ValueError(f"unknown subscription statuses: {', '.join(sorted(unknown))}")
+        return self
+
+
+class AISettings(BaseModel):
+    """AI chat through OpenAI or any OpenAI-compatible server (``saaskit[ai]``).
+
+    AI is on when ``api_key`` or ``base_url`` is set. Token quotas are per user and
+    calendar month (UTC): a plan's ``quotas["ai_tokens"]`` when billing defines one,
+    else ``default_monthly_tokens``.
+    """
+
+    api_key: SecretStr | None = Field(None, description="API key sent to the provider.")
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="OpenAI-compatible endpoint, e.g. `http://127.0.0.1:11434/v1`; "
+        "unset means the OpenAI API.",
+    )
+    organization: str | None = Field(None, description="OpenAI organization id, if any.")
+    default_model: str = Field("gpt-4o-mini", min_length=1, description="Model of a request.")
+    allowed_models: list[str] = Field(
+        default_factory=list,
+        description="Models a request may ask for; empty allows only `default_model`.",
+    )
+    timeout: float = Field(60.0, gt=0, description="Seconds before a provider call fails.")
+    max_retries: int = Field(
+        2, ge=0, description="Retries of a provider call on rate limits, 5xx and timeouts."
+    )
+    default_monthly_tokens: int | None = Field(
+        100_000,
+        ge=0,
+        description="Monthly token quota of users without a plan quota; unset means unlimited.",
+    )
+    max_tokens: int = Field(
+        1024,
+        ge=1,
+        description="Cap on completion tokens per request; sent to the provider and reserved "
+        "against the quota before the call.",
+    )
+    max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
+        "max_completion_tokens",
+        description="Request field that carries the cap (`max_tokens` for older servers).",
+    )
+
+    @property
+    def enabled(self) -> bool:
+        return self.api_key is not None or self.base_url is not None
+
+    @property
+    def models(self) -> list[str]:
+        """The models a request may use (``default_model`` first)."""
+        rest = [m for m in self.allowed_models if m != self.default_model]
+        return [self.default_model, *rest]
+
+    @model_validator(mode="after")
+    def _default_model_is_allowed(self) -> AISettings:
+        if self.allowed_models and self.default_model not in self.allowed_models:
+            raise ValueError(
+                f"ai.default_model {self.default_model!r} is not in ai.allowed_models; "
+                "add it there or pick one of them"
+            )
+        return self
 
 
 class SaaSKitSettings(BaseSettings):
@@ -102,6 +419,7 @@ class SaaSKitSettings(BaseSettings):
         "sqlite+aiosqlite:///./saaskit.db",
         description="SQLAlchemy async URL: `postgresql+asyncpg://...` or `sqlite+aiosqlite:///...`.",
     )
+    store: StoreSettings = Field(default_factory=StoreSettings)
     redis_url: str | None = Field(
         None, description="Redis URL; unset means the in-process store (one process only)."
     )
@@ -111,6 +429,10 @@ class SaaSKitSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     cors: CorsSettings = Field(default_factory=CorsSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    ai: AISettings = Field(default_factory=AISettings)
+    billing: BillingSettings = Field(default_factory=BillingSettings)
 
     @property
     def is_production(self) -> bool:
@@ -135,6 +457,12 @@ class SaaSKitSettings(BaseSettings):
                 "SAASKIT_CORS__ORIGINS contains '*' while credentials are allowed; list the exact "
                 "origins (e.g. '[\"https://app.example.com\"]') or set "
                 "SAASKIT_CORS__ALLOW_CREDENTIALS=false."
+            )
+        if self.billing.enabled and self.billing.webhook_secret is None:
+            found.append(
+                "billing is enabled without a webhook secret, so Stripe events cannot be "
+                "verified; set SAASKIT_BILLING__WEBHOOK_SECRET to the endpoint's signing "
+                "secret (whsec_..., Stripe dashboard > Developers > Webhooks)."
             )
         return found
 

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Protocol
 
 from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers import HasherProtocol
 from pwdlib.hashers.bcrypt import BcryptHasher
 
@@ -66,12 +67,12 @@ class PwdlibHasher:
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
         hashers: list[HasherProtocol] = [BcryptHasher(rounds=settings.bcrypt_rounds)]
-        if settings.password_hasher == "argon2":  # noqa: S105 - a name, not a password
+        if settings.password_hasher == "argon2":
             require_module("argon2", "argon2")
             from pwdlib.hashers.argon2 import Argon2Hasher
 
             hashers.insert(0, Argon2Hasher())
-        self.uses_bcrypt = settings.password_hasher == "bcrypt"  # noqa: S105
+        self.uses_bcrypt = settings.password_hasher == "bcrypt"
         self._hash = PasswordHash(tuple(hashers))
         self._executor = ThreadPoolExecutor(
             max_workers=settings.hash_threads or os.cpu_count() or 1,
@@ -114,7 +115,7 @@ class PwdlibHasher:
     def _verify(self, password: str, hashed: str) -> tuple[bool, str | None]:
         try:
             return self._hash.verify_and_update(password, hashed)
-        except ValueError:  # an unrecognised or corrupt hash never matches
+        except (ValueError, UnknownHashError):  # an unrecognised or corrupt hash never matches
             return False, None
 
     def close(self) -> None:

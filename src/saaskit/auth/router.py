@@ -10,7 +10,16 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from saaskit.auth.dependencies import Principal
-from saaskit.auth.schemas import LoginRequest, RefreshRequest, SessionRead, TokenPair
+from saaskit.auth.schemas import (
+    Accepted,
+    EmailRequest,
+    LoginRequest,
+    RefreshRequest,
+    ResetPasswordRequest,
+    SessionRead,
+    TokenPair,
+    VerifyEmailRequest,
+)
 from saaskit.errors import error_responses
 from saaskit.routing import new_router, with_body_schema
 from saaskit.users.cache import UserT
@@ -37,10 +46,6 @@ _LOGIN_BODY: dict[str, Any] = {
         },
     }
 }
-
-
-def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 async def _read_login(request: Request) -> LoginRequest:
@@ -89,11 +94,17 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
     read_schema = kit.user_read_schema
     deps = kit.dependencies
 
-    async def register(body: UserCreate) -> Any:
+    async def register(body: UserCreate, request: Request) -> Any:
         data = body.model_dump(exclude={"email", "password", "full_name"})
         user = await kit.auth.register(
-            body.email, body.password, full_name=body.full_name, extra=data
+            body.email,
+            body.password,
+            full_name=body.full_name,
+            extra=data,
+            client=kit.client_info(request),
         )
+        if kit.settings.auth.send_verification_on_register:
+            await kit.recovery.send_verification(user)
         return read_schema.model_validate(user)
 
     router.add_api_route(
@@ -103,7 +114,7 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         name="auth:register",
         status_code=status.HTTP_201_CREATED,
         response_model=read_schema,
-        responses=error_responses(409, 413, 422),
+        responses=error_responses(409, 413, 422, 429, 503),
     )
 
     @router.post(
@@ -111,16 +122,13 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         name="auth:login",
         response_model=TokenPair,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 413, 422),
+        responses=error_responses(401, 403, 413, 422, 429, 503),
         openapi_extra=_LOGIN_BODY,
     )
     async def login(request: Request, response: Response) -> TokenPair:
         credentials = await _read_login(request)
         _, tokens = await kit.auth.login(
-            credentials.email,
-            credentials.password,
-            ip=client_ip(request),
-            user_agent=request.headers.get("user-agent"),
+            credentials.email, credentials.password, client=kit.client_info(request)
         )
         response.headers["Cache-Control"] = "no-store"
         return tokens
@@ -130,11 +138,11 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         name="auth:refresh",
         response_model=TokenPair,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 422),
+        responses=error_responses(401, 422, 429, 503),
     )
-    async def refresh(body: RefreshRequest, response: Response) -> TokenPair:
+    async def refresh(body: RefreshRequest, request: Request, response: Response) -> TokenPair:
         response.headers["Cache-Control"] = "no-store"
-        return await kit.auth.refresh(body.refresh_token)
+        return await kit.auth.refresh(body.refresh_token, client=kit.client_info(request))
 
     @router.post(
         "/logout",
@@ -143,8 +151,10 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         response_class=Response,
         responses=error_responses(401),
     )
-    async def logout(p: Principal[UserT] = Depends(deps.principal)) -> None:
-        await kit.auth.logout(p.claims.session_id, p.claims.user_id)
+    async def logout(request: Request, p: Principal[UserT] = Depends(deps.principal)) -> None:
+        await kit.auth.logout(
+            p.claims.session_id, p.claims.user_id, client=kit.client_info(request)
+        )
 
     @router.post(
         "/logout-all",
@@ -153,8 +163,8 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         response_class=Response,
         responses=error_responses(401),
     )
-    async def logout_all(p: Principal[UserT] = Depends(deps.principal)) -> None:
-        await kit.auth.logout_all(p.claims.user_id)
+    async def logout_all(request: Request, p: Principal[UserT] = Depends(deps.principal)) -> None:
+        await kit.auth.logout_all(p.claims.user_id, client=kit.client_info(request))
 
     @router.get(
         "/sessions",
@@ -188,5 +198,56 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         session_id: str, p: Principal[UserT] = Depends(deps.principal)
     ) -> None:
         await kit.sessions.revoke_owned(session_id, p.claims.user_id)
+
+    accepted = Accepted(detail="If the account exists, an email is on its way.")
+
+    @router.post(
+        "/request-verify-email",
+        name="auth:request_verify_email",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=Accepted,
+        responses=error_responses(422, 429),
+    )
+    async def request_verify_email(body: EmailRequest, request: Request) -> Accepted:
+        """Send a new verification link; the same answer for every address."""
+        await kit.recovery.request_verification(body.email, client=kit.client_info(request))
+        return accepted
+
+    @router.post(
+        "/verify-email",
+        name="auth:verify_email",
+        status_code=status.HTTP_200_OK,
+        response_model=read_schema,
+        responses=error_responses(400, 422),
+    )
+    async def verify_email(body: VerifyEmailRequest, request: Request) -> Any:
+        """Confirm the address with the token from the link."""
+        user = await kit.recovery.verify(body.token, client=kit.client_info(request))
+        return read_schema.model_validate(user)
+
+    @router.post(
+        "/forgot-password",
+        name="auth:forgot_password",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=Accepted,
+        responses=error_responses(422, 429),
+    )
+    async def forgot_password(body: EmailRequest, request: Request) -> Accepted:
+        """Email a reset link; the same answer for every address."""
+        await kit.recovery.forgot_password(body.email, client=kit.client_info(request))
+        return accepted
+
+    @router.post(
+        "/reset-password",
+        name="auth:reset_password",
+        status_code=status.HTTP_204_NO_CONTENT,
+        response_class=Response,
+        responses=error_responses(400, 422),
+    )
+    async def reset_password(body: ResetPasswordRequest, request: Request) -> None:
+        """Set a new password with the token from the link; ends every session."""
+        await kit.recovery.reset_password(
+            body.token, body.password, client=kit.client_info(request)
+        )
 
     return router

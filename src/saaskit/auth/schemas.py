@@ -28,7 +28,7 @@ class TokenPair(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105
+    token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_expires_in: int = Field(description="Seconds until the session ends.")
 
@@ -43,3 +43,30 @@ class SessionRead(BaseModel):
     ip: str | None
     user_agent: str | None
     current: bool = Field(description="True for the session of the token making the request.")
+
+
+class EmailRequest(BaseModel):
+    """Ask for a verification or reset email."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
+
+
+class VerifyEmailRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=4096)
+
+
+class ResetPasswordRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=4096)
+    password: str = Field(max_length=4096)  # the password policy decides (invalid_password)
+
+
+class Accepted(BaseModel):
+    """The same answer whether or not the account exists."""
+
+    detail: str

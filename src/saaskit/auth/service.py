@@ -6,22 +6,43 @@ import time
 from collections.abc import Mapping
 from typing import Any, Generic
 
+from saaskit.audit.service import AuditAction, AuditLog
+from saaskit.auth.client import ClientInfo
+from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
 from saaskit.auth.tokens import TokenCodec
+from saaskit.db.mixins import normalize_email
+from saaskit.exceptions import EmailNotVerified, InvalidCredentials, RefreshTokenReused
+from saaskit.hooks import Hooks
+from saaskit.settings import AuthSettings
 from saaskit.users.cache import UserT
 from saaskit.users.service import UserService
 
+NO_CLIENT = ClientInfo()
+
 
 class AuthService(Generic[UserT]):
-    """Turns credentials into sessions and tokens."""
+    """Turns credentials into sessions and tokens, with rate limits and an audit trail."""
 
     def __init__(
-        self, users: UserService[UserT], sessions: SessionManager, tokens: TokenCodec
+        self,
+        users: UserService[UserT],
+        sessions: SessionManager,
+        tokens: TokenCodec,
+        *,
+        limiter: RateLimiter,
+        audit: AuditLog,
+        hooks: Hooks[UserT],
+        settings: AuthSettings,
     ) -> None:
         self.users = users
         self.sessions = sessions
         self.tokens = tokens
+        self.limiter = limiter
+        self.audit = audit
+        self.hooks = hooks
+        self.settings = settings
 
     async def register(
         self,
@@ -30,29 +51,83 @@ class AuthService(Generic[UserT]):
         *,
         full_name: str | None = None,
         extra: Mapping[str, Any] | None = None,
+        client: ClientInfo = NO_CLIENT,
     ) -> UserT:
-        return await self.users.create(email, password, full_name=full_name, extra=extra)
+        """Create an account (rate limited per client IP)."""
+        await self.limiter.hit("register_ip", client.ip)
+        user = await self.users.create(email, password, full_name=full_name, extra=extra)
+        await self.audit.record(
+            AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
+        )
+        await self.hooks.emit(self.hooks.after_register, user, client)
+        return user
 
     async def login(
-        self, email: str, password: str, *, ip: str | None = None, user_agent: str | None = None
+        self, email: str, password: str, *, client: ClientInfo = NO_CLIENT
     ) -> tuple[UserT, TokenPair]:
-        """Check the credentials and open a session."""
-        user = await self.users.authenticate(email, password)
+        """Check the credentials and open a session.
+
+        Every attempt counts against the account (known or not) and the client IP
+        before the password is checked, so parallel guesses cannot outrun the limit;
+        a successful login clears the account's count.
+        """
+        account = normalize_email(email)
+        await self.limiter.hit("login_account", account)
+        await self.limiter.hit("login_ip", client.ip)
+        try:
+            user = await self.users.authenticate(account, password)
+        except InvalidCredentials:
+            await self.audit.record(
+                AuditAction.LOGIN, outcome="failure", client=client, detail={"email": account}
+            )
+            raise
+        await self.limiter.reset("login_account", account)
+        await self.limiter.forgive("login_ip", client.ip)
+        if self.settings.require_verified_login and not user.is_verified:
+            raise EmailNotVerified()
         await self.users.cache.put(user)
-        session, jti = await self.sessions.open(user.id, ip=ip, user_agent=user_agent)
+        session, jti = await self.sessions.open(user.id, ip=client.ip, user_agent=client.user_agent)
+        await self.audit.record(
+            AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
+        )
+        await self.hooks.emit(self.hooks.after_login, user, client)
         return user, self.issue(session, jti)
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
         """Rotate a refresh token into a new pair (single use; reuse revokes the session)."""
         claims = self.tokens.decode(refresh_token, "refresh")
-        session, jti = await self.sessions.rotate(claims.session_id, claims.user_id, claims.jti)
+        await self.limiter.hit("refresh_session", claims.session_id)
+        try:
+            session, jti = await self.sessions.rotate(claims.session_id, claims.user_id, claims.jti)
+        except RefreshTokenReused:
+            await self.audit.record(
+                AuditAction.REFRESH_TOKEN_REUSE,
+                outcome="failure",
+                target_id=claims.user_id,
+                client=client,
+                detail={"session_id": claims.session_id},
+            )
+            raise
         return self.issue(session, jti)
 
-    async def logout(self, session_id: str, user_id: int) -> None:
+    async def logout(
+        self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
+    ) -> None:
         await self.sessions.revoke(session_id, user_id)
+        await self.audit.record(
+            AuditAction.LOGOUT, actor_id=user_id, target_id=user_id, client=client
+        )
 
-    async def logout_all(self, user_id: int) -> int:
-        return await self.sessions.revoke_all(user_id)
+    async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
+        ended = await self.sessions.revoke_all(user_id)
+        await self.audit.record(
+            AuditAction.LOGOUT_ALL,
+            actor_id=user_id,
+            target_id=user_id,
+            client=client,
+            detail={"sessions": ended},
+        )
+        return ended
 
     def issue(self, session: RefreshSession, jti: str) -> TokenPair:
         """The access/refresh pair for ``session``; refresh expires with the session."""

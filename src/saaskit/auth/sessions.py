@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 
-from saaskit.exceptions import InvalidToken, SessionNotFound
+from saaskit.exceptions import InvalidToken, RefreshTokenReused, SessionNotFound
 from saaskit.store import CasResult, Store
 
 
@@ -31,6 +31,10 @@ def session_key(session_id: str) -> str:
 
 def _token_key(session_id: str) -> str:
     return f"sess:{session_id}:rt"
+
+
+def _previous_key(session_id: str) -> str:
+    return f"sess:{session_id}:prev"
 
 
 def _user_key(user_id: int) -> str:
@@ -64,9 +68,10 @@ class RefreshSession:
 class SessionManager:
     """Opens, rotates, lists and revokes sessions in a :class:`~saaskit.store.Store`."""
 
-    def __init__(self, store: Store, lifetime_seconds: int) -> None:
+    def __init__(self, store: Store, lifetime_seconds: int, *, reuse_grace: int = 0) -> None:
         self.store = store
         self.lifetime = lifetime_seconds
+        self.reuse_grace = reuse_grace
 
     async def open(
         self, user_id: int, *, ip: str | None = None, user_agent: str | None = None
@@ -96,15 +101,26 @@ class SessionManager:
         """Swap the current refresh token ``jti`` for a new one.
 
         Raises :class:`InvalidToken` if the session is gone, and revokes the session
-        first when ``jti`` is an already-used token.
+        first when ``jti`` is an already-used token. The token replaced last, presented
+        within ``reuse_grace`` seconds, is refused without revoking: that is two tabs
+        refreshing at once, not theft (a thief gains nothing: the request fails).
         """
         new_jti = secrets.token_hex(16)
         outcome = await self.store.compare_and_set(
-            _token_key(session_id), _digest(jti), _digest(new_jti)
+            _token_key(session_id),
+            _digest(jti),
+            _digest(new_jti),
+            previous=(_previous_key(session_id), self.reuse_grace),
         )
+        if (
+            outcome is CasResult.MISMATCH
+            and self.reuse_grace
+            and await self.store.get(_previous_key(session_id)) == _digest(jti)
+        ):
+            raise InvalidToken("This refresh token was just replaced by another request.")
         if outcome is CasResult.MISMATCH:
             await self.revoke(session_id, user_id)
-            raise InvalidToken("This refresh token was already used; the session is revoked.")
+            raise RefreshTokenReused()
         session = await self.get(session_id) if outcome is CasResult.SWAPPED else None
         if session is None or session.user_id != user_id:
             raise InvalidToken()
@@ -125,7 +141,9 @@ class SessionManager:
         return sorted(sessions, key=lambda s: s.created_at, reverse=True)
 
     async def revoke(self, session_id: str, user_id: int) -> None:
-        await self.store.delete(session_key(session_id), _token_key(session_id))
+        await self.store.delete(
+            session_key(session_id), _token_key(session_id), _previous_key(session_id)
+        )
         await self.store.set_remove(_user_key(user_id), session_id)
 
     async def revoke_owned(self, session_id: str, user_id: int) -> None:

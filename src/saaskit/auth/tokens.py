@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 
 from saaskit.exceptions import InvalidToken
 
 TokenType = Literal["access", "refresh"]
+ActionType = Literal["verify", "reset"]
 ALGORITHM = "HS256"
 _REQUIRED = ["sub", "type", "sid", "jti", "iss", "aud", "iat", "exp"]
 
@@ -73,6 +74,44 @@ class TokenCodec:
             "exp": exp,
         }
         return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
+
+    def issue_action(
+        self, type_: ActionType, *, user_id: int, ttl: int, claims: dict[str, str]
+    ) -> str:
+        """A one-purpose token (email verification, password reset).
+
+        Its audience is ``{audience}:{type}``, so it can never pass as a session token.
+        """
+        now = int(time.time())
+        payload = {
+            **claims,
+            "sub": str(user_id),
+            "type": type_,
+            "jti": uuid.uuid4().hex,
+            "iss": self.issuer,
+            "aud": f"{self.audience}:{type_}",
+            "iat": now,
+            "exp": now + ttl,
+        }
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM)
+
+    def decode_action(self, token: str, expected: ActionType) -> dict[str, Any]:
+        """Verify an action token; returns its claims (``sub`` as int)."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                audience=f"{self.audience}:{expected}",
+                issuer=self.issuer,
+                options={"require": ["sub", "type", "jti", "iss", "aud", "iat", "exp"]},
+            )
+            if payload["type"] != expected:
+                raise InvalidToken()
+            payload["sub"] = int(payload["sub"])
+            return payload
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
+            raise InvalidToken() from error
 
     def decode(self, token: str, expected: TokenType) -> TokenClaims:
         """Verify signature, algorithm, expiry, issuer, audience and type."""

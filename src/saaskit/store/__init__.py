@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import logging
 
+from saaskit.settings import StoreSettings
 from saaskit.store.base import CasResult, Store, StoreUnavailable
 from saaskit.store.memory import MemoryStore
 
 logger = logging.getLogger("saaskit")
 
 
-def create_store(redis_url: str | None, *, prefix: str = "saaskit:") -> Store:
+def create_store(redis_url: str | None, settings: StoreSettings | None = None) -> Store:
     """A :class:`RedisStore` when ``redis_url`` is set, else a :class:`MemoryStore`."""
     if redis_url:
         from saaskit.store.redis import RedisStore
 
-        return RedisStore(redis_url, prefix=prefix)
+        options = settings or StoreSettings()
+        return RedisStore(
+            redis_url,
+            prefix=options.prefix,
+            socket_timeout=options.socket_timeout,
+            max_connections=options.max_connections,
+        )
     logger.info("saaskit: no SAASKIT_REDIS_URL; sessions and rate limits live in this process only")
     return MemoryStore()
 

@@ -47,8 +47,18 @@ class Store(Protocol):
 
     async def delete(self, *keys: str) -> int: ...
 
-    async def compare_and_set(self, key: str, expected: bytes, new: bytes) -> CasResult:
-        """Atomically replace ``key``'s value if it equals ``expected`` (keeps the TTL)."""
+    async def claim(self, key: str, ttl: int, value: bytes = b"1") -> bool:
+        """Set ``key`` only if it does not exist yet; True if this call set it."""
+        ...
+
+    async def compare_and_set(
+        self, key: str, expected: bytes, new: bytes, *, previous: tuple[str, int] | None = None
+    ) -> CasResult:
+        """Atomically replace ``key``'s value if it equals ``expected`` (keeps the TTL).
+
+        With ``previous=(key2, ttl)`` a successful swap also stores ``expected`` at
+        ``key2`` for ``ttl`` seconds, in the same atomic step.
+        """
         ...
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:

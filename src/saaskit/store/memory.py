@@ -57,13 +57,23 @@ class MemoryStore:
             self._values.pop(key, None)
         return removed
 
-    async def compare_and_set(self, key: str, expected: bytes, new: bytes) -> CasResult:
+    async def claim(self, key: str, ttl: int, value: bytes = b"1") -> bool:
+        if self._live(key) is not None:
+            return False
+        self._values[key] = (value, self._expiry(ttl))
+        return True
+
+    async def compare_and_set(
+        self, key: str, expected: bytes, new: bytes, *, previous: tuple[str, int] | None = None
+    ) -> CasResult:
         current = self._live(key)
         if current is None:
             return CasResult.MISSING
         if current != expected:
             return CasResult.MISMATCH
         self._values[key] = (new, self._values[key][1])
+        if previous is not None and previous[1] > 0:
+            self._values[previous[0]] = (expected, self._expiry(previous[1]))
         return CasResult.SWAPPED
 
     async def hit(self, key: str, window: int) -> tuple[int, int]:
@@ -76,6 +86,8 @@ class MemoryStore:
 
     async def incr(self, key: str, amount: int, ttl: int | None = None) -> int:
         current = self._live(key)
+        if isinstance(current, bytes) and current.lstrip(b"-").isdigit():
+            current = int(current)  # like Redis INCRBY on a value written by put/claim
         if not isinstance(current, int):
             self._values[key] = (amount, self._expiry(ttl))
             return amount

@@ -17,6 +17,7 @@ local current = redis.call('GET', KEYS[1])
 if not current then return -1 end
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+if tonumber(ARGV[3]) > 0 then redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3]) end
 return 1
 """
 
@@ -64,7 +65,7 @@ class RedisStore:
         url: str,
         *,
         prefix: str = "saaskit:",
-        socket_timeout: float = 5.0,
+        socket_timeout: float = 2.0,
         max_connections: int = 100,
     ) -> None:
         require_module("redis", "redis")
@@ -109,8 +110,17 @@ class RedisStore:
         return removed
 
     @_unavailable_on_error
-    async def compare_and_set(self, key: str, expected: bytes, new: bytes) -> CasResult:
-        outcome = int(await self._cas(keys=[self._k(key)], args=[expected, new]))
+    async def claim(self, key: str, ttl: int, value: bytes = b"1") -> bool:
+        return bool(await self._client.set(self._k(key), value, ex=ttl, nx=True))
+
+    @_unavailable_on_error
+    async def compare_and_set(
+        self, key: str, expected: bytes, new: bytes, *, previous: tuple[str, int] | None = None
+    ) -> CasResult:
+        keep_key, keep_ttl = previous or (key, 0)
+        outcome = int(
+            await self._cas(keys=[self._k(key), self._k(keep_key)], args=[expected, new, keep_ttl])
+        )
         return {1: CasResult.SWAPPED, 0: CasResult.MISMATCH}.get(outcome, CasResult.MISSING)
 
     @_unavailable_on_error

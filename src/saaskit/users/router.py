@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from saaskit.auth.dependencies import Principal
 from saaskit.errors import error_responses
@@ -33,9 +33,14 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
     async def me(user: UserT = Depends(deps.current_active_user)) -> Any:
         return read_schema.model_validate(user)
 
-    async def update_me(body: UserUpdate, user: UserT = Depends(deps.current_active_user)) -> Any:
+    async def update_me(
+        body: UserUpdate, request: Request, user: UserT = Depends(deps.current_active_user)
+    ) -> Any:
         changes = body.model_dump(exclude_unset=True)
-        return read_schema.model_validate(await kit.users.update(user.id, changes))
+        updated = await kit.users.update(
+            user.id, changes, actor_id=user.id, client=kit.client_info(request)
+        )
+        return read_schema.model_validate(updated)
 
     router.add_api_route(
         "/me",
@@ -54,8 +59,8 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         response_class=Response,
         responses=error_responses(401),
     )
-    async def delete_me(user: UserT = Depends(deps.current_active_user)) -> None:
-        await kit.users.delete(user.id)
+    async def delete_me(request: Request, user: UserT = Depends(deps.current_active_user)) -> None:
+        await kit.users.delete(user.id, actor_id=user.id, client=kit.client_info(request))
 
     @router.post(
         "/me/password",
@@ -65,10 +70,14 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         responses=error_responses(401, 422),
     )
     async def change_password(
-        body: PasswordChange, p: Principal[UserT] = Depends(deps.principal)
+        body: PasswordChange, request: Request, p: Principal[UserT] = Depends(deps.principal)
     ) -> None:
         await kit.users.change_password(
-            p.user.id, body.current_password, body.new_password, keep_session=p.claims.session_id
+            p.user.id,
+            body.current_password,
+            body.new_password,
+            keep_session=p.claims.session_id,
+            client=kit.client_info(request),
         )
 
     @router.get(
@@ -109,10 +118,16 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         responses=error_responses(401, 403, 404, 409, 422),
     )
     async def update_user(
-        user_id: int, body: UserAdminUpdate, _: UserT = Depends(deps.current_superuser)
+        user_id: int,
+        body: UserAdminUpdate,
+        request: Request,
+        admin: UserT = Depends(deps.current_superuser),
     ) -> Any:
         changes = body.model_dump(exclude_unset=True)
-        return read_schema.model_validate(await kit.users.update(user_id, changes))
+        updated = await kit.users.update(
+            user_id, changes, actor_id=admin.id, client=kit.client_info(request)
+        )
+        return read_schema.model_validate(updated)
 
     @router.delete(
         "/{user_id}",
@@ -121,7 +136,9 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         response_class=Response,
         responses=error_responses(401, 403, 404),
     )
-    async def delete_user(user_id: int, _: UserT = Depends(deps.current_superuser)) -> None:
-        await kit.users.delete(user_id)
+    async def delete_user(
+        user_id: int, request: Request, admin: UserT = Depends(deps.current_superuser)
+    ) -> None:
+        await kit.users.delete(user_id, actor_id=admin.id, client=kit.client_info(request))
 
     return router

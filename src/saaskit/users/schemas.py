@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 ItemT = TypeVar("ItemT")
+T = TypeVar("T")
+
+
+def _refuse_null(value: T | None) -> T:
+    # Omit a field to leave it unchanged; an explicit null for a NOT NULL column is a 422.
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
 
 
 class UserRead(BaseModel):
@@ -30,8 +38,9 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str
-    password: str = Field(min_length=1, max_length=4096)
+    email: EmailStr
+    # No min_length: the password policy decides, so "" is 422 `invalid_password` too.
+    password: str = Field(max_length=4096)
     full_name: str | None = Field(default=None, max_length=255)
 
 
@@ -43,21 +52,27 @@ class UserUpdate(BaseModel):
     email: EmailStr | None = None
     full_name: str | None = Field(default=None, max_length=255)
 
+    _email_not_null = field_validator("email")(_refuse_null)
+
 
 class UserAdminUpdate(UserUpdate):
     """What a superuser may change about any user."""
 
-    password: str | None = Field(default=None, min_length=1, max_length=4096)
+    password: str | None = Field(default=None, max_length=4096)
     is_active: bool | None = None
     is_superuser: bool | None = None
     is_verified: bool | None = None
+
+    _flags_not_null = field_validator("password", "is_active", "is_superuser", "is_verified")(
+        _refuse_null
+    )
 
 
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: str = Field(min_length=1, max_length=4096)
-    new_password: str = Field(min_length=1, max_length=4096)
+    new_password: str = Field(max_length=4096)
 
 
 class Page(BaseModel, Generic[ItemT]):

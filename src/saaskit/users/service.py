@@ -9,11 +9,16 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from saaskit.audit.service import AuditAction, AuditLog
+from saaskit.auth.client import ClientInfo
 from saaskit.auth.passwords import PasswordHasher
 from saaskit.auth.sessions import SessionManager
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import EmailAlreadyRegistered, InvalidCredentials, UserNotFound
+from saaskit.hooks import Hooks
 from saaskit.users.cache import UserCache, UserT
+
+NO_CLIENT = ClientInfo()
 
 # Columns no generic update may touch: they change only through dedicated methods.
 PROTECTED_FIELDS = frozenset({"id", "hashed_password", "stripe_customer_id", "created_at"})
@@ -29,12 +34,16 @@ class UserService(Generic[UserT]):
         passwords: PasswordHasher,
         sessions: SessionManager,
         cache: UserCache[UserT],
+        audit: AuditLog,
+        hooks: Hooks[UserT],
     ) -> None:
         self.model = model
         self.session_factory = session_factory
         self.passwords = passwords
         self.sessions = sessions
         self.cache = cache
+        self.audit = audit
+        self.hooks = hooks
 
     async def get(self, user_id: int) -> UserT | None:
         async with self.session_factory() as db:
@@ -109,8 +118,19 @@ class UserService(Generic[UserT]):
             await self._set_hash(user.id, new_hash)
         return user
 
-    async def update(self, user_id: int, changes: Mapping[str, Any]) -> UserT:
-        """Apply ``changes`` (field → value); ``password`` is hashed, email re-checked."""
+    async def update(
+        self,
+        user_id: int,
+        changes: Mapping[str, Any],
+        *,
+        actor_id: int | None = None,
+        client: ClientInfo = NO_CLIENT,
+    ) -> UserT:
+        """Apply ``changes`` (field → value); ``password`` is hashed, email re-checked.
+
+        With an ``actor_id`` (a person made the change) it is audited and hooks run.
+        Deactivating a user or changing the password ends their sessions at once.
+        """
         values = {k: v for k, v in changes.items() if k not in PROTECTED_FIELDS}
         if "password" in values:
             password = values.pop("password")
@@ -136,10 +156,31 @@ class UserService(Generic[UserT]):
         await self.cache.invalidate(user_id)
         if values.get("is_active") is False or "hashed_password" in values:
             await self.sessions.revoke_all(user_id)
+        if actor_id is not None:
+            action = (
+                AuditAction.USER_DEACTIVATED
+                if values.get("is_active") is False
+                else AuditAction.USER_UPDATED
+            )
+            fields = sorted("password" if k == "hashed_password" else k for k in values)
+            await self.audit.record(
+                action,
+                actor_id=actor_id,
+                target_id=user_id,
+                client=client,
+                detail={"fields": fields},
+            )
+            await self.hooks.emit(self.hooks.after_update, user, values, client)
         return user
 
     async def change_password(
-        self, user_id: int, current: str, new: str, *, keep_session: str | None = None
+        self,
+        user_id: int,
+        current: str,
+        new: str,
+        *,
+        keep_session: str | None = None,
+        client: ClientInfo = NO_CLIENT,
     ) -> None:
         """Check ``current``, store ``new``, and end every other session."""
         user = await self.get(user_id)
@@ -149,6 +190,9 @@ class UserService(Generic[UserT]):
         if not ok:
             raise InvalidCredentials("The current password is incorrect.")
         await self.set_password(user_id, new, keep_session=keep_session)
+        await self.audit.record(
+            AuditAction.PASSWORD_CHANGE, actor_id=user_id, target_id=user_id, client=client
+        )
 
     async def set_password(
         self, user_id: int, new: str, *, keep_session: str | None = None
@@ -165,7 +209,10 @@ class UserService(Generic[UserT]):
             user.hashed_password = hashed
             await db.commit()
 
-    async def delete(self, user_id: int) -> None:
+    async def delete(
+        self, user_id: int, *, actor_id: int | None = None, client: ClientInfo = NO_CLIENT
+    ) -> None:
+        """Delete the user and end their sessions (audited)."""
         async with self.session_factory() as db:
             user = await db.get(self.model, user_id)
             if user is None:
@@ -174,6 +221,10 @@ class UserService(Generic[UserT]):
             await db.commit()
         await self.sessions.revoke_all(user_id)
         await self.cache.invalidate(user_id)
+        await self.audit.record(
+            AuditAction.USER_DELETED, actor_id=actor_id, target_id=user_id, client=client
+        )
+        await self.hooks.emit(self.hooks.after_delete, user, client)
 
     async def page(
         self, *, limit: int = 50, offset: int = 0, email: str | None = None

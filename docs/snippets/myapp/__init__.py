@@ -1,0 +1,1 @@
+"""A host app with its own models, schemas and Alembic history (docs: getting started)."""

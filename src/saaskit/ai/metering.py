@@ -1,0 +1,292 @@
+"""Token metering: reserve before a call, settle after it, per user and month (UTC).
+
+Two records are kept:
+
+- the ``ai_usage`` table: tokens per user, model and month, upserted after each call;
+  the durable truth, read by ``GET /ai/usage`` and reports;
+- a store counter per user and month (``ai:tokens:{user}:{YYYY-MM}``): used tokens plus
+  the reservations of calls in flight, changed with atomic ``incr``. Quotas are checked
+  against it, so concurrent requests cannot overshoot: each one adds its worst case
+  before calling the provider and is refused (its reservation undone) when the total
+  would pass the quota.
+
+When the counter is missing (a new month, a Redis flush, a restarted process with the
+in-process store) it is rebuilt from the table before the next reservation. Calls in
+flight at the moment of a cache loss may be under-counted by their reservation once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Executable, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from saaskit.ai.models import AIUsageMixin
+from saaskit.exceptions import AIQuotaExceeded
+from saaskit.store import Store
+
+# Counters outlive their month by a few days: calls that start on the last evening of
+# a month settle against it.
+_COUNTER_GRACE = timedelta(days=3)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def month_of(moment: datetime) -> str:
+    """The ``YYYY-MM`` key of ``moment``'s month in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def month_reset(month: str) -> datetime:
+    """When ``month``'s quota resets: the first instant of the next month, UTC."""
+    year, number = (int(part) for part in month.split("-"))
+    return datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
+
+
+def counter_key(user_id: int, month: str) -> str:
+    return f"ai:tokens:{user_id}:{month}"
+
+
+@dataclass
+class Reservation:
+    """Tokens set aside for one call; settle it with commit or release exactly once."""
+
+    user_id: int
+    month: str
+    tokens: int
+    settled: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    """Usage of one model in one month."""
+
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class MonthlyUsage:
+    """A user's recorded usage in one month, per model."""
+
+    user_id: int
+    month: str
+    models: list[ModelUsage]
+
+    @property
+    def resets_at(self) -> datetime:
+        return month_reset(self.month)
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(m.prompt_tokens for m in self.models)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(m.completion_tokens for m in self.models)
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    @property
+    def requests(self) -> int:
+        return sum(m.requests for m in self.models)
+
+
+class UsageMeter:
+    """Reserves, commits and reports tokens per user and month.
+
+    Example:
+        ```python
+        reservation = await meter.reserve(user.id, 1500, quota=100_000)
+        try:
+            response = await call_the_provider()
+        except Exception:
+            await meter.release(reservation)  # nothing charged
+            raise
+        await meter.commit(reservation, "gpt-4o-mini", 120, 480)
+        ```
+    """
+
+    def __init__(
+        self,
+        model: type[AIUsageMixin],
+        session_factory: async_sessionmaker[AsyncSession],
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.model = model
+        self.session_factory = session_factory
+        self.store = store
+        self.clock = clock
+
+    def current_month(self) -> str:
+        return month_of(self.clock())
+
+    async def reserve(self, user_id: int, tokens: int, *, quota: int | None) -> Reservation:
+        """Set ``tokens`` aside for a call, or raise :class:`AIQuotaExceeded`.
+
+        The check and the reservation are one atomic step on the store counter: the
+        sum of everything reserved and used never passes ``quota`` (``None``: no limit,
+        but the tokens are still counted).
+        """
+        if tokens < 1:
+            raise ValueError("a reservation needs at least one token")
+        month = self.current_month()
+        key = counter_key(user_id, month)
+        if await self.store.get(key) is None:
+            await self._rebuild(user_id, month)
+        total = await self.store.incr(key, tokens, self._counter_ttl(month))
+        if quota is not None and total > quota:
+            await self.store.incr(key, -tokens)
+            resets_at = month_reset(month)
+            wait = math.ceil((resets_at - self.clock()).total_seconds())
+            raise AIQuotaExceeded(
+                used=max(0, total - tokens),
+                quota=quota,
+                requested=tokens,
+                resets_at=resets_at,
+                retry_after=wait,
+            )
+        return Reservation(user_id=user_id, month=month, tokens=tokens)
+
+    async def commit(
+        self, reservation: Reservation, model: str, prompt_tokens: int, completion_tokens: int
+    ) -> None:
+        """Charge what the call really used (in the reservation's month) and free the rest."""
+        self._settle(reservation)
+        actual = prompt_tokens + completion_tokens
+        try:
+            await self._upsert(
+                reservation.user_id, reservation.month, model, prompt_tokens, completion_tokens
+            )
+        finally:
+            await self._adjust(reservation.user_id, reservation.month, actual - reservation.tokens)
+
+    async def release(self, reservation: Reservation) -> None:
+        """Give the whole reservation back: the call failed and costs the user nothing."""
+        self._settle(reservation)
+        await self._adjust(reservation.user_id, reservation.month, -reservation.tokens)
+
+    async def record(
+        self, user_id: int, model: str, prompt_tokens: int, completion_tokens: int
+    ) -> None:
+        """Charge a call that was made without a reservation (no quota check)."""
+        month = self.current_month()
+        try:
+            await self._upsert(user_id, month, model, prompt_tokens, completion_tokens)
+        finally:
+            await self._adjust(user_id, month, prompt_tokens + completion_tokens)
+
+    async def usage(self, user_id: int, month: str | None = None) -> MonthlyUsage:
+        """Recorded usage of ``user_id`` in ``month`` (default: this month), per model."""
+        month = month or self.current_month()
+        table = self.model
+        async with self.session_factory() as db:
+            rows = await db.execute(
+                select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
+                .where(table.user_id == user_id, table.month == month)
+                .order_by(table.model)
+            )
+            models = [ModelUsage(*row) for row in rows]
+        return MonthlyUsage(user_id=user_id, month=month, models=models)
+
+    async def counted(self, user_id: int, month: str | None = None) -> int:
+        """The store counter: tokens used plus tokens reserved by calls in flight."""
+        month = month or self.current_month()
+        value = await self.store.get(counter_key(user_id, month))
+        return int(value) if value is not None else (await self._recorded(user_id, month))
+
+    # -- internals ---------------------------------------------------------------
+
+    @staticmethod
+    def _settle(reservation: Reservation) -> None:
+        if reservation.settled:
+            raise RuntimeError("this reservation was already committed or released")
+        reservation.settled = True
+
+    def _counter_ttl(self, month: str) -> int:
+        remaining = month_reset(month) + _COUNTER_GRACE - self.clock()
+        return max(60, math.ceil(remaining.total_seconds()))
+
+    async def _adjust(self, user_id: int, month: str, delta: int) -> None:
+        # A missing counter is left alone: the next reservation rebuilds it from the
+        # table, which already holds this call (creating it here would drop the rest).
+        key = counter_key(user_id, month)
+        if delta and await self.store.get(key) is not None:
+            await self.store.incr(key, delta)
+
+    async def _recorded(self, user_id: int, month: str) -> int:
+        table = self.model
+        async with self.session_factory() as db:
+            total = await db.scalar(
+                select(
+                    func.coalesce(func.sum(table.prompt_tokens + table.completion_tokens), 0)
+                ).where(table.user_id == user_id, table.month == month)
+            )
+        return int(total or 0)
+
+    async def _rebuild(self, user_id: int, month: str) -> None:
+        # ``claim`` sets the counter only if nobody else rebuilt it meanwhile.
+        recorded = await self._recorded(user_id, month)
+        await self.store.claim(
+            counter_key(user_id, month), self._counter_ttl(month), str(recorded).encode()
+        )
+
+    async def _upsert(
+        self, user_id: int, month: str, model: str, prompt_tokens: int, completion_tokens: int
+    ) -> None:
+        # One atomic statement (INSERT ... ON CONFLICT DO UPDATE), so concurrent calls
+        # of a user's first request of the month never collide.
+        table = self.model
+        values = {
+            "user_id": user_id,
+            "month": month,
+            "model": model,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "requests": 1,
+        }
+        keys = [table.user_id, table.month, table.model]
+        async with self.session_factory() as db:
+            dialect = (await db.connection()).dialect.name
+            statement: Executable
+            if dialect == "postgresql":
+                pg_insert = postgresql.insert(table).values(values)
+                statement = pg_insert.on_conflict_do_update(
+                    index_elements=keys, set_=self._added(pg_insert.excluded)
+                )
+            elif dialect == "sqlite":
+                lite_insert = sqlite.insert(table).values(values)
+                statement = lite_insert.on_conflict_do_update(
+                    index_elements=keys, set_=self._added(lite_insert.excluded)
+                )
+            else:  # pragma: no cover - saaskit supports PostgreSQL and SQLite
+                raise NotImplementedError(f"AI metering does not support {dialect!r}")
+            await db.execute(statement)
+            await db.commit()
+
+    def _added(self, excluded: Any) -> dict[str, Any]:
+        table = self.model
+        return {
+            "prompt_tokens": table.prompt_tokens + excluded.prompt_tokens,
+            "completion_tokens": table.completion_tokens + excluded.completion_tokens,
+            "requests": table.requests + 1,
+            "updated_at": func.now(),
+        }

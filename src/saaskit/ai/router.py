@@ -1,0 +1,118 @@
+"""The AI router: ``POST /chat`` (JSON or server-sent events) and ``GET /usage``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, status
+from pydantic import BaseModel
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from saaskit.ai.schemas import (
+    ChatReply,
+    ChatRequest,
+    StreamDelta,
+    StreamError,
+    StreamErrorDetail,
+    StreamUsage,
+    Usage,
+    UsageSummary,
+)
+from saaskit.ai.streaming import ChatStream
+from saaskit.errors import error_responses
+from saaskit.exceptions import SaaSKitError
+from saaskit.routing import new_router
+from saaskit.users.cache import UserT
+
+if TYPE_CHECKING:
+    from saaskit.kit import SaaSKit
+
+_STREAM_DOC = (
+    "With `stream: true`: `text/event-stream`, one `data: {json}` line per event "
+    "(`delta` pieces, then `usage` or `error`), then `data: [DONE]`."
+)
+
+
+def _event(payload: BaseModel) -> str:
+    return f"data: {payload.model_dump_json()}\n\n"
+
+
+async def _events(stream: ChatStream) -> AsyncIterator[str]:
+    try:
+        async for piece in stream:
+            yield _event(StreamDelta(content=piece))
+    except SaaSKitError as error:
+        detail = StreamErrorDetail(code=error.code, message=error.message)
+        yield _event(StreamError(error=detail))
+    else:
+        charged = stream.usage
+        assert charged is not None  # set when the stream settles
+        usage = Usage(
+            prompt_tokens=charged.prompt_tokens,
+            completion_tokens=charged.completion_tokens,
+            total_tokens=charged.total_tokens,
+        )
+        yield _event(StreamUsage(finish_reason=stream.finish_reason, usage=usage))
+    yield "data: [DONE]\n\n"
+
+
+class ChatEventStream(StreamingResponse):
+    """Server-sent events of a :class:`ChatStream`, settled however the response ends
+    (a client that goes away is charged what was streamed; see ``saaskit.ai.streaming``)."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, stream: ChatStream) -> None:
+        # no-cache and X-Accel-Buffering keep proxies (nginx) from holding events back.
+        super().__init__(
+            _events(stream), headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+        )
+        self.stream = stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.stream.aclose()
+
+
+def build_ai_router(kit: SaaSKit[UserT]) -> APIRouter:
+    """Routes under ``{api_prefix}/ai``."""
+    router = new_router()
+    deps = kit.dependencies
+
+    @router.post(
+        "/chat",
+        name="ai:chat",
+        response_model=ChatReply,
+        status_code=status.HTTP_200_OK,
+        responses={
+            200: {"description": _STREAM_DOC, "content": {"text/event-stream": {}}},
+            **error_responses(401, 422, 429, 502, 503, 504),
+        },
+    )
+    async def chat(body: ChatRequest, user: UserT = Depends(deps.current_active_user)) -> Any:
+        """Answer a conversation within the user's monthly token quota."""
+        if body.stream:
+            stream = await kit.ai.stream_chat(
+                user.id, body.messages, model=body.model, max_tokens=body.max_tokens
+            )
+            return ChatEventStream(stream)
+        return await kit.ai.chat(
+            user.id, body.messages, model=body.model, max_tokens=body.max_tokens
+        )
+
+    @router.get(
+        "/usage",
+        name="ai:usage",
+        response_model=UsageSummary,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401),
+    )
+    async def usage(user: UserT = Depends(deps.current_active_user)) -> UsageSummary:
+        """This month's token usage and quota."""
+        return await kit.ai.usage(user.id)
+
+    return router

@@ -1,0 +1,107 @@
+"""Request and response bodies of the AI router (also returned by ``kit.ai``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from saaskit.exceptions import ErrorCode
+
+MAX_MESSAGES = 200
+
+
+class ChatMessage(BaseModel):
+    """One message of a conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatRequest(BaseModel):
+    """``POST /ai/chat``: the conversation so far and how to answer it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    model: str | None = Field(
+        None, max_length=128, description="One of the allowed models (default: the default)."
+    )
+    max_tokens: int | None = Field(
+        None,
+        ge=1,
+        description="Longest answer in tokens (capped by the server); a smaller value "
+        "reserves less of the quota.",
+    )
+    stream: bool = Field(False, description="Answer as server-sent events.")
+
+
+class Usage(BaseModel):
+    """Tokens charged for one call."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatReply(BaseModel):
+    """The answer to a chat request and what it cost."""
+
+    id: str
+    model: str
+    message: ChatMessage
+    finish_reason: str | None
+    usage: Usage
+
+
+class ModelUsageRead(BaseModel):
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    requests: int
+
+
+class UsageSummary(BaseModel):
+    """``GET /ai/usage``: this month's recorded usage against the quota."""
+
+    month: str = Field(description="`YYYY-MM`, UTC.")
+    quota: int | None = Field(description="Monthly tokens allowed; null means unlimited.")
+    used_tokens: int
+    remaining_tokens: int | None
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
+    resets_at: datetime = Field(description="When the quota resets (first of next month, UTC).")
+    models: list[ModelUsageRead]
+
+
+class StreamDelta(BaseModel):
+    """An SSE event with the next piece of the answer."""
+
+    type: Literal["delta"] = "delta"
+    content: str
+
+
+class StreamUsage(BaseModel):
+    """The last SSE event of a successful stream, before ``[DONE]``."""
+
+    type: Literal["usage"] = "usage"
+    finish_reason: str | None
+    usage: Usage
+
+
+class StreamErrorDetail(BaseModel):
+    code: ErrorCode
+    message: str
+
+
+class StreamError(BaseModel):
+    """An SSE event sent instead of ``usage`` when the provider fails mid-stream
+    (nothing is charged)."""
+
+    type: Literal["error"] = "error"
+    error: StreamErrorDetail

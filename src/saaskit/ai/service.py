@@ -1,0 +1,281 @@
+"""AI business rules: model allowlist, quota reservation, provider call, metering.
+
+No HTTP here: routes, the CLI, tasks and host code all use ``kit.ai``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import anyio
+
+from saaskit.ai.estimate import estimate_prompt_tokens, estimate_text_tokens
+from saaskit.ai.gateway import ChatGateway, Completion, Message, OpenAIGateway, TokenUsage
+from saaskit.ai.metering import Reservation, UsageMeter
+from saaskit.ai.quotas import QuotaResolver
+from saaskit.ai.schemas import ChatMessage, ChatReply, ModelUsageRead, Usage, UsageSummary
+from saaskit.ai.streaming import ChatStream
+from saaskit.exceptions import AIModelNotAllowed, AINotConfigured
+from saaskit.settings import AISettings
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
+logger = logging.getLogger("saaskit.ai")
+
+MessagesInput = Iterable[ChatMessage | Mapping[str, str]]
+"""Messages as models or plain dicts: ``[{"role": "user", "content": "Hi"}]``."""
+
+
+class MeteredCall:
+    """A host's own provider call inside :meth:`AIService.metered`: commit what it used."""
+
+    def __init__(self, meter: UsageMeter, reservation: Reservation) -> None:
+        self.meter = meter
+        self.reservation = reservation
+
+    @property
+    def committed(self) -> bool:
+        return self.reservation.settled
+
+    async def commit(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
+        """Charge the call's real usage (e.g. ``response.usage.prompt_tokens``)."""
+        await self.meter.commit(self.reservation, model, prompt_tokens, completion_tokens)
+
+
+class AIService:
+    """Chat with per-user metering and monthly quotas (``kit.ai``).
+
+    Example:
+        ```python
+        reply = await kit.ai.chat(user.id, [{"role": "user", "content": "Hello"}])
+        print(reply.message.content, reply.usage.total_tokens)
+        ```
+
+    Args:
+        settings: the ``ai`` settings section.
+        meter: reservations and the ``ai_usage`` table.
+        quotas: each user's monthly tokens.
+        gateway: the provider (default: ``AsyncOpenAI`` from the settings, built on
+            first use).
+        estimate_prompt: prompt token estimate used for reservations.
+    """
+
+    def __init__(
+        self,
+        settings: AISettings,
+        meter: UsageMeter,
+        quotas: QuotaResolver,
+        gateway: ChatGateway | None = None,
+        *,
+        estimate_prompt: Callable[[Sequence[Message]], int] = estimate_prompt_tokens,
+    ) -> None:
+        self.settings = settings
+        self.meter = meter
+        self.quotas = quotas
+        self._gateway = gateway
+        self.estimate_prompt = estimate_prompt
+
+    @property
+    def gateway(self) -> ChatGateway:
+        """The provider; raises :class:`AINotConfigured` when AI is not set up."""
+        if self._gateway is None:
+            if not self.settings.enabled:
+                raise AINotConfigured()
+            self._gateway = OpenAIGateway(self.settings)
+        return self._gateway
+
+    @property
+    def client(self) -> AsyncOpenAI:
+        """The ``AsyncOpenAI`` client, for calls ``chat`` does not cover; meter them
+        with :meth:`metered` or :meth:`record_usage`."""
+        gateway = self.gateway
+        if not isinstance(gateway, OpenAIGateway):
+            raise TypeError("this kit's AI gateway is not an OpenAIGateway")
+        return gateway.client
+
+    def resolve_model(self, model: str | None) -> str:
+        """``model`` if allowed (default: ``ai.default_model``), else :class:`AIModelNotAllowed`."""
+        allowed = self.settings.models
+        if model is None:
+            return self.settings.default_model
+        if model not in allowed:
+            raise AIModelNotAllowed(
+                f"This model is not available; use one of: {', '.join(allowed)}."
+            )
+        return model
+
+    def completion_limit(self, max_tokens: int | None) -> int:
+        """The answer's token cap: the request's, never above ``ai.max_tokens``."""
+        cap = self.settings.max_tokens
+        return cap if max_tokens is None else max(1, min(max_tokens, cap))
+
+    async def chat(
+        self,
+        user_id: int,
+        messages: MessagesInput,
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatReply:
+        """Answer ``messages`` for ``user_id``, within their quota, and record the usage.
+
+        Raises:
+            AIModelNotAllowed: ``model`` is not allowed.
+            AIQuotaExceeded: the reservation would pass the quota (no call is made).
+            AIUpstreamError: the provider failed (nothing is charged).
+        """
+        name, limit, payload = self._prepare(model, max_tokens, messages)
+        gateway = self.gateway
+        prompt_estimate = self.estimate_prompt(payload)
+        reservation = await self._reserve(user_id, prompt_estimate + limit)
+        try:
+            completion = await gateway.complete(model=name, messages=payload, max_tokens=limit)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.meter.release(reservation)
+            raise
+        usage = completion.usage or self._estimated(completion, prompt_estimate)
+        with anyio.CancelScope(shield=True):
+            await self._commit(reservation, name, usage)
+        return ChatReply(
+            id=completion.id,
+            model=completion.model,
+            message=ChatMessage(role="assistant", content=completion.content),
+            finish_reason=completion.finish_reason,
+            usage=_usage(usage),
+        )
+
+    async def stream_chat(
+        self,
+        user_id: int,
+        messages: MessagesInput,
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatStream:
+        """Like :meth:`chat`, but the answer streams; errors before the first piece
+        (quota, model, provider refusal) raise here, not while iterating.
+
+        Close the returned :class:`ChatStream` (``async with``) so that a stream left
+        early still settles its reservation.
+        """
+        name, limit, payload = self._prepare(model, max_tokens, messages)
+        gateway = self.gateway
+        prompt_estimate = self.estimate_prompt(payload)
+        reservation = await self._reserve(user_id, prompt_estimate + limit)
+        try:
+            chunks = await gateway.open_stream(model=name, messages=payload, max_tokens=limit)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.meter.release(reservation)
+            raise
+        return ChatStream(
+            chunks,
+            meter=self.meter,
+            reservation=reservation,
+            model=name,
+            prompt_estimate=prompt_estimate,
+        )
+
+    async def record_usage(
+        self, user_id: int, model: str, prompt_tokens: int, completion_tokens: int
+    ) -> None:
+        """Record a host's own call (no quota check; counts toward the quota)."""
+        await self.meter.record(user_id, model, prompt_tokens, completion_tokens)
+
+    @asynccontextmanager
+    async def metered(self, user_id: int, *, estimate: int) -> AsyncIterator[MeteredCall]:
+        """Reserve ``estimate`` tokens for a host's own call, within the user's quota.
+
+        Commit the real usage inside the block; leaving it without a commit (or with an
+        exception) releases the reservation, so nothing is charged.
+
+        Example:
+            ```python
+            async with kit.ai.metered(user.id, estimate=2000) as call:
+                response = await kit.ai.client.embeddings.create(...)
+                await call.commit("text-embedding-3-small", response.usage.prompt_tokens, 0)
+            ```
+        """
+        reservation = await self._reserve(user_id, estimate)
+        call = MeteredCall(self.meter, reservation)
+        try:
+            yield call
+        finally:
+            if not reservation.settled:
+                with anyio.CancelScope(shield=True):
+                    await self.meter.release(reservation)
+
+    async def usage(self, user_id: int) -> UsageSummary:
+        """This month's recorded usage of ``user_id`` and their quota."""
+        quota = await self.quotas.monthly_tokens(user_id)
+        month = await self.meter.usage(user_id)
+        used = month.total_tokens
+        return UsageSummary(
+            month=month.month,
+            quota=quota,
+            used_tokens=used,
+            remaining_tokens=None if quota is None else max(0, quota - used),
+            prompt_tokens=month.prompt_tokens,
+            completion_tokens=month.completion_tokens,
+            requests=month.requests,
+            resets_at=month.resets_at,
+            models=[
+                ModelUsageRead(
+                    model=m.model,
+                    prompt_tokens=m.prompt_tokens,
+                    completion_tokens=m.completion_tokens,
+                    total_tokens=m.total_tokens,
+                    requests=m.requests,
+                )
+                for m in month.models
+            ],
+        )
+
+    async def aclose(self) -> None:
+        if self._gateway is not None:
+            await self._gateway.aclose()
+
+    # -- internals ---------------------------------------------------------------
+
+    def _prepare(
+        self, model: str | None, max_tokens: int | None, messages: MessagesInput
+    ) -> tuple[str, int, list[Message]]:
+        payload = [
+            (m if isinstance(m, ChatMessage) else ChatMessage.model_validate(m)).model_dump()
+            for m in messages
+        ]
+        if not payload:
+            raise ValueError("a chat needs at least one message")
+        return self.resolve_model(model), self.completion_limit(max_tokens), payload
+
+    async def _reserve(self, user_id: int, tokens: int) -> Reservation:
+        quota = await self.quotas.monthly_tokens(user_id)
+        return await self.meter.reserve(user_id, tokens, quota=quota)
+
+    @staticmethod
+    def _estimated(completion: Completion, prompt_estimate: int) -> TokenUsage:
+        logger.warning("AI reply from %s carried no usage; charging an estimate", completion.model)
+        return TokenUsage(prompt_estimate, estimate_text_tokens(completion.content))
+
+    async def _commit(self, reservation: Reservation, model: str, usage: TokenUsage) -> None:
+        try:
+            await self.meter.commit(
+                reservation, model, usage.prompt_tokens, usage.completion_tokens
+            )
+        except Exception:
+            # The answer is paid for and the quota counter charged; only the durable row
+            # is missing. Failing the request now would waste the answer.
+            logger.exception("could not record AI usage of user %s", reservation.user_id)
+
+
+def _usage(usage: TokenUsage) -> Usage:
+    return Usage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )

@@ -1,0 +1,95 @@
+"""The audit trail: security-relevant events written to the ``audit_events`` table.
+
+Writing an event never breaks the request it describes: a failure is logged and
+swallowed.
+"""
+
+from __future__ import annotations
+
+import logging
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from saaskit.auth.client import ClientInfo
+from saaskit.db.tables import AuditEventMixin
+
+logger = logging.getLogger("saaskit.audit")
+
+
+class AuditAction(StrEnum):
+    """Actions saaskit records."""
+
+    REGISTER = "register"
+    LOGIN = "login"
+    LOGOUT = "logout"
+    LOGOUT_ALL = "logout_all"
+    REFRESH_TOKEN_REUSE = "refresh_token_reuse"
+    PASSWORD_CHANGE = "password_change"
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFIED = "email_verified"
+    USER_UPDATED = "user_updated"
+    USER_DEACTIVATED = "user_deactivated"
+    USER_DELETED = "user_deleted"
+
+
+class AuditLog:
+    """Writes and reads audit events."""
+
+    def __init__(
+        self, model: type[AuditEventMixin], session_factory: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.model = model
+        self.session_factory = session_factory
+
+    async def record(
+        self,
+        action: AuditAction | str,
+        *,
+        outcome: str = "success",
+        actor_id: int | None = None,
+        target_id: int | None = None,
+        client: ClientInfo | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Write one event; never raises."""
+        values: dict[str, Any] = {
+            "action": str(action),
+            "outcome": outcome,
+            "actor_id": actor_id,
+            "target_id": target_id,
+            "ip": client.ip if client else None,
+            "user_agent": client.user_agent if client else None,
+            "detail": detail,
+        }
+        try:
+            async with self.session_factory() as db:
+                db.add(self.model(**values))
+                await db.commit()
+        except Exception:
+            logger.exception("could not write audit event %s", values["action"])
+
+    async def page(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        user_id: int | None = None,
+        action: str | None = None,
+    ) -> tuple[list[AuditEventMixin], int]:
+        """Newest first; ``user_id`` matches the actor or the target."""
+        query = select(self.model)
+        if user_id is not None:
+            query = query.where(
+                (self.model.actor_id == user_id) | (self.model.target_id == user_id)
+            )
+        if action:
+            query = query.where(self.model.action == action)
+        async with self.session_factory() as db:
+            total = await db.scalar(select(func.count()).select_from(query.subquery()))
+            rows = await db.scalars(
+                query.order_by(self.model.id.desc()).limit(limit).offset(offset)
+            )
+            return list(rows), int(total or 0)

@@ -1,0 +1,149 @@
+"""Email verification and password reset: single-use, expiring, user-bound links.
+
+Both tokens are signed JWTs with their own audience. A verification token is bound to
+the email it was sent to; a reset token to the password hash at the time of the request,
+so it dies as soon as the password changes. Each token's ``jti`` is also claimed in the
+store when used, so even a still-valid token works once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import Any, Generic
+
+from saaskit.audit.service import AuditAction, AuditLog
+from saaskit.auth.client import ClientInfo
+from saaskit.auth.ratelimit import RateLimiter
+from saaskit.auth.tokens import TokenCodec
+from saaskit.db.mixins import normalize_email
+from saaskit.exceptions import InvalidLinkToken, InvalidToken
+from saaskit.hooks import Hooks
+from saaskit.settings import AuthSettings
+from saaskit.store import Store
+from saaskit.tasks.runner import TaskRunner
+from saaskit.users.cache import UserT
+from saaskit.users.service import UserService
+
+NO_CLIENT = ClientInfo()
+
+
+class AccountRecovery(Generic[UserT]):
+    """Verification and reset flows; emails go out through the task runner."""
+
+    def __init__(
+        self,
+        users: UserService[UserT],
+        tokens: TokenCodec,
+        store: Store,
+        runner: TaskRunner,
+        *,
+        limiter: RateLimiter,
+        audit: AuditLog,
+        hooks: Hooks[UserT],
+        settings: AuthSettings,
+        secret_key: str,
+    ) -> None:
+        self.users = users
+        self.tokens = tokens
+        self.store = store
+        self.runner = runner
+        self.limiter = limiter
+        self.audit = audit
+        self.hooks = hooks
+        self.settings = settings
+        self._key = secret_key.encode()
+
+    def _fingerprint(self, hashed_password: str) -> str:
+        return hmac.new(self._key, hashed_password.encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def _limit(self, email: str, client: ClientInfo) -> str:
+        account = normalize_email(email)
+        await self.limiter.hit("forgot_ip", client.ip)
+        await self.limiter.hit("forgot_email", account)
+        return account
+
+    async def send_verification(self, user: UserT) -> None:
+        """Email ``user`` a verification link (no rate limit: callers apply theirs)."""
+        token = self.tokens.issue_action(
+            "verify",
+            user_id=user.id,
+            ttl=self.settings.verify_token_hours * 3600,
+            claims={"email": user.email},
+        )
+        await self.runner.enqueue(
+            "email.verify", {"to": user.email, "token": token, "name": user.full_name}
+        )
+
+    async def request_verification(self, email: str, *, client: ClientInfo = NO_CLIENT) -> None:
+        """Send a new link if the account exists and is unverified; silent otherwise."""
+        account = await self._limit(email, client)
+        user = await self.users.get_by_email(account)
+        if user is not None and user.is_active and not user.is_verified:
+            await self.send_verification(user)
+
+    async def verify(self, token: str, *, client: ClientInfo = NO_CLIENT) -> UserT:
+        """Mark the user verified; the token must match the user's current email."""
+        claims = self._decode(token, "verify")
+        user = await self.users.get(claims["sub"])
+        if user is None or not user.is_active or user.email != claims.get("email"):
+            raise InvalidLinkToken()
+        await self._claim(claims)
+        if not user.is_verified:
+            user = await self.users.update(user.id, {"is_verified": True})
+            await self.audit.record(
+                AuditAction.EMAIL_VERIFIED, actor_id=user.id, target_id=user.id, client=client
+            )
+            await self.hooks.emit(self.hooks.after_verify, user, client)
+        return user
+
+    async def forgot_password(self, email: str, *, client: ClientInfo = NO_CLIENT) -> None:
+        """Email a reset link to an active account; the caller answers the same either way."""
+        account = await self._limit(email, client)
+        user = await self.users.get_by_email(account)
+        if user is None or not user.is_active:
+            return
+        minutes = self.settings.reset_token_minutes
+        token = self.tokens.issue_action(
+            "reset",
+            user_id=user.id,
+            ttl=minutes * 60,
+            claims={"pwd": self._fingerprint(user.hashed_password)},
+        )
+        await self.runner.enqueue(
+            "email.reset",
+            {"to": user.email, "token": token, "name": user.full_name, "minutes": minutes},
+        )
+        await self.hooks.emit(self.hooks.after_forgot_password, user, token, client)
+
+    async def reset_password(
+        self, token: str, password: str, *, client: ClientInfo = NO_CLIENT
+    ) -> None:
+        """Set a new password from a reset link; ends every session, logs nobody in."""
+        claims = self._decode(token, "reset")
+        user = await self.users.get(claims["sub"])
+        if user is None or not user.is_active:
+            raise InvalidLinkToken()
+        if not hmac.compare_digest(self._fingerprint(user.hashed_password), claims.get("pwd", "")):
+            raise InvalidLinkToken()
+        self.users.passwords.check_policy(password)  # a weak password must not burn the link
+        await self._claim(claims)
+        await self.users.set_password(user.id, password)
+        await self.audit.record(
+            AuditAction.PASSWORD_RESET, actor_id=user.id, target_id=user.id, client=client
+        )
+        await self.runner.enqueue(
+            "email.password_changed", {"to": user.email, "name": user.full_name}
+        )
+        await self.hooks.emit(self.hooks.after_reset_password, user, client)
+
+    def _decode(self, token: str, kind: Any) -> dict[str, Any]:
+        try:
+            return self.tokens.decode_action(token, kind)
+        except InvalidToken as error:
+            raise InvalidLinkToken() from error
+
+    async def _claim(self, claims: dict[str, Any]) -> None:
+        ttl = max(1, int(claims["exp"]) - int(claims["iat"]))
+        if not await self.store.claim(f"used-token:{claims['jti']}", ttl):
+            raise InvalidLinkToken()

@@ -1,0 +1,1 @@
+"""Billing with Stripe: plans, customers, checkout, portal, webhooks and gating."""

@@ -1,0 +1,272 @@
+"""The billing gateway: everything saaskit asks of Stripe, behind a small protocol.
+
+:class:`StripeGateway` talks to Stripe with the official SDK's ``StripeClient`` (async
+methods over httpx), the API version pinned in settings. Stripe errors become saaskit
+errors: :class:`~saaskit.exceptions.BillingUnavailable` (503: network, Stripe 5xx, rate
+limits, a refused key) or :class:`~saaskit.exceptions.BillingRejected` (502: Stripe
+refused the request). The secret key is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from saaskit.billing.types import (
+    CheckoutRequest,
+    CheckoutSession,
+    Price,
+    RemoteCustomer,
+    RemoteSubscription,
+)
+from saaskit.exceptions import BillingRejected, BillingUnavailable, require_module
+from saaskit.settings import BillingSettings
+
+if TYPE_CHECKING:
+    import stripe
+
+logger = logging.getLogger("saaskit.billing")
+
+
+class BillingGateway(Protocol):
+    """What the billing services need from a payment provider."""
+
+    async def create_customer(
+        self, *, email: str, name: str | None, user_id: int, idempotency_key: str
+    ) -> str:
+        """Create a customer tagged with ``metadata.user_id``; returns its id."""
+        ...
+
+    async def get_customer(self, customer_id: str) -> RemoteCustomer | None: ...
+
+    async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
+        """Prices by id (``price_...``) or lookup key, keyed by the ref asked for."""
+        ...
+
+    async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession: ...
+
+    async def create_portal_session(self, customer_id: str, return_url: str) -> str:
+        """A customer-portal session; returns its URL."""
+        ...
+
+    async def get_subscription(self, subscription_id: str) -> RemoteSubscription | None: ...
+
+    async def list_subscriptions(self, customer_id: str) -> list[RemoteSubscription]:
+        """Every subscription of the customer, ended ones included."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+def is_price_id(ref: str) -> bool:
+    return ref.startswith("price_")
+
+
+def _ts(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(value), UTC) if value else None
+
+
+def _id(value: Any) -> str | None:
+    """An expandable field's id, whether Stripe sent the id or the object."""
+    if isinstance(value, Mapping):
+        found = value.get("id")
+        return str(found) if found else None
+    return str(value) if value else None
+
+
+def price_from_data(data: Mapping[str, Any]) -> Price:
+    recurring = data.get("recurring") or {}
+    product = data.get("product")
+    return Price(
+        id=str(data["id"]),
+        lookup_key=data.get("lookup_key"),
+        unit_amount=data.get("unit_amount"),
+        currency=str(data.get("currency") or "usd"),
+        interval=recurring.get("interval"),
+        interval_count=int(recurring.get("interval_count") or 1),
+        product_name=product.get("name") if isinstance(product, Mapping) else None,
+        active=bool(data.get("active", True)),
+    )
+
+
+def subscription_from_data(data: Mapping[str, Any]) -> RemoteSubscription:
+    """Read a Stripe subscription (API versions before and after items carried periods)."""
+    items = (data.get("items") or {}).get("data") or []
+    first: Mapping[str, Any] = items[0] if items else {}
+    price: Mapping[str, Any] = first.get("price") or {}
+    period_end = first.get("current_period_end") or data.get("current_period_end")
+    return RemoteSubscription(
+        id=str(data["id"]),
+        customer_id=_id(data.get("customer")) or "",
+        status=str(data.get("status") or "incomplete"),
+        price_id=price.get("id"),
+        price_lookup_key=price.get("lookup_key"),
+        quantity=int(first.get("quantity") or data.get("quantity") or 1),
+        trial_end=_ts(data.get("trial_end")),
+        current_period_end=_ts(period_end),
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        canceled_at=_ts(data.get("canceled_at")),
+        ended_at=_ts(data.get("ended_at")),
+        metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+class StripeGateway:
+    """:class:`BillingGateway` on Stripe (``saaskit[stripe]``).
+
+    Example:
+        ```python
+        gateway = StripeGateway(settings.billing)
+        customer_id = await gateway.create_customer(
+            email="a@example.com", name=None, user_id=1, idempotency_key="saaskit-customer-1"
+        )
+        ```
+    """
+
+    def __init__(self, settings: BillingSettings) -> None:
+        require_module("stripe", "stripe")
+        import stripe
+
+        if settings.secret_key is None:
+            raise ValueError("StripeGateway needs settings.billing.secret_key")
+        from saaskit.billing.http import build_http_client
+
+        self._stripe = stripe
+        self._http = build_http_client(settings.timeout_seconds)
+        self.client = stripe.StripeClient(
+            settings.secret_key.get_secret_value(),
+            stripe_version=settings.api_version,
+            base_addresses={"api": settings.api_base.rstrip("/")},
+            max_network_retries=settings.max_network_retries,
+            http_client=self._http,
+        )
+
+    @contextmanager
+    def _errors(self, action: str, *, missing_ok: bool = False) -> Iterator[list[bool]]:
+        """Translate Stripe errors; with ``missing_ok`` a 404 sets the yielded flag."""
+        stripe = self._stripe
+        missing: list[bool] = []
+        try:
+            yield missing
+        except stripe.InvalidRequestError as error:
+            if missing_ok and error.code == "resource_missing":
+                missing.append(True)
+                return
+            _log(action, error, logging.WARNING)
+            raise BillingRejected() from error
+        except (stripe.IdempotencyError, stripe.CardError) as error:
+            _log(action, error, logging.WARNING)
+            raise BillingRejected() from error
+        except (stripe.AuthenticationError, stripe.PermissionError) as error:
+            _log(action, error, logging.ERROR, hint="check SAASKIT_BILLING__SECRET_KEY")
+            raise BillingUnavailable() from error
+        except stripe.StripeError as error:
+            _log(action, error, logging.WARNING)
+            raise BillingUnavailable() from error
+
+    async def create_customer(
+        self, *, email: str, name: str | None, user_id: int, idempotency_key: str
+    ) -> str:
+        with self._errors("create customer"):
+            customer = await self.client.v1.customers.create_async(
+                {"email": email, "name": name, "metadata": {"user_id": str(user_id)}}
+                if name
+                else {"email": email, "metadata": {"user_id": str(user_id)}},
+                {"idempotency_key": idempotency_key},
+            )
+        return str(customer.id)
+
+    async def get_customer(self, customer_id: str) -> RemoteCustomer | None:
+        with self._errors("retrieve customer", missing_ok=True) as missing:
+            customer = await self.client.v1.customers.retrieve_async(customer_id)
+        if missing:
+            return None
+        data = customer.to_dict()
+        return RemoteCustomer(
+            id=str(data["id"]),
+            deleted=bool(data.get("deleted")),
+            email=data.get("email"),
+            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+        )
+
+    async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
+        found: dict[str, Price] = {}
+        ids = [ref for ref in refs if is_price_id(ref)]
+        keys = [ref for ref in refs if not is_price_id(ref)]
+        for price_id in ids:
+            with self._errors("retrieve price", missing_ok=True) as missing:
+                obj = await self.client.v1.prices.retrieve_async(price_id, {"expand": ["product"]})
+            if not missing:
+                found[price_id] = price_from_data(obj.to_dict())
+        if keys:
+            with self._errors("list prices"):
+                page = await self.client.v1.prices.list_async(
+                    {"lookup_keys": keys, "active": True, "expand": ["data.product"], "limit": 100}
+                )
+            for obj in page.data:
+                price = price_from_data(obj.to_dict())
+                if price.lookup_key:
+                    found[price.lookup_key] = price
+        return found
+
+    async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
+        metadata = {"user_id": str(request.user_id), "plan": request.plan}
+        subscription_data: dict[str, Any] = {"metadata": metadata}
+        if request.trial_days:
+            subscription_data["trial_period_days"] = request.trial_days
+        params: dict[str, Any] = {
+            "mode": "subscription",
+            "customer": request.customer_id,
+            "client_reference_id": str(request.user_id),
+            "line_items": [{"price": request.price_id, "quantity": request.quantity}],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "metadata": metadata,
+            "subscription_data": subscription_data,
+        }
+        with self._errors("create checkout session"):
+            session = await self.client.v1.checkout.sessions.create_async(params)  # type: ignore[arg-type]
+        return CheckoutSession(id=str(session.id), url=str(session.url))
+
+    async def create_portal_session(self, customer_id: str, return_url: str) -> str:
+        with self._errors("create portal session"):
+            session = await self.client.v1.billing_portal.sessions.create_async(
+                {"customer": customer_id, "return_url": return_url}
+            )
+        return str(session.url)
+
+    async def get_subscription(self, subscription_id: str) -> RemoteSubscription | None:
+        with self._errors("retrieve subscription", missing_ok=True) as missing:
+            obj = await self.client.v1.subscriptions.retrieve_async(subscription_id)
+        if missing:
+            return None
+        return subscription_from_data(obj.to_dict())
+
+    async def list_subscriptions(self, customer_id: str) -> list[RemoteSubscription]:
+        with self._errors("list subscriptions"):
+            page = await self.client.v1.subscriptions.list_async(
+                {"customer": customer_id, "status": "all", "limit": 100}
+            )
+        return [subscription_from_data(obj.to_dict()) for obj in page.data]
+
+    async def aclose(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _log(action: str, error: stripe.StripeError, level: int, *, hint: str = "") -> None:
+    # Status, code, request id and Stripe's message help operators. Messages about the
+    # key (which Stripe masks anyway) are left out, so no part of a key reaches the log.
+    message = hint or str(error.user_message or "")
+    logger.log(
+        level,
+        "stripe: %s failed: %s (status %s, code %s, request %s): %s",
+        action,
+        type(error).__name__,
+        error.http_status,
+        error.code,
+        error.request_id,
+        message,
+    )

@@ -1,0 +1,185 @@
+"""Plans: what each configured plan grants, and which plan a user is on.
+
+:meth:`PlanCatalog.for_user` is the one call other features need::
+
+    plan = await kit.plans.for_user(user.id)
+    plan.key                    # "pro", the default plan's key, or None
+    plan.quota("ai_tokens")     # the plan's limit, or None when the plan sets none
+    "reports" in plan.features
+
+A user is on the plan of their *entitled* subscription (status in
+``billing.entitled_statuses``), else on ``billing.default_plan`` (if any).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from saaskit.billing.models import SubscriptionMixin
+from saaskit.billing.types import SubscriptionState
+from saaskit.settings import BillingSettings, PlanSettings
+
+# When a user has several subscriptions, the one shown is the most useful: entitled
+# ones first, then by how "alive" the status is, then the newest.
+_STATUS_RANK = {
+    "active": 0,
+    "trialing": 1,
+    "past_due": 2,
+    "unpaid": 3,
+    "paused": 4,
+    "incomplete": 5,
+    "incomplete_expired": 6,
+    "canceled": 7,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UserPlan:
+    """The plan a user is on and what it grants.
+
+    Attributes:
+        key: the plan key (``"pro"``), the default plan's key, or ``None`` (no plan).
+        features: feature keys the plan grants.
+        quotas: limits the plan grants (``{"ai_tokens": 100000}``).
+        subscription: the entitled subscription granting the plan (``None`` on the
+            default plan or no plan).
+    """
+
+    key: str | None
+    name: str | None = None
+    features: frozenset[str] = frozenset()
+    quotas: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    subscription: SubscriptionState | None = None
+
+    @property
+    def subscribed(self) -> bool:
+        """True when an entitled subscription grants the plan."""
+        return self.subscription is not None
+
+    def quota(self, key: str) -> int | None:
+        """The plan's limit for ``key``; ``None`` when the plan sets none."""
+        return self.quotas.get(key)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """``value`` as an aware UTC datetime (SQLite hands back naive ones, stored as UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def state_of(row: SubscriptionMixin) -> SubscriptionState:
+    return SubscriptionState(
+        stripe_subscription_id=row.stripe_subscription_id,
+        stripe_customer_id=row.stripe_customer_id,
+        user_id=row.user_id,
+        plan=row.plan,
+        price_id=row.price_id,
+        status=row.status,
+        quantity=row.quantity,
+        trial_end=aware(row.trial_end),
+        current_period_end=aware(row.current_period_end),
+        cancel_at_period_end=row.cancel_at_period_end,
+        canceled_at=aware(row.canceled_at),
+        ended_at=aware(row.ended_at),
+        updated_from_event_at=aware(row.updated_from_event_at),
+    )
+
+
+class PlanCatalog:
+    """The configured plans, and the lookups gating and metering need."""
+
+    def __init__(
+        self,
+        settings: BillingSettings,
+        model: type[SubscriptionMixin],
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.settings = settings
+        self.model = model
+        self.session_factory = session_factory
+        self.plans: Mapping[str, PlanSettings] = MappingProxyType(dict(settings.plans))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.plans
+
+    def get(self, key: str) -> PlanSettings | None:
+        return self.plans.get(key)
+
+    def paid(self) -> list[str]:
+        """Keys of the plans that can be bought (those with a price)."""
+        return [key for key, plan in self.plans.items() if plan.price]
+
+    def unknown_plan_message(self) -> str:
+        # The requested key is not echoed back (saaskit's errors never repeat input).
+        return (
+            "No such plan can be bought; choose one of: "
+            f"{', '.join(self.paid()) or 'none configured'}."
+        )
+
+    def granting(self, feature: str) -> list[str]:
+        """Keys of the plans that grant ``feature``."""
+        return [key for key, plan in self.plans.items() if feature in plan.features]
+
+    def is_entitled(self, status: str) -> bool:
+        return status in self.settings.entitled_statuses
+
+    def plan_for_price(self, price_id: str | None, lookup_key: str | None) -> str | None:
+        """The plan whose price is ``price_id`` or ``lookup_key`` (None if unconfigured)."""
+        for key, plan in self.plans.items():
+            if plan.price and plan.price in (price_id, lookup_key):
+                return key
+        return None
+
+    def describe(self, key: str | None, subscription: SubscriptionState | None = None) -> UserPlan:
+        plan = self.plans.get(key) if key else None
+        if key is None or plan is None:
+            return UserPlan(key=None, subscription=subscription)
+        return UserPlan(
+            key=key,
+            name=plan.name or key,
+            features=frozenset(plan.features),
+            quotas=MappingProxyType(dict(plan.quotas)),
+            subscription=subscription,
+        )
+
+    async def subscriptions(self, user_id: int) -> list[SubscriptionState]:
+        """The user's subscriptions, most relevant first (see :meth:`current`)."""
+        async with self.session_factory() as db:
+            rows = await db.scalars(select(self.model).where(self.model.user_id == user_id))
+            states = [state_of(row) for row in rows]
+        states.sort(
+            key=lambda s: (
+                not self.is_entitled(s.status),
+                _STATUS_RANK.get(s.status, 9),
+                -(s.current_period_end.timestamp() if s.current_period_end else 0),
+            )
+        )
+        return states
+
+    async def current(self, user_id: int) -> SubscriptionState | None:
+        """The user's most relevant subscription (entitled first), if any."""
+        if not self.settings.enabled:
+            return None
+        found = await self.subscriptions(user_id)
+        return found[0] if found else None
+
+    async def plan_of(self, user_id: int) -> str | None:
+        """The key of the user's plan (``None``: no plan); see :meth:`for_user`."""
+        return (await self.for_user(user_id)).key
+
+    async def for_user(self, user_id: int) -> UserPlan:
+        """The plan ``user_id`` is on now (one indexed query; none with billing off)."""
+        current = await self.current(user_id)
+        if current is None or not self.is_entitled(current.status):
+            return self.describe(self.settings.default_plan)
+        if current.plan in self.plans:
+            return self.describe(current.plan, current)
+        # Subscribed to a price no configured plan names: subscribed, default grants.
+        return self.describe(self.settings.default_plan, current)

@@ -1,0 +1,140 @@
+"""Request and response bodies of the billing router."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from saaskit.billing.plans import UserPlan
+from saaskit.billing.service import PlanOffer
+from saaskit.billing.types import SubscriptionState
+
+
+class PriceRead(BaseModel):
+    """A plan's Stripe price."""
+
+    id: str
+    unit_amount: int | None = Field(description="In the currency's smallest unit (cents).")
+    currency: str
+    interval: str | None = Field(description="`month`, `year`, ... (None: one-time).")
+    interval_count: int
+
+
+class PlanRead(BaseModel):
+    """A plan on offer."""
+
+    key: str
+    name: str
+    features: list[str]
+    quotas: dict[str, int]
+    trial_days: int
+    price: PriceRead | None = Field(
+        description="None for a free plan, or when Stripe could not be asked."
+    )
+
+    @classmethod
+    def of(cls, offer: PlanOffer) -> PlanRead:
+        price = offer.price
+        return cls(
+            key=offer.key,
+            name=offer.settings.name or offer.key,
+            features=list(offer.settings.features),
+            quotas=dict(offer.settings.quotas),
+            trial_days=offer.settings.trial_days,
+            price=None
+            if price is None
+            else PriceRead(
+                id=price.id,
+                unit_amount=price.unit_amount,
+                currency=price.currency,
+                interval=price.interval,
+                interval_count=price.interval_count,
+            ),
+        )
+
+
+class CheckoutBody(BaseModel):
+    """Start a Stripe Checkout for a configured plan."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(min_length=1, max_length=64, description="A configured plan key.")
+    quantity: int = Field(1, ge=1, le=10_000, description="Seats.")
+    success_url: str | None = Field(
+        None, max_length=2048, description="On an allowed origin; may hold {CHECKOUT_SESSION_ID}."
+    )
+    cancel_url: str | None = Field(None, max_length=2048, description="On an allowed origin.")
+
+
+class CheckoutRead(BaseModel):
+    """Redirect the browser to ``url``."""
+
+    id: str
+    url: str
+
+
+class PortalRead(BaseModel):
+    url: str
+
+
+class SubscriptionRead(BaseModel):
+    """The stored state of a Stripe subscription."""
+
+    id: str = Field(description="The Stripe subscription id.")
+    plan: str | None
+    status: str
+    quantity: int
+    price_id: str | None
+    trial_end: datetime | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, state: SubscriptionState) -> SubscriptionRead:
+        return cls(
+            id=state.stripe_subscription_id,
+            plan=state.plan,
+            status=state.status,
+            quantity=state.quantity,
+            price_id=state.price_id,
+            trial_end=state.trial_end,
+            current_period_end=state.current_period_end,
+            cancel_at_period_end=state.cancel_at_period_end,
+            canceled_at=state.canceled_at,
+            ended_at=state.ended_at,
+        )
+
+
+class BillingStatus(BaseModel):
+    """The user's plan, what it grants, and the subscription behind it."""
+
+    plan: str | None = Field(description="Plan key; the default plan's without a subscription.")
+    entitled: bool = Field(description="An entitled subscription grants the plan.")
+    features: list[str]
+    quotas: dict[str, int]
+    subscription: SubscriptionRead | None = Field(
+        description="The most relevant subscription, entitled or not (e.g. `past_due`)."
+    )
+
+    @classmethod
+    def of(cls, plan: UserPlan, latest: SubscriptionState | None) -> BillingStatus:
+        shown = plan.subscription or latest
+        return cls(
+            plan=plan.key,
+            entitled=plan.subscribed,
+            features=sorted(plan.features),
+            quotas=dict(plan.quotas),
+            subscription=SubscriptionRead.of(shown) if shown else None,
+        )
+
+
+class WebhookReceipt(BaseModel):
+    """Stripe only reads the status code; the body helps when debugging deliveries."""
+
+    received: bool = True
+    event_id: str
+    type: str
+    status: str = Field(description="`processed`, `queued` or `duplicate`.")

@@ -1,0 +1,170 @@
+"""Billing rules: plans on offer, checkout, customer portal and eager sync. No HTTP here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic
+from urllib.parse import urlsplit
+
+from saaskit.billing.customers import CustomerManager
+from saaskit.billing.gateway import BillingGateway
+from saaskit.billing.plans import PlanCatalog, UserPlan
+from saaskit.billing.prices import PriceBook
+from saaskit.billing.sync import SubscriptionSync
+from saaskit.billing.types import CheckoutRequest, CheckoutSession, Price
+from saaskit.billing.webhooks import WebhookProcessor
+from saaskit.exceptions import AlreadySubscribed, RateLimited, RedirectNotAllowed, UnknownPlan
+from saaskit.settings import BillingSettings, PlanSettings
+from saaskit.store import Store
+from saaskit.users.cache import UserT
+
+# Statuses that mean the user already pays (or should): a second checkout would
+# create a second subscription, so they manage it in the portal instead.
+LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused"})
+SYNC_LIMIT = 10  # eager syncs per user per minute: each one calls Stripe
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """``scheme://host[:port]`` of an absolute http(s) URL, lower-cased; else ``None``."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    suffix = f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else ""
+    return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOffer:
+    """A configured plan with its Stripe price (``None`` when free or unknown)."""
+
+    key: str
+    settings: PlanSettings
+    price: Price | None
+
+
+class BillingService(Generic[UserT]):
+    """Checkout, portal and sync for one user at a time; usable outside HTTP."""
+
+    def __init__(
+        self,
+        settings: BillingSettings,
+        *,
+        frontend_url: str,
+        catalog: PlanCatalog,
+        gateway: BillingGateway,
+        prices: PriceBook,
+        customers: CustomerManager[UserT],
+        sync: SubscriptionSync[UserT],
+        webhooks: WebhookProcessor[UserT],
+        store: Store,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.gateway = gateway
+        self.prices = prices
+        self.customers = customers
+        self.sync = sync
+        self.webhooks = webhooks
+        self.store = store
+        frontend = frontend_url.rstrip("/")
+        self.success_url = (
+            settings.success_url or f"{frontend}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"
+        )
+        self.cancel_url = settings.cancel_url or f"{frontend}/billing"
+        self.portal_return_url = settings.portal_return_url or f"{frontend}/billing"
+        configured = [frontend, self.success_url, self.cancel_url, self.portal_return_url]
+        self.allowed_origins = {
+            origin
+            for origin in map(origin_of, [*settings.allowed_redirect_origins, *configured])
+            if origin
+        }
+
+    def redirect(self, url: str | None, default: str) -> str:
+        """``url`` if its origin is allowed (``default`` when absent)."""
+        if url is None:
+            return default
+        if origin_of(url) not in self.allowed_origins:
+            raise RedirectNotAllowed(
+                "This redirect URL is not on an allowed origin "
+                "(settings: billing.allowed_redirect_origins)."
+            )
+        return url
+
+    async def offers(self) -> list[PlanOffer]:
+        """Every configured plan, with prices from Stripe (cached)."""
+        prices = await self.prices.for_plans()
+        return [
+            PlanOffer(key=key, settings=plan, price=prices.get(key))
+            for key, plan in self.catalog.plans.items()
+        ]
+
+    async def checkout(
+        self,
+        user_id: int,
+        plan: str,
+        *,
+        quantity: int = 1,
+        success_url: str | None = None,
+        cancel_url: str | None = None,
+    ) -> CheckoutSession:
+        """A Stripe Checkout session for ``plan``; nothing is written when it is refused.
+
+        Raises:
+            UnknownPlan: ``plan`` is not a configured plan with a price.
+            RedirectNotAllowed: a URL is on a foreign origin.
+            AlreadySubscribed: the user already has a live subscription.
+        """
+        settings = self.catalog.get(plan)
+        if settings is None or not settings.price:
+            raise UnknownPlan(self.catalog.unknown_plan_message())
+        success = self.redirect(success_url, self.success_url)
+        cancel = self.redirect(cancel_url, self.cancel_url)
+        known = await self.catalog.subscriptions(user_id)
+        if any(s.status in LIVE_STATUSES for s in known):
+            raise AlreadySubscribed()
+        price_id = await self.prices.price_id(plan)
+        customer_id = await self.customers.ensure(user_id)
+        # Stripe may know of a subscription no webhook has told us about yet.
+        fresh = await self.sync.customer(customer_id)
+        if any(s.status in LIVE_STATUSES for s in fresh):
+            raise AlreadySubscribed()
+        trial = settings.trial_days
+        if self.settings.trial_once and (known or fresh):
+            trial = 0
+        return await self.gateway.create_checkout_session(
+            CheckoutRequest(
+                customer_id=customer_id,
+                price_id=price_id,
+                quantity=quantity,
+                success_url=success,
+                cancel_url=cancel,
+                user_id=user_id,
+                plan=plan,
+                trial_days=trial,
+            )
+        )
+
+    async def portal(self, user_id: int) -> str:
+        """A customer-portal URL (the customer is created if it does not exist yet)."""
+        customer_id = await self.customers.ensure(user_id)
+        return await self.gateway.create_portal_session(customer_id, self.portal_return_url)
+
+    async def sync_user(self, user_id: int) -> UserPlan:
+        """Re-read the user's subscriptions from Stripe now (after Checkout's redirect).
+
+        Raises:
+            RateLimited: more than ``SYNC_LIMIT`` syncs for the user in a minute.
+        """
+        count, retry_after = await self.store.hit(f"billing:sync:{user_id}", 60)
+        if count > SYNC_LIMIT:
+            raise RateLimited(retry_after)
+        user = await self.customers.users.get(user_id)
+        if user is not None and user.stripe_customer_id:
+            await self.sync.customer(user.stripe_customer_id)
+        return await self.catalog.for_user(user_id)

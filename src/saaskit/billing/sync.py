@@ -1,0 +1,225 @@
+"""Local subscription state, always re-fetched from Stripe.
+
+Events only say *which* subscription changed; its state is read from Stripe and stored
+under a per-subscription lock. So the order events arrive in does not matter, duplicates
+change nothing, and a user back from Checkout can sync before any webhook arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any, Generic
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from saaskit.billing.customers import CustomerManager
+from saaskit.billing.gateway import BillingGateway
+from saaskit.billing.locks import store_lock
+from saaskit.billing.plans import PlanCatalog, aware, state_of
+from saaskit.billing.types import RemoteSubscription, SubscriptionState
+from saaskit.hooks import Hooks
+from saaskit.store import Store
+from saaskit.users.cache import UserT
+from saaskit.users.service import UserService
+
+logger = logging.getLogger("saaskit.billing")
+
+# Fields whose change is worth an on_subscription_changed hook.
+_MATERIAL = (
+    "user_id",
+    "plan",
+    "price_id",
+    "status",
+    "quantity",
+    "trial_end",
+    "current_period_end",
+    "cancel_at_period_end",
+    "canceled_at",
+    "ended_at",
+)
+
+
+def _material(state: SubscriptionState | None) -> tuple[object, ...] | None:
+    return None if state is None else tuple(getattr(state, name) for name in _MATERIAL)
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+class SubscriptionSync(Generic[UserT]):
+    """Writes Stripe's current subscription state to the ``subscriptions`` table."""
+
+    def __init__(
+        self,
+        catalog: PlanCatalog,
+        gateway: BillingGateway,
+        customers: CustomerManager[UserT],
+        users: UserService[UserT],
+        store: Store,
+        hooks: Hooks[UserT],
+    ) -> None:
+        self.catalog = catalog
+        self.model = catalog.model
+        self.gateway = gateway
+        self.customers = customers
+        self.users = users
+        self.store = store
+        self.hooks = hooks
+
+    async def subscription(
+        self,
+        subscription_id: str,
+        *,
+        event_at: datetime | None = None,
+        user_hint: int | None = None,
+    ) -> SubscriptionState | None:
+        """Re-fetch one subscription and store it (``None`` if Stripe has none)."""
+        async with store_lock(self.store, f"billing:subscription-lock:{subscription_id}"):
+            remote = await self.gateway.get_subscription(subscription_id)
+            if remote is None:
+                logger.warning("stripe subscription %s no longer exists", subscription_id)
+                return None
+            state, changed = await self._apply(remote, event_at=event_at, user_hint=user_hint)
+        if changed:  # hooks run outside the lock: a slow hook must not hold up syncing
+            await self._notify(state)
+        return state
+
+    async def customer(
+        self, customer_id: str, *, event_at: datetime | None = None
+    ) -> list[SubscriptionState]:
+        """Re-fetch every subscription of a customer and store them."""
+        states = []
+        for remote in await self.gateway.list_subscriptions(customer_id):
+            async with store_lock(self.store, f"billing:subscription-lock:{remote.id}"):
+                # Re-read inside the lock: the listing may be older than another writer.
+                fresh = await self.gateway.get_subscription(remote.id) or remote
+                state, changed = await self._apply(fresh, event_at=event_at)
+            if changed:
+                await self._notify(state)
+            states.append(state)
+        return states
+
+    async def customer_deleted(self, customer_id: str, *, event_at: datetime | None) -> None:
+        """A customer is gone in Stripe: settle its subscriptions and unlink its user."""
+        customer = await self.gateway.get_customer(customer_id)
+        if customer is not None and not customer.deleted:
+            logger.info("stripe customer %s still exists; customer.deleted ignored", customer_id)
+            return
+        async with self.users.session_factory() as db:
+            ids = list(
+                await db.scalars(
+                    select(self.model.stripe_subscription_id).where(
+                        self.model.stripe_customer_id == customer_id,
+                        self.model.ended_at.is_(None),
+                    )
+                )
+            )
+        for subscription_id in ids:
+            state = await self.subscription(subscription_id, event_at=event_at)
+            if state is None or state.ended_at is None:
+                await self._end_locally(subscription_id, event_at)
+        await self.customers.forget(customer_id)
+
+    async def _end_locally(self, subscription_id: str, event_at: datetime | None) -> None:
+        async with self.users.session_factory() as db:
+            row = await db.scalar(
+                select(self.model).where(self.model.stripe_subscription_id == subscription_id)
+            )
+            if row is None:
+                return
+            now = datetime.now(UTC)
+            row.status, row.ended_at = "canceled", row.ended_at or now
+            row.canceled_at = row.canceled_at or now
+            await db.commit()
+
+    async def _user_for(self, remote: RemoteSubscription, hint: int | None) -> int | None:
+        """The user of a subscription: by customer id, else by our own metadata."""
+        model = self.users.model
+        async with self.users.session_factory() as db:
+            found = await db.scalar(
+                select(model.id).where(model.stripe_customer_id == remote.customer_id)
+            )
+            if found is not None:
+                return int(found)
+            candidate = hint or _int(remote.metadata.get("user_id"))
+            if candidate is None:
+                return None
+            exists = await db.scalar(select(model.id).where(model.id == candidate))
+        return int(exists) if exists is not None else None
+
+    async def _apply(
+        self,
+        remote: RemoteSubscription,
+        *,
+        event_at: datetime | None,
+        user_hint: int | None = None,
+    ) -> tuple[SubscriptionState, bool]:
+        """Store ``remote``; returns the stored state and whether it changed."""
+        plan = self.catalog.plan_for_price(remote.price_id, remote.price_lookup_key)
+        user_id = await self._user_for(remote, user_hint)
+        values: dict[str, Any] = {
+            "stripe_customer_id": remote.customer_id,
+            "plan": plan,
+            "price_id": remote.price_id,
+            "status": remote.status,
+            "quantity": remote.quantity,
+            "trial_end": remote.trial_end,
+            "current_period_end": remote.current_period_end,
+            "cancel_at_period_end": remote.cancel_at_period_end,
+            "canceled_at": remote.canceled_at,
+            "ended_at": remote.ended_at,
+        }
+        for attempt in range(2):
+            try:
+                before, after = await self._write(remote.id, values, user_id, event_at)
+                break
+            except IntegrityError:
+                # Another process inserted the row first (no shared lock without Redis).
+                if attempt:
+                    raise
+        changed = _material(before) != _material(after)
+        if changed:
+            logger.info(
+                "subscription %s of user %s: %s (%s)",
+                remote.id,
+                after.user_id,
+                after.status,
+                after.plan,
+            )
+        return after, changed
+
+    async def _notify(self, state: SubscriptionState) -> None:
+        if state.user_id is None:
+            return
+        user = await self.users.get(state.user_id)
+        if user is not None:
+            await self.hooks.emit(self.hooks.subscription_changed, user, state)
+
+    async def _write(
+        self,
+        subscription_id: str,
+        values: dict[str, Any],
+        user_id: int | None,
+        event_at: datetime | None,
+    ) -> tuple[SubscriptionState | None, SubscriptionState]:
+        async with self.users.session_factory() as db:
+            row = await db.scalar(
+                select(self.model).where(self.model.stripe_subscription_id == subscription_id)
+            )
+            before = state_of(row) if row is not None else None
+            if row is None:
+                new: dict[str, Any] = {"stripe_subscription_id": subscription_id}
+                row = self.model(**new)
+                db.add(row)
+            for name, value in values.items():
+                setattr(row, name, value)
+            if user_id is not None:
+                row.user_id = user_id
+            previous = aware(row.updated_from_event_at)
+            if event_at is not None and (previous is None or previous < event_at):
+                row.updated_from_event_at = event_at
+            await db.commit()
+            return before, state_of(row)

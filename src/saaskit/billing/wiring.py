@@ -1,0 +1,57 @@
+"""Builds the billing services of a kit (called by :class:`~saaskit.SaaSKit` when
+``billing.enabled``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from saaskit.billing.customers import CustomerManager
+from saaskit.billing.gateway import BillingGateway, StripeGateway
+from saaskit.billing.prices import PriceBook
+from saaskit.billing.service import BillingService
+from saaskit.billing.sync import SubscriptionSync
+from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
+from saaskit.users.cache import UserT
+
+if TYPE_CHECKING:
+    from saaskit.kit import SaaSKit
+
+
+def build_billing(kit: SaaSKit[UserT], gateway: BillingGateway | None) -> BillingService[UserT]:
+    """The billing service on ``kit``'s store, users and hooks.
+
+    Also registers the ``after_register`` hook that creates Stripe customers (when
+    ``billing.create_customer_on_register``) and the ``billing.process_event`` task.
+    """
+    settings = kit.settings.billing
+    gateway = gateway or StripeGateway(settings)
+    customers = CustomerManager(
+        kit.users, gateway, kit.store, register_timeout=settings.timeout_seconds
+    )
+    sync = SubscriptionSync(kit.plans, gateway, customers, kit.users, kit.store, kit.hooks)
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    webhooks = WebhookProcessor(
+        kit.models.webhook_event,
+        kit.session_factory,
+        sync,
+        kit.store,
+        kit.hooks,
+        secret=secret,
+        tolerance=settings.webhook_tolerance_seconds,
+        runner=kit.runner if settings.webhook_processing == "background" else None,
+    )
+    service = BillingService(
+        settings,
+        frontend_url=kit.settings.email.frontend_url,
+        catalog=kit.plans,
+        gateway=gateway,
+        prices=PriceBook(kit.plans, gateway, kit.store, settings.price_cache_seconds),
+        customers=customers,
+        sync=sync,
+        webhooks=webhooks,
+        store=kit.store,
+    )
+    if settings.create_customer_on_register:
+        kit.hooks.after_register.append(customers.on_register)
+    kit.tasks[PROCESS_TASK] = webhooks.process_task
+    return service

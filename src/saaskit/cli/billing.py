@@ -1,0 +1,85 @@
+"""``saaskit billing ...``: operate billing from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from saaskit.cli.discovery import DiscoveryError, configured, import_object
+from saaskit.cli.output import describe_validation_error, fail, load_settings
+from saaskit.kit import SaaSKit
+
+billing_app = typer.Typer(
+    name="billing",
+    help="Stripe billing: reprocess webhook events.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+KitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kit",
+        help="The host's SaaSKit as an import string, e.g. app.main:kit (default: "
+        "[tool.saaskit] kit in pyproject.toml, else a kit from the settings).",
+        show_default=False,
+    ),
+]
+
+
+def _load_kit(kit_path: str | None) -> SaaSKit[Any]:
+    directory = Path.cwd()
+    try:
+        kit_path = kit_path or configured("kit", directory)
+        kit = SaaSKit(load_settings()) if kit_path is None else import_object(kit_path, directory)
+    except DiscoveryError as error:
+        fail(str(error))
+    except ValidationError as error:
+        fail("invalid settings:\n" + describe_validation_error(error))
+    if not isinstance(kit, SaaSKit):
+        fail(f"{kit_path} is a {type(kit).__name__}, not a SaaSKit.")
+    return kit
+
+
+@billing_app.command(
+    "replay-failed",
+    epilog="Examples:\n\n\b\n  $ saaskit billing replay-failed\n"
+    "  $ saaskit billing replay-failed --kit app.main:kit --limit 500",
+)
+def replay_failed(
+    kit_path: KitOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many events, oldest first.")
+    ] = 100,
+) -> None:
+    """Process failed (or interrupted) Stripe webhook events again.
+    \f
+
+    Each event re-reads its subscription from Stripe, so replaying is safe in any
+    order and at any time. Exits 1 if some events still fail.
+
+    Example:
+        ```console
+        $ saaskit billing replay-failed
+        Replayed 3 events: 3 processed, 0 failed.
+        ```
+    """
+    kit = _load_kit(kit_path)
+    if not kit.settings.billing.enabled:
+        asyncio.run(kit.aclose())
+        fail("billing is not enabled.", hint="Set SAASKIT_BILLING__ENABLED=true and its keys.")
+    processed, failed = asyncio.run(_replay(kit, limit))
+    typer.echo(f"Replayed {processed + failed} events: {processed} processed, {failed} failed.")
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _replay(kit: SaaSKit[Any], limit: int) -> tuple[int, int]:
+    try:
+        return await kit.billing.webhooks.replay_failed(limit=limit)
+    finally:
+        await kit.aclose()

@@ -1,0 +1,162 @@
+"""``saaskit check``: is this configuration sound, and would it be fit for production?"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import typer
+from alembic.util import CommandError
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from saaskit.cli.alembic_support import (
+    database_revisions,
+    first_line,
+    head_revisions,
+    resolve_target,
+)
+from saaskit.cli.database import describe_database, missing_sqlite_file
+from saaskit.cli.output import describe_validation_error, fail, failed, passed, redact_url, warned
+from saaskit.db.engine import create_engine
+from saaskit.exceptions import MissingExtra
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import create_store
+
+TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class Report:
+    """Counts what :func:`check` found while printing it."""
+
+    failures: int = 0
+    warnings: int = 0
+
+    def ok(self, message: str) -> None:
+        passed(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings += 1
+        warned(message)
+
+    def fail(self, message: str) -> None:
+        self.failures += 1
+        failed(message)
+
+
+def check() -> None:
+    """Check settings, database, Redis and migrations; exit 1 on anything that stops production.
+
+    Problems that only matter in production (the development secret key, ...) are
+    warnings in development and failures in production.
+    """
+    settings, environment = _load_settings()
+    report = Report()
+    typer.echo(f"Environment: {environment}")
+    typer.echo(f"Database:    {describe_database(settings.database_url)}")
+    typer.echo(f"Store:       {_describe_store(settings.redis_url)}")
+    typer.echo("")
+    asyncio.run(_probe(settings, report))
+    for problem in settings.problems():
+        (report.fail if environment == "production" else report.warn)(problem)
+    if report.failures:
+        typer.secho(
+            f"\n{report.failures} problem(s) would stop production.", fg=typer.colors.RED, err=True
+        )
+        raise typer.Exit(1)
+    suffix = f" ({report.warnings} warning(s) for production)" if report.warnings else ""
+    typer.secho(f"\nAll checks passed{suffix}.", fg=typer.colors.GREEN)
+
+
+def _load_settings() -> tuple[SaaSKitSettings, str]:
+    """The settings and the environment they name.
+
+    Settings that are refused *because* they are unsafe for production are loaded again as
+    development settings, so every problem can be listed rather than only the first error.
+    """
+    try:
+        settings = SaaSKitSettings()
+    except ValidationError as error:
+        # Field errors (loc set) cannot be worked around; the production checks (no loc) can.
+        if not any(problem["loc"] for problem in error.errors()):
+            try:
+                return SaaSKitSettings(environment="development"), "production"
+            except ValidationError:
+                pass
+        fail("invalid settings:\n" + describe_validation_error(error))
+    return settings, settings.environment
+
+
+def _describe_store(redis_url: str | None) -> str:
+    if redis_url:
+        return f"Redis at {redact_url(redis_url)}"
+    return "in-process memory (one process only; set SAASKIT_REDIS_URL to share it)"
+
+
+async def _probe(settings: SaaSKitSettings, report: Report) -> None:
+    if await _probe_database(settings, report):
+        await _probe_migrations(settings, report)
+    await _probe_redis(settings, report)
+
+
+async def _probe_database(settings: SaaSKitSettings, report: Report) -> bool:
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        report.fail(f"database file {missing} does not exist; create it with `saaskit migrate`")
+        return False
+    try:
+        engine = create_engine(settings)
+    except (MissingExtra, ValueError) as error:
+        report.fail(f"database: {error}")
+        return False
+    try:
+        async with asyncio.timeout(TIMEOUT_SECONDS), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # any failure to connect is the finding, not a crash
+        reason = "timed out" if isinstance(error, TimeoutError) else first_line(error)
+        report.fail(f"database unreachable: {reason}")
+        return False
+    finally:
+        await engine.dispose()
+    report.ok("database reachable")
+    return True
+
+
+async def _probe_migrations(settings: SaaSKitSettings, report: Report) -> None:
+    target = resolve_target(None, settings_url=settings.database_url)
+    try:
+        heads = set(head_revisions(target.config))
+        current = set(await database_revisions(target.url))
+    except (CommandError, ImportError, OSError, DBAPIError) as error:
+        report.fail(f"migrations could not be checked: {error}")
+        return
+    source = "project" if target.is_project else "saaskit"
+    if current == heads:
+        report.ok(f"migrations at head ({', '.join(sorted(heads))}, {source} migrations)")
+        return
+    at = f"at {', '.join(sorted(current))}" if current else "not migrated"
+    report.fail(
+        f"migrations pending: the database is {at}, the latest {source} migration is "
+        f"{', '.join(sorted(heads))}; run `saaskit migrate`"
+    )
+
+
+async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
+    if not settings.redis_url:
+        report.ok("store: in-process (fine for one process; use Redis for several)")
+        return
+    try:
+        store = create_store(settings.redis_url, settings.store)
+    except MissingExtra as error:
+        report.fail(f"redis: {error}")
+        return
+    try:
+        reachable = await store.ping()
+    finally:
+        await store.close()
+    if reachable:
+        report.ok("redis reachable")
+    else:
+        report.fail(f"redis unreachable at {redact_url(settings.redis_url)}")

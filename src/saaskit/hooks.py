@@ -1,0 +1,98 @@
+"""Typed async hooks: host code that runs after saaskit events.
+
+    @kit.hooks.on_after_register
+    async def welcome(user: User, client: ClientInfo) -> None:
+        ...
+
+A hook that raises is logged and does not undo or fail the action it follows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic
+
+from saaskit.auth.client import ClientInfo
+from saaskit.billing.types import PaymentFailure, SubscriptionState
+from saaskit.users.cache import UserT
+
+logger = logging.getLogger("saaskit.hooks")
+
+UserHook = Callable[[UserT, ClientInfo], Awaitable[None]]
+TokenHook = Callable[[UserT, str, ClientInfo], Awaitable[None]]
+UpdateHook = Callable[[UserT, dict[str, Any], ClientInfo], Awaitable[None]]
+SubscriptionHook = Callable[[UserT, SubscriptionState], Awaitable[None]]
+PaymentFailedHook = Callable[[UserT, PaymentFailure], Awaitable[None]]
+
+
+class Hooks(Generic[UserT]):
+    """Registries of callbacks, one per event; each ``on_*`` works as a decorator."""
+
+    def __init__(self) -> None:
+        self.after_register: list[UserHook[UserT]] = []
+        self.after_login: list[UserHook[UserT]] = []
+        self.after_verify: list[UserHook[UserT]] = []
+        self.after_forgot_password: list[TokenHook[UserT]] = []
+        self.after_reset_password: list[UserHook[UserT]] = []
+        self.after_update: list[UpdateHook[UserT]] = []
+        self.after_delete: list[UserHook[UserT]] = []
+        self.subscription_changed: list[SubscriptionHook[UserT]] = []
+        self.payment_failed: list[PaymentFailedHook[UserT]] = []
+
+    def on_after_register(self, fn: UserHook[UserT]) -> UserHook[UserT]:
+        """After a user registered (the user, the client)."""
+        self.after_register.append(fn)
+        return fn
+
+    def on_after_login(self, fn: UserHook[UserT]) -> UserHook[UserT]:
+        """After a successful login."""
+        self.after_login.append(fn)
+        return fn
+
+    def on_after_verify(self, fn: UserHook[UserT]) -> UserHook[UserT]:
+        """After a user verified their email address."""
+        self.after_verify.append(fn)
+        return fn
+
+    def on_after_forgot_password(self, fn: TokenHook[UserT]) -> TokenHook[UserT]:
+        """After a reset was requested for an existing user (the user, the token, client)."""
+        self.after_forgot_password.append(fn)
+        return fn
+
+    def on_after_reset_password(self, fn: UserHook[UserT]) -> UserHook[UserT]:
+        """After a password was reset with a token."""
+        self.after_reset_password.append(fn)
+        return fn
+
+    def on_after_update(self, fn: UpdateHook[UserT]) -> UpdateHook[UserT]:
+        """After a user was changed (the user, the changed fields, the client)."""
+        self.after_update.append(fn)
+        return fn
+
+    def on_after_delete(self, fn: UserHook[UserT]) -> UserHook[UserT]:
+        """After a user was deleted (the user as it was)."""
+        self.after_delete.append(fn)
+        return fn
+
+    def on_subscription_changed(self, fn: SubscriptionHook[UserT]) -> SubscriptionHook[UserT]:
+        """After a user's subscription changed in Stripe (the user, its new state).
+
+        Runs once per actual change: duplicate or stale events that change nothing
+        do not call it again.
+        """
+        self.subscription_changed.append(fn)
+        return fn
+
+    def on_payment_failed(self, fn: PaymentFailedHook[UserT]) -> PaymentFailedHook[UserT]:
+        """After an invoice payment of the user failed (``invoice.payment_failed``)."""
+        self.payment_failed.append(fn)
+        return fn
+
+    async def emit(self, hooks: list[Callable[..., Awaitable[None]]], *args: Any) -> None:
+        """Call each hook in order; a failing hook is logged and skipped."""
+        for hook in hooks:
+            try:
+                await hook(*args)
+            except Exception:
+                logger.exception("hook %s failed", getattr(hook, "__qualname__", hook))

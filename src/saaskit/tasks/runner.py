@@ -1,0 +1,86 @@
+"""Background work: the task-runner protocol and the in-process runner.
+
+Tasks are addressed by name with a JSON-able payload, so the same call works with an
+in-process runner (default) and a distributed one (Celery, ``saaskit[celery]``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from saaskit.exceptions import SaaSKitError, ServiceUnavailable
+
+logger = logging.getLogger("saaskit.tasks")
+
+TaskFunction = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class TransientError(SaaSKitError):
+    """A failure worth retrying (a service that may come back)."""
+
+
+RETRYABLE: tuple[type[BaseException], ...] = (TransientError, ServiceUnavailable, OSError)
+
+
+class TaskRunner(Protocol):
+    """Runs named tasks outside the request that asked for them."""
+
+    async def enqueue(self, name: str, payload: dict[str, Any]) -> None: ...
+
+    async def drain(self) -> None:
+        """Wait for queued work (in-process: every task started so far)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessRunner:
+    """Runs tasks as asyncio tasks in this process, after the caller returns.
+
+    Transient failures are retried with exponential backoff; a task that still fails
+    is logged with its traceback. Work queued here is lost if the process dies: use
+    the Celery runner where that matters.
+    """
+
+    def __init__(
+        self, tasks: Mapping[str, TaskFunction], *, retries: int = 3, backoff: float = 0.5
+    ) -> None:
+        self.tasks = tasks
+        self.retries = retries
+        self.backoff = backoff
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def enqueue(self, name: str, payload: dict[str, Any]) -> None:
+        if name not in self.tasks:
+            raise KeyError(f"unknown task {name!r}")
+        task = asyncio.get_running_loop().create_task(self._run(name, payload))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run(self, name: str, payload: dict[str, Any]) -> None:
+        for attempt in range(self.retries + 1):
+            try:
+                await self.tasks[name](payload)
+                return
+            except RETRYABLE as error:
+                if attempt == self.retries:
+                    logger.error(
+                        "task %s failed after %d attempts", name, attempt + 1, exc_info=error
+                    )
+                    return
+                delay = self.backoff * 2**attempt
+                logger.warning("task %s failed (%s); retrying in %.1fs", name, error, delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                logger.exception("task %s failed", name)
+                return
+
+    async def drain(self) -> None:
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()

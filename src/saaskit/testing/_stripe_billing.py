@@ -1,0 +1,264 @@
+"""The fake Stripe's subscriptions and invoices, and the lifecycle a test drives:
+complete a checkout, change, renew, fail a payment, cancel, delete a customer."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from saaskit.testing._stripe_objects import StripeFailure, invalid, list_of, to_bool, to_int
+from saaskit.testing._stripe_state import CatalogState
+
+PERIOD_SECONDS = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}
+LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete", "paused")
+
+
+class FakeStripeState(CatalogState):
+    """Every resource of the fake Stripe, and the control operations tests use."""
+
+    # ---- subscriptions (API) -------------------------------------------------------
+    def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
+        return self.find("subscriptions", subscription_id, "subscription")
+
+    def list_subscriptions(self, params: dict[str, Any]) -> dict[str, Any]:
+        status = params.get("status")
+        items = [
+            s
+            for s in self.collections["subscriptions"].values()
+            if (not params.get("customer") or s["customer"] == params["customer"])
+            and (
+                status == "all"
+                or (status is None and s["status"] != "canceled")
+                or s["status"] == status
+            )
+        ]
+        items.sort(key=lambda s: s["created"], reverse=True)
+        return list_of(items, "/v1/subscriptions", to_int(params.get("limit"), "limit", 10))
+
+    def update_subscription(self, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
+        if "cancel_at_period_end" in params:
+            changes["cancel_at_period_end"] = to_bool(params["cancel_at_period_end"])
+        items = params.get("items") or []
+        if items:
+            changes["price"] = items[0].get("price")
+            if items[0].get("quantity"):
+                changes["quantity"] = to_int(items[0]["quantity"], "items[0][quantity]")
+        if "metadata" in params:
+            changes["metadata"] = params["metadata"]
+        return self.change_subscription(subscription_id, **changes)
+
+    # ---- subscriptions (control) ---------------------------------------------------
+    def complete_checkout(self, session_id: str) -> dict[str, Any]:
+        """Pay a Checkout session: its subscription starts (trialing with a trial)."""
+        session = self.find("checkout_sessions", session_id, "checkout session")
+        if session["status"] != "open":
+            raise invalid(f"Checkout session {session_id} is {session['status']}")
+        if not session["customer"]:
+            created = self.create_customer({"email": session.get("customer_email")})
+            session["customer"] = created["id"]
+        data = session["_subscription_data"]
+        trial_days = to_int(data.get("trial_period_days"), "trial_period_days", 0)
+        subscription = self._new_subscription(
+            session["customer"], session["_line_items"], trial_days, data.get("metadata") or {}
+        )
+        self.emit("customer.subscription.created", subscription)
+        self._invoice(subscription, paid=True)
+        session.update(
+            status="complete",
+            payment_status="no_payment_required" if trial_days else "paid",
+            subscription=subscription["id"],
+        )
+        self.emit("checkout.session.completed", session)
+        return subscription
+
+    def _new_subscription(
+        self,
+        customer_id: str,
+        line_items: list[dict[str, Any]],
+        trial_days: int,
+        metadata: dict[str, Any],
+    ) -> dict[str, Any]:
+        now = self.now()
+        sub_id = self.new_id("sub")
+        price = self.collections["prices"][line_items[0]["price"]]
+        end = now + trial_days * 86400 if trial_days else now + _period(price)
+        items = [
+            {
+                "id": self.new_id("si"),
+                "object": "subscription_item",
+                "price": copy.deepcopy(self.collections["prices"][item["price"]]),
+                "quantity": item["quantity"],
+                "current_period_start": now,
+                "current_period_end": end,
+                "subscription": sub_id,
+            }
+            for item in line_items
+        ]
+        subscription = {
+            "id": sub_id,
+            "object": "subscription",
+            "customer": customer_id,
+            "status": "trialing" if trial_days else "active",
+            "items": {
+                "object": "list",
+                "data": items,
+                "has_more": False,
+                "url": f"/v1/subscription_items?subscription={sub_id}",
+            },
+            "metadata": {str(k): str(v) for k, v in metadata.items()},
+            "cancel_at_period_end": False,
+            "cancel_at": None,
+            "canceled_at": None,
+            "ended_at": None,
+            "created": now,
+            "start_date": now,
+            "trial_start": now if trial_days else None,
+            "trial_end": end if trial_days else None,
+            "collection_method": "charge_automatically",
+            "currency": price["currency"],
+            "latest_invoice": None,
+            "livemode": False,
+        }
+        return self.put(subscription)
+
+    def change_subscription(
+        self,
+        subscription_id: str,
+        *,
+        price: str | None = None,
+        quantity: int | None = None,
+        status: str | None = None,
+        cancel_at_period_end: bool | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Change a live subscription and emit ``customer.subscription.updated``."""
+        sub = self.retrieve_subscription(subscription_id)
+        if sub["status"] == "canceled":
+            raise invalid("A canceled subscription can only update its cancellation_details.")
+        item = sub["items"]["data"][0]
+        previous: dict[str, Any] = {}
+        if price is not None:
+            previous["items"] = copy.deepcopy(sub["items"])
+            item["price"] = copy.deepcopy(self.price_for(price, "items[0][price]"))
+        if quantity is not None:
+            previous.setdefault("items", copy.deepcopy(sub["items"]))
+            item["quantity"] = quantity
+        if status is not None:
+            previous["status"] = sub["status"]
+            sub["status"] = status
+        if cancel_at_period_end is not None:
+            previous["cancel_at_period_end"] = sub["cancel_at_period_end"]
+            sub["cancel_at_period_end"] = cancel_at_period_end
+            sub["cancel_at"] = item["current_period_end"] if cancel_at_period_end else None
+            sub["canceled_at"] = self.now() if cancel_at_period_end else None
+        if metadata is not None:
+            previous["metadata"] = dict(sub["metadata"])
+            sub["metadata"] = {**sub["metadata"], **{k: str(v) for k, v in metadata.items()}}
+        self.emit("customer.subscription.updated", sub, previous)
+        return sub
+
+    def cancel_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """End a subscription now (``customer.subscription.deleted``)."""
+        sub = self.retrieve_subscription(subscription_id)
+        if sub["status"] == "canceled":
+            raise invalid(f"No such subscription: '{subscription_id}' is already canceled")
+        now = self.now()
+        sub.update(status="canceled", ended_at=now, canceled_at=sub["canceled_at"] or now)
+        self.emit("customer.subscription.deleted", sub)
+        return sub
+
+    def renew(self, subscription_id: str) -> dict[str, Any]:
+        """Start the next period: the invoice is paid and the subscription is active."""
+        sub = self.retrieve_subscription(subscription_id)
+        previous = {"status": sub["status"], "items": copy.deepcopy(sub["items"])}
+        for item in sub["items"]["data"]:
+            start = item["current_period_end"]
+            item.update(
+                current_period_start=start, current_period_end=start + _period(item["price"])
+            )
+        sub.update(status="active", trial_end=sub["trial_end"])
+        self._invoice(sub, paid=True)
+        self.emit("customer.subscription.updated", sub, previous)
+        return sub
+
+    def fail_payment(self, subscription_id: str) -> dict[str, Any]:
+        """The renewal payment fails: the invoice stays open, the subscription is past due."""
+        sub = self.retrieve_subscription(subscription_id)
+        invoice = self._invoice(sub, paid=False)
+        self.emit("invoice.payment_failed", invoice)
+        previous = {"status": sub["status"]}
+        sub["status"] = "past_due"
+        self.emit("customer.subscription.updated", sub, previous)
+        return invoice
+
+    def trial_will_end(self, subscription_id: str) -> dict[str, Any]:
+        sub = self.retrieve_subscription(subscription_id)
+        if sub["status"] != "trialing":
+            raise invalid(f"Subscription {subscription_id} is not trialing")
+        return self.emit("customer.subscription.trial_will_end", sub)
+
+    def delete_customer(self, customer_id: str) -> dict[str, Any]:
+        """Delete a customer: its live subscriptions end, then ``customer.deleted``."""
+        customer = self.live_customer(customer_id, "id")
+        for sub in list(self.collections["subscriptions"].values()):
+            if sub["customer"] == customer_id and sub["status"] in LIVE_STATUSES:
+                self.cancel_subscription(sub["id"])
+        customer["deleted"] = True
+        self.emit("customer.deleted", customer)
+        return {"id": customer_id, "object": "customer", "deleted": True}
+
+    def _invoice(self, sub: dict[str, Any], *, paid: bool) -> dict[str, Any]:
+        item = sub["items"]["data"][0]
+        amount = (
+            0 if sub["status"] == "trialing" else item["price"]["unit_amount"] * item["quantity"]
+        )
+        invoice = {
+            "id": self.new_id("in"),
+            "object": "invoice",
+            "customer": sub["customer"],
+            "status": "paid" if paid else "open",
+            "amount_due": amount,
+            "amount_paid": amount if paid else 0,
+            "currency": sub["currency"],
+            "attempt_count": 1,
+            "next_payment_attempt": None if paid else self.now() + 3 * 86400,
+            "hosted_invoice_url": None,
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": {
+                    "subscription": sub["id"],
+                    "metadata": dict(sub["metadata"]),
+                },
+            },
+            "created": self.now(),
+            "livemode": False,
+        }
+        invoice["hosted_invoice_url"] = f"{self.base_url}/i/{invoice['id']}"
+        self.put(invoice)
+        sub["latest_invoice"] = invoice["id"]
+        if paid:
+            self.emit("invoice.paid", invoice)
+        return invoice
+
+    def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
+        return self.find("invoices", invoice_id, "invoice")
+
+    def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        items = [
+            e
+            for e in self.collections["events"].values()
+            if not params.get("type") or e["type"] == params["type"]
+        ]
+        items.sort(key=lambda e: e["created"], reverse=True)
+        return list_of(items, "/v1/events", to_int(params.get("limit"), "limit", 10))
+
+
+def _period(price: dict[str, Any]) -> int:
+    recurring = price.get("recurring") or {}
+    return PERIOD_SECONDS.get(recurring.get("interval", "month"), PERIOD_SECONDS["month"]) * int(
+        recurring.get("interval_count") or 1
+    )
+
+
+__all__ = ["FakeStripeState", "StripeFailure"]

@@ -1,0 +1,79 @@
+"""GET /billing/plans and POST /billing/sync."""
+
+from __future__ import annotations
+
+from saaskit.testing.fake_stripe import FakeStripe
+from tests.billing.conftest import Billing, billing_settings
+from tests.conftest import KitFactory, client_for
+
+PLANS = "/api/v1/billing/plans"
+
+
+async def test_plans_with_prices_from_stripe(billing: Billing) -> None:
+    response = await billing.client.get(PLANS)
+    assert response.status_code == 200
+    plans = {plan["key"]: plan for plan in response.json()}
+    assert list(plans) == ["free", "basic", "pro", "team"]
+    assert plans["free"]["price"] is None
+    assert plans["free"]["name"] == "Free"
+    assert plans["pro"]["name"] == "Pro"
+    assert plans["pro"]["quotas"] == {"ai_tokens": 100_000}
+    assert plans["pro"]["price"]["unit_amount"] == 2000
+    assert plans["pro"]["price"]["interval"] == "month"
+    assert plans["basic"]["price"]["id"] == "price_basic"
+    assert plans["team"]["trial_days"] == 14
+
+
+async def test_prices_are_cached_in_the_store(billing: Billing) -> None:
+    await billing.client.get(PLANS)
+    calls = len(billing.fake.requests)
+    second = await billing.client.get(PLANS)
+    assert second.status_code == 200
+    assert len(billing.fake.requests) == calls
+    assert second.json()[2]["price"]["unit_amount"] == 2000
+
+
+async def test_plans_still_list_when_stripe_is_down(
+    make_kit: KitFactory, fake_stripe: FakeStripe
+) -> None:
+    kit = await make_kit(billing=billing_settings(fake_stripe))
+    fake_stripe.fail_next(503, path="/v1/prices", times=5)
+    async with client_for(kit) as client:
+        response = await client.get(PLANS)
+    assert response.status_code == 200
+    assert [plan["price"] for plan in response.json()] == [None] * 4
+
+
+async def test_sync_shows_the_plan_before_any_webhook(billing: Billing) -> None:
+    headers = await billing.signup()
+    billing.fake.complete_checkout(await billing.checkout(headers, "team"))
+    assert (await billing.status(headers))["plan"] == "free"
+    response = await billing.client.post("/api/v1/billing/sync", headers=headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["plan"], body["entitled"]) == ("team", True)
+    assert body["subscription"]["status"] == "trialing"
+    assert (await billing.client.get("/sso", headers=headers)).status_code == 200
+    # The webhooks arriving afterwards change nothing.
+    await billing.deliver(shuffle=True, seed=1)
+    assert (await billing.status(headers))["subscription"] == body["subscription"]
+
+
+async def test_sync_without_customer_is_harmless(billing: Billing) -> None:
+    billing.fake.fail_next(500, path="/v1/customers")
+    headers = await billing.signup()
+    response = await billing.client.post("/api/v1/billing/sync", headers=headers)
+    assert response.status_code == 200
+    assert response.json()["plan"] == "free"
+    assert billing.fake.customers() == []
+
+
+async def test_sync_is_rate_limited(billing: Billing) -> None:
+    headers = await billing.signup()
+    for _ in range(10):
+        assert (
+            await billing.client.post("/api/v1/billing/sync", headers=headers)
+        ).status_code == 200
+    limited = await billing.client.post("/api/v1/billing/sync", headers=headers)
+    assert limited.status_code == 429
+    assert int(limited.headers["Retry-After"]) >= 1

@@ -1,0 +1,176 @@
+"""Fixtures for the CLI tests: a clean environment, scratch databases, subprocess helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+from typer.testing import CliRunner, Result
+
+from saaskit.cli import app
+from tests.conftest import TEST_REDIS_URL
+from tests.databases import scratch_database
+
+STRONG_SECRET = "cli-test-secret-key-that-is-long-enough-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Run every CLI test in an empty folder, with no SAASKIT_* settings but fast bcrypt."""
+    for name in list(os.environ):
+        if name.startswith("SAASKIT_") and not name.startswith("SAASKIT_TEST_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("SAASKIT_AUTH__BCRYPT_ROUNDS", "4")
+    monkeypatch.chdir(tmp_path)
+    # Commands put the project folder on sys.path, as `uvicorn` does; undo it after.
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    return tmp_path
+
+
+def invoke(*args: str, env: Mapping[str, str] | None = None, input: str | None = None) -> Result:
+    """Run ``saaskit ARGS`` in-process."""
+    return CliRunner().invoke(app, list(args), env=dict(env or {}), input=input)
+
+
+def backend_env(database_url: str) -> dict[str, str]:
+    """Settings for the database (and Redis, when the suite runs on it) under test."""
+    env = {"SAASKIT_DATABASE_URL": database_url}
+    if TEST_REDIS_URL:
+        env["SAASKIT_REDIS_URL"] = TEST_REDIS_URL
+    return env
+
+
+@pytest.fixture
+def scratch_database_url(tmp_path: Path) -> Iterator[str]:
+    """An empty database of the backend under test, that the test may migrate freely
+    (never the database other tests use)."""
+    with scratch_database(tmp_path, "cli") as url:
+        yield url
+
+
+def table_columns(url: str) -> dict[str, set[str]]:
+    """Every table of the database at ``url`` and its column names."""
+
+    async def read() -> dict[str, set[str]]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: {
+                        table: {column["name"] for column in inspect(sync).get_columns(table)}
+                        for table in inspect(sync).get_table_names()
+                    }
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def saaskit_command() -> list[str]:
+    """The installed ``saaskit`` console script (or ``python -m saaskit.cli``)."""
+    script = Path(sys.executable).parent / "saaskit"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "saaskit.cli"]
+
+
+def subprocess_env(**settings: str) -> dict[str, str]:
+    """This process's environment without SAASKIT_* settings, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAASKIT_")}
+    env.update({"SAASKIT_AUTH__BCRYPT_ROUNDS": "4", **settings})
+    return env
+
+
+def run_saaskit(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """Run the real ``saaskit`` command to completion."""
+    return subprocess.run(
+        [*saaskit_command(), *args],
+        cwd=cwd,
+        env=subprocess_env(**settings),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A ``saaskit`` server process started by :func:`serving`."""
+
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@contextmanager
+def serving(*args: str, cwd: Path, ready_path: str, **settings: str) -> Iterator[Server]:
+    """Run ``saaskit ARGS --port <free port>`` until ``ready_path`` answers; stop it after.
+
+    The process gets SIGTERM at the end and must shut down within 15 seconds.
+    """
+    port = free_port()
+    log = cwd / f"server-{port}.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [*saaskit_command(), *args, "--port", str(port)],
+            cwd=cwd,
+            env=subprocess_env(**settings),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        _wait_until_ready(server, ready_path)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+
+
+def _wait_until_ready(server: Server, path: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise AssertionError(f"the server exited early:\n{server.output()}")
+        try:
+            httpx.get(server.base_url + path, timeout=1)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no answer after {timeout}s:\n{server.output()}") from None
+            time.sleep(0.1)
+
+
+def stopped_gracefully(server: Server) -> bool:
+    """uvicorn finished its shutdown (it re-raises SIGTERM afterwards, so -15 is fine)."""
+    return server.process.returncode in (0, -signal.SIGTERM) and (
+        "Finished server process" in server.output()
+    )

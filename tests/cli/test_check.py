@@ -1,0 +1,92 @@
+"""``saaskit check``: exit 0 only when the setup could go to production."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import STRONG_SECRET, backend_env, invoke
+from tests.conftest import TEST_REDIS_URL
+from tests.databases import TEST_DATABASE_URL
+
+UNREACHABLE_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
+
+
+def test_healthy_development_setup_passes_with_warnings(database_url: str) -> None:
+    result = invoke("check", env=backend_env(database_url))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Environment: development" in out
+    assert ("postgresql (asyncpg)" if TEST_DATABASE_URL else "sqlite (aiosqlite)") in out
+    assert ("Redis at" if TEST_REDIS_URL else "in-process memory") in out
+    assert "ok    database reachable" in out
+    assert "ok    migrations at head" in out
+    if TEST_REDIS_URL:
+        assert "ok    redis reachable" in out
+    assert "warn  SAASKIT_SECRET_KEY is the built-in development key" in out
+    assert "All checks passed (1 warning(s) for production)" in out
+
+
+def test_healthy_production_setup_passes(database_url: str) -> None:
+    env = {
+        **backend_env(database_url),
+        "SAASKIT_ENVIRONMENT": "production",
+        "SAASKIT_SECRET_KEY": STRONG_SECRET,
+    }
+    result = invoke("check", env=env)
+    assert result.exit_code == 0, result.output
+    assert "Environment: production" in result.stdout
+    assert "warn" not in result.stdout
+
+
+def test_unreachable_database_fails() -> None:
+    result = invoke("check", env={"SAASKIT_DATABASE_URL": UNREACHABLE_DATABASE})
+    assert result.exit_code == 1
+    assert "FAIL  database unreachable" in result.stdout
+    assert "127.0.0.1:1" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_unreachable_redis_fails(database_url: str) -> None:
+    env = {"SAASKIT_DATABASE_URL": database_url, "SAASKIT_REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = invoke("check", env=env)
+    assert result.exit_code == 1
+    assert "FAIL  redis unreachable" in result.stdout
+
+
+def test_production_with_the_default_secret_key_fails(database_url: str) -> None:
+    env = {**backend_env(database_url), "SAASKIT_ENVIRONMENT": "production"}
+    result = invoke("check", env=env)
+    assert result.exit_code == 1
+    assert "Environment: production" in result.stdout
+    assert "FAIL  SAASKIT_SECRET_KEY is the built-in development key" in result.stdout
+    assert "saaskit secret" in result.stdout
+    # the rest is still checked and reported
+    assert "ok    database reachable" in result.stdout
+    assert "would stop production" in result.stderr
+
+
+def test_pending_migrations_fail(scratch_database_url: str) -> None:
+    env = {"SAASKIT_DATABASE_URL": scratch_database_url}
+    assert invoke("migrate", "--revision", "0001_initial", env=env).exit_code == 0
+    result = invoke("check", env=env)
+    assert result.exit_code == 1
+    assert "FAIL  migrations pending: the database is at 0001_initial" in result.stdout
+    assert "saaskit migrate" in result.stdout
+
+
+def test_missing_sqlite_file_is_reported_not_created() -> None:
+    result = invoke("check")
+    assert result.exit_code == 1
+    assert "saaskit.db does not exist" in result.stdout
+    assert invoke("check").exit_code == 1  # still not created by the first check
+
+
+def test_invalid_settings_are_explained() -> None:
+    result = invoke("check", env={"SAASKIT_AUTH__BCRYPT_ROUNDS": "2"})
+    assert result.exit_code == 1
+    assert "SAASKIT_AUTH__BCRYPT_ROUNDS" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_sync_driver_is_reported_with_the_fix() -> None:
+    result = invoke("check", env={"SAASKIT_DATABASE_URL": "postgresql://postgres@127.0.0.1/x"})
+    assert result.exit_code == 1
+    assert "postgresql+asyncpg://" in result.stdout
