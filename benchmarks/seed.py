@@ -22,7 +22,7 @@ _HASH = bcrypt.hashpw(BENCH_PASSWORD.encode(), bcrypt.gensalt(12)).decode()
 _PG_FILL = """
 INSERT INTO users (email, hashed_password, full_name)
 SELECT 'bench' || g || '@example.com', :hash, 'Bench User'
-FROM generate_series(:start, :stop) AS g
+FROM generate_series(CAST(:start AS integer), CAST(:stop AS integer)) AS g
 """
 _SQLITE_FILL = """
 WITH RECURSIVE g(n) AS (SELECT :start UNION ALL SELECT n + 1 FROM g WHERE n < :stop)

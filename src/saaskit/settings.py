@@ -162,6 +162,11 @@ class HttpSettings(BaseModel):
     security_headers: bool = Field(
         True, description="Add X-Content-Type-Options, X-Frame-Options, Referrer-Policy, HSTS."
     )
+    gc_freeze: bool = Field(
+        True,
+        description="Call gc.freeze() once the app has started, so the garbage collector "
+        "stops re-scanning the objects built at import and startup (cuts tail latency).",
+    )
     install_error_handlers: bool = Field(
         True, description="Let `kit.install(app)` register saaskit's error handlers on the app."
     )
@@ -393,6 +398,55 @@ class AISettings(BaseModel):
         return self
 
 
+class TaskSettings(BaseModel):
+    """Background tasks (emails, webhook processing): in-process, or Celery on Redis.
+
+    With ``celery``, the app only enqueues; ``saaskit worker`` processes run the tasks.
+    The retry settings apply to the Celery runner; the in-process runner keeps its own
+    short schedule, since its pending work dies with the process anyway.
+    """
+
+    backend: Literal["inprocess", "celery"] = Field(
+        "inprocess",
+        description="`inprocess`: run after the response, in the app process; `celery`: send "
+        "to a broker for `saaskit worker` (needs `saaskit[celery]`).",
+    )
+    broker_url: str | None = Field(
+        None, description="Celery broker, e.g. `redis://host:6379/1` (default: `redis_url`)."
+    )
+    result_backend: str | None = Field(
+        None, description="Where Celery keeps task states; unset keeps none (saaskit reads none)."
+    )
+    queue: str = Field(
+        "saaskit",
+        min_length=1,
+        description="Queue saaskit's tasks are sent to and `saaskit worker` consumes.",
+    )
+    max_retries: int = Field(
+        10, ge=0, description="Retries of a task that failed transiently (SMTP, Stripe down)."
+    )
+    retry_backoff: float = Field(
+        2.0, gt=0, description="Seconds before the first retry; doubled after each failure."
+    )
+    retry_backoff_max: float = Field(600.0, gt=0, description="Longest wait between retries.")
+    task_time_limit: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a task may run before it is cancelled and retried.",
+    )
+    broker_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds to wait for the broker when enqueuing (then the request gets 503).",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_in_order(self) -> TaskSettings:
+        if self.retry_backoff_max < self.retry_backoff:
+            raise ValueError("tasks.retry_backoff_max is shorter than tasks.retry_backoff")
+        return self
+
+
 class SaaSKitSettings(BaseSettings):
     """Configuration for a :class:`saaskit.SaaSKit`.
 
@@ -433,6 +487,7 @@ class SaaSKitSettings(BaseSettings):
     email: EmailSettings = Field(default_factory=EmailSettings)
     ai: AISettings = Field(default_factory=AISettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
 
     @property
     def is_production(self) -> bool:
@@ -463,6 +518,11 @@ class SaaSKitSettings(BaseSettings):
                 "billing is enabled without a webhook secret, so Stripe events cannot be "
                 "verified; set SAASKIT_BILLING__WEBHOOK_SECRET to the endpoint's signing "
                 "secret (whsec_..., Stripe dashboard > Developers > Webhooks)."
+            )
+        if self.tasks.backend == "celery" and not self.tasks.broker_url and not self.redis_url:
+            found.append(
+                "SAASKIT_TASKS__BACKEND is celery but no broker is configured; set "
+                "SAASKIT_TASKS__BROKER_URL (e.g. redis://localhost:6379/1) or SAASKIT_REDIS_URL."
             )
         return found
 

@@ -7,11 +7,12 @@ refresh-token reuse, password change, deactivation) is refused at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from saaskit.auth.sessions import session_key
@@ -31,7 +32,14 @@ class Principal(Generic[UserT]):
 
 
 class Authenticator(Generic[UserT]):
-    """Resolves a bearer token to a :class:`Principal`."""
+    """Resolves a bearer token to a :class:`Principal`.
+
+    Verified access tokens are remembered in this process (bounded), so a client that
+    sends the same token again costs a dict lookup and an expiry check instead of a
+    signature check. The session check in the store still runs on every request.
+    """
+
+    MAX_REMEMBERED = 10_000
 
     def __init__(
         self, tokens: TokenCodec, store: Store, users: UserService[UserT], codec: UserCodec[UserT]
@@ -40,9 +48,20 @@ class Authenticator(Generic[UserT]):
         self.store = store
         self.users = users
         self.codec = codec
+        self._verified: dict[str, TokenClaims] = {}
+
+    def claims(self, token: str) -> TokenClaims:
+        """The claims of a valid access token (raises :class:`InvalidToken`)."""
+        claims = self._verified.get(token)
+        if claims is None or claims.expires_at <= time.time():
+            claims = self.tokens.decode(token, "access")
+            if len(self._verified) >= self.MAX_REMEMBERED:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
 
     async def authenticate(self, token: str) -> Principal[UserT]:
-        claims = self.tokens.decode(token, "access")
+        claims = self.claims(token)
         session, cached = await self.store.get_many(
             [session_key(claims.session_id), user_cache_key(claims.user_id)]
         )
@@ -65,34 +84,53 @@ class AuthDependencies(Generic[UserT]):
     current_superuser: Callable[..., Awaitable[UserT]]
 
 
+_SCOPE_KEY = "saaskit.principal"
+
+
 def build_dependencies(
     authenticator: Authenticator[UserT], token_url: str
 ) -> AuthDependencies[UserT]:
+    """Each dependency reads the bearer token itself (one level of dependencies, not a
+    chain), and the principal is kept on the request so two of them cost one lookup."""
     scheme = OAuth2PasswordBearer(tokenUrl=token_url, auto_error=False)
 
-    async def principal(token: str | None = Depends(scheme)) -> Principal[UserT]:
-        if not token:
-            raise NotAuthenticated()
-        return await authenticator.authenticate(token)
+    async def resolve(request: Request, token: str | None) -> Principal[UserT]:
+        found: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
+        if found is None:
+            if not token:
+                raise NotAuthenticated()
+            found = await authenticator.authenticate(token)
+            request.scope[_SCOPE_KEY] = found
+        return found
 
-    async def current_user(p: Principal[UserT] = Depends(principal)) -> UserT:
-        """Any user with a live session, active or not."""
-        return p.user
-
-    async def current_active_user(p: Principal[UserT] = Depends(principal)) -> UserT:
-        """An active user (401 ``inactive_user`` otherwise)."""
-        if not p.user.is_active:
+    async def active(request: Request, token: str | None) -> UserT:
+        user = (await resolve(request, token)).user
+        if not user.is_active:
             raise InactiveUser()
-        return p.user
+        return user
 
-    async def current_verified_user(user: UserT = Depends(current_active_user)) -> UserT:
+    async def principal(request: Request, token: str | None = Depends(scheme)) -> Principal[UserT]:
+        """The user and the claims of their access token (session id...)."""
+        return await resolve(request, token)
+
+    async def current_user(request: Request, token: str | None = Depends(scheme)) -> UserT:
+        """Any user with a live session, active or not."""
+        return (await resolve(request, token)).user
+
+    async def current_active_user(request: Request, token: str | None = Depends(scheme)) -> UserT:
+        """An active user (401 ``inactive_user`` otherwise)."""
+        return await active(request, token)
+
+    async def current_verified_user(request: Request, token: str | None = Depends(scheme)) -> UserT:
         """An active user whose email is verified (403 otherwise)."""
+        user = await active(request, token)
         if not user.is_verified:
             raise PermissionDenied("Verify your email address first.")
         return user
 
-    async def current_superuser(user: UserT = Depends(current_active_user)) -> UserT:
+    async def current_superuser(request: Request, token: str | None = Depends(scheme)) -> UserT:
         """An active superuser (403 otherwise)."""
+        user = await active(request, token)
         if not user.is_superuser:
             raise PermissionDenied()
         return user

@@ -55,10 +55,14 @@ def common_passwords() -> frozenset[str]:
 
 
 def _lower_priority() -> None:
-    # Linux applies nice values per thread: the hashing threads yield the CPU to the
-    # event loop thread whenever both want it.
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    # Linux schedules threads one by one: SCHED_IDLE hashing threads get every CPU cycle
+    # nobody else wants (so logins alone still use all cores) but give way at once to
+    # the event loop thread, so a burst of logins cannot slow the other requests down.
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):  # not Linux, or not permitted: fall back to nice
+        with contextlib.suppress(AttributeError, OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class PwdlibHasher:

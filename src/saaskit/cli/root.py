@@ -10,10 +10,12 @@ from saaskit.__about__ import __version__
 from saaskit.cli.billing import billing_app
 from saaskit.cli.check import check
 from saaskit.cli.demo import demo
+from saaskit.cli.init import init
 from saaskit.cli.migrate import downgrade, makemigrations, migrate
 from saaskit.cli.run import run
 from saaskit.cli.secret import secret
 from saaskit.cli.users import createsuperuser
+from saaskit.cli.worker import worker
 
 app = typer.Typer(
     name="saaskit",
@@ -53,6 +55,13 @@ def _examples(*lines: str) -> str:
 
 app.command("demo", epilog=_examples("saaskit demo", "saaskit demo --port 9000 --reload"))(demo)
 app.command(
+    "init",
+    epilog=_examples(
+        "saaskit init demoapp",
+        "saaskit init demoapp --database postgres --features billing,celery",
+    ),
+)(init)
+app.command(
     "run", epilog=_examples("saaskit run", "saaskit run app.main:app --host 0.0.0.0 --workers 4")
 )(run)
 app.command(
@@ -78,6 +87,14 @@ app.command("check", epilog=_examples("saaskit check"))(check)
 app.command("secret", epilog=_examples('echo "SAASKIT_SECRET_KEY=$(saaskit secret)" >> .env'))(
     secret
 )
+
+app.command(
+    "worker",
+    epilog=_examples(
+        "saaskit worker --app myapp.main:kit",
+        "saaskit worker --app myapp.main:kit --concurrency 8 --hostname worker2@%h",
+    ),
+)(worker)
 
 app.add_typer(billing_app, name="billing")
 

@@ -23,6 +23,7 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
+from saaskit.migrations.portable import render_portable
 from saaskit.settings import SaaSKitSettings
 
 PACKAGED_LOCATION = str(Path(__file__).parent)
@@ -34,6 +35,7 @@ def _run_sync(connection: Connection, metadata: MetaData) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_portable,  # server defaults that run on SQLite and PostgreSQL
     )
     with context.begin_transaction():
         context.run_migrations()

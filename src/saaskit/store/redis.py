@@ -8,6 +8,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from saaskit.exceptions import require_module
 from saaskit.store.base import CasResult, StoreUnavailable
+from saaskit.store.batching import MgetBatcher
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -79,6 +80,7 @@ class RedisStore:
             max_connections=max_connections,
             health_check_interval=30,
         )
+        self._batcher = MgetBatcher(self._mget)
         self._cas = self._client.register_script(_CAS)
         self._hit = self._client.register_script(_HIT)
         self._incr = self._client.register_script(_INCR)
@@ -95,7 +97,10 @@ class RedisStore:
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
-        values: list[bytes | None] = await self._client.mget([self._k(k) for k in keys])
+        return await self._batcher.get_many([self._k(k) for k in keys])
+
+    async def _mget(self, keys: list[str]) -> list[bytes | None]:
+        values: list[bytes | None] = await self._client.mget(keys)
         return values
 
     @_unavailable_on_error

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.base import instance_state, manager_of_class
 
 from saaskit.db.mixins import UserMixin
 from saaskit.store import Store
@@ -53,6 +53,8 @@ class UserCodec(Generic[UserT]):
 
     def __init__(self, model: type[UserT]) -> None:
         self.model = model
+        self._manager = manager_of_class(model)
+        self._mapper = self._manager.mapper
         self._decoders: dict[str, Any] = {}
         self._keys: list[str] = []
         for attr in sa_inspect(model).column_attrs:
@@ -78,8 +80,11 @@ class UserCodec(Generic[UserT]):
             if data.get(key) is not None:
                 data[key] = decoder(data[key])
         data["hashed_password"] = ""
-        user = self.model(**data)
-        make_transient_to_detached(user)
+        # Build the instance the way a query result is built (no constructor, no
+        # attribute events): it comes out detached, clean, with its identity key.
+        user: UserT = self._manager.new_instance()
+        user.__dict__.update(data)
+        instance_state(user).key = self._mapper.identity_key_from_primary_key((data["id"],))
         return user
 
 

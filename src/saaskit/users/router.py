@@ -31,7 +31,7 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         responses=error_responses(401),
     )
     async def me(user: UserT = Depends(deps.current_active_user)) -> Any:
-        return read_schema.model_validate(user)
+        return user  # validated once, by the response model
 
     async def update_me(
         body: UserUpdate, request: Request, user: UserT = Depends(deps.current_active_user)
