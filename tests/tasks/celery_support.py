@@ -73,6 +73,7 @@ def write_host_app(
     redis_url: str,
     smtp_port: int,
     verify_on_register: bool = True,
+    billing: dict[str, Any] | None = None,
     **tasks: Any,
 ) -> HostApp:
     """Write ``folder/<module>.py``: a kit on Celery with a queue and key prefix of its own,
@@ -101,6 +102,7 @@ def write_host_app(
             "from_address": "no-reply@acme.test",
             "frontend_url": "https://app.acme.test",
         },
+        "billing": billing or {},
     }
     source = HOST_APP.format(settings=json.dumps(settings))
     (folder / f"{app.module}.py").write_text(source, "utf-8")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from saaskit.errors import error_responses
 from saaskit.routing import new_router
@@ -30,6 +30,12 @@ class AuditEventRead(BaseModel):
     user_agent: str | None
     detail: dict[str, Any] | None
 
+    @field_validator("created_at")
+    @classmethod
+    def _assume_utc(cls, value: datetime) -> datetime:
+        # SQLite returns naive UTC datetimes; RFC 3339 `date-time` needs an offset.
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
 
 def build_audit_router(kit: SaaSKit[UserT]) -> APIRouter:
     router = new_router()
@@ -43,8 +49,10 @@ def build_audit_router(kit: SaaSKit[UserT]) -> APIRouter:
     )
     async def list_events(
         limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0),
-        user_id: int | None = Query(None, description="Events by or about this user."),
+        offset: int = Query(0, ge=0, le=2**31 - 1),
+        user_id: int | None = Query(
+            None, ge=1, le=2**31 - 1, description="Events by or about this user."
+        ),
         action: str | None = Query(None, max_length=64),
         _: UserT = Depends(kit.dependencies.current_superuser),
     ) -> Page[AuditEventRead]:

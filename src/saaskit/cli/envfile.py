@@ -63,9 +63,14 @@ def env_value(value: Any) -> str:
     return str(value)
 
 
-def _comment(text: str, indent: str = "") -> list[str]:
-    text = re.sub(r"``([^`]+)``", r"`\1`", " ".join(text.split()))  # reST literals
-    return [f"{indent}# {line}" for line in textwrap.wrap(text, WIDTH - 2)] if text else []
+def _literals(text: str) -> str:
+    """Double-backtick (reST) literals as single-backtick (Markdown) ones."""
+    return re.sub(r"``([^`]+)``", r"`\1`", text)
+
+
+def _comment(text: str) -> list[str]:
+    text = _literals(" ".join(text.split()))
+    return [f"# {line}" for line in textwrap.wrap(text, WIDTH - 2)] if text else []
 
 
 def _setting(name: str, info: FieldInfo, active: Mapping[str, str]) -> list[str]:
@@ -133,7 +138,8 @@ def render_env(
         if not _is_section(section) or _is_rate_limit(section):
             continue
         assert isinstance(section, type)
-        lines += [f"# ---- {field}: {inspect.cleandoc(section.__doc__ or '').splitlines()[0]}", ""]
+        summary = inspect.cleandoc(section.__doc__ or "").partition("\n")[0]
+        lines += [_literals(f"# ---- {field}: {summary}"), ""]
         lines += _section_lines(section, f"{PREFIX}{field.upper()}{DELIMITER}", active)
     if extra:
         lines += ["# ---- not saaskit settings", ""]

@@ -96,7 +96,7 @@ def celery_config(settings: SaaSKitSettings) -> dict[str, Any]:
                 3600.0, 2 * (tasks.retry_backoff_max + tasks.task_time_limit)
             ),
         },
-        # A broker that is down fails the enqueue (503) within about 3 x broker_timeout.
+        # A refused connection is retried twice; an unanswered one fails after broker_timeout.
         "task_publish_retry_policy": {
             "max_retries": 2,
             "interval_start": 0,

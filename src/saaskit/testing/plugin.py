@@ -19,7 +19,7 @@ Fixtures: ``saaskit_app``, ``saaskit_kit``, ``saaskit_client``, ``saaskit_settin
 from __future__ import annotations
 
 import importlib.util
-from types import SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -63,6 +63,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _unavailable(name: str, missing: list[str]) -> Any:
+    """A fixture ``name`` that fails, naming the packages it needs."""
     message = f"saaskit's fixture {name} needs {', '.join(missing)}: pip install 'saaskit[testing]'"
 
     @pytest.fixture(name=name)
@@ -73,10 +74,14 @@ def _unavailable(name: str, missing: list[str]) -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Register the fixtures, or stand-ins that say what to install when a package is missing."""
     missing = [module for module in REQUIRED if importlib.util.find_spec(module) is None]
     if missing:
-        stand_ins = {f"_{name}": _unavailable(name, missing) for name in FIXTURE_NAMES}
-        config.pluginmanager.register(SimpleNamespace(**stand_ins), PLUGIN_NAME)
+        # pytest reads fixtures from a module's attributes (of other objects, their class's).
+        stand_ins = ModuleType("saaskit.testing.unavailable_fixtures")
+        for name in FIXTURE_NAMES:
+            setattr(stand_ins, f"_{name}", _unavailable(name, missing))
+        config.pluginmanager.register(stand_ins, PLUGIN_NAME)
         return
     from saaskit.testing import fixtures
 

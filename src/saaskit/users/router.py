@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from saaskit.auth.dependencies import Principal
 from saaskit.errors import error_responses
@@ -15,6 +15,10 @@ from saaskit.users.schemas import Page, PasswordChange, UserAdminUpdate, UserUpd
 
 if TYPE_CHECKING:
     from saaskit.kit import SaaSKit
+
+# Ids and offsets beyond a 32-bit INTEGER column overflow the database driver (a 500 on
+# SQLite and PostgreSQL); bounding them makes such input a 422 instead.
+MAX_ID = 2**31 - 1
 
 
 def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
@@ -89,7 +93,7 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
     )
     async def list_users(
         limit: int = Query(50, ge=1, le=200),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_ID),
         email: str | None = Query(None, max_length=320, description="Part of the email."),
         _: UserT = Depends(deps.current_superuser),
     ) -> Any:
@@ -104,7 +108,9 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         status_code=status.HTTP_200_OK,
         responses=error_responses(401, 403, 404),
     )
-    async def get_user(user_id: int, _: UserT = Depends(deps.current_superuser)) -> Any:
+    async def get_user(
+        user_id: int = Path(ge=1, le=MAX_ID), _: UserT = Depends(deps.current_superuser)
+    ) -> Any:
         user = await kit.users.get(user_id)
         if user is None:
             raise UserNotFound()
@@ -118,9 +124,9 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         responses=error_responses(401, 403, 404, 409, 422),
     )
     async def update_user(
-        user_id: int,
         body: UserAdminUpdate,
         request: Request,
+        user_id: int = Path(ge=1, le=MAX_ID),
         admin: UserT = Depends(deps.current_superuser),
     ) -> Any:
         changes = body.model_dump(exclude_unset=True)
@@ -137,7 +143,9 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         responses=error_responses(401, 403, 404),
     )
     async def delete_user(
-        user_id: int, request: Request, admin: UserT = Depends(deps.current_superuser)
+        request: Request,
+        user_id: int = Path(ge=1, le=MAX_ID),
+        admin: UserT = Depends(deps.current_superuser),
     ) -> None:
         await kit.users.delete(user_id, actor_id=admin.id, client=kit.client_info(request))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -31,6 +31,15 @@ class UserRead(BaseModel):
     is_verified: bool
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+    @field_validator("created_at", "updated_at")
+    @classmethod
+    def _assume_utc(cls, value: datetime | None) -> datetime | None:
+        # SQLite hands back naive datetimes (stored as UTC by CURRENT_TIMESTAMP); the
+        # documented format is RFC 3339 `date-time`, which needs an offset.
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class UserCreate(BaseModel):
