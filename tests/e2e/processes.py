@@ -19,8 +19,6 @@ from pathlib import Path
 import httpx
 
 APP_MODULE = """
-import os
-
 from fastapi import FastAPI
 
 from saaskit import SaaSKit, SaaSKitSettings

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
@@ -17,7 +18,7 @@ from saaskit.auth.client import ClientInfo
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
-from saaskit.exceptions import InvalidLinkToken, InvalidToken
+from saaskit.exceptions import InvalidLinkToken, InvalidToken, ServiceUnavailable
 from saaskit.hooks import Hooks
 from saaskit.settings import AuthSettings
 from saaskit.store import Store
@@ -26,6 +27,7 @@ from saaskit.users.cache import UserT
 from saaskit.users.service import UserService
 
 NO_CLIENT = ClientInfo()
+logger = logging.getLogger("saaskit.auth")
 
 
 class AccountRecovery(Generic[UserT]):
@@ -71,7 +73,7 @@ class AccountRecovery(Generic[UserT]):
             ttl=self.settings.verify_token_hours * 3600,
             claims={"email": user.email},
         )
-        await self.runner.enqueue(
+        await self._send_email(
             "email.verify", {"to": user.email, "token": token, "name": user.full_name}
         )
 
@@ -110,7 +112,7 @@ class AccountRecovery(Generic[UserT]):
             ttl=minutes * 60,
             claims={"pwd": self._fingerprint(user.hashed_password)},
         )
-        await self.runner.enqueue(
+        await self._send_email(
             "email.reset",
             {"to": user.email, "token": token, "name": user.full_name, "minutes": minutes},
         )
@@ -132,10 +134,22 @@ class AccountRecovery(Generic[UserT]):
         await self.audit.record(
             AuditAction.PASSWORD_RESET, actor_id=user.id, target_id=user.id, client=client
         )
-        await self.runner.enqueue(
+        await self._send_email(
             "email.password_changed", {"to": user.email, "name": user.full_name}
         )
         await self.hooks.emit(self.hooks.after_reset_password, user, client)
+
+    async def _send_email(self, task: str, payload: dict[str, Any]) -> None:
+        """Queue an email; a task queue outage is logged, never shown to the client.
+
+        Answering 503 only when the account exists would tell who is registered, and a
+        registration must not fail after its user row was written. The user can ask for
+        the email again once the queue is back.
+        """
+        try:
+            await self.runner.enqueue(task, payload)
+        except ServiceUnavailable:
+            logger.error("could not queue %s: the task queue is unavailable", task)
 
     def _decode(self, token: str, kind: Any) -> dict[str, Any]:
         try:

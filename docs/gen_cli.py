@@ -1,0 +1,165 @@
+"""Generate the command reference (docs/snippets/cli_reference.md) from the Typer app.
+
+Usage (from the repository root)::
+
+    python docs/gen_cli.py > docs/snippets/cli_reference.md
+
+It walks the Click command tree of ``saaskit.cli.app`` (``typer.main.get_command``) and
+writes, for every command and subcommand, its usage line, its help text, and a table of its
+arguments and options with their help and default. ``tests/docs/test_cli_reference.py``
+fails when the file is out of date.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from saaskit.cli import app
+
+PROG = "saaskit"
+
+
+def _text(help_text: str | None) -> str:
+    """Click help up to ``\\f`` (the rest is for the docstring only), as one paragraph."""
+    text = inspect.cleandoc(help_text or "").split("\f", 1)[0]
+    text = text.replace("\b\n", "").strip()
+    return " ".join(text.split())
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_literal(v) for v in value) if value else ""
+    return f"`{value}`"
+
+
+def _is_argument(param: Any) -> bool:
+    return bool(param.param_type_name == "argument")
+
+
+def _is_flag(param: Any) -> bool:
+    return bool(getattr(param, "is_flag", False))
+
+
+def _names(param: Any) -> str:
+    if _is_argument(param):
+        return f"`{(param.metavar or param.name or '').upper()}`"
+    names = [*param.opts, *param.secondary_opts]
+    if param.secondary_opts:
+        return "`" + "/".join(names) + "`"
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _kind(param: Any) -> str:
+    annotation = param.type_descriptor.annotation
+    if _is_flag(param):
+        return "flag"
+    if inspect.isclass(annotation) and issubclass(annotation, enum.Enum):
+        return " \\| ".join(f"`{member.value}`" for member in annotation)
+    name = {str: "text", int: "integer", float: "number", Path: "path"}.get(
+        annotation, getattr(annotation, "__name__", str(annotation))
+    )
+    bounds = []
+    if param.min is not None:
+        bounds.append(f"≥ {param.min}")
+    if param.max is not None:
+        bounds.append(f"≤ {param.max}")
+    return name + (f" ({', '.join(bounds)})" if bounds else "")
+
+
+def _default(param: Any) -> str:
+    if param.required:
+        return "required"
+    if param.show_default is False:
+        return "see description"
+    default = param.default
+    if _is_flag(param) and param.secondary_opts:
+        return f"`{param.opts[0] if default else param.secondary_opts[0]}`"
+    if _is_flag(param):
+        return "on" if default else "off"
+    if default is None:
+        return "unset"
+    return _literal(default)
+
+
+def _usage(path: str, command: Any) -> str:
+    pieces = [path]
+    if any(not _is_argument(p) for p in command.params):
+        pieces.append("[OPTIONS]")
+    for param in command.params:
+        if _is_argument(param):
+            name = (param.metavar or param.name or "").upper()
+            pieces.append(name if param.required else f"[{name}]")
+    return " ".join(pieces)
+
+
+def _commands(group: Any, prefix: str) -> Iterator[tuple[str, Any]]:
+    for name in sorted(group.commands):
+        command = group.commands[name]
+        if command.hidden:
+            continue
+        path = f"{prefix} {name}"
+        yield path, command
+        if hasattr(command, "commands"):
+            yield from _commands(command, path)
+
+
+def _section(path: str, command: Any) -> list[str]:
+    level = "###" if path.count(" ") == 1 else "####"
+    out = [f"{level} `{path}`", ""]
+    help_text = _text(command.help)
+    if help_text:
+        out += [help_text, ""]
+    if hasattr(command, "commands"):
+        subcommands = ", ".join(f"`{path} {name}`" for name in sorted(command.commands))
+        return [*out, f"Subcommands: {subcommands}.", ""]
+    out += ["```text", _usage(path, command), "```", ""]
+    params = [p for p in command.params if not getattr(p, "hidden", False)]
+    if params:
+        out += ["| Argument or option | Type | Default | Description |", "|---|---|---|---|"]
+        for param in params:
+            description = _cell(_text(getattr(param, "help", None)))
+            out.append(f"| {_names(param)} | {_kind(param)} | {_default(param)} | {description} |")
+        out.append("")
+    epilog = command.epilog or ""
+    examples = [line.strip()[2:] for line in epilog.splitlines() if line.strip().startswith("$ ")]
+    if examples:
+        out += ["```bash", *examples, "```", ""]
+    return out
+
+
+def generate() -> str:
+    """The Markdown reference of every ``saaskit`` command."""
+    root = typer.main.get_command(app)
+    assert hasattr(root, "commands")
+    out = [
+        "<!-- Generated by docs/gen_cli.py from saaskit.cli; do not edit by hand. -->",
+        "",
+        _text(root.help),
+        "",
+        "Global options: `--version` (print the version and exit), `--help` (on every "
+        "command: its usage and options).",
+        "",
+    ]
+    for path, command in _commands(root, PROG):
+        out += _section(path, command)
+    text = "\n".join(out).rstrip("\n") + "\n"
+    return re.sub(r"\n{3,}", "\n\n", text)
+
+
+if __name__ == "__main__":
+    print(generate(), end="")
