@@ -85,6 +85,7 @@
     scheduleRefresh(pair.expires_in);
   }
 
+  // --8<-- [start:refresh]
   // Refresh silently shortly before the access token expires: `refresh_margin` seconds
   // before (query parameter or data-refresh-margin), by default 60 s, or a quarter of
   // the lifetime for tokens shorter than 4 minutes.
@@ -94,6 +95,7 @@
     window.clearTimeout(refreshTimer);
     refreshDueAt = Date.now() + delay * 1000;
     refreshTimer = window.setTimeout(refresh, delay * 1000);
+    tick();
   }
 
   // Refresh tokens are single use, and two refreshes with the same token end the
@@ -133,10 +135,12 @@
         window.clearTimeout(refreshTimer);
         refreshDueAt = Date.now() + 10000;
         refreshTimer = window.setTimeout(refresh, 10000);
+        tick();
       }
       return false;
     }
   }
+  // --8<-- [end:refresh]
 
   // ---- views ----------------------------------------------------------------------
   function setStatus(message, isError = false) {
@@ -151,6 +155,7 @@
     refreshToken.clear();
     window.clearTimeout(refreshTimer);
     refreshDueAt = null;
+    tick();
     for (const id of ["me-email", "me-name", "me-id", "me-verified", "plan"]) {
       $(id).textContent = "";
     }
@@ -204,6 +209,8 @@
     $("plan").textContent = plan ? plan.name : state.plan || "none";
     const subscription = state.subscription;
     $("subscription-status").textContent = subscription ? `(${subscription.status})` : "";
+    // Subscribed users change plans in the portal (a second checkout would get 409).
+    $("plans").hidden = Boolean(state.entitled);
     $("billing").hidden = false;
   }
 

@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     with_page_defaults(settings, page_origin, page_url)
 
     page = serve_page(args.page_port, api_origin)
-    print(f"API on {api_origin}, CORS origins {settings.cors.origins}")  # noqa: T201
-    print(f"open {page_url}", flush=True)  # noqa: T201
+    print(f"API on {api_origin}, CORS origins {settings.cors.origins}")
+    print(f"open {page_url}", flush=True)
     try:
         uvicorn.run(create_app(settings), host=HOST, port=args.api_port, log_level=args.log_level)
     finally:

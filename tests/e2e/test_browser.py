@@ -32,7 +32,15 @@ pytest.importorskip(
     "playwright.sync_api",
     reason="needs Playwright for Python: pip install 'saaskit[browser]' (no browser download)",
 )
-from playwright.sync_api import ConsoleMessage, Page, Response, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import (
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -132,7 +140,10 @@ def servers(tmp_path: Path) -> Iterator[Servers]:
 
 
 def test_cors_allows_only_the_configured_page_origin(servers: Servers) -> None:
-    preflight = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"}
+    preflight = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
     url = f"{servers.api}/api/v1/users/me"
     allowed = httpx.options(url, headers={"Origin": servers.page, **preflight})
     assert allowed.status_code == 200
@@ -169,7 +180,9 @@ def deliver_webhooks(servers: Servers) -> None:
     for event in events:
         body = json.dumps(event).encode()
         headers = {"Content-Type": "application/json", "Stripe-Signature": servers.fake.sign(body)}
-        response = httpx.post(f"{servers.api}/api/v1/billing/webhook", content=body, headers=headers)
+        response = httpx.post(
+            f"{servers.api}/api/v1/billing/webhook", content=body, headers=headers
+        )
         assert response.status_code == 200, response.text
 
 
@@ -197,7 +210,9 @@ def test_browser_client(servers: Servers, tmp_path: Path) -> None:
             page.on("response", lambda response: responses.append(response))
 
             def answered(path: str) -> list[Response]:
-                return [r for r in responses if api_path(r) == path and r.request.method != "OPTIONS"]
+                return [
+                    r for r in responses if api_path(r) == path and r.request.method != "OPTIONS"
+                ]
 
             # Register, then log in: /me shows the email.
             page.goto(start)
@@ -223,6 +238,32 @@ def test_browser_client(servers: Servers, tmp_path: Path) -> None:
             issued = {r.json()["access_token"] for r in answered("/auth/refresh")}
             assert bearer_of(page) in issued  # requests now carry a refreshed token
             expect(page.locator("#plan")).to_have_text("Free")
+
+            # A 401 (the token expired while the tab slept): one refresh, one retry.
+            seen: list[Request] = []
+
+            def reject_once(route: Route) -> None:
+                seen.append(route.request)
+                if len(seen) > 1:
+                    route.continue_()
+                    return
+                body = {"error": {"code": "invalid_token", "message": "Token expired."}}
+                cors = {"Access-Control-Allow-Origin": servers.page}
+                route.fulfill(status=401, json=body, headers=cors)
+
+            page.route(f"{api}/api/v1/users/me", reject_once)
+            refreshed = len(answered("/auth/refresh"))
+            page.click("#reload-me")
+            wait_for(page, lambda: len(seen) >= 2, "the retry after a 401")
+            first, retry = (r.headers["authorization"] for r in seen[:2])
+            assert retry != first  # the retry carries the token of a new refresh
+            assert len(answered("/auth/refresh")) > refreshed
+            wait_for(page, lambda: answered("/users/me")[-1].status == 200, "the retry's answer")
+            expect(page.locator("#status")).not_to_have_class("error")
+            page.unroute(f"{api}/api/v1/users/me")
+            # The browser logs the injected 401 as an error; nothing else is expected.
+            assert len([e for e in errors if "status of 401" in e]) == 1
+            errors[:] = [e for e in errors if "status of 401" not in e]
 
             # Checkout: the page navigates to the (fake) Stripe Checkout page.
             page.click("button[data-plan=pro]")

@@ -134,9 +134,7 @@ class AccountRecovery(Generic[UserT]):
         await self.audit.record(
             AuditAction.PASSWORD_RESET, actor_id=user.id, target_id=user.id, client=client
         )
-        await self._send_email(
-            "email.password_changed", {"to": user.email, "name": user.full_name}
-        )
+        await self._send_email("email.password_changed", {"to": user.email, "name": user.full_name})
         await self.hooks.emit(self.hooks.after_reset_password, user, client)
 
     async def _send_email(self, task: str, payload: dict[str, Any]) -> None:
