@@ -134,7 +134,7 @@ def login_storm(url: str, clients: int, duration: int, *, background: bool = Fal
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         # On a shared 2-core box the client must not steal CPU from the server under
         # test (in production clients run elsewhere): it runs at a low priority.
-        preexec_fn=lambda: os.nice(10),  # noqa: PLW1509
+        preexec_fn=lambda: os.nice(10),
     )
     storm = Storm(process)
     if not background:
