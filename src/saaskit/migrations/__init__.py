@@ -20,10 +20,11 @@ from pathlib import Path
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, pool
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from saaskit.migrations.portable import render_portable
+from saaskit.exceptions import require_module
 from saaskit.settings import SaaSKitSettings
 
 PACKAGED_LOCATION = str(Path(__file__).parent)
@@ -42,6 +43,8 @@ def _run_sync(connection: Connection, metadata: MetaData) -> None:
 
 
 async def _run_async(url: str, metadata: MetaData) -> None:
+    if make_url(url).get_backend_name() == "postgresql":
+        require_module("asyncpg", "postgres")  # says which extra to install
     engine = async_engine_from_config(
         {"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool
     )
