@@ -3,42 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from saaskit.migrations import packaged_config
-from tests.databases import TEST_DATABASE_URL
-
-
-async def _admin(statement: str) -> None:
-    assert TEST_DATABASE_URL
-    engine = create_async_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
+from tests.databases import scratch_database
 
 
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     """An empty database of the backend under test (never the shared test database)."""
-    if not TEST_DATABASE_URL:
-        yield f"sqlite+aiosqlite:///{tmp_path / 'scratch.db'}"
-        return
-    name = f"saaskit_billing_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(tmp_path, "billing") as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:
