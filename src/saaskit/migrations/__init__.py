@@ -23,8 +23,8 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from saaskit.migrations.portable import render_portable
 from saaskit.exceptions import require_module
+from saaskit.migrations.portable import render_portable
 from saaskit.settings import SaaSKitSettings
 
 PACKAGED_LOCATION = str(Path(__file__).parent)
