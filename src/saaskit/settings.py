@@ -68,7 +68,12 @@ class AuthSettings(BaseModel):
     verify_token_hours: int = Field(24, ge=1, description="Lifetime of email verification links.")
     reset_token_minutes: int = Field(60, ge=1, description="Lifetime of password reset links.")
     hash_threads: int | None = Field(
-        None, ge=1, description="Threads that hash passwords (default: one per CPU core)."
+        None,
+        ge=1,
+        description=(
+            "Passwords hashed at once, each in a low-priority worker process "
+            "(default: one per CPU core)."
+        ),
     )
 
 

@@ -1,25 +1,20 @@
 """Password policy and hashing (pwdlib), off the event loop.
 
-Hashing runs in a dedicated thread pool whose threads run at a lower CPU priority, so a
-burst of logins cannot starve the event loop that serves every other request.
+Hashing runs in low-priority worker processes (:mod:`saaskit.auth.hashpool`), driven from a
+small thread pool, so a burst of logins cannot starve the event loop that serves every
+other request, neither of CPU nor of Python's GIL.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
-from typing import Protocol
+from typing import Any, Protocol
 
-from pwdlib import PasswordHash
-from pwdlib.exceptions import UnknownHashError
-from pwdlib.hashers import HasherProtocol
-from pwdlib.hashers.bcrypt import BcryptHasher
-
+from saaskit.auth.hashpool import HashPool, shared_pool
 from saaskit.exceptions import InvalidPassword, require_module
 from saaskit.settings import AuthSettings
 
@@ -54,35 +49,19 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line.lower() for line in lines if line and not line.startswith("#"))
 
 
-def _lower_priority() -> None:
-    # Linux schedules threads one by one: SCHED_IDLE hashing threads get every CPU cycle
-    # nobody else wants (so logins alone still use all cores) but give way at once to
-    # the event loop thread, so a burst of logins cannot slow the other requests down.
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):  # not Linux, or not permitted: fall back to nice
-        with contextlib.suppress(AttributeError, OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-
-
 class PwdlibHasher:
     """The default :class:`PasswordHasher`: bcrypt (cost from settings) or argon2id."""
 
-    def __init__(self, settings: AuthSettings) -> None:
+    def __init__(self, settings: AuthSettings, pool: HashPool | None = None) -> None:
         self.settings = settings
-        hashers: list[HasherProtocol] = [BcryptHasher(rounds=settings.bcrypt_rounds)]
         if settings.password_hasher == "argon2":
             require_module("argon2", "argon2")
-            from pwdlib.hashers.argon2 import Argon2Hasher
-
-            hashers.insert(0, Argon2Hasher())
         self.uses_bcrypt = settings.password_hasher == "bcrypt"
-        self._hash = PasswordHash(tuple(hashers))
-        self._executor = ThreadPoolExecutor(
-            max_workers=settings.hash_threads or os.cpu_count() or 1,
-            thread_name_prefix="saaskit-hash",
-            initializer=_lower_priority,
-        )
+        self._scheme = (settings.password_hasher, settings.bcrypt_rounds)
+        threads = settings.hash_threads or os.cpu_count() or 1
+        self._pool = pool or shared_pool()
+        self._pool.reserve(threads)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="saaskit-hash")
         self._dummy_hash: str | None = None
 
     def check_policy(self, password: str) -> None:
@@ -98,8 +77,9 @@ class PwdlibHasher:
             raise InvalidPassword("This password is too common; choose another one.")
 
     async def hash(self, password: str) -> str:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._hash.hash, password)
+        reply = await self._call({"op": "hash", "password": password})
+        hashed: str = reply["hash"]
+        return hashed
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -107,20 +87,21 @@ class PwdlibHasher:
         return self._dummy_hash
 
     async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
-        loop = asyncio.get_running_loop()
         too_long = len(password.encode("utf-8")) > BCRYPT_MAX_BYTES
         if hashed is None or (too_long and hashed.startswith("$2")):
             # Same cost as a real check, so the response time reveals nothing.
-            dummy = await self._dummy()
-            await loop.run_in_executor(self._executor, self._verify, "x", dummy)
+            await self._call({"op": "verify", "password": "x", "hash": await self._dummy()})
             return False, None
-        return await loop.run_in_executor(self._executor, self._verify, password, hashed)
+        reply = await self._call({"op": "verify", "password": password, "hash": hashed})
+        return bool(reply["match"]), reply["updated"]
 
-    def _verify(self, password: str, hashed: str) -> tuple[bool, str | None]:
-        try:
-            return self._hash.verify_and_update(password, hashed)
-        except (ValueError, UnknownHashError):  # an unrecognised or corrupt hash never matches
-            return False, None
+    async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
+        request["scheme"] = self._scheme
+        loop = asyncio.get_running_loop()
+        reply = await loop.run_in_executor(self._executor, self._pool.call, request)
+        if not reply["ok"]:
+            raise RuntimeError(f"password hashing failed: {reply['error']}")
+        return reply
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

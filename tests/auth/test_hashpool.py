@@ -1,0 +1,117 @@
+"""Password-hashing worker processes: isolation from the app, recovery, starvation guard."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from saaskit.auth import hashpool
+from saaskit.auth.hashpool import HashPool
+from saaskit.auth.passwords import PwdlibHasher
+from saaskit.settings import AuthSettings
+
+SCHEME = ("bcrypt", 4)
+
+
+@pytest.fixture
+def pool() -> Iterator[HashPool]:
+    pool = HashPool()
+    pool.reserve(1)
+    yield pool
+    pool.close()
+
+
+def hash_request() -> dict[str, object]:
+    return {"op": "hash", "scheme": SCHEME, "password": "correct horse"}
+
+
+def verify(pool: HashPool, password: str, hashed: str) -> bool:
+    reply = pool.call({"op": "verify", "scheme": SCHEME, "password": password, "hash": hashed})
+    return bool(reply["match"])
+
+
+def the_worker(pool: HashPool) -> int:
+    [worker] = pool._all
+    return worker.process.pid
+
+
+def test_hashing_happens_in_a_low_priority_child_process(pool: HashPool) -> None:
+    hashed = pool.call(hash_request())["hash"]
+
+    assert hashed.startswith("$2b$04$")
+    assert verify(pool, "correct horse", hashed)
+    assert not verify(pool, "wrong horse", hashed)
+    pid = the_worker(pool)
+    assert pid != os.getpid()
+    if hasattr(os, "sched_getscheduler"):
+        assert os.sched_getscheduler(pid) == os.SCHED_IDLE
+
+
+def test_a_corrupt_hash_never_matches_and_the_worker_lives_on(pool: HashPool) -> None:
+    assert not verify(pool, "correct horse", "not-a-hash")
+    pid = the_worker(pool)
+    assert not verify(pool, "correct horse", "$2b$04$tooshort")
+    assert the_worker(pool) == pid
+
+
+def test_a_worker_that_dies_is_replaced(pool: HashPool, caplog: pytest.LogCaptureFixture) -> None:
+    pool.call(hash_request())
+    dead = the_worker(pool)
+    os.kill(dead, signal.SIGKILL)
+
+    hashed = pool.call(hash_request())["hash"]
+
+    assert verify(pool, "correct horse", hashed)
+    assert the_worker(pool) != dead
+    assert "worker died" in caplog.text
+
+
+def test_a_starved_worker_is_bypassed_at_normal_priority(
+    pool: HashPool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stopped process gets no CPU at all: the worst case of SCHED_IDLE starvation.
+    monkeypatch.setattr(hashpool, "MIN_PATIENCE", 0.3)
+    pool.call(hash_request())
+    starved = the_worker(pool)
+    os.kill(starved, signal.SIGSTOP)
+    try:
+        with caplog.at_level(logging.WARNING, "saaskit.auth"):
+            hashed = pool.call(hash_request())["hash"]
+    finally:
+        if pool._all and the_worker(pool) == starved:
+            os.kill(starved, signal.SIGCONT)
+
+    assert hashed.startswith("$2b$04$")
+    assert "got no CPU time" in caplog.text
+    assert pool._all == []  # the starved worker was killed; the next call starts a new one
+    assert verify(pool, "correct horse", hashed)
+    assert the_worker(pool) != starved
+
+
+def test_without_a_usable_interpreter_hashing_falls_back_to_threads(
+    pool: HashPool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+
+    hashed = pool.call(hash_request())["hash"]
+
+    assert verify(pool, "correct horse", hashed)
+    assert pool._all == []
+    assert caplog.text.count("hashing in threads instead") == 1
+
+
+async def test_kits_share_one_pool_of_processes() -> None:
+    first = PwdlibHasher(AuthSettings(bcrypt_rounds=4))
+    second = PwdlibHasher(AuthSettings(bcrypt_rounds=5))
+    try:
+        hashed = await first.hash("correct horse")
+        assert (await second.verify("correct horse", hashed))[0]
+        assert first._pool is second._pool is hashpool.shared_pool()
+    finally:
+        first.close()
+        second.close()
