@@ -186,3 +186,22 @@ async def test_openapi_login_accepts_form_and_json(client: httpx.AsyncClient) ->
     assert {"application/x-www-form-urlencoded", "application/json"} <= body.keys()
     form = body["application/x-www-form-urlencoded"]["schema"]
     assert set(form["required"]) == {"username", "password"}
+
+
+@pytest.mark.parametrize("handlers", [True, False])
+async def test_a_body_that_cannot_be_read_is_a_declared_400_in_the_error_shape(
+    make_kit: KitFactory, handlers: bool
+) -> None:
+    kit = await make_kit(http={"install_error_handlers": handlers})
+    async with client_for(kit) as client:
+        response = await client.post(
+            "/api/v1/auth/register",
+            content=b'{"email": "\xff\xfe"}',
+            headers={"Content-Type": "application/json"},
+        )
+        schema = (await client.get("/openapi.json")).json()
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "http_error"
+    declared = _responses(schema, "/api/v1/auth/register", "post")["400"]
+    assert declared["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")

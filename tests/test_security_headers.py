@@ -46,10 +46,14 @@ async def test_security_headers_are_on_every_response(kit: SaaSKit[User]) -> Non
     async def host_route() -> dict[str, str]:
         return {"ok": "yes"}
 
-    async with client_for(kit, app) as client:
-        responses = await every_kind_of_response(client)
+    @app.get("/host/boom")
+    async def host_boom() -> None:
+        raise RuntimeError("unexpected")
 
-    assert [r.status_code for r in responses] == [200, 401, 404, 422, 413, 200]
+    async with client_for(kit, app) as client:
+        responses = [*await every_kind_of_response(client), await client.get("/host/boom")]
+
+    assert [r.status_code for r in responses] == [200, 401, 404, 422, 413, 200, 500]
     for response in responses:
         assert_hardened(response)
         assert "strict-transport-security" not in response.headers

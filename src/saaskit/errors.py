@@ -56,6 +56,9 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.AIUpstreamTimeout: 504,
 }
 
+# Where SecurityHeadersMiddleware leaves its headers for the 500 handler.
+SECURITY_HEADERS_SCOPE_KEY = "saaskit.security_headers"
+
 _CODE_BY_STATUS = {
     404: ErrorCode.NOT_FOUND,
     405: ErrorCode.METHOD_NOT_ALLOWED,
@@ -164,17 +167,24 @@ def validation_error_response(error: RequestValidationError) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, StarletteHTTPException)
+def http_error_response(error: StarletteHTTPException) -> JSONResponse:
+    """An ``HTTPException`` (FastAPI's, Starlette's or a host's) in saaskit's error shape."""
     code = _CODE_BY_STATUS.get(error.status_code, ErrorCode.HTTP_ERROR)
     message = error.detail if isinstance(error.detail, str) else "HTTP error."
     return error_json(error.status_code, code, message, headers=error.headers)
 
 
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    return http_error_response(error)
+
+
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
     # The traceback goes to the log only; the client gets a generic body.
     logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
-    return error_json(500, ErrorCode.INTERNAL_ERROR, "Internal server error.")
+    security = request.scope.get(SECURITY_HEADERS_SCOPE_KEY, ())
+    headers = {name.decode(): value.decode() for name, value in security}
+    return error_json(500, ErrorCode.INTERNAL_ERROR, "Internal server error.", headers=headers)
 
 
 async def _saaskit_error(request: Request, error: Exception) -> JSONResponse:

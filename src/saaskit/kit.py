@@ -148,7 +148,9 @@ class SaaSKit(Generic[UserT]):
         self.session_factory = create_session_factory(self.engine)
         self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
-        self.email_sender: EmailSender = email_sender or create_sender(self.settings.email)
+        self.email_sender: EmailSender = email_sender or create_sender(
+            self.settings.email, production=self.settings.is_production
+        )
         self.mailer = Mailer(
             self.email_sender,
             EmailRenderer(self.settings.email, project_name=self.settings.project_name),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from saaskit.errors import error_json
+from saaskit.errors import SECURITY_HEADERS_SCOPE_KEY, error_json
 from saaskit.exceptions import ErrorCode
 
 
@@ -97,6 +97,9 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # An unhandled error is answered by Starlette's ServerErrorMiddleware, outside every
+        # middleware: saaskit's 500 handler reads the headers from here (same scope dict).
+        scope[SECURITY_HEADERS_SCOPE_KEY] = self.headers
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

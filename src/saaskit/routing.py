@@ -2,7 +2,8 @@
 
 Errors raised inside saaskit's own routes become saaskit error responses even when the
 host app did not install saaskit's exception handlers, so ``include_router`` alone is
-safe: a 422 never echoes a password back.
+safe: a 422 never echoes a password back. Routes that take a body also declare the 400
+FastAPI answers when it cannot read one (bytes that are not UTF-8, a broken form).
 """
 
 from __future__ import annotations
@@ -13,11 +14,19 @@ from typing import Any, TypeVar
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
+from starlette.exceptions import HTTPException
 
-from saaskit.errors import saaskit_error_response, validation_error_response
+from saaskit.errors import (
+    error_responses,
+    http_error_response,
+    saaskit_error_response,
+    validation_error_response,
+)
 from saaskit.exceptions import SaaSKitError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+UNREADABLE_BODY = "The body could not be read (not UTF-8, or a broken form)"
 
 
 def with_body_schema(endpoint: F, schema: type[Any]) -> F:
@@ -31,6 +40,13 @@ def with_body_schema(endpoint: F, schema: type[Any]) -> F:
 
 
 class SaaSKitRoute(APIRoute):
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if self.body_field is not None and 400 not in self.responses:
+            unreadable = error_responses(400)
+            unreadable[400]["description"] = UNREADABLE_BODY
+            self.responses = {**unreadable, **self.responses}
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -41,6 +57,8 @@ class SaaSKitRoute(APIRoute):
                 return saaskit_error_response(error)
             except RequestValidationError as error:
                 return validation_error_response(error)
+            except HTTPException as error:
+                return http_error_response(error)
 
         return route_handler
 

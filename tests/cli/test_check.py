@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cli.conftest import STRONG_SECRET, backend_env, invoke
 from tests.conftest import TEST_REDIS_URL
 from tests.databases import TEST_DATABASE_URL
@@ -24,16 +26,54 @@ def test_healthy_development_setup_passes_with_warnings(database_url: str) -> No
     assert "All checks passed (1 warning(s) for production)" in out
 
 
-def test_healthy_production_setup_passes(database_url: str) -> None:
-    env = {
+def production_env(database_url: str) -> dict[str, str]:
+    return {
         **backend_env(database_url),
         "SAASKIT_ENVIRONMENT": "production",
         "SAASKIT_SECRET_KEY": STRONG_SECRET,
     }
+
+
+def test_healthy_production_setup_passes(database_url: str) -> None:
+    env = {**production_env(database_url), "SAASKIT_EMAIL__SMTP_HOST": "smtp.example.com"}
     result = invoke("check", env=env)
     assert result.exit_code == 0, result.output
     assert "Environment: production" in result.stdout
     assert "warn" not in result.stdout
+
+
+def test_production_without_smtp_is_warned_about(database_url: str) -> None:
+    result = invoke("check", env=production_env(database_url))
+    assert result.exit_code == 0, result.output
+    assert "warn  no SMTP server (SAASKIT_EMAIL__SMTP_HOST)" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "broker", ["redis://:brokerpw@127.0.0.1:1/0", "amqp://guest:brokerpw@127.0.0.1:1//"]
+)
+def test_an_unreachable_celery_broker_fails(database_url: str, broker: str) -> None:
+    env = {
+        **backend_env(database_url),
+        "SAASKIT_TASKS__BACKEND": "celery",
+        "SAASKIT_TASKS__BROKER_URL": broker,
+    }
+    result = invoke("check", env=env)
+    assert result.exit_code == 1, result.output
+    assert "FAIL  task broker unreachable at" in result.stdout
+    assert "brokerpw" not in result.stdout
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.skipif(not TEST_REDIS_URL, reason="needs the test Redis")
+def test_a_reachable_celery_broker_passes(database_url: str) -> None:
+    env = {
+        **backend_env(database_url),
+        "SAASKIT_TASKS__BACKEND": "celery",
+        "SAASKIT_TASKS__BROKER_URL": TEST_REDIS_URL or "",
+    }
+    result = invoke("check", env=env)
+    assert result.exit_code == 0, result.output
+    assert "ok    task broker reachable" in result.stdout
 
 
 def test_unreachable_database_fails() -> None:

@@ -63,6 +63,23 @@ async def test_console_sender_says_once_that_nothing_is_delivered(
     assert len([r for r in caplog.records if r.levelno == logging.INFO]) == 2
 
 
+async def test_in_production_the_console_never_logs_a_working_link(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="saaskit.email")
+    sender = create_sender(EmailSettings(), production=True)
+
+    await sender.send(verification())
+    await sender.send(verification("bob@example.com"))
+
+    assert "abc.DEF_123" not in caplog.text
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "alice@example.com" in warnings[0]
+    assert "'Confirm your email'" in warnings[0]
+    assert "NOT delivered" in warnings[0]
+
+
 async def test_memory_sender_finds_the_last_email_to_an_address_and_its_links() -> None:
     sender = MemorySender()
     await sender.send(verification("alice@example.com", token="first"))

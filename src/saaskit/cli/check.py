@@ -9,7 +9,8 @@ import typer
 from alembic.util import CommandError
 from pydantic import ValidationError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from saaskit.cli.alembic_support import (
     database_revisions,
@@ -99,6 +100,13 @@ async def _probe(settings: SaaSKitSettings, report: Report) -> None:
     if await _probe_database(settings, report):
         await _probe_migrations(settings, report)
     await _probe_redis(settings, report)
+    if settings.tasks.backend == "celery":
+        await _probe_broker(settings, report)
+    if settings.is_production and not settings.email.smtp_host:
+        report.warn(
+            "no SMTP server (SAASKIT_EMAIL__SMTP_HOST): verification and password-reset "
+            "emails are not delivered, and in production their bodies are not logged either"
+        )
 
 
 async def _probe_database(settings: SaaSKitSettings, report: Report) -> bool:
@@ -147,16 +155,53 @@ async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
     if not settings.redis_url:
         report.ok("store: in-process (fine for one process; use Redis for several)")
         return
-    try:
-        store = create_store(settings.redis_url, settings.store)
-    except MissingExtra as error:
-        report.fail(f"redis: {error}")
-        return
-    try:
-        reachable = await store.ping()
-    finally:
-        await store.close()
+    reachable = await _redis_reachable(settings.redis_url, settings, report, "redis")
     if reachable:
         report.ok("redis reachable")
-    else:
+    elif reachable is not None:
         report.fail(f"redis unreachable at {redact_url(settings.redis_url)}")
+
+
+async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
+    """Can the Celery broker be reached? (Redis: PING; other brokers: a TCP connection.)"""
+    url = settings.tasks.broker_url or settings.redis_url
+    if not url:
+        return  # settings.problems() already explains the missing broker
+    if url.split("://", 1)[0].lower() in {"redis", "rediss"}:
+        reachable = await _redis_reachable(url, settings, report, "task broker")
+    else:
+        reachable = await _tcp_reachable(url)
+    if reachable:
+        report.ok(f"task broker reachable ({redact_url(url)})")
+    elif reachable is not None:
+        report.fail(
+            f"task broker unreachable at {redact_url(url)}; "
+            "start it or fix SAASKIT_TASKS__BROKER_URL"
+        )
+
+
+async def _redis_reachable(
+    url: str, settings: SaaSKitSettings, report: Report, label: str
+) -> bool | None:
+    """Whether Redis at ``url`` answers PING; ``None`` (reported) if redis-py is missing."""
+    try:
+        store = create_store(url, settings.store)
+    except MissingExtra as error:
+        report.fail(f"{label}: {error}")
+        return None
+    try:
+        return await store.ping()
+    finally:
+        await store.close()
+
+
+async def _tcp_reachable(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+        host, port = parsed.host or "localhost", parsed.port or 5672
+        async with asyncio.timeout(TIMEOUT_SECONDS):
+            _, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError, ValueError, ArgumentError):
+        return False
+    writer.close()
+    return True

@@ -18,8 +18,10 @@ class EmailSender(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
 
 
-def create_sender(settings: EmailSettings) -> EmailSender:
+def create_sender(settings: EmailSettings, *, production: bool = False) -> EmailSender:
     """SMTP when ``settings.smtp_host`` is set, otherwise the console (log) sender.
+
+    In ``production`` the console sender logs no email bodies (they hold live links).
 
     Example:
         >>> from saaskit.settings import EmailSettings
@@ -34,4 +36,4 @@ def create_sender(settings: EmailSettings) -> EmailSender:
         return SMTPSender.from_settings(settings)
     from saaskit.email.console import ConsoleSender
 
-    return ConsoleSender()
+    return ConsoleSender(redact=production)
