@@ -93,10 +93,17 @@ def test_a_starved_worker_is_bypassed_at_normal_priority(
     assert the_worker(pool) != starved
 
 
+@pytest.mark.parametrize(
+    "interpreter",
+    ["/nonexistent/python", "/bin/false"],  # cannot start; starts but is no Python
+)
 def test_without_a_usable_interpreter_hashing_falls_back_to_threads(
-    pool: HashPool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    pool: HashPool,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    interpreter: str,
 ) -> None:
-    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    monkeypatch.setattr(sys, "executable", interpreter)
 
     hashed = pool.call(hash_request())["hash"]
 

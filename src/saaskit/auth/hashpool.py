@@ -13,8 +13,9 @@ under overload logins slow down but never hang.
 
 The caller's thread (from the kit's small thread pool) writes one JSON line to an idle
 worker and blocks, GIL released, until the answer comes back. A worker that dies is
-replaced and the request retried once. If workers cannot be started at all (no usable
-``sys.executable``, say), hashing falls back to the calling thread, with one warning.
+replaced and the request retried once. If workers cannot be started at all, or a new
+one exits before its first answer (``sys.executable`` is not a usable Python, as in some
+embedding servers), hashing falls back to the calling thread, with one warning.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class _Worker:
         assert pipes[1] is not None
         self.stdin = pipes[0].fileno()
         self.stdout = pipes[1].fileno()
+        self.answered = 0
 
     def call(self, request: dict[str, Any], patience: float) -> dict[str, Any]:
         data = json.dumps(request).encode() + b"\n"
@@ -82,6 +84,7 @@ class _Worker:
         except OSError as error:
             raise WorkerDied(str(error)) from error
         reply: dict[str, Any] = json.loads(b"".join(chunks))
+        self.answered += 1
         return reply
 
     def close(self, *, kill: bool = False) -> None:
@@ -132,6 +135,11 @@ class HashPool:
                 return self._here(request)
             except WorkerDied as error:
                 self._discard(worker)
+                if not worker.answered:
+                    # It never worked: ``sys.executable`` is not a usable Python here
+                    # (an embedding server, say). Hash in threads from now on.
+                    self._give_up(f"a new worker exited before answering ({error})")
+                    return self._here(request)
                 if attempt == 2:
                     raise
                 logger.warning("A password-hashing worker died (%s); starting another.", error)
@@ -157,16 +165,18 @@ class HashPool:
                 try:
                     worker = _Worker()
                 except OSError as error:
-                    self._broken = True
-                    logger.warning(
-                        "Cannot start password-hashing worker processes (%s); "
-                        "hashing in threads instead.",
-                        error,
-                    )
+                    self._give_up(str(error))
                     return None
                 self._all.append(worker)
                 return worker
         return self._idle.get()
+
+    def _give_up(self, reason: str) -> None:
+        self._broken = True  # a plain flag: once set, never cleared
+        logger.warning(
+            "Cannot use password-hashing worker processes (%s); hashing in threads instead.",
+            reason,
+        )
 
     def _discard(self, worker: _Worker, *, kill: bool = False) -> None:
         with self._lock:
