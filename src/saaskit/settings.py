@@ -30,7 +30,10 @@ class DatabaseSettings(BaseModel):
     pool_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a free connection.")
     pool_recycle: int = Field(1800, ge=-1, description="Recycle connections older than this.")
     pool_pre_ping: bool = Field(
-        True, description="Test a pooled connection before use, so a dropped one is replaced."
+        True,
+        description=(
+            "Test a pooled connection before use (one `SELECT 1`), so a dropped one is replaced."
+        ),
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
 

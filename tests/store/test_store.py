@@ -143,6 +143,23 @@ async def test_sets_add_list_and_remove_members(store: Store) -> None:
     assert await store.set_members("s") == set()
 
 
+async def test_write_many_stores_values_and_set_members_with_their_ttls(store: Store) -> None:
+    await store.put("a", b"old")
+
+    await store.write_many(
+        puts=[("a", b"new", None), ("b", b"brief", 1)],
+        set_adds=[("s", "x", 1), ("s", "y", 1), ("t", "z", None)],
+    )
+
+    assert await store.get_many(["a", "b"]) == [b"new", b"brief"]
+    assert await store.set_members("s") == {"x", "y"}
+    await asyncio.sleep(1.1)
+    assert await store.get_many(["a", "b"]) == [b"new", None]
+    assert await store.set_members("s") == set()
+    assert await store.set_members("t") == {"z"}
+    await store.write_many()  # nothing to write is fine
+
+
 async def test_ping(store: Store) -> None:
     assert await store.ping() is True
 

@@ -41,6 +41,7 @@ OPERATIONS: list[tuple[str, Callable[[Store], Awaitable[Any]]]] = [
     ("hit", lambda s: s.hit("k", 5)),
     ("incr", lambda s: s.incr("k", 1, ttl=5)),
     ("set_add", lambda s: s.set_add("k", "m", ttl=5)),
+    ("write_many", lambda s: s.write_many(puts=[("k", b"v", 5)], set_adds=[("s", "m", 5)])),
     ("set_members", lambda s: s.set_members("k")),
 ]
 

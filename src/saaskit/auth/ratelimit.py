@@ -44,5 +44,5 @@ class RateLimiter:
             await self.store.incr(_key(name, subject), -1)
 
     async def reset(self, name: str, subject: str | None) -> None:
-        if subject is not None:
+        if self.settings.enabled and subject is not None:
             await self.store.delete(_key(name, subject))

@@ -85,8 +85,12 @@ class AuthService(Generic[UserT]):
         await self.limiter.forgive("login_ip", client.ip)
         if self.settings.require_verified_login and not user.is_verified:
             raise EmailNotVerified()
-        await self.users.cache.put(user)
-        session, jti = await self.sessions.open(user.id, ip=client.ip, user_agent=client.user_agent)
+        session, jti = await self.sessions.open(
+            user.id,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            also=self.users.cache.entries(user),
+        )
         await self.audit.record(
             AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
         )

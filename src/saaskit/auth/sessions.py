@@ -19,10 +19,11 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from saaskit.exceptions import InvalidToken, RefreshTokenReused, SessionNotFound
-from saaskit.store import CasResult, Store
+from saaskit.store import CasResult, Entry, Store
 
 
 def session_key(session_id: str) -> str:
@@ -74,9 +75,18 @@ class SessionManager:
         self.reuse_grace = reuse_grace
 
     async def open(
-        self, user_id: int, *, ip: str | None = None, user_agent: str | None = None
+        self,
+        user_id: int,
+        *,
+        ip: str | None = None,
+        user_agent: str | None = None,
+        also: Sequence[Entry] = (),
     ) -> tuple[RefreshSession, str]:
-        """Start a session; returns it and the ``jti`` for its first refresh token."""
+        """Start a session; returns it and the ``jti`` for its first refresh token.
+
+        ``also`` are more entries to write in the same store round trip (the login
+        writes the cached user with it).
+        """
         now = int(time.time())
         session = RefreshSession(
             id=uuid.uuid4().hex,
@@ -88,9 +98,14 @@ class SessionManager:
             user_agent=(user_agent or None) and user_agent[:256],
         )
         jti = secrets.token_hex(16)
-        await self.store.put(_token_key(session.id), _digest(jti), ttl=self.lifetime)
-        await self.store.put(session_key(session.id), session.encode(), ttl=self.lifetime)
-        await self.store.set_add(_user_key(user_id), session.id, ttl=self.lifetime)
+        await self.store.write_many(
+            puts=[
+                (_token_key(session.id), _digest(jti), self.lifetime),
+                (session_key(session.id), session.encode(), self.lifetime),
+                *also,
+            ],
+            set_adds=[(_user_key(user_id), session.id, self.lifetime)],
+        )
         return session, jti
 
     async def get(self, session_id: str) -> RefreshSession | None:

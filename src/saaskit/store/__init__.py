@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from saaskit.settings import StoreSettings
-from saaskit.store.base import CasResult, Store, StoreUnavailable
+from saaskit.store.base import CasResult, Entry, Store, StoreUnavailable
 from saaskit.store.memory import MemoryStore
 
 logger = logging.getLogger("saaskit")
@@ -27,4 +27,4 @@ def create_store(redis_url: str | None, settings: StoreSettings | None = None) -
     return MemoryStore()
 
 
-__all__ = ["CasResult", "MemoryStore", "Store", "StoreUnavailable", "create_store"]
+__all__ = ["CasResult", "Entry", "MemoryStore", "Store", "StoreUnavailable", "create_store"]

@@ -13,6 +13,9 @@ from typing import Protocol, runtime_checkable
 
 from saaskit.exceptions import ServiceUnavailable
 
+Entry = tuple[str, bytes, int | None]
+"""A value to store: ``(key, value, ttl in seconds or None)``."""
+
 
 class CasResult(Enum):
     """Outcome of :meth:`Store.compare_and_set`."""
@@ -73,6 +76,18 @@ class Store(Protocol):
         ...
 
     async def set_add(self, key: str, member: str, ttl: int | None = None) -> None: ...
+
+    async def write_many(
+        self,
+        puts: Sequence[Entry] = (),
+        set_adds: Sequence[tuple[str, str, int | None]] = (),
+    ) -> None:
+        """Several :meth:`put` and :meth:`set_add` calls in one round trip.
+
+        ``puts`` are ``(key, value, ttl)``, ``set_adds`` ``(key, member, ttl)``; all are
+        applied together (a ``MULTI`` block on Redis), so none is seen without the others.
+        """
+        ...
 
     async def set_remove(self, key: str, member: str) -> None: ...
 

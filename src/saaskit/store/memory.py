@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from saaskit.store.base import CasResult
+from saaskit.store.base import CasResult, Entry
 
 
 class MemoryStore:
@@ -102,6 +102,16 @@ class MemoryStore:
         current.add(member)
         if ttl is not None:
             self._values[key] = (current, self._expiry(ttl))
+
+    async def write_many(
+        self,
+        puts: Sequence[Entry] = (),
+        set_adds: Sequence[tuple[str, str, int | None]] = (),
+    ) -> None:
+        for key, value, ttl in puts:
+            await self.put(key, value, ttl)
+        for key, member, ttl in set_adds:
+            await self.set_add(key, member, ttl)
 
     async def set_remove(self, key: str, member: str) -> None:
         current = self._live(key)

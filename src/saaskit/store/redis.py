@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from saaskit.exceptions import require_module
-from saaskit.store.base import CasResult, StoreUnavailable
+from saaskit.store.base import CasResult, Entry, StoreUnavailable
 from saaskit.store.batching import MgetBatcher
 
 P = ParamSpec("P")
@@ -143,6 +143,21 @@ class RedisStore:
             pipe.sadd(self._k(key), member)
             if ttl is not None:
                 pipe.expire(self._k(key), ttl)
+            await pipe.execute()
+
+    @_unavailable_on_error
+    async def write_many(
+        self,
+        puts: Sequence[Entry] = (),
+        set_adds: Sequence[tuple[str, str, int | None]] = (),
+    ) -> None:
+        async with self._client.pipeline(transaction=True) as pipe:
+            for key, value, ttl in puts:
+                pipe.set(self._k(key), value, ex=ttl)
+            for key, member, ttl in set_adds:
+                pipe.sadd(self._k(key), member)
+                if ttl is not None:
+                    pipe.expire(self._k(key), ttl)
             await pipe.execute()
 
     @_unavailable_on_error

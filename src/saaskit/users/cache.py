@@ -20,7 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.base import instance_state, manager_of_class
 
 from saaskit.db.mixins import UserMixin
-from saaskit.store import Store
+from saaskit.store import Entry, Store
 
 UserT = TypeVar("UserT", bound=UserMixin)
 
@@ -97,8 +97,14 @@ class UserCache(Generic[UserT]):
         self.ttl = ttl
 
     async def put(self, user: UserT) -> None:
-        if self.ttl > 0:
-            await self.store.put(user_cache_key(user.id), self.codec.encode(user), ttl=self.ttl)
+        for key, value, ttl in self.entries(user):
+            await self.store.put(key, value, ttl=ttl)
+
+    def entries(self, user: UserT) -> list[Entry]:
+        """What :meth:`put` writes, to write it with other entries in one round trip."""
+        if self.ttl <= 0:
+            return []
+        return [(user_cache_key(user.id), self.codec.encode(user), self.ttl)]
 
     async def invalidate(self, user_id: int) -> None:
         await self.store.delete(user_cache_key(user_id))
