@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -122,3 +123,17 @@ async def test_kits_share_one_pool_of_processes() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_callers_waiting_for_a_busy_pool_get_a_replacement_for_a_lost_worker(
+    pool: HashPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One worker, three callers; the worker is stopped, so the first caller gives up on it
+    # (starved) and the others must not wait forever for it to come back.
+    monkeypatch.setattr(hashpool, "MIN_PATIENCE", 0.3)
+    pool.call(hash_request())
+    os.kill(the_worker(pool), signal.SIGSTOP)
+    with ThreadPoolExecutor(3) as callers:
+        replies = list(callers.map(lambda _: pool.call(hash_request()), range(3)))
+
+    assert all(reply["hash"].startswith("$2b$04$") for reply in replies)

@@ -154,22 +154,28 @@ class HashPool:
         return _hashworker.handle(request, self._local_cache)
 
     def _checkout(self) -> _Worker | None:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
-        with self._lock:
-            if self._broken:
-                return None
-            if len(self._all) < max(self._size, 1):
-                try:
-                    worker = _Worker()
-                except OSError as error:
-                    self._give_up(str(error))
+        """An idle worker, a new one if there is room, else wait for one to come back."""
+        while True:
+            try:
+                return self._idle.get_nowait()
+            except queue.Empty:
+                pass
+            with self._lock:
+                if self._broken:
                     return None
-                self._all.append(worker)
-                return worker
-        return self._idle.get()
+                if len(self._all) < max(self._size, 1):
+                    try:
+                        worker = _Worker()
+                    except OSError as error:
+                        self._give_up(str(error))
+                        return None
+                    self._all.append(worker)
+                    return worker
+            try:
+                # Timed, so a waiter notices room left by a worker that was discarded.
+                return self._idle.get(timeout=0.1)
+            except queue.Empty:
+                continue
 
     def _give_up(self, reason: str) -> None:
         self._broken = True  # a plain flag: once set, never cleared
