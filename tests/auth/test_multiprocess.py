@@ -4,7 +4,6 @@ revocation and rate limits hold across processes."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ import pytest
 from saaskit.migrations import packaged_config, upgrade
 from tests.conftest import PASSWORD, TEST_REDIS_URL
 from tests.databases import scratch_database
+from tests.ports import free_port
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,13 +57,6 @@ class App:
 
     def get(self, path: str, token: str) -> httpx.Response:
         return httpx.get(self.url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @contextmanager

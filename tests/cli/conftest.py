@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from typer.testing import CliRunner, Result
 from saaskit.cli import app
 from tests.conftest import TEST_REDIS_URL
 from tests.databases import scratch_database
+from tests.ports import free_port
 
 STRONG_SECRET = "cli-test-secret-key-that-is-long-enough-0123456789"
 
@@ -104,13 +104,6 @@ def run_saaskit(*args: str, cwd: Path, **settings: str) -> subprocess.CompletedP
         timeout=120,
         check=False,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,18 +19,12 @@ import httpx
 import pytest
 
 from tests.docs.helpers import SNIPPETS
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
 SCRIPT = SNIPPETS / "walkthrough.sh"
 DEMO_ADDRESS = "127.0.0.1:8000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def demo_env() -> dict[str, str]:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.ports import free_port
+
 APP_MODULE = """
 from fastapi import FastAPI
 
@@ -27,13 +29,6 @@ kit = SaaSKit(SaaSKitSettings())
 app = FastAPI(lifespan=kit.lifespan)
 kit.install(app)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:

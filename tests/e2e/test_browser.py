@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import pytest
 
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.testing.fake_stripe import FakeStripe
+from tests.ports import free_port
 
 pytest.importorskip(
     "playwright.sync_api",
@@ -63,13 +63,6 @@ PLANS = {"free": {"name": "Free"}, "pro": {"name": "Pro", "price": "pro_monthly"
 # Access tokens live 60 s; the page refreshes 57 s early, so about 3 s after login.
 REFRESH_MARGIN = 57
 TIMEOUT_MS = 15_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

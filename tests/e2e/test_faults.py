@@ -289,7 +289,8 @@ async def test_smtp_down_email_is_retried_and_delivered_when_the_server_is_back(
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    from tests.email.conftest import CollectingHandler, SMTPServer, free_port
+    from tests.email.conftest import CollectingHandler, SMTPServer
+    from tests.ports import free_port
 
     port = free_port()  # nothing listens here yet: the mail server is down
     server = SMTPServer("127.0.0.1", port)

@@ -35,8 +35,8 @@ from saaskit.models import Subscription, User, WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
 from tests.conftest import PASSWORD, TEST_REDIS_URL, bearer
 from tests.databases import TEST_DATABASE_URL, scratch_database
-from tests.e2e.processes import App, free_port, start_app, stop, wait_until
-from tests.email.conftest import free_port as free_smtp_port
+from tests.e2e.processes import App, start_app, stop, wait_until
+from tests.ports import free_port
 from tests.tasks.celery_support import HostApp, running_worker, smtp_server
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
@@ -151,7 +151,7 @@ async def test_two_processes_behind_nginx_serve_200_users_consistently(
     fake_stripe.add_price("pro_monthly", unit_amount=2000)
     unique = uuid.uuid4().hex[:12]
     prefix, queue = f"test-scale:{unique}:", f"test-scale-{unique}"
-    smtp_port = free_smtp_port()
+    smtp_port = free_port()
     settings: dict[str, Any] = {
         "database_url": shared_database,
         "redis_url": TEST_REDIS_URL,

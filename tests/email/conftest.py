@@ -7,7 +7,6 @@ import email
 import email.message
 import email.policy
 import ipaddress
-import socket
 import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from saaskit.email import EmailRenderer, Mailer, SMTPSender
 from saaskit.settings import EmailSettings
+from tests.ports import free_port
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "s3cret-Pa55word-never-shown"
@@ -69,13 +69,6 @@ class CollectingHandler:
             Delivered(envelope.mail_from or "", list(envelope.rcpt_tos), parsed)
         )
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

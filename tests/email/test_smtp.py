@@ -19,10 +19,10 @@ from tests.email.conftest import (
     SMTP_PASSWORD,
     SMTP_USER,
     SMTPServer,
-    free_port,
     mailer_for,
     sender_for,
 )
+from tests.ports import free_port
 
 # aiosmtpd warns when a server requires AUTH without TLS; the plain-AUTH server is meant
 # to (it tests the login itself), so only those tests ignore exactly that warning.

@@ -24,6 +24,7 @@ from saaskit.settings import TaskSettings
 from saaskit.tasks.celery import RUN_TASK, BrokerNotConfigured, CeleryRunner, retry_delay
 from saaskit.tasks.runner import InProcessRunner
 from tests.conftest import TEST_REDIS_URL, KitFactory
+from tests.ports import free_port
 
 BROKER = "redis://127.0.0.1:6379/15"  # never connected to by the tests that use it
 
@@ -144,15 +145,8 @@ async def test_an_unknown_task_is_refused_before_publishing(make_kit: KitFactory
         await kit.runner.enqueue("nope", {})
 
 
-def unused_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_an_unreachable_broker_fails_the_enqueue_with_503(make_kit: KitFactory) -> None:
-    broker = f"redis://127.0.0.1:{unused_port()}/0"  # nothing listens: connection refused
+    broker = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens: connection refused
     kit = await celery_kit(make_kit, broker_url=broker, broker_timeout=0.5)
 
     with pytest.raises(ServiceUnavailable):
