@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,6 +15,7 @@ from saaskit.exceptions import InvalidPassword
 from saaskit.models import User
 from saaskit.settings import AuthSettings
 from tests.conftest import PASSWORD, KitFactory, client_for, login, register
+from tests.loopwatch import watch_loop
 
 
 @pytest.fixture
@@ -109,30 +108,16 @@ async def test_default_kit_hashes_with_bcrypt_cost_12_off_the_event_loop(
     make_kit: KitFactory,
 ) -> None:
     kit = await make_kit(auth=AuthSettings())
-    ticks: list[float] = []
-    stop = asyncio.Event()
 
-    async def ticker() -> None:
-        while not stop.is_set():
-            ticks.append(time.perf_counter())
-            await asyncio.sleep(0.01)
-
-    async with client_for(kit) as client:
-        task = asyncio.create_task(ticker())
-        await asyncio.sleep(0.02)
-        started = time.perf_counter()
+    async with client_for(kit) as client, watch_loop() as watch:
         response = await register(client)
-        elapsed = time.perf_counter() - started
-        stop.set()
-        await task
+        elapsed = time.perf_counter() - watch.started
 
     assert response.status_code == 201
     assert (await stored_hash(kit)).startswith("$2b$12$")
-    during = [t for t in ticks if t >= started]
-    gaps = [later - earlier for earlier, later in itertools.pairwise(ticks)]
     # A hash on the loop would stall the ticker for most of the request.
-    assert len(during) >= 5, (len(during), elapsed)
-    assert max(gaps) < elapsed / 2, (max(gaps), elapsed)
+    assert watch.ticks_since_start >= 5, (watch.ticks_since_start, elapsed)
+    assert max(watch.gaps) < elapsed / 2, (max(watch.gaps), elapsed)
 
 
 async def test_a_hash_is_upgraded_at_login_when_the_cost_is_raised(

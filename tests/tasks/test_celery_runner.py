@@ -5,7 +5,6 @@ Running tasks is tested with a real worker process in ``test_celery_e2e.py``.
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import socket
@@ -24,6 +23,7 @@ from saaskit.settings import TaskSettings
 from saaskit.tasks.celery import RUN_TASK, BrokerNotConfigured, CeleryRunner, retry_delay
 from saaskit.tasks.runner import InProcessRunner
 from tests.conftest import TEST_REDIS_URL, KitFactory
+from tests.loopwatch import watch_loop
 from tests.ports import free_port
 
 BROKER = "redis://127.0.0.1:6379/15"  # never connected to by the tests that use it
@@ -185,29 +185,15 @@ async def test_enqueue_never_blocks_the_event_loop(
 ) -> None:
     """Publishing to a broker that hangs takes seconds; the loop keeps running meanwhile."""
     kit = await celery_kit(make_kit, broker_url=silent_broker, broker_timeout=0.5)
-    gaps: list[float] = []
-    running = True
-
-    async def ticker() -> None:
-        last = time.monotonic()
-        while running:
-            await asyncio.sleep(0.01)
-            now = time.monotonic()
-            gaps.append(now - last)
-            last = now
-
-    ticks = asyncio.create_task(ticker())
-    started = time.monotonic()
-    with pytest.raises(ServiceUnavailable):
-        await kit.runner.enqueue("email.password_changed", {"to": "a@example.com"})
-    blocked_for = time.monotonic() - started
-    running = False
-    await ticks
+    async with watch_loop() as watch:
+        with pytest.raises(ServiceUnavailable):
+            await kit.runner.enqueue("email.password_changed", {"to": "a@example.com"})
+        blocked_for = time.perf_counter() - watch.started
 
     assert blocked_for >= 0.5  # the publish really waited for the broker
-    assert len(gaps) >= 20
+    assert watch.ticks_since_start >= 20
     # Publishing on the loop would stall it for at least one broker_timeout (0.5 s).
-    assert max(gaps) < 0.25, f"the event loop stalled for {max(gaps):.3f}s"
+    assert max(watch.gaps) < 0.25, f"the event loop stalled for {max(watch.gaps):.3f}s"
 
 
 @pytest.mark.skipif(not TEST_REDIS_URL, reason="publishing needs SAASKIT_TEST_REDIS_URL")
