@@ -11,22 +11,31 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from saaskit import SaaSKit
-from saaskit.db.engine import create_session_factory
+from saaskit.db.engine import create_session_factory, single_statements
 from saaskit.models import User
 from tests.conftest import PASSWORD, bearer, login, register
+from tests.ports import free_port
 
 
-@pytest.fixture(params=["missing-database", "missing-table"])
+def unreachable_database() -> str:
+    # Nothing listens on a free port: connecting fails at once. (Not an SQLite file in a
+    # missing folder: aiosqlite's failed connect leaves a thread that can outlive the
+    # test's event loop and fail the next test.)
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none"
+
+
+@pytest.fixture(params=["unreachable-database", "missing-table"])
 async def broken_audit(
     kit: SaaSKit[User], tmp_path: Path, request: pytest.FixtureRequest
 ) -> AsyncIterator[None]:
     """Point the audit log at a database it cannot write to."""
-    if request.param == "missing-database":
-        url = f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/audit.db"
+    if request.param == "unreachable-database":
+        url = unreachable_database()
     else:
         url = f"sqlite+aiosqlite:///{tmp_path}/empty.db"  # created on connect, no tables
     engine = create_async_engine(url)
     kit.audit.session_factory = create_session_factory(engine)
+    kit.audit.engine = single_statements(kit.audit.session_factory)
     yield
     await engine.dispose()
 
@@ -87,10 +96,11 @@ async def test_admin_actions_succeed_when_the_audit_log_cannot_be_written(
 
 
 async def test_record_swallows_errors_and_logs_them(
-    kit: SaaSKit[User], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kit: SaaSKit[User], caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path}/missing/dir/x.db")
+    engine = create_async_engine(unreachable_database())
     kit.audit.session_factory = create_session_factory(engine)
+    kit.audit.engine = single_statements(kit.audit.session_factory)
     try:
         await kit.audit.record("login", outcome="failure", detail={"email": "a@example.com"})
     finally:

@@ -57,6 +57,8 @@ class UserCodec(Generic[UserT]):
         self._mapper = self._manager.mapper
         self._decoders: dict[str, Any] = {}
         self._keys: list[str] = []
+        #: Every mapped column, labelled with its attribute name (see :meth:`from_row`).
+        self.columns = [attr.columns[0].label(attr.key) for attr in sa_inspect(model).column_attrs]
         for attr in sa_inspect(model).column_attrs:
             if attr.key in _NOT_CACHED:
                 continue
@@ -80,8 +82,14 @@ class UserCodec(Generic[UserT]):
             if data.get(key) is not None:
                 data[key] = decoder(data[key])
         data["hashed_password"] = ""
-        # Build the instance the way a query result is built (no constructor, no
-        # attribute events): it comes out detached, clean, with its identity key.
+        return self.from_row(data)
+
+    def from_row(self, data: dict[str, Any]) -> UserT:
+        """A user from a row of :attr:`columns` (or the cache's decoded JSON).
+
+        Built the way a query result is built (no constructor, no attribute events): it
+        comes out detached, clean, with its identity key.
+        """
         user: UserT = self._manager.new_instance()
         user.__dict__.update(data)
         instance_state(user).key = self._mapper.identity_key_from_primary_key((data["id"],))

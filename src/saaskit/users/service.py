@@ -13,6 +13,7 @@ from saaskit.audit.service import AuditAction, AuditLog
 from saaskit.auth.client import ClientInfo
 from saaskit.auth.passwords import PasswordHasher
 from saaskit.auth.sessions import SessionManager
+from saaskit.db.engine import single_statements
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import EmailAlreadyRegistered, InvalidCredentials, UserNotFound
 from saaskit.hooks import Hooks
@@ -39,6 +40,7 @@ class UserService(Generic[UserT]):
     ) -> None:
         self.model = model
         self.session_factory = session_factory
+        self._single = single_statements(session_factory)
         self.passwords = passwords
         self.sessions = sessions
         self.cache = cache
@@ -50,11 +52,12 @@ class UserService(Generic[UserT]):
             return await db.get(self.model, user_id)
 
     async def get_by_email(self, email: str) -> UserT | None:
-        async with self.session_factory() as db:
-            result = await db.execute(
-                select(self.model).where(self.model.email == normalize_email(email))
-            )
-            return result.scalar_one_or_none()
+        """The user with this email (any case), detached; read with one plain query."""
+        codec = self.cache.codec
+        query = select(*codec.columns).where(self.model.email == normalize_email(email))
+        async with self._single.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else codec.from_row(dict(row))
 
     async def load(self, user_id: int) -> UserT | None:
         """Read a user from the database and refresh its cache entry."""
