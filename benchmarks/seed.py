@@ -4,6 +4,7 @@ filled with ``bench{n}@example.com`` users sharing one cost-12 password hash."""
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,9 +53,15 @@ class Database:
                 )
                 if self.postgres:
                     await conn.execute(text("ANALYZE users"))
+            if self.postgres:
+                async with engine.connect() as conn:
+                    await conn.execute(text("CHECKPOINT"))
             await engine.dispose()
 
         asyncio.run(fill())
+        # Write the new rows out now: the kernel's write-back of a million rows would
+        # otherwise compete with the measurement that follows for tens of seconds.
+        os.sync()
         self.count = total
 
 
