@@ -2,9 +2,10 @@
 
 Why processes and not just threads: a hashing thread takes Python's GIL around every hash,
 so with low-priority threads the event loop can end up waiting for the GIL held by a
-thread that waits for a CPU (priority inversion: seen as 0.36 s stalls on a busy
-machine). A worker process shares no lock with the application and runs with SCHED_IDLE
-(:mod:`saaskit.auth._hashworker`), so the event loop always wins the CPU.
+thread that waits for a CPU (priority inversion), and ``SCHED_IDLE`` threads starve
+outright while other programs keep every core busy (one registration took 53 s beside
+two busy loops). A worker process shares no lock with the application and runs with
+SCHED_IDLE (:mod:`saaskit.auth._hashworker`), so the event loop always wins the CPU.
 
 SCHED_IDLE work can starve when other programs keep every core busy. A request that gets
 no answer within ``max(2 s, 4 times the usual time)`` is therefore hashed in the calling
