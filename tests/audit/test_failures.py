@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from saaskit import SaaSKit
 from saaskit.db.engine import create_session_factory, single_statements
@@ -24,6 +24,12 @@ def unreachable_database() -> str:
     return f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/none"
 
 
+def point_audit_at(kit: SaaSKit[User], engine: AsyncEngine) -> None:
+    """Make the audit log read and write through ``engine`` instead of the kit's."""
+    kit.audit.session_factory = create_session_factory(engine)
+    kit.audit.engine = single_statements(kit.audit.session_factory)
+
+
 @pytest.fixture(params=["unreachable-database", "missing-table"])
 async def broken_audit(
     kit: SaaSKit[User], tmp_path: Path, request: pytest.FixtureRequest
@@ -34,8 +40,7 @@ async def broken_audit(
     else:
         url = f"sqlite+aiosqlite:///{tmp_path}/empty.db"  # created on connect, no tables
     engine = create_async_engine(url)
-    kit.audit.session_factory = create_session_factory(engine)
-    kit.audit.engine = single_statements(kit.audit.session_factory)
+    point_audit_at(kit, engine)
     yield
     await engine.dispose()
 
@@ -99,8 +104,7 @@ async def test_record_swallows_errors_and_logs_them(
     kit: SaaSKit[User], caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = create_async_engine(unreachable_database())
-    kit.audit.session_factory = create_session_factory(engine)
-    kit.audit.engine = single_statements(kit.audit.session_factory)
+    point_audit_at(kit, engine)
     try:
         await kit.audit.record("login", outcome="failure", detail={"email": "a@example.com"})
     finally:
