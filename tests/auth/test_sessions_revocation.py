@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,9 +15,21 @@ import jwt
 import pytest
 
 from saaskit import SaaSKit
+from saaskit.auth.sessions import SessionManager
 from saaskit.email import MemorySender
+from saaskit.exceptions import InvalidToken
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
+from saaskit.store import Store
+from tests.conftest import (
+    PASSWORD,
+    KitFactory,
+    bearer,
+    client_for,
+    login,
+    new_store,
+    register,
+    signed_up,
+)
 
 ME = "/api/v1/users/me"
 REFRESH = "/api/v1/auth/refresh"
@@ -238,3 +251,63 @@ async def test_grace_window_refuses_a_just_replaced_token_without_revoking(
         # The session survives: the newest tokens still work.
         assert await me_status(client, newest.json()["access_token"]) == 200
         assert (await refresh(client, newest.json()["refresh_token"])).status_code == 200
+
+
+class _RevokeMidRotation:
+    """The store, but a concurrent request revokes the session right after the rotating
+    request has read the session record: the interleaving that left a zombie behind."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.revoke: Callable[[], Awaitable[None]] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def get(self, key: str) -> bytes | None:
+        value = await self.inner.get(key)
+        if self.revoke is not None and key.startswith("sess:") and key.count(":") == 1:
+            revoke, self.revoke = self.revoke, None
+            await revoke()
+        return value
+
+
+async def test_a_session_revoked_during_a_refresh_is_never_recreated() -> None:
+    store = _RevokeMidRotation(new_store())
+    manager = SessionManager(cast(Store, store), 3600)
+    try:
+        session, jti = await manager.open(7)
+        store.revoke = lambda: manager.revoke(session.id, 7)
+
+        with pytest.raises(InvalidToken):
+            await manager.rotate(session.id, 7, jti)
+
+        assert store.revoke is None  # the revocation did happen mid-rotation
+        assert await manager.get(session.id) is None
+        assert await manager.for_user(7) == []
+    finally:
+        await store.inner.close()
+
+
+async def test_no_token_of_a_session_works_after_racing_refreshes_and_logout_all(
+    client: httpx.AsyncClient,
+) -> None:
+    # Two refreshes of one token race (the loser's reuse check revokes the session while
+    # the winner rotates); then the user logs out everywhere from another session.
+    await register(client)
+    for _ in range(50):
+        tokens = await login(client)
+        other = await login(client)
+        responses = await asyncio.gather(
+            refresh(client, tokens["refresh_token"]), refresh(client, tokens["refresh_token"])
+        )
+        issued = [r.json() for r in responses if r.status_code == 200]
+        logout = await client.post("/api/v1/auth/logout-all", headers=bearer(other["access_token"]))
+        assert logout.status_code == 204
+
+        for pair in [tokens, *issued]:
+            assert await me_status(client, pair["access_token"]) == 401
+            assert (await refresh(client, pair["refresh_token"])).status_code == 401
+        fresh = bearer((await login(client))["access_token"])
+        assert len((await client.get(SESSIONS, headers=fresh)).json()) == 1  # only this one
+        assert (await client.post("/api/v1/auth/logout-all", headers=fresh)).status_code == 204

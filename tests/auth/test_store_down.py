@@ -20,6 +20,7 @@ pytest.importorskip("redis", reason="the Redis store needs the `redis` extra")
 from saaskit.store.redis import RedisStore
 
 CLOSED_PORT_URL = "redis://127.0.0.1:1/0"
+SID = "0" * 32  # a well-formed session id, so requests get as far as the store
 
 
 @pytest.fixture(params=[True, False], ids=["limits-on", "limits-off"])
@@ -54,7 +55,7 @@ async def test_login_is_503_when_the_store_is_down(down_kit: SaaSKit[User]) -> N
 async def test_refresh_is_503_when_the_store_is_down(down_kit: SaaSKit[User]) -> None:
     user = await down_kit.users.create("alice@example.com", PASSWORD)
     token, _ = down_kit.tokens.issue(
-        "refresh", user_id=user.id, session_id="s1", expires_at=int(time.time()) + 600
+        "refresh", user_id=user.id, session_id=SID, expires_at=int(time.time()) + 600
     )
     async with client_for(down_kit) as client:
         response = await client.post("/api/v1/auth/refresh", json={"refresh_token": token})
@@ -76,7 +77,7 @@ async def test_protected_routes_are_503_not_200_when_the_store_is_down(
         return {"id": user.id}
 
     user = await down_kit.users.create("alice@example.com", PASSWORD)
-    token, _ = down_kit.tokens.issue("access", user_id=user.id, session_id="s1")
+    token, _ = down_kit.tokens.issue("access", user_id=user.id, session_id=SID)
     async with client_for(down_kit, app) as client:
         response = await client.get(path, headers=bearer(token))
 
@@ -85,7 +86,7 @@ async def test_protected_routes_are_503_not_200_when_the_store_is_down(
 
 async def test_logout_is_503_when_the_store_is_down(down_kit: SaaSKit[User]) -> None:
     user = await down_kit.users.create("alice@example.com", PASSWORD)
-    token, _ = down_kit.tokens.issue("access", user_id=user.id, session_id="s1")
+    token, _ = down_kit.tokens.issue("access", user_id=user.id, session_id=SID)
     async with client_for(down_kit) as client:
         response = await client.post("/api/v1/auth/logout", headers=bearer(token))
 

@@ -79,6 +79,15 @@ async def test_claim_sets_a_key_only_once(store: Store) -> None:
     assert await store.claim("once", ttl=60) is True
 
 
+async def test_replace_updates_only_a_key_that_exists(store: Store) -> None:
+    assert await store.replace("gone", b"zombie", ttl=60) is False
+    assert await store.get("gone") is None  # a deleted record is never re-created
+
+    await store.put("live", b"v1", ttl=60)
+    assert await store.replace("live", b"v2", ttl=60) is True
+    assert await store.get("live") == b"v2"
+
+
 async def test_compare_and_set_outcomes(store: Store) -> None:
     assert await store.compare_and_set("k", b"old", b"new") is CasResult.MISSING
     assert await store.get("k") is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ OPERATIONS: list[tuple[str, Callable[[Store], Awaitable[Any]]]] = [
     ("get", lambda s: s.get("k")),
     ("get_many", lambda s: s.get_many(["a", "b"])),
     ("put", lambda s: s.put("k", b"v", ttl=5)),
+    ("replace", lambda s: s.replace("k", b"v", ttl=5)),
     ("delete", lambda s: s.delete("k")),
     ("compare_and_set", lambda s: s.compare_and_set("k", b"a", b"b")),
     ("hit", lambda s: s.hit("k", 5)),
@@ -89,8 +91,9 @@ async def test_protected_routes_and_login_answer_503_when_the_store_is_down(
     kit = SaaSKit(kit_settings(database_url), store=dead_store)
     try:
         user = await kit.users.create("alice@example.com", PASSWORD)
-        token, _ = kit.tokens.issue("access", user_id=user.id, session_id="some-session")
-        refresh_token, _ = kit.tokens.issue("refresh", user_id=user.id, session_id="some-session")
+        sid = uuid.uuid4().hex  # well-formed, so the request gets as far as the store
+        token, _ = kit.tokens.issue("access", user_id=user.id, session_id=sid)
+        refresh_token, _ = kit.tokens.issue("refresh", user_id=user.id, session_id=sid)
         async with client_for(kit) as client:
             me = await client.get("/api/v1/users/me", headers=bearer(token))
             login = await client.post(

@@ -2,7 +2,10 @@
 
 The common path costs one JWT decode and one store round trip: the session and the
 cached user are fetched together. A token whose session has ended (logout, logout-all,
-refresh-token reuse, password change, deactivation) is refused at once.
+refresh-token reuse, password change, deactivation) is refused at once, and so is a token
+whose session belongs to another user than its ``sub``: the session record, already
+fetched, must name the same user, so a token can never borrow someone else's identity
+through a live session id.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Generic
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from saaskit.auth.sessions import session_key
+from saaskit.auth.sessions import RefreshSession, is_session_id, session_key
 from saaskit.auth.tokens import TokenClaims, TokenCodec
 from saaskit.exceptions import InactiveUser, InvalidToken, NotAuthenticated, PermissionDenied
 from saaskit.store import Store
@@ -25,10 +28,11 @@ from saaskit.users.service import UserService
 
 @dataclass(frozen=True, slots=True)
 class Principal(Generic[UserT]):
-    """The authenticated user and the claims of the token that proved it."""
+    """The authenticated user, the claims of the token that proved it, and its session."""
 
     user: UserT
     claims: TokenClaims
+    session: RefreshSession
 
 
 class Authenticator(Generic[UserT]):
@@ -55,6 +59,8 @@ class Authenticator(Generic[UserT]):
         claims = self._verified.get(token)
         if claims is None or claims.expires_at <= time.time():
             claims = self.tokens.decode(token, "access")
+            if not is_session_id(claims.session_id):
+                raise InvalidToken()
             if len(self._verified) >= self.MAX_REMEMBERED:
                 self._verified.clear()
             self._verified[token] = claims
@@ -62,15 +68,18 @@ class Authenticator(Generic[UserT]):
 
     async def authenticate(self, token: str) -> Principal[UserT]:
         claims = self.claims(token)
-        session, cached = await self.store.get_many(
+        raw_session, cached = await self.store.get_many(
             [session_key(claims.session_id), user_cache_key(claims.user_id)]
         )
-        if session is None:
+        if raw_session is None:
             raise InvalidToken("The session has ended; log in again.")
+        session = RefreshSession.decode(raw_session)
+        if session.user_id != claims.user_id:
+            raise InvalidToken()
         user = self.codec.decode(cached) if cached else await self.users.load(claims.user_id)
         if user is None:
             raise InvalidToken()
-        return Principal(user=user, claims=claims)
+        return Principal(user=user, claims=claims, session=session)
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,36 @@ can only be an already-rotated token: that is reuse, and the whole session is re
 newest token included (RFC 9700 §4.14.2). Rotation never extends the session: every
 refresh token expires at the session's absolute end.
 
+Every write to an existing session record after login (a rotation, a re-authentication)
+only *replaces* it (``SET ... XX``): a session revoked by a concurrent request (a detected
+reuse, logout-all) is never re-created by a late write, so it cannot live on as a zombie
+that works but is missing from the session list and survives logout-all.
+
 Store keys: ``sess:{sid}`` (metadata JSON), ``sess:{sid}:rt`` (current token hash),
-``user-sess:{uid}`` (the user's session ids).
+``user-sess:{uid}`` (the user's session ids). Session ids are 32 lowercase hex digits;
+anything else never reaches a store key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 from saaskit.exceptions import InvalidToken, RefreshTokenReused, SessionNotFound
 from saaskit.store import CasResult, Entry, Store
+
+_SESSION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def is_session_id(value: str) -> bool:
+    """Whether ``value`` has the form of a session id (``uuid4().hex``)."""
+    return _SESSION_ID.fullmatch(value) is not None
 
 
 def session_key(session_id: str) -> str:
@@ -48,7 +62,12 @@ def _digest(jti: str) -> bytes:
 
 @dataclass(slots=True)
 class RefreshSession:
-    """One login: who, from where, and until when (epoch seconds)."""
+    """One login: who, from where, and until when (epoch seconds).
+
+    ``authenticated_at`` is when the user last proved who they are in this session: the
+    login, or a later re-authentication (``POST /auth/reauthenticate``). Refreshing never
+    moves it, so a stolen refresh token cannot keep a session "recently authenticated".
+    """
 
     id: str
     user_id: int
@@ -57,13 +76,24 @@ class RefreshSession:
     expires_at: int
     ip: str | None = None
     user_agent: str | None = None
+    authenticated_at: int = 0
+
+    @property
+    def last_authenticated_at(self) -> int:
+        """When the user last gave their credentials here (records from older versions
+        have no ``authenticated_at``: their login time)."""
+        return self.authenticated_at or self.created_at
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> RefreshSession:
-        return cls(**json.loads(raw))
+        data = json.loads(raw)
+        try:
+            return cls(**data)
+        except TypeError:  # written by a newer version with more fields: keep ours
+            return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 class SessionManager:
@@ -96,6 +126,7 @@ class SessionManager:
             expires_at=now + self.lifetime,
             ip=ip,
             user_agent=(user_agent or None) and user_agent[:256],
+            authenticated_at=now,
         )
         jti = secrets.token_hex(16)
         await self.store.write_many(
@@ -109,6 +140,8 @@ class SessionManager:
         return session, jti
 
     async def get(self, session_id: str) -> RefreshSession | None:
+        if not is_session_id(session_id):
+            return None
         raw = await self.store.get(session_key(session_id))
         return RefreshSession.decode(raw) if raw else None
 
@@ -120,6 +153,8 @@ class SessionManager:
         within ``reuse_grace`` seconds, is refused without revoking: that is two tabs
         refreshing at once, not theft (a thief gains nothing: the request fails).
         """
+        if not is_session_id(session_id):
+            raise InvalidToken()
         new_jti = secrets.token_hex(16)
         outcome = await self.store.compare_and_set(
             _token_key(session_id),
@@ -139,12 +174,21 @@ class SessionManager:
         session = await self.get(session_id) if outcome is CasResult.SWAPPED else None
         if session is None or session.user_id != user_id:
             raise InvalidToken()
-        now = int(time.time())
-        session.last_used_at = now
-        await self.store.put(
-            session_key(session_id), session.encode(), ttl=max(1, session.expires_at - now)
-        )
+        session.last_used_at = int(time.time())
+        if not await self._save(session):
+            # Revoked between the swap and this write (a concurrent reuse, logout-all).
+            raise InvalidToken("The session has ended; log in again.")
         return session, new_jti
+
+    async def mark_authenticated(self, session: RefreshSession) -> bool:
+        """Record that the user just proved who they are in ``session``; False if it ended."""
+        session.authenticated_at = int(time.time())
+        return await self._save(session)
+
+    async def _save(self, session: RefreshSession) -> bool:
+        # Replace only: never re-create a session that was revoked meanwhile.
+        ttl = max(1, session.expires_at - int(time.time()))
+        return await self.store.replace(session_key(session.id), session.encode(), ttl=ttl)
 
     async def for_user(self, user_id: int) -> list[RefreshSession]:
         """The user's live sessions, newest first."""
@@ -162,7 +206,11 @@ class SessionManager:
         await self.store.set_remove(_user_key(user_id), session_id)
 
     async def revoke_owned(self, session_id: str, user_id: int) -> None:
-        """Revoke ``session_id`` if it belongs to ``user_id``; else :class:`SessionNotFound`."""
+        """Revoke ``session_id`` if it belongs to ``user_id``; else :class:`SessionNotFound`.
+
+        Ids that are not session ids (``<id>:rt``...) are not found: they never reach a
+        store key.
+        """
         session = await self.get(session_id)
         if session is None or session.user_id != user_id:
             raise SessionNotFound()

@@ -48,6 +48,14 @@ class Store(Protocol):
         """Store ``value``; ``ttl`` in seconds (``None``: no expiry)."""
         ...
 
+    async def replace(self, key: str, value: bytes, ttl: int | None = None) -> bool:
+        """Store ``value`` only if ``key`` exists (``SET ... XX``); True if it did.
+
+        A record that was deleted meanwhile (a revoked session) stays deleted: an update
+        never re-creates it.
+        """
+        ...
+
     async def delete(self, *keys: str) -> int: ...
 
     async def claim(self, key: str, ttl: int, value: bytes = b"1") -> bool:

@@ -49,6 +49,12 @@ class MemoryStore:
     async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
         self._values[key] = (value, self._expiry(ttl))
 
+    async def replace(self, key: str, value: bytes, ttl: int | None = None) -> bool:
+        if self._live(key) is None:
+            return False
+        self._values[key] = (value, self._expiry(ttl))
+        return True
+
     async def delete(self, *keys: str) -> int:
         removed = 0
         for key in keys:

@@ -108,6 +108,10 @@ class RedisStore:
         await self._client.set(self._k(key), value, ex=ttl)
 
     @_unavailable_on_error
+    async def replace(self, key: str, value: bytes, ttl: int | None = None) -> bool:
+        return bool(await self._client.set(self._k(key), value, ex=ttl, xx=True))
+
+    @_unavailable_on_error
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
