@@ -86,8 +86,8 @@ def _window(seconds: int) -> str:
 
 def _default(name: str, info: FieldInfo) -> str:
     value = info.get_default(call_default_factory=True)
-    if name == "secret_key" and value is not None:
-        return "a built-in development key (refused in production)"
+    if name == "secret_key":
+        return "unset (required in production; development generates a local random key)"
     if value is None:
         return "unset"
     if isinstance(value, bool):

@@ -43,7 +43,7 @@ def test_defaults() -> None:
     assert settings.api_prefix == "/api/v1"
     assert settings.http.max_body_bytes == 1024 * 1024
     assert settings.cors.origins == []
-    assert settings.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+    assert settings.secret_key is None  # no published fallback: see tests/test_signing_key.py
 
 
 def test_the_secret_key_is_hidden_in_reprs() -> None:
@@ -96,14 +96,22 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         SaaSKitSettings()
 
 
-def test_production_refuses_the_default_key() -> None:
+def test_production_refuses_a_missing_key() -> None:
     with pytest.raises(ValidationError) as info:
         production()
 
     message = str(info.value)
-    assert "SAASKIT_SECRET_KEY" in message
-    assert "built-in development key" in message
+    assert "SAASKIT_SECRET_KEY is not set" in message
     assert "saaskit secret" in message  # how to fix it
+
+
+def test_production_refuses_the_published_development_key() -> None:
+    with pytest.raises(ValidationError) as info:
+        production(secret_key=DEFAULT_SECRET_KEY)
+
+    message = str(info.value)
+    assert "published development key" in message
+    assert "saaskit secret" in message
 
 
 def test_production_refuses_a_31_byte_key() -> None:

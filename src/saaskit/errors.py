@@ -35,6 +35,7 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.EmailNotVerified: 403,
     exc.InvalidLinkToken: 400,
     exc.InvalidPassword: 422,
+    exc.InvalidInput: 422,
     exc.UserNotFound: 404,
     exc.SessionNotFound: 404,
     exc.RateLimited: 429,

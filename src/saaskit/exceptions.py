@@ -68,6 +68,13 @@ class SaaSKitError(Exception):
         return {}
 
 
+class InvalidInput(SaaSKitError):
+    """Input a service refuses before it reaches the database (422 ``validation_error``)."""
+
+    code = ErrorCode.VALIDATION_ERROR
+    message = "The input is invalid."
+
+
 class InvalidCredentials(SaaSKitError):
     code = ErrorCode.INVALID_CREDENTIALS
     message = "Incorrect email or password."

@@ -34,6 +34,7 @@ from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
 from saaskit.settings import SaaSKitSettings
+from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
 from saaskit.tasks.definitions import email_tasks
 from saaskit.tasks.runner import InProcessRunner, TaskRunner
@@ -163,7 +164,7 @@ class SaaSKit(Generic[UserT]):
         self.limiter = RateLimiter(self.store, self.settings.rate_limit)
         self.client_info = ClientResolver(self.settings.http.trusted_proxies)
         auth = self.settings.auth
-        secret = self.settings.secret_key.get_secret_value()
+        secret = signing_key(self.settings)
         self.tokens = TokenCodec(
             secret,
             issuer=auth.issuer,

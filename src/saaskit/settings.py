@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "saaskit-insecure-development-key-change-me"
+"""The fixed key earlier versions signed with when none was set. It is published, so it
+never signs a token now: it is refused in production and ignored in development."""
 MIN_SECRET_KEY_BYTES = 32
 
 
@@ -473,9 +475,11 @@ class SaaSKitSettings(BaseSettings):
     environment: Literal["development", "production"] = Field(
         "development", description="`production` turns on the safety checks and HSTS."
     )
-    secret_key: SecretStr = Field(
-        SecretStr(DEFAULT_SECRET_KEY),
-        description="Signs tokens. At least 32 bytes; generate with `saaskit secret`.",
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs tokens. At least 32 bytes; generate with `saaskit secret`. Required "
+        "in production; unset in development, a random key kept in `.saaskit/secret_key` "
+        "(git-ignored) is used.",
     )
     database_url: str = Field(
         "sqlite+aiosqlite:///./saaskit.db",
@@ -504,16 +508,23 @@ class SaaSKitSettings(BaseSettings):
     def problems(self) -> list[str]:
         """Return what is unsafe for production, each with how to fix it."""
         found: list[str] = []
-        key = self.secret_key.get_secret_value()
-        if key == DEFAULT_SECRET_KEY:
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if not key:
             found.append(
-                "SAASKIT_SECRET_KEY is the built-in development key; set it to a random "
-                "value of at least 32 bytes, e.g. the output of `saaskit secret`."
+                "SAASKIT_SECRET_KEY is not set (development signs tokens with a random key "
+                "kept in .saaskit/secret_key); set it to a random value of at least 32 bytes, "
+                "e.g. the output of `saaskit secret`."
+            )
+        elif key == DEFAULT_SECRET_KEY:
+            found.append(
+                "SAASKIT_SECRET_KEY is saaskit's published development key, which anyone can "
+                "sign tokens with (it is never used); set it to a random value of at least "
+                "32 bytes, e.g. the output of `saaskit secret`."
             )
         elif len(key.encode()) < MIN_SECRET_KEY_BYTES:
             found.append(
                 f"SAASKIT_SECRET_KEY is {len(key.encode())} bytes; use at least "
-                f"{MIN_SECRET_KEY_BYTES} random bytes (e.g. `secrets.token_urlsafe(48)`)."
+                f"{MIN_SECRET_KEY_BYTES} random bytes, e.g. the output of `saaskit secret`."
             )
         if "*" in self.cors.origins and self.cors.allow_credentials:
             found.append(

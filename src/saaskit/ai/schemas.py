@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from saaskit.exceptions import ErrorCode
+from saaskit.text import MultiLine, SingleLine
 
 MAX_MESSAGES = 200
 
@@ -21,13 +22,19 @@ class ChatMessage(BaseModel):
     content: str
 
 
+class ChatMessageIn(ChatMessage):
+    """A message sent by the client: no control characters but tabs and line breaks."""
+
+    content: MultiLine
+
+
 class ChatRequest(BaseModel):
     """``POST /ai/chat``: the conversation so far and how to answer it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
-    model: str | None = Field(
+    messages: list[ChatMessageIn] = Field(min_length=1, max_length=MAX_MESSAGES)
+    model: SingleLine | None = Field(
         None, max_length=128, description="One of the allowed models (default: the default)."
     )
     max_tokens: int | None = Field(

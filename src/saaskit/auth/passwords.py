@@ -65,6 +65,8 @@ class PwdlibHasher:
         self._dummy_hash: str | None = None
 
     def check_policy(self, password: str) -> None:
+        if "\x00" in password:  # C-string bcrypt implementations stop reading at NUL
+            raise InvalidPassword("The password must not contain the NUL character.")
         minimum = self.settings.min_password_length
         if len(password) < minimum:
             raise InvalidPassword(f"The password must have at least {minimum} characters.")

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from saaskit.text import PasswordText, SingleLine
+
 
 class LoginRequest(BaseModel):
     """JSON login (the endpoint also takes the OAuth2 form with ``username``)."""
@@ -14,13 +16,13 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr
-    password: str = Field(min_length=1, max_length=4096)
+    password: PasswordText = Field(min_length=1, max_length=4096)
 
 
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1, max_length=4096)
+    refresh_token: SingleLine = Field(min_length=1, max_length=4096)
 
 
 class TokenPair(BaseModel):
@@ -56,14 +58,16 @@ class EmailRequest(BaseModel):
 class VerifyEmailRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=4096)
+    token: SingleLine = Field(min_length=1, max_length=4096)
 
 
 class ResetPasswordRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=4096)
-    password: str = Field(max_length=4096)  # the password policy decides (invalid_password)
+    token: SingleLine = Field(min_length=1, max_length=4096)
+    password: PasswordText = Field(
+        max_length=4096
+    )  # the password policy decides (invalid_password)
 
 
 class Accepted(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from saaskit.billing.plans import UserPlan
 from saaskit.billing.service import PlanOffer
 from saaskit.billing.types import SubscriptionState
+from saaskit.text import SingleLine
 
 
 class PriceRead(BaseModel):
@@ -59,12 +60,14 @@ class CheckoutBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    plan: str = Field(min_length=1, max_length=64, description="A configured plan key.")
+    plan: SingleLine = Field(min_length=1, max_length=64, description="A configured plan key.")
     quantity: int = Field(1, ge=1, le=10_000, description="Seats.")
-    success_url: str | None = Field(
+    success_url: SingleLine | None = Field(
         None, max_length=2048, description="On an allowed origin; may hold {CHECKOUT_SESSION_ID}."
     )
-    cancel_url: str | None = Field(None, max_length=2048, description="On an allowed origin.")
+    cancel_url: SingleLine | None = Field(
+        None, max_length=2048, description="On an allowed origin."
+    )
 
 
 class CheckoutRead(BaseModel):

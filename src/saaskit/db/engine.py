@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sqlalchemy import event
@@ -27,7 +28,7 @@ def create_engine(settings: SaaSKitSettings, url: str | None = None) -> AsyncEng
 
     PostgreSQL uses asyncpg with a connection pool sized by ``settings.db``; SQLite uses
     aiosqlite in WAL mode with foreign keys on and a busy timeout, so concurrent writers
-    wait instead of failing.
+    wait instead of failing. Statement parameters are hidden from errors and logs.
     """
     url = url or settings.database_url
     parsed = make_url(url)
@@ -38,7 +39,9 @@ def create_engine(settings: SaaSKitSettings, url: str | None = None) -> AsyncEng
                 "use postgresql+asyncpg://user:password@host/dbname"
             )
         require_module("asyncpg", "postgres")
-    options: dict[str, Any] = {"echo": settings.db.echo}
+    # hide_parameters: a failed statement's error (and so its log line) never shows the
+    # bound values, which include password hashes, token digests and personal data.
+    options: dict[str, Any] = {"echo": settings.db.echo, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": 30}
     else:
@@ -51,6 +54,7 @@ def create_engine(settings: SaaSKitSettings, url: str | None = None) -> AsyncEng
     engine = create_async_engine(url, **options)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        _quiet_aiosqlite()
     elif settings.db.pool_pre_ping:
         event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
     return engine
@@ -69,6 +73,23 @@ def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
         dbapi_connection.run_async(lambda connection: connection.execute("SELECT 1"))
     except Exception as error:  # any failure means: do not use this connection
         raise InvalidatePoolError(f"pooled connection failed its ping: {error}") from error
+
+
+class _NoDebugRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+_NO_DEBUG = _NoDebugRecords()
+
+
+def _quiet_aiosqlite() -> None:
+    """aiosqlite logs every operation *with its arguments* at DEBUG, bound parameters
+    (password hashes, token digests) included; those records are dropped, so turning on
+    debug logging never writes a secret to a log."""
+    logger = logging.getLogger("aiosqlite")
+    if _NO_DEBUG not in logger.filters:
+        logger.addFilter(_NO_DEBUG)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

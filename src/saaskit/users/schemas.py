@@ -7,6 +7,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from saaskit.text import PasswordText, SingleLine
+
 ItemT = TypeVar("ItemT")
 T = TypeVar("T")
 
@@ -49,8 +51,8 @@ class UserCreate(BaseModel):
 
     email: EmailStr
     # No min_length: the password policy decides, so "" is 422 `invalid_password` too.
-    password: str = Field(max_length=4096)
-    full_name: str | None = Field(default=None, max_length=255)
+    password: PasswordText = Field(max_length=4096)
+    full_name: SingleLine | None = Field(default=None, max_length=255)
 
 
 class UserUpdate(BaseModel):
@@ -59,7 +61,7 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr | None = None
-    full_name: str | None = Field(default=None, max_length=255)
+    full_name: SingleLine | None = Field(default=None, max_length=255)
 
     _email_not_null = field_validator("email")(_refuse_null)
 
@@ -67,7 +69,7 @@ class UserUpdate(BaseModel):
 class UserAdminUpdate(UserUpdate):
     """What a superuser may change about any user."""
 
-    password: str | None = Field(default=None, max_length=4096)
+    password: PasswordText | None = Field(default=None, max_length=4096)
     is_active: bool | None = None
     is_superuser: bool | None = None
     is_verified: bool | None = None
@@ -80,8 +82,8 @@ class UserAdminUpdate(UserUpdate):
 class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=4096)
-    new_password: str = Field(max_length=4096)
+    current_password: PasswordText = Field(min_length=1, max_length=4096)
+    new_password: PasswordText = Field(max_length=4096)
 
 
 class Page(BaseModel, Generic[ItemT]):

@@ -15,7 +15,12 @@ from saaskit.auth.passwords import PasswordHasher
 from saaskit.auth.sessions import SessionManager
 from saaskit.db.engine import single_statements
 from saaskit.db.mixins import normalize_email
-from saaskit.exceptions import EmailAlreadyRegistered, InvalidCredentials, UserNotFound
+from saaskit.exceptions import (
+    EmailAlreadyRegistered,
+    InvalidCredentials,
+    InvalidInput,
+    UserNotFound,
+)
 from saaskit.hooks import Hooks
 from saaskit.users.cache import UserCache, UserT
 
@@ -82,6 +87,7 @@ class UserService(Generic[UserT]):
     ) -> UserT:
         """Create a user; raises EmailAlreadyRegistered or InvalidPassword."""
         self.passwords.check_policy(password)
+        _refuse_nul({**dict(extra or {}), "email": email, "full_name": full_name})
         email = normalize_email(email)
         if await self.get_by_email(email) is not None:
             raise EmailAlreadyRegistered()
@@ -135,6 +141,7 @@ class UserService(Generic[UserT]):
         Deactivating a user or changing the password ends their sessions at once.
         """
         values = {k: v for k, v in changes.items() if k not in PROTECTED_FIELDS}
+        _refuse_nul({k: v for k, v in values.items() if k != "password"})
         if "password" in values:
             password = values.pop("password")
             self.passwords.check_policy(password)
@@ -241,6 +248,14 @@ class UserService(Generic[UserT]):
             total = await db.scalar(select(func.count()).select_from(query.subquery()))
             rows = await db.scalars(query.order_by(self.model.id).limit(limit).offset(offset))
             return list(rows), int(total or 0)
+
+
+def _refuse_nul(values: Mapping[str, Any]) -> None:
+    """PostgreSQL cannot store NUL in text: refuse it here (422), for the host's own
+    columns too, instead of failing at the database (500)."""
+    for key, value in values.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidInput(f"`{key}` must not contain the NUL character.")
 
 
 def _escape_like(text: str) -> str:
