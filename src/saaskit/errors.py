@@ -10,6 +10,7 @@ value, so a rejected password never travels back in a response or a log line.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -79,6 +80,8 @@ class ErrorDetail(BaseModel):
     code: ErrorCode
     message: str
     fields: list[FieldError] | None = None
+    fields_total: int | None = None
+    """How many invalid fields there were, when ``fields`` lists only the first ones."""
     plans: list[str] | None = None
     """Plans that would allow the request (billing errors 402 / 403)."""
 
@@ -103,10 +106,14 @@ def error_json(
     message: str,
     *,
     fields: list[FieldError] | None = None,
+    fields_total: int | None = None,
     headers: Mapping[str, str] | None = None,
     plans: list[str] | None = None,
 ) -> JSONResponse:
-    body = ErrorResponse(error=ErrorDetail(code=code, message=message, fields=fields, plans=plans))
+    detail = ErrorDetail(
+        code=code, message=message, fields=fields, fields_total=fields_total, plans=plans
+    )
+    body = ErrorResponse(error=detail)
     return JSONResponse(
         body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
     )
@@ -137,11 +144,20 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+MAX_FIELD_ERRORS = 20
+"""A 422 lists at most this many invalid fields (and says how many there were)."""
+_MAX_TEXT = 120  # a location part or message longer than this is cut (keys are client input)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 3] + "..."
+
+
 def _field_errors(errors: Iterable[Any]) -> list[FieldError]:
     fields = []
     for err in errors:
-        loc = [part if isinstance(part, int) else str(part) for part in err.get("loc", ())]
-        message, kind = str(err.get("msg", "")), str(err.get("type", ""))
+        loc = [part if isinstance(part, int) else _cut(str(part)) for part in err.get("loc", ())]
+        message, kind = _cut(str(err.get("msg", ""))), _cut(str(err.get("type", "")))
         fields.append(FieldError(loc=loc, message=message, type=kind))
     return fields
 
@@ -159,13 +175,17 @@ def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
 
 
 def validation_error_response(error: RequestValidationError) -> JSONResponse:
-    """422 listing the invalid fields, without the submitted values."""
-    return error_json(
-        422,
-        ErrorCode.VALIDATION_ERROR,
-        "The request is invalid; see `fields`.",
-        fields=_field_errors(error.errors()),
-    )
+    """422 listing the invalid fields (the first :data:`MAX_FIELD_ERRORS`), without the
+    submitted values, so its size never grows with the size of a hostile body."""
+    errors = error.errors()
+    shown = _field_errors(itertools.islice(errors, MAX_FIELD_ERRORS))
+    total = len(errors)
+    if total <= MAX_FIELD_ERRORS:
+        return error_json(
+            422, ErrorCode.VALIDATION_ERROR, "The request is invalid; see `fields`.", fields=shown
+        )
+    message = f"The request is invalid; `fields` lists the first {len(shown)} of {total} problems."
+    return error_json(422, ErrorCode.VALIDATION_ERROR, message, fields=shown, fields_total=total)
 
 
 def http_error_response(error: StarletteHTTPException) -> JSONResponse:

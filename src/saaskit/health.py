@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from saaskit.routing import new_router
+from saaskit.routing import body_limits, new_router
 
 if TYPE_CHECKING:
     from saaskit.kit import SaaSKit
@@ -22,7 +22,7 @@ class Health(BaseModel):
 
 def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
     """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are)."""
-    router = new_router()
+    router = new_router(body_limits(kit.settings.http))
 
     @router.get(
         "/health",

@@ -74,12 +74,20 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
+PRINCIPAL_SCOPE_KEY = "saaskit.principal"
+"""Where saaskit's auth dependencies keep the authenticated principal of a request."""
+
+_NO_STORE = (b"cache-control", b"no-store")
+
+
 class SecurityHeadersMiddleware:
     """Add conservative security headers to every response (unless already set).
 
     ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
-    ``Referrer-Policy: strict-origin-when-cross-origin``, and in production
-    ``Strict-Transport-Security`` (one year, subdomains).
+    ``Referrer-Policy: strict-origin-when-cross-origin``, in production
+    ``Strict-Transport-Security`` (one year, subdomains), and ``Cache-Control: no-store``
+    on every response to an authenticated request (one that went through saaskit's auth
+    dependencies), so no shared or browser cache keeps a user's data.
     """
 
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
@@ -105,6 +113,8 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 existing = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [(n, v) for n, v in self.headers if n not in existing]
+                if scope.get(PRINCIPAL_SCOPE_KEY) is not None and b"cache-control" not in existing:
+                    extra.append(_NO_STORE)
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

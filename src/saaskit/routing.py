@@ -4,17 +4,25 @@ Errors raised inside saaskit's own routes become saaskit error responses even wh
 host app did not install saaskit's exception handlers, so ``include_router`` alone is
 safe: a 422 never echoes a password back. Routes that take a body also declare the 400
 FastAPI answers when it cannot read one (bytes that are not UTF-8, a broken form).
+
+Bodies are read within the router's :class:`BodyLimits`: JSON nesting and member count
+(:mod:`saaskit.json_limits`), and for routers whose bodies are always small (auth,
+users) a byte limit far below the app-wide one, so an anonymous client cannot make a
+login or a registration parse a megabyte.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+import functools
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
 
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException
+from starlette.types import Receive, Scope
 
 from saaskit.errors import (
     error_responses,
@@ -23,6 +31,8 @@ from saaskit.errors import (
     validation_error_response,
 )
 from saaskit.exceptions import SaaSKitError
+from saaskit.json_limits import JsonLimits, JsonTooComplex, loads_bounded
+from saaskit.settings import HttpSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,7 +49,66 @@ def with_body_schema(endpoint: F, schema: type[Any]) -> F:
     return endpoint
 
 
+@dataclass(frozen=True)
+class BodyLimits:
+    """What a router's routes read: JSON limits, and an optional byte limit."""
+
+    json: JsonLimits = field(default_factory=JsonLimits)
+    max_bytes: int | None = None
+    """Bodies over this many bytes get 413 before they are read (None: the app's limit)."""
+
+
+class BodyTooLarge(HTTPException):
+    # An HTTPException, so FastAPI's body reading lets it through unchanged.
+    def __init__(self, max_bytes: int) -> None:
+        message = f"The request body is larger than {max_bytes} bytes."
+        super().__init__(413, message, headers={"Connection": "close"})
+
+
+class _JsonRefused(HTTPException):
+    def __init__(self, message: str) -> None:
+        super().__init__(422, message)
+
+    def response(self) -> Response:
+        error = {"type": "json_too_complex", "loc": ("body",), "msg": str(self.detail)}
+        return validation_error_response(RequestValidationError([error]))
+
+
+class BoundedRequest(Request):
+    """A request whose body is read within :class:`BodyLimits`."""
+
+    def __init__(self, scope: Scope, receive: Receive, limits: BodyLimits) -> None:
+        super().__init__(scope, receive)
+        self.limits = limits
+
+    async def stream(self) -> AsyncGenerator[bytes, None]:
+        maximum = self.limits.max_bytes
+        if maximum is None or hasattr(self, "_body"):
+            async for chunk in super().stream():
+                yield chunk
+            return
+        declared = self.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > maximum:
+            raise BodyTooLarge(maximum)  # refused unread
+        received = 0
+        async for chunk in super().stream():
+            received += len(chunk)
+            if received > maximum:
+                raise BodyTooLarge(maximum)
+            yield chunk
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = loads_bounded(await self.body(), self.limits.json)
+            except JsonTooComplex as error:
+                raise _JsonRefused(str(error)) from None
+        return self._json
+
+
 class SaaSKitRoute(APIRoute):
+    limits: ClassVar[BodyLimits] = BodyLimits()
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         if self.body_field is not None and 400 not in self.responses:
@@ -52,7 +121,9 @@ class SaaSKitRoute(APIRoute):
 
         async def route_handler(request: Request) -> Response:
             try:
-                return await handler(request)
+                return await handler(BoundedRequest(request.scope, request.receive, self.limits))
+            except _JsonRefused as error:
+                return error.response()
             except SaaSKitError as error:
                 return saaskit_error_response(error)
             except RequestValidationError as error:
@@ -63,5 +134,22 @@ class SaaSKitRoute(APIRoute):
         return route_handler
 
 
-def new_router() -> APIRouter:
-    return APIRouter(route_class=SaaSKitRoute)
+@functools.cache
+def route_class(limits: BodyLimits) -> type[SaaSKitRoute]:
+    """The route class reading bodies within ``limits`` (one class per limits, so it
+    survives ``include_router``, which re-creates routes from their class)."""
+    return type("SaaSKitRoute", (SaaSKitRoute,), {"limits": limits})
+
+
+def body_limits(http: HttpSettings, *, small: bool = False) -> BodyLimits:
+    """The limits from settings; ``small`` for routers whose bodies are always small."""
+    members = http.max_auth_json_members if small else http.max_json_members
+    return BodyLimits(
+        JsonLimits(max_depth=http.max_json_depth, max_members=members),
+        max_bytes=http.max_auth_body_bytes if small else None,
+    )
+
+
+def new_router(limits: BodyLimits | None = None) -> APIRouter:
+    """A router for saaskit routes, reading bodies within ``limits``."""
+    return APIRouter(route_class=route_class(limits or BodyLimits()))

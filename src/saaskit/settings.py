@@ -165,6 +165,27 @@ class HttpSettings(BaseModel):
     max_body_bytes: int = Field(
         1024 * 1024, ge=1, description="Larger request bodies get 413 before any parsing."
     )
+    max_auth_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest body of the auth and users routes (login, register, refresh...), "
+        "which never need more; larger ones get 413 unread.",
+    )
+    max_auth_json_members: int = Field(
+        100,
+        ge=10,
+        description="Most object keys plus array items in a JSON body of the auth and users "
+        "routes (else 422, before validation).",
+    )
+    max_json_depth: int = Field(
+        32, ge=2, description="Deepest nesting of a JSON body of saaskit's routes (else 422)."
+    )
+    max_json_members: int = Field(
+        1000,
+        ge=10,
+        description="Most object keys plus array items in a JSON body of saaskit's routes "
+        "(else 422, before validation).",
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="IPs or CIDRs of proxies whose X-Forwarded-For is believed (else ignored).",

@@ -23,7 +23,7 @@ from saaskit.ai.schemas import (
 from saaskit.ai.streaming import ChatStream
 from saaskit.errors import error_responses
 from saaskit.exceptions import SaaSKitError
-from saaskit.routing import new_router
+from saaskit.routing import body_limits, new_router
 from saaskit.users.cache import UserT
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class ChatEventStream(StreamingResponse):
 
 def build_ai_router(kit: SaaSKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/ai``."""
-    router = new_router()
+    router = new_router(body_limits(kit.settings.http))
     deps = kit.dependencies
 
     @router.post(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from saaskit.errors import error_responses
-from saaskit.routing import new_router
+from saaskit.routing import body_limits, new_router
 from saaskit.users.cache import UserT
 from saaskit.users.schemas import Page
 
@@ -38,7 +38,7 @@ class AuditEventRead(BaseModel):
 
 
 def build_audit_router(kit: SaaSKit[UserT]) -> APIRouter:
-    router = new_router()
+    router = new_router(body_limits(kit.settings.http))
 
     @router.get(
         "",

@@ -21,6 +21,7 @@ from fastapi.security import OAuth2PasswordBearer
 from saaskit.auth.sessions import RefreshSession, is_session_id, session_key
 from saaskit.auth.tokens import TokenClaims, TokenCodec
 from saaskit.exceptions import InactiveUser, InvalidToken, NotAuthenticated, PermissionDenied
+from saaskit.middleware import PRINCIPAL_SCOPE_KEY
 from saaskit.store import Store
 from saaskit.users.cache import UserCodec, UserT, user_cache_key
 from saaskit.users.service import UserService
@@ -93,7 +94,7 @@ class AuthDependencies(Generic[UserT]):
     current_superuser: Callable[..., Awaitable[UserT]]
 
 
-_SCOPE_KEY = "saaskit.principal"
+_SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
 
 
 def build_dependencies(

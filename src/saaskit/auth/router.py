@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from saaskit.auth.schemas import (
     VerifyEmailRequest,
 )
 from saaskit.errors import error_responses
-from saaskit.routing import new_router, with_body_schema
+from saaskit.routing import body_limits, new_router, with_body_schema
 from saaskit.users.cache import UserT
 from saaskit.users.schemas import UserCreate
 
@@ -53,7 +54,13 @@ async def _read_login(request: Request) -> LoginRequest:
     content_type = request.headers.get("content-type", "")
     try:
         if content_type.startswith("application/json"):
-            return LoginRequest.model_validate_json(await request.body())
+            try:
+                data = await request.json()  # within the router's JSON limits
+            except json.JSONDecodeError as error:
+                raise RequestValidationError(
+                    [{"type": "json_invalid", "loc": ("body", error.pos), "msg": error.msg}]
+                ) from None
+            return LoginRequest.model_validate(data)
         form = await request.form()
         return LoginRequest.model_validate(
             {"email": form.get("username"), "password": form.get("password")}
@@ -90,7 +97,7 @@ def _to_read(
 
 def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/auth``."""
-    router = new_router()
+    router = new_router(body_limits(kit.settings.http, small=True))
     read_schema = kit.user_read_schema
     deps = kit.dependencies
 

@@ -15,7 +15,7 @@ from saaskit.billing.schemas import (
     WebhookReceipt,
 )
 from saaskit.errors import error_responses
-from saaskit.routing import new_router
+from saaskit.routing import body_limits, new_router
 from saaskit.users.cache import UserT
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def build_billing_router(kit: SaaSKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/billing`` (billing must be enabled)."""
-    router = new_router()
+    router = new_router(body_limits(kit.settings.http))
     billing = kit.billing
     current_active_user = kit.current_active_user
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from saaskit.auth.dependencies import Principal
 from saaskit.errors import error_responses
 from saaskit.exceptions import UserNotFound
-from saaskit.routing import new_router, with_body_schema
+from saaskit.routing import body_limits, new_router, with_body_schema
 from saaskit.users.cache import UserT
 from saaskit.users.schemas import Page, PasswordChange, UserAdminUpdate, UserUpdate
 
@@ -23,7 +23,7 @@ MAX_ID = 2**31 - 1
 
 def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/users``."""
-    router = new_router()
+    router = new_router(body_limits(kit.settings.http, small=True))
     read_schema = kit.user_read_schema
     deps = kit.dependencies
 
