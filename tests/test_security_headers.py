@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -140,11 +142,77 @@ async def test_cors_preflight_from_another_origin_is_refused(make_kit: KitFactor
         simple = await client.get("/health", headers={"Origin": "https://evil.example"})
 
     assert preflight.status_code == 400
-    assert "access-control-allow-origin" not in preflight.headers
-    assert "access-control-allow-origin" not in simple.headers
+    for response in (preflight, simple):
+        assert "access-control-allow-origin" not in response.headers
+        assert "access-control-allow-credentials" not in response.headers
 
 
 async def test_no_cors_headers_without_configured_origins(client: httpx.AsyncClient) -> None:
     response = await client.get("/health", headers={"Origin": ORIGIN})
 
     assert "access-control-allow-origin" not in response.headers
+
+
+async def cross_origin_requests(client: httpx.AsyncClient, origin: str) -> list[httpx.Response]:
+    """A preflight for a login with a bearer token, then a simple request, from ``origin``."""
+    preflight = await client.options(
+        "/api/v1/auth/login",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,authorization",
+        },
+    )
+    simple = await client.get("/health", headers={"Origin": origin})
+    return [preflight, simple]
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "null"])
+async def test_cors_star_never_grants_credentials_nor_echoes_the_origin(
+    make_kit: KitFactory, origin: str
+) -> None:
+    kit = await make_kit(cors={"origins": ["*"]})  # allow_credentials is on by default
+    async with client_for(kit) as client:
+        responses = await cross_origin_requests(client, origin)
+
+    for response in responses:
+        assert "access-control-allow-credentials" not in response.headers
+        assert response.headers["access-control-allow-origin"] == "*"  # never the origin
+        assert_hardened(response)
+    preflight = responses[0]
+    assert preflight.status_code == 200  # any page may still call with a bearer token
+    assert "authorization" in preflight.headers["access-control-allow-headers"]
+
+
+async def test_cors_exact_origins_keep_credentials_beside_star(make_kit: KitFactory) -> None:
+    kit = await make_kit(cors={"origins": ["*", ORIGIN]})
+    async with client_for(kit) as client:
+        listed = await cross_origin_requests(client, ORIGIN)
+        other = await cross_origin_requests(client, "https://evil.example")
+
+    for response in listed:
+        assert response.headers["access-control-allow-origin"] == ORIGIN
+        assert response.headers["access-control-allow-credentials"] == "true"
+        assert "origin" in response.headers["vary"].lower()
+    for response in other:
+        assert response.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in response.headers
+        assert "origin" in response.headers["vary"].lower()  # answers differ by Origin
+
+
+async def test_cors_star_with_credentials_is_explained_once_at_startup(
+    make_kit: KitFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="saaskit")
+    kit = await make_kit(cors={"origins": ["*"]})
+    async with client_for(kit) as client:
+        await cross_origin_requests(client, "https://evil.example")
+        await cross_origin_requests(client, "https://other.example")
+
+    [warning] = [r for r in caplog.records if "SAASKIT_CORS__ORIGINS" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert "without credentials" in warning.getMessage()
+    quiet = await make_kit(cors={"origins": ["*"], "allow_credentials": False})
+    caplog.clear()
+    build_app(quiet)
+    assert not [r for r in caplog.records if "SAASKIT_CORS__ORIGINS" in r.getMessage()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import ValidationError
@@ -136,6 +136,25 @@ def test_production_refuses_wildcard_origins_with_credentials() -> None:
     message = str(info.value)
     assert "SAASKIT_CORS__ORIGINS" in message
     assert "SAASKIT_CORS__ALLOW_CREDENTIALS=false" in message
+
+
+@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize("null", ["null", " NULL "])
+def test_null_origin_is_refused_everywhere(
+    environment: Literal["development", "production"], null: str
+) -> None:
+    # Sandboxed iframes and file:// pages of any site send "Origin: null".
+    with pytest.raises(ValidationError) as info:
+        SaaSKitSettings(
+            environment=environment,
+            secret_key=GOOD_KEY,
+            cors={"origins": ["https://app.example.com", null], "allow_credentials": False},
+        )
+
+    message = str(info.value)
+    assert "cors.origins" in message
+    assert "'null'" in message
+    assert "any site" in message
 
 
 def test_production_lists_every_problem_at_once() -> None:

@@ -320,6 +320,7 @@ class SaaSKit(Generic[UserT]):
         Adds: the body-size limit, CORS when origins are configured, and saaskit's
         error handlers (unless ``settings.http.install_error_handlers`` is false).
         """
+        from saaskit.cors import install_cors
         from saaskit.errors import install_error_handlers
         from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 
@@ -340,16 +341,7 @@ class SaaSKit(Generic[UserT]):
         # The last middleware added is the outermost: the body-size limit goes innermost so
         # its 413 still passes through CORS and the security headers.
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)
-        if self.settings.cors.origins:
-            from fastapi.middleware.cors import CORSMiddleware
-
-            app.add_middleware(
-                CORSMiddleware,
-                allow_origins=self.settings.cors.origins,
-                allow_credentials=self.settings.cors.allow_credentials,
-                allow_methods=["*"],
-                allow_headers=["*"],
-            )
+        install_cors(app, self.settings.cors)  # never credentials through "*"
         if self.settings.http.security_headers:
             app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
 

@@ -141,10 +141,33 @@ class RateLimitSettings(BaseModel):
 
 
 class CorsSettings(BaseModel):
-    """CORS for browser clients. Empty `origins` means no CORS middleware."""
+    """CORS for browser clients. Empty `origins` means no CORS middleware.
 
-    origins: list[str] = Field(default_factory=list, description="Allowed origins.")
-    allow_credentials: bool = Field(True, description="Allow cookies / Authorization.")
+    Credentials go only to the origins listed exactly: `*` admits every other origin
+    without them (its own origin is never echoed back).
+    """
+
+    origins: list[str] = Field(
+        default_factory=list,
+        description="Allowed origins, exact (`https://app.example.com`), or `*` for any "
+        "origin without credentials; `null` is refused.",
+    )
+    allow_credentials: bool = Field(
+        True, description="Allow credentials (cookies) for the origins listed exactly."
+    )
+
+    @field_validator("origins")
+    @classmethod
+    def _refuse_null(cls, origins: list[str]) -> list[str]:
+        # Browsers send "Origin: null" from sandboxed iframes, file:// pages and
+        # redirects, whatever site they come from: allowing it allows everyone.
+        if any(origin.strip().lower() == "null" for origin in origins):
+            raise ValueError(
+                "'null' is not a safe CORS origin: sandboxed iframes and file:// pages of "
+                "any site send it. List the page's real origin, or '*' to allow every "
+                "origin without credentials."
+            )
+        return origins
 
 
 class StoreSettings(BaseModel):

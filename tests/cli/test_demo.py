@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import uuid
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
-from tests.cli.conftest import invoke, serving, stopped_gracefully
+from tests.cli.conftest import backend_env, invoke, serving, stopped_gracefully
 from tests.conftest import PASSWORD
+
+
+def links_on_their_own_line(output: str, path: str) -> list[str]:
+    """The console lines that are exactly one URL to ``path`` (leading spaces aside)."""
+    return [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip().startswith("http") and path in line and " " not in line.strip()
+    ]
 
 
 @pytest.mark.slow
@@ -47,6 +59,60 @@ def test_demo_serves_register_login_me_refresh(clean_environment: Path) -> None:
     assert f"saaskit demo running at {server.base_url}" in output
     assert f"{server.base_url}/docs" in output
     assert (clean_environment / "saaskit.db").exists()  # the default database, migrated
+
+
+@pytest.mark.slow
+def test_demo_prints_each_email_with_a_link_that_works(
+    clean_environment: Path, scratch_database_url: str
+) -> None:
+    settings = {
+        **backend_env(scratch_database_url),
+        "SAASKIT_STORE__PREFIX": f"demo-test:{uuid.uuid4().hex}:",
+    }
+    with (
+        serving("demo", cwd=clean_environment, ready_path="/health", **settings) as server,
+        httpx.Client(base_url=server.base_url, timeout=10) as http,
+    ):
+        registered = http.post(
+            "/api/v1/auth/register", json={"email": "demo@example.com", "password": PASSWORD}
+        )
+        assert registered.status_code == 201, registered.text
+    # Stopping waits for the queued emails, so the output is complete here.
+    assert stopped_gracefully(server), server.output()
+    output = server.output()
+    assert "NOT delivered" in output
+    assert "To: demo@example.com" in output
+    assert "Subject: Confirm your email address for saaskit" in output
+    [link] = links_on_their_own_line(output, "/verify-email?token=")
+    assert "INFO:" in output  # the default level, info, shows uvicorn's lines too
+
+    # Followed by hand: the demo again on the same database, quieter this time.
+    with (
+        serving(
+            "demo",
+            "--log-level",
+            "warning",
+            cwd=clean_environment,
+            ready_path="/health",
+            **settings,
+        ) as quiet,
+        httpx.Client(base_url=quiet.base_url, timeout=10) as http,
+    ):
+        [token] = parse_qs(urlsplit(link).query)["token"]
+        verified = http.post("/api/v1/auth/verify-email", json={"token": token})
+        assert verified.status_code == 200, verified.text
+        assert verified.json()["is_verified"] is True
+        forgot = http.post("/api/v1/auth/forgot-password", json={"email": "demo@example.com"})
+        assert forgot.status_code == 202, forgot.text
+    assert quiet.process.returncode in (0, -signal.SIGTERM), quiet.output()
+    output = quiet.output()
+    # At warning level the requests and uvicorn's startup lines are gone, but an email
+    # that was not delivered is still shown: its link exists nowhere else.
+    assert "INFO:" not in output
+    assert "/api/v1/auth/verify-email" not in output
+    assert "To: demo@example.com" in output
+    assert len(links_on_their_own_line(output, "/reset-password?token=")) == 1
+    assert f"saaskit demo running at {quiet.base_url}" in output
 
 
 def test_demo_fails_cleanly_on_invalid_settings() -> None:

@@ -67,6 +67,7 @@ def test_default_layout_and_safe_defaults(
     assert call["proxy_headers"] is False
     assert call["reload"] is False
     assert call["workers"] is None
+    assert call["log_level"] == "info"
 
 
 def test_pyproject_names_the_app_and_options_pass_through(
@@ -83,6 +84,22 @@ def test_pyproject_names_the_app_and_options_pass_through(
     assert call["forwarded_allow_ips"] == "10.0.0.1"
     assert call["access_log"] is False
     assert "without SAASKIT_REDIS_URL" in result.stderr  # workers would not share sessions
+
+
+def test_log_level_applies_to_uvicorn_and_to_saaskit(
+    clean_environment: Path, served: list[dict[str, Any]]
+) -> None:
+    result = invoke("run", "app.main:app", "--log-level", "warning")
+    assert result.exit_code == 0, result.output
+    [call] = served
+    assert call["log_level"] == "warning"  # uvicorn's own loggers, the access log included
+    # saaskit's loggers print through uvicorn's console handler, at the same level, so
+    # that the INFO lines of saaskit show under the default level.
+    saaskit_logger = call["log_config"]["loggers"]["saaskit"]
+    assert saaskit_logger["level"] == "WARNING"
+    assert saaskit_logger["handlers"] == ["default"]
+    assert call["log_config"]["handlers"]["default"]["stream"] == "ext://sys.stderr"
+    assert invoke("run", "app.main:app", "--log-level", "verbose").exit_code == 2
 
 
 def test_explicit_app_wins(clean_environment: Path, served: list[dict[str, Any]]) -> None:

@@ -98,6 +98,15 @@ def test_the_tutorial_requests_against_saaskit_run(project: Path) -> None:
     assert '"code":"permission_denied"' in company
     assert '"code":"subscription_required"' in monthly
     assert '"plans":["pro"]' in monthly
+    # "Registration also sent Ada a verification email", printed as the page shows it.
+    console = server.output().splitlines()
+    page = (DOCS / "tutorial.md").read_text("utf-8")
+    shown = page.split("```text\nWARNING:  Email NOT delivered", 1)[1].split("```", 1)[0]
+    *header, link = ("WARNING:  Email NOT delivered" + shown).splitlines()
+    assert in_order(header, console)
+    assert link.endswith("?token=eyJ...")
+    [sent] = [line for line in console if line.startswith(link.removesuffix("eyJ..."))]
+    assert " " not in sent.strip()
 
 
 def test_the_page_shows_the_tested_files(project: Path) -> None:

@@ -32,35 +32,49 @@ def verification(to: str = "alice@example.com", token: str = "abc.DEF_123") -> E
     )
 
 
-async def test_console_sender_logs_the_email_with_its_clickable_link(
+async def test_in_development_each_email_is_a_warning_with_its_recipient_subject_and_links(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="saaskit.email")
+    caplog.set_level(logging.DEBUG, logger="saaskit.email")
+    sender = ConsoleSender()
+    with_html_link = EmailMessage(
+        to="alice@example.com",
+        subject="Confirm your email",
+        text=f"Open this link: {LINK}.",
+        html=f'<a href="{LINK}">Confirm</a> <a href="https://app.test/help?a=1&amp;b=2">Help</a>',
+    )
+
+    await sender.send(with_html_link)
+    await sender.send(verification("bob@example.com"))
+
+    # WARNING, so that it reaches the console even where nobody configured logging
+    # (Python's last-resort handler prints WARNING and above), and every time.
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.name for r in warnings] == ["saaskit.email", "saaskit.email"]
+    first = warnings[0].getMessage().splitlines()
+    assert "NOT delivered" in first[0]
+    assert "SAASKIT_EMAIL__SMTP_HOST" in first[0]
+    assert "To: alice@example.com" in [line.strip() for line in first]
+    assert "Subject: Confirm your email" in [line.strip() for line in first]
+    # Each link alone on its line, as sent (entities decoded, no trailing punctuation),
+    # so that it can be copied as is; the one only in the HTML part too.
+    assert [line.strip() for line in first if "://" in line] == [
+        LINK,
+        "https://app.test/help?a=1&b=2",
+    ]
+    assert "To: bob@example.com" in warnings[1].getMessage()
+
+
+async def test_in_development_the_full_text_is_logged_at_debug(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="saaskit.email")
 
     await ConsoleSender().send(verification())
 
-    [info] = [r for r in caplog.records if r.levelno == logging.INFO]
-    assert info.name == "saaskit.email"
-    logged = info.getMessage()
-    assert "To: alice@example.com" in logged
-    assert "Subject: Confirm your email" in logged
-    assert LINK in logged.split()
-
-
-async def test_console_sender_says_once_that_nothing_is_delivered(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.INFO, logger="saaskit.email")
-    sender = ConsoleSender()
-
-    await sender.send(verification())
-    await sender.send(verification("bob@example.com"))
-
-    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1
-    assert "NOT being delivered" in warnings[0]
-    assert "SAASKIT_EMAIL__SMTP_HOST" in warnings[0]
-    assert len([r for r in caplog.records if r.levelno == logging.INFO]) == 2
+    [debug] = [r for r in caplog.records if r.levelno == logging.DEBUG]
+    assert "Open this link:" in debug.getMessage()
+    assert LINK in debug.getMessage().split()
 
 
 async def test_in_production_the_console_never_logs_a_working_link(

@@ -11,6 +11,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from saaskit.cli.discovery import DiscoveryError, find_app
+from saaskit.cli.logs import LogLevel, LogLevelOption, uvicorn_log_config
 from saaskit.cli.output import fail, http_url
 from saaskit.settings import SaaSKitSettings
 
@@ -63,6 +64,7 @@ def run(
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log", help="Log every request.")
     ] = True,
+    log_level: LogLevelOption = LogLevel.info,
 ) -> None:
     """Serve the app with uvicorn (e.g. `saaskit run app.main:app --workers 4`)."""
     directory = Path.cwd()
@@ -94,6 +96,8 @@ def run(
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
         access_log=access_log,
+        log_level=log_level.value,
+        log_config=uvicorn_log_config(log_level),
     )
 
 

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 
 from saaskit.cli.discovery import DiscoveryError, configured, import_object
+from saaskit.cli.logs import LogLevel
 from saaskit.cli.output import describe_validation_error, fail
 from saaskit.exceptions import MissingExtra
 from saaskit.kit import SaaSKit
@@ -33,16 +34,6 @@ class Pool(StrEnum):
     prefork = "prefork"
     solo = "solo"
     threads = "threads"
-
-
-class LogLevel(StrEnum):
-    """Celery's log levels."""
-
-    debug = "debug"
-    info = "info"
-    warning = "warning"
-    error = "error"
-    critical = "critical"
 
 
 def worker(

@@ -30,6 +30,15 @@ def extract_links(content: str) -> list[str]:
     return links
 
 
+def message_links(message: EmailMessage) -> list[str]:
+    """The URLs in ``message``: those of the text part, then any only in the HTML."""
+    links = extract_links(message.text)
+    for link in extract_links(message.html or ""):
+        if link not in links:
+            links.append(link)
+    return links
+
+
 class MemorySender:
     """An :class:`~saaskit.email.EmailSender` that keeps what it is given.
 
@@ -73,11 +82,7 @@ class MemorySender:
     @staticmethod
     def links(message: EmailMessage) -> list[str]:
         """The URLs in ``message``: those of the text part, then any only in the HTML."""
-        links = extract_links(message.text)
-        for link in extract_links(message.html or ""):
-            if link not in links:
-                links.append(link)
-        return links
+        return message_links(message)
 
     def clear(self) -> None:
         """Empty the outbox."""
