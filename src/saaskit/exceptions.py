@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     NOT_AUTHENTICATED = "not_authenticated"
     INACTIVE_USER = "inactive_user"
     PERMISSION_DENIED = "permission_denied"
+    REAUTHENTICATION_REQUIRED = "reauthentication_required"
     EMAIL_ALREADY_REGISTERED = "email_already_registered"
     INVALID_PASSWORD = "invalid_password"
     USER_NOT_FOUND = "user_not_found"
@@ -98,6 +99,17 @@ class InactiveUser(SaaSKitError):
 class PermissionDenied(SaaSKitError):
     code = ErrorCode.PERMISSION_DENIED
     message = "You do not have permission to do this."
+
+
+class ReauthenticationRequired(SaaSKitError):
+    """A security-sensitive action needs a recent proof of the password (403).
+
+    The client asks the user for their password, sends it to ``POST /auth/reauthenticate``
+    and repeats the request.
+    """
+
+    code = ErrorCode.REAUTHENTICATION_REQUIRED
+    message = "Confirm your password first (POST /auth/reauthenticate), then repeat this request."
 
 
 class EmailAlreadyRegistered(SaaSKitError):

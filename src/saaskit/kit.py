@@ -208,12 +208,15 @@ class SaaSKit(Generic[UserT]):
         )
         self.authenticator = Authenticator(self.tokens, self.store, self.users, cache.codec)
         self.dependencies: AuthDependencies[UserT] = build_dependencies(
-            self.authenticator, token_url=f"{self.settings.api_prefix}/auth/login"
+            self.authenticator,
+            token_url=f"{self.settings.api_prefix}/auth/login",
+            reauthentication_seconds=auth.reauthentication_minutes * 60,
         )
         self.current_user = self.dependencies.current_user
         self.current_active_user = self.dependencies.current_active_user
         self.current_verified_user = self.dependencies.current_verified_user
         self.current_superuser = self.dependencies.current_superuser
+        self.current_reauthenticated_user = self.dependencies.current_reauthenticated_user
         self.plans = PlanCatalog(
             self.settings.billing, self.models.subscription, self.session_factory
         )

@@ -64,6 +64,12 @@ class AuthSettings(BaseModel):
     user_cache_seconds: int = Field(
         300, ge=0, description="How long a user is cached in the store for protected routes."
     )
+    reauthentication_minutes: int = Field(
+        10,
+        ge=1,
+        description="Security-sensitive actions (changing the email, deleting the account) "
+        "need a login or `POST /auth/reauthenticate` at most this long ago.",
+    )
     require_verified_login: bool = Field(
         False, description="Refuse login (403 `email_not_verified`) until the email is verified."
     )
@@ -273,6 +279,9 @@ class EmailSettings(BaseModel):
     )
     verify_path: str = Field("/verify-email", description="Frontend page that verifies.")
     reset_path: str = Field("/reset-password", description="Frontend page that resets.")
+    change_email_path: str = Field(
+        "/confirm-email-change", description="Frontend page that confirms a new email address."
+    )
 
 
 STRIPE_API_VERSION = "2026-10-28.endive"

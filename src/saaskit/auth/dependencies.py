@@ -20,7 +20,13 @@ from fastapi.security import OAuth2PasswordBearer
 
 from saaskit.auth.sessions import RefreshSession, is_session_id, session_key
 from saaskit.auth.tokens import TokenClaims, TokenCodec
-from saaskit.exceptions import InactiveUser, InvalidToken, NotAuthenticated, PermissionDenied
+from saaskit.exceptions import (
+    InactiveUser,
+    InvalidToken,
+    NotAuthenticated,
+    PermissionDenied,
+    ReauthenticationRequired,
+)
 from saaskit.middleware import PRINCIPAL_SCOPE_KEY
 from saaskit.store import Store
 from saaskit.users.cache import UserCodec, UserT, user_cache_key
@@ -92,13 +98,14 @@ class AuthDependencies(Generic[UserT]):
     current_active_user: Callable[..., Awaitable[UserT]]
     current_verified_user: Callable[..., Awaitable[UserT]]
     current_superuser: Callable[..., Awaitable[UserT]]
+    current_reauthenticated_user: Callable[..., Awaitable[UserT]]
 
 
 _SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
 
 
 def build_dependencies(
-    authenticator: Authenticator[UserT], token_url: str
+    authenticator: Authenticator[UserT], token_url: str, *, reauthentication_seconds: int = 600
 ) -> AuthDependencies[UserT]:
     """Each dependency reads the bearer token itself (one level of dependencies, not a
     chain), and the principal is kept on the request so two of them cost one lookup."""
@@ -145,10 +152,23 @@ def build_dependencies(
             raise PermissionDenied()
         return user
 
+    async def current_reauthenticated_user(
+        request: Request, token: str | None = Depends(scheme)
+    ) -> UserT:
+        """An active user whose session proved the password recently (a login or
+        ``POST /auth/reauthenticate``); 403 ``reauthentication_required`` otherwise."""
+        found = await resolve(request, token)
+        if not found.user.is_active:
+            raise InactiveUser()
+        if not found.session.authenticated_within(reauthentication_seconds):
+            raise ReauthenticationRequired()
+        return found.user
+
     return AuthDependencies(
         principal=principal,
         current_user=current_user,
         current_active_user=current_active_user,
         current_verified_user=current_verified_user,
         current_superuser=current_superuser,
+        current_reauthenticated_user=current_reauthenticated_user,
     )

@@ -1,9 +1,17 @@
-"""Email verification and password reset: single-use, expiring, user-bound links.
+"""Email verification, password reset and email change: single-use, expiring, user-bound
+links.
 
-Both tokens are signed JWTs with their own audience. A verification token is bound to
-the email it was sent to; a reset token to the password hash at the time of the request,
-so it dies as soon as the password changes. Each token's ``jti`` is also claimed in the
-store when used, so even a still-valid token works once.
+Every token is a signed JWT with its own audience. A verification token is bound to the
+email it was sent to; a reset token to the password hash at the time of the request, so
+it dies as soon as the password changes; an email-change token to the account's current
+address and the new one, so it dies if the address changes another way first. Each
+token's ``jti`` is also claimed in the store when used, so even a still-valid token
+works once.
+
+Changing the email is a takeover path (a stolen access token, then "forgot password" to
+the thief's address), so it takes three things: a recently re-authenticated session (the
+caller checks it), a confirmation link opened from the *new* address, and a notice to
+the *old* one once the switch is made.
 """
 
 from __future__ import annotations
@@ -18,7 +26,13 @@ from saaskit.auth.client import ClientInfo
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
-from saaskit.exceptions import InvalidLinkToken, InvalidToken, ServiceUnavailable
+from saaskit.exceptions import (
+    EmailAlreadyRegistered,
+    InvalidInput,
+    InvalidLinkToken,
+    InvalidToken,
+    ServiceUnavailable,
+)
 from saaskit.hooks import Hooks
 from saaskit.settings import AuthSettings
 from saaskit.store import Store
@@ -136,6 +150,76 @@ class AccountRecovery(Generic[UserT]):
         )
         await self._send_email("email.password_changed", {"to": user.email, "name": user.full_name})
         await self.hooks.emit(self.hooks.after_reset_password, user, client)
+
+    async def request_email_change(
+        self, user: UserT, new_email: str, *, client: ClientInfo = NO_CLIENT
+    ) -> None:
+        """Email a confirmation link to ``new_email``; nothing changes until it is opened.
+
+        Call it only for a recently re-authenticated session (the route does). Rate
+        limited like the other emails, per client IP and per new address.
+
+        Raises:
+            InvalidInput: ``new_email`` is already the account's address.
+            EmailAlreadyRegistered: another account uses ``new_email`` (registration
+                tells the same, so this reveals nothing new).
+        """
+        new = await self._limit(new_email, client)
+        if new == user.email:
+            raise InvalidInput("This is already the account's email address.")
+        if await self.users.get_by_email(new) is not None:
+            raise EmailAlreadyRegistered()
+        hours = self.settings.verify_token_hours
+        token = self.tokens.issue_action(
+            "email_change",
+            user_id=user.id,
+            ttl=hours * 3600,
+            claims={"email": user.email, "new_email": new},
+        )
+        await self._send_email(
+            "email.change_email",
+            {"to": new, "token": token, "name": user.full_name, "minutes": hours * 60},
+        )
+        await self.audit.record(
+            AuditAction.EMAIL_CHANGE_REQUESTED,
+            actor_id=user.id,
+            target_id=user.id,
+            client=client,
+            detail={"new_email": new},
+        )
+
+    async def confirm_email_change(self, token: str, *, client: ClientInfo = NO_CLIENT) -> UserT:
+        """Switch the account to the address the link was sent to, and tell the old one.
+
+        The link works once, and only while the account still has the address it had
+        when the change was asked for.
+        """
+        claims = self._decode(token, "email_change")
+        user = await self.users.get(claims["sub"])
+        if user is None or not user.is_active or user.email != claims.get("email"):
+            raise InvalidLinkToken()
+        old, new = user.email, str(claims.get("new_email", ""))
+        await self._claim(claims)
+        try:
+            user = await self.users.change_email(user.id, new)
+        except EmailAlreadyRegistered:
+            raise EmailAlreadyRegistered(
+                "Another account registered this address meanwhile; the link cannot be used."
+            ) from None
+        await self.audit.record(
+            AuditAction.EMAIL_CHANGED,
+            actor_id=user.id,
+            target_id=user.id,
+            client=client,
+            detail={"old_email": old, "new_email": new},
+        )
+        await self._send_email(
+            "email.email_changed", {"to": old, "new_email": new, "name": user.full_name}
+        )
+        await self.hooks.emit(
+            self.hooks.after_update, user, {"email": new, "is_verified": True}, client
+        )
+        return user
 
     async def _send_email(self, task: str, payload: dict[str, Any]) -> None:
         """Queue an email; a task queue outage is logged, never shown to the client.

@@ -15,6 +15,8 @@ from saaskit.auth.schemas import (
     Accepted,
     EmailRequest,
     LoginRequest,
+    Reauthenticated,
+    ReauthenticateRequest,
     RefreshRequest,
     ResetPasswordRequest,
     SessionRead,
@@ -205,6 +207,37 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
         session_id: str, p: Principal[UserT] = Depends(deps.principal)
     ) -> None:
         await kit.sessions.revoke_owned(session_id, p.claims.user_id)
+
+    @router.post(
+        "/reauthenticate",
+        name="auth:reauthenticate",
+        response_model=Reauthenticated,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 422, 429),
+    )
+    async def reauthenticate(
+        body: ReauthenticateRequest,
+        request: Request,
+        p: Principal[UserT] = Depends(deps.principal),
+    ) -> Reauthenticated:
+        """Confirm the password in this session, for the security-sensitive actions
+        (changing the email, deleting the account) of the next few minutes."""
+        until = await kit.auth.reauthenticate(
+            p.session, body.password, client=kit.client_info(request)
+        )
+        return Reauthenticated(authenticated_until=datetime.fromtimestamp(until, UTC))
+
+    @router.post(
+        "/confirm-email-change",
+        name="auth:confirm_email_change",
+        status_code=status.HTTP_200_OK,
+        response_model=read_schema,
+        responses=error_responses(400, 409, 422),
+    )
+    async def confirm_email_change(body: VerifyEmailRequest, request: Request) -> Any:
+        """Switch the account to the new address with the token from the link sent there."""
+        user = await kit.recovery.confirm_email_change(body.token, client=kit.client_info(request))
+        return read_schema.model_validate(user)
 
     accepted = Accepted(detail="If the account exists, an email is on its way.")
 

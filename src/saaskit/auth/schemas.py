@@ -70,6 +70,22 @@ class ResetPasswordRequest(BaseModel):
     )  # the password policy decides (invalid_password)
 
 
+class ReauthenticateRequest(BaseModel):
+    """The current password, to unlock security-sensitive actions for a few minutes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: PasswordText = Field(min_length=1, max_length=4096)
+
+
+class Reauthenticated(BaseModel):
+    """Until when this session counts as recently authenticated."""
+
+    authenticated_until: datetime = Field(
+        description="Security-sensitive actions are allowed in this session until then."
+    )
+
+
 class Accepted(BaseModel):
     """The same answer whether or not the account exists."""
 

@@ -13,7 +13,13 @@ from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
-from saaskit.exceptions import EmailNotVerified, InvalidCredentials, RefreshTokenReused
+from saaskit.exceptions import (
+    EmailNotVerified,
+    InvalidCredentials,
+    InvalidToken,
+    RefreshTokenReused,
+    UserNotFound,
+)
 from saaskit.hooks import Hooks
 from saaskit.settings import AuthSettings
 from saaskit.users.cache import UserT
@@ -113,6 +119,47 @@ class AuthService(Generic[UserT]):
             )
             raise
         return self.issue(session, jti)
+
+    async def reauthenticate(
+        self, session: RefreshSession, password: str, *, client: ClientInfo = NO_CLIENT
+    ) -> int:
+        """Prove the password again in ``session``; returns until when (epoch seconds) the
+        session counts as recently authenticated.
+
+        One mechanism for every security-sensitive action (changing the email, deleting
+        the account, and later features): a login or this call at most
+        ``auth.reauthentication_minutes`` ago. Refreshing tokens never renews it, so a
+        stolen refresh token does not open these actions. Attempts count against the
+        account like logins do, so a stolen access token cannot guess the password.
+        """
+        user = await self.users.get(session.user_id)  # the cached user holds no hash
+        if user is None:
+            raise UserNotFound()
+        await self.limiter.hit("login_account", user.email)
+        await self.limiter.hit("login_ip", client.ip)
+        ok, _ = await self.users.passwords.verify(password, user.hashed_password)
+        if not ok:
+            await self.audit.record(
+                AuditAction.REAUTHENTICATED,
+                outcome="failure",
+                actor_id=user.id,
+                target_id=user.id,
+                client=client,
+            )
+            raise InvalidCredentials("The password is incorrect.")
+        await self.limiter.reset("login_account", user.email)
+        await self.limiter.forgive("login_ip", client.ip)
+        if not await self.sessions.mark_authenticated(session):
+            raise InvalidToken("The session has ended; log in again.")
+        await self.audit.record(
+            AuditAction.REAUTHENTICATED, actor_id=user.id, target_id=user.id, client=client
+        )
+        return session.authenticated_at + self.reauthentication_window
+
+    @property
+    def reauthentication_window(self) -> int:
+        """Seconds a login or a re-authentication counts as recent."""
+        return self.settings.reauthentication_minutes * 60
 
     async def logout(
         self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT

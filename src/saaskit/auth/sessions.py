@@ -84,6 +84,10 @@ class RefreshSession:
         have no ``authenticated_at``: their login time)."""
         return self.authenticated_at or self.created_at
 
+    def authenticated_within(self, seconds: int) -> bool:
+        """Whether the user proved who they are here at most ``seconds`` ago."""
+        return self.last_authenticated_at + seconds >= int(time.time())
+
     def encode(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
 

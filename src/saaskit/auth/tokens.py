@@ -18,7 +18,7 @@ import jwt
 from saaskit.exceptions import InvalidToken
 
 TokenType = Literal["access", "refresh"]
-ActionType = Literal["verify", "reset"]
+ActionType = Literal["verify", "reset", "email_change"]
 ALGORITHM = "HS256"
 _REQUIRED = ["sub", "type", "sid", "jti", "iss", "aud", "iat", "exp"]
 

@@ -44,6 +44,10 @@ class Mailer:
         """``{frontend_url}{reset_path}?token=...``"""
         return build_link(self.settings.frontend_url, self.settings.reset_path, token)
 
+    def change_email_link(self, token: str) -> str:
+        """``{frontend_url}{change_email_path}?token=...``"""
+        return build_link(self.settings.frontend_url, self.settings.change_email_path, token)
+
     async def send(self, kind: str, to: str, context: Mapping[str, Any] | None = None) -> None:
         """Render the templates of ``kind`` (a built-in one or the host's own) and send."""
         await self.sender.send(self.renderer.render(kind, to, context))
@@ -61,6 +65,17 @@ class Mailer:
         """Send the reset link, valid for ``expires_minutes``."""
         context = {"link": self.reset_link(token), "name": name}
         await self.send("reset_password", to, {**context, "expires_minutes": expires_minutes})
+
+    async def send_email_change(
+        self, to: str, token: str, *, expires_minutes: int, name: str | None = None
+    ) -> None:
+        """Ask the *new* address ``to`` to confirm it; the change happens when it does."""
+        context = {"link": self.change_email_link(token), "name": name}
+        await self.send("change_email", to, {**context, "expires_minutes": expires_minutes})
+
+    async def send_email_changed(self, to: str, *, new_email: str, name: str | None = None) -> None:
+        """Tell the *old* address ``to`` that the account's email is now ``new_email``."""
+        await self.send("email_changed", to, {"name": name, "new_email": new_email})
 
     async def send_password_changed(self, to: str, *, name: str | None = None) -> None:
         """Tell ``to`` that their password changed (and what to do if it was not them)."""

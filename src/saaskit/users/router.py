@@ -7,11 +7,18 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from saaskit.auth.dependencies import Principal
+from saaskit.auth.schemas import Accepted
 from saaskit.errors import error_responses
 from saaskit.exceptions import UserNotFound
 from saaskit.routing import body_limits, new_router, with_body_schema
 from saaskit.users.cache import UserT
-from saaskit.users.schemas import Page, PasswordChange, UserAdminUpdate, UserUpdate
+from saaskit.users.schemas import (
+    EmailChangeRequest,
+    Page,
+    PasswordChange,
+    UserAdminUpdate,
+    UserUpdate,
+)
 
 if TYPE_CHECKING:
     from saaskit.kit import SaaSKit
@@ -53,17 +60,43 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         name="users:update_me",
         response_model=read_schema,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 409, 422),
+        responses=error_responses(401, 422),
     )
+
+    @router.post(
+        "/me/email",
+        name="users:change_email",
+        status_code=status.HTTP_202_ACCEPTED,
+        response_model=Accepted,
+        responses=error_responses(401, 403, 409, 422, 429),
+    )
+    async def change_email(
+        body: EmailChangeRequest,
+        request: Request,
+        user: UserT = Depends(deps.current_reauthenticated_user),
+    ) -> Accepted:
+        """Send a confirmation link to the new address; the email changes when it is
+        opened (``POST /auth/confirm-email-change``), and the old address is told.
+
+        Needs a recent login or ``POST /auth/reauthenticate`` (403
+        ``reauthentication_required`` otherwise).
+        """
+        await kit.recovery.request_email_change(
+            user, str(body.email), client=kit.client_info(request)
+        )
+        return Accepted(detail="A confirmation link is on its way to the new address.")
 
     @router.delete(
         "/me",
         name="users:delete_me",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=error_responses(401),
+        responses=error_responses(401, 403),
     )
-    async def delete_me(request: Request, user: UserT = Depends(deps.current_active_user)) -> None:
+    async def delete_me(
+        request: Request, user: UserT = Depends(deps.current_reauthenticated_user)
+    ) -> None:
+        """Delete the account. Needs a recent login or ``POST /auth/reauthenticate``."""
         await kit.users.delete(user.id, actor_id=user.id, client=kit.client_info(request))
 
     @router.post(

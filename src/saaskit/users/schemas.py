@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from saaskit.text import PasswordText, SingleLine
 
@@ -55,28 +55,51 @@ class UserCreate(BaseModel):
     full_name: SingleLine | None = Field(default=None, max_length=255)
 
 
+EMAIL_CHANGE_HINT = (
+    "the email changes with POST /users/me/email, which sends a confirmation link to the "
+    "new address"
+)
+
+
 class UserUpdate(BaseModel):
-    """What a user may change about themselves. Privileged fields are rejected (422)."""
+    """What a user may change about themselves. Privileged fields are rejected (422).
+
+    The email is not one of them: changing it needs a recent re-authentication and a
+    link opened from the new address (``POST /users/me/email``).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr | None = None
     full_name: SingleLine | None = Field(default=None, max_length=255)
 
-    _email_not_null = field_validator("email")(_refuse_null)
+    @model_validator(mode="before")
+    @classmethod
+    def _email_has_its_own_flow(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "email" in data and "email" not in cls.model_fields:
+            raise ValueError(EMAIL_CHANGE_HINT)
+        return data
 
 
 class UserAdminUpdate(UserUpdate):
-    """What a superuser may change about any user."""
+    """What a superuser may change about any user (the email at once, unconfirmed)."""
 
+    email: EmailStr | None = None
     password: PasswordText | None = Field(default=None, max_length=4096)
     is_active: bool | None = None
     is_superuser: bool | None = None
     is_verified: bool | None = None
 
-    _flags_not_null = field_validator("password", "is_active", "is_superuser", "is_verified")(
-        _refuse_null
-    )
+    _flags_not_null = field_validator(
+        "email", "password", "is_active", "is_superuser", "is_verified"
+    )(_refuse_null)
+
+
+class EmailChangeRequest(BaseModel):
+    """The new address; a confirmation link goes there, the change happens when opened."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr
 
 
 class PasswordChange(BaseModel):

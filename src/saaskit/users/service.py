@@ -183,6 +183,27 @@ class UserService(Generic[UserT]):
             await self.hooks.emit(self.hooks.after_update, user, values, client)
         return user
 
+    async def change_email(self, user_id: int, new_email: str) -> UserT:
+        """Switch to ``new_email``, verified (the caller proved the address receives mail).
+
+        Raises :class:`EmailAlreadyRegistered` when another account took it meanwhile.
+        """
+        email = normalize_email(new_email)
+        _refuse_nul({"email": email})
+        async with self.session_factory() as db:
+            user = await db.get(self.model, user_id)
+            if user is None:
+                raise UserNotFound()
+            user.email = email
+            user.is_verified = True
+            try:
+                await db.commit()
+            except IntegrityError as error:
+                raise EmailAlreadyRegistered() from error
+            await db.refresh(user)
+        await self.cache.invalidate(user_id)
+        return user
+
     async def change_password(
         self,
         user_id: int,
