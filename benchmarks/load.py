@@ -29,11 +29,13 @@ def free_port() -> int:
 class Server:
     """``uvicorn APP`` on a free loopback port: one worker, no access log."""
 
-    def __init__(self, app: str, env: dict[str, str]) -> None:
+    def __init__(self, app: str, env: dict[str, str], *, source: Path | None = None) -> None:
+        """``source``: a ``src`` folder whose saaskit is served instead of this checkout's."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = app
-        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        path = f"{source}{os.pathsep}{ROOT}" if source else str(ROOT)
+        self.env = {**os.environ, **env, "PYTHONPATH": path}
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:

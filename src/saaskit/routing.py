@@ -16,9 +16,10 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException
@@ -106,11 +107,29 @@ class BoundedRequest(Request):
         return self._json
 
 
+class _BearerCheck(Protocol):
+    def check_bearer(self, authorization: str | None) -> None: ...
+
+
+def _bearer_check(dependant: Dependant) -> _BearerCheck | None:
+    """The authenticator of the kit's auth dependency this route uses, if any."""
+    stack = list(dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        found: _BearerCheck | None = getattr(dependency.call, "__saaskit_authenticator__", None)
+        if found is not None:
+            return found
+        stack.extend(dependency.dependencies)
+    return None
+
+
 class SaaSKitRoute(APIRoute):
     limits: ClassVar[BodyLimits] = BodyLimits()
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        # FastAPI reads the body before it runs dependencies: check the token first.
+        self.bearer_check = _bearer_check(self.dependant) if self.body_field else None
         if self.body_field is not None and 400 not in self.responses:
             unreadable = error_responses(400)
             unreadable[400]["description"] = UNREADABLE_BODY
@@ -121,6 +140,8 @@ class SaaSKitRoute(APIRoute):
 
         async def route_handler(request: Request) -> Response:
             try:
+                if self.bearer_check is not None:
+                    self.bearer_check.check_bearer(request.headers.get("authorization"))
                 return await handler(BoundedRequest(request.scope, request.receive, self.limits))
             except _JsonRefused as error:
                 return error.response()

@@ -195,7 +195,7 @@ class HttpSettings(BaseModel):
         1024 * 1024, ge=1, description="Larger request bodies get 413 before any parsing."
     )
     max_auth_body_bytes: int = Field(
-        64 * 1024,
+        16 * 1024,
         ge=1024,
         description="Largest body of the auth and users routes (login, register, refresh...), "
         "which never need more; larger ones get 413 unread.",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic
+from typing import Any, Generic
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -72,6 +72,15 @@ class Authenticator(Generic[UserT]):
                 self._verified.clear()
             self._verified[token] = claims
         return claims
+
+    def check_bearer(self, authorization: str | None) -> None:
+        """Refuse a request without a validly signed access token, before its body is
+        read (a signature check, no store round trip): an anonymous client cannot make an
+        authenticated route parse a large body."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise NotAuthenticated()
+        self.claims(token)
 
     async def authenticate(self, token: str) -> Principal[UserT]:
         claims = self.claims(token)
@@ -163,6 +172,18 @@ def build_dependencies(
         if not found.session.authenticated_within(reauthentication_seconds):
             raise ReauthenticationRequired()
         return found.user
+
+    dependencies: list[Callable[..., Any]] = [
+        principal,
+        current_user,
+        current_active_user,
+        current_verified_user,
+        current_superuser,
+        current_reauthenticated_user,
+    ]
+    for dependency in dependencies:
+        # Lets saaskit's route class check the token before it reads a request body.
+        dependency.__saaskit_authenticator__ = authenticator  # type: ignore[attr-defined]
 
     return AuthDependencies(
         principal=principal,
