@@ -281,8 +281,11 @@ class AIModelNotAllowed(SaaSKitError):
 class AIQuotaExceeded(RateLimited):
     """The user's monthly token quota cannot cover this request; no call was made.
 
-    ``retry_after`` counts the seconds until ``resets_at`` (the first day of next month,
-    UTC); both travel as headers (``Retry-After``, ``X-AI-Quota-Reset``).
+    ``requested`` is the request's worst case; when it is more than the whole ``quota``
+    the message says so (only a smaller request or a larger quota fits it). The message
+    also says how many tokens are left. ``retry_after`` counts the seconds until
+    ``resets_at`` (the first day of next month, UTC); both travel as headers
+    (``Retry-After``, ``X-AI-Quota-Reset``).
     """
 
     code = ErrorCode.AI_QUOTA_EXCEEDED
@@ -291,12 +294,19 @@ class AIQuotaExceeded(RateLimited):
     def __init__(
         self, *, used: int, quota: int, requested: int, resets_at: datetime, retry_after: int
     ) -> None:
-        super().__init__(
-            retry_after,
-            f"Monthly AI token quota reached: {used} of {quota} tokens used or reserved, and "
-            f"this request may need up to {requested}. The quota resets on "
-            f"{resets_at:%Y-%m-%d} (UTC).",
-        )
+        smaller = "Send a shorter conversation or a smaller max_tokens"
+        if requested > quota:
+            text = (
+                f"This request may need up to {requested} AI tokens, more than the whole "
+                f"monthly quota of {quota}. {smaller}."
+            )
+        else:
+            text = (
+                f"Monthly AI token quota reached: {used} of {quota} tokens used or reserved, "
+                f"{max(0, quota - used)} left, and this request may need up to {requested}. "
+                f"{smaller}, or wait until the quota resets on {resets_at:%Y-%m-%d} (UTC)."
+            )
+        super().__init__(retry_after, text)
         self.used = used
         self.quota = quota
         self.requested = requested

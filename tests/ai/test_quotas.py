@@ -55,7 +55,7 @@ async def test_quota_follows_the_billing_plan(
     }
     kit = await make_kit(
         billing=fake_stripe.billing_settings(plans=plans, default_plan="free"),
-        ai=fake_openai.ai_settings(max_tokens=20),
+        ai=fake_openai.ai_settings(max_tokens=10),  # "Hi" reserves 25 of 30
     )
     chat = {"messages": ask("Hi")}
     async with client_for(kit) as client:

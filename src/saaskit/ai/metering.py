@@ -8,7 +8,16 @@ Two records are kept:
   the reservations of calls in flight, changed with atomic ``incr``. Quotas are checked
   against it, so concurrent requests cannot overshoot: each one adds its worst case
   before calling the provider and is refused (its reservation undone) when the total
-  would pass the quota.
+  would pass the quota. A reservation larger than the whole quota is refused without
+  touching the counter.
+
+The guarantee: a reservation never takes the counter past the quota, and a commit
+replaces a reservation by what the provider reported. So the counter passes the quota
+only when a call is charged more than it reserved (the meter then logs a warning), by
+that excess, or through :meth:`UsageMeter.record`, which checks no quota; either way
+every later reservation of the month is refused. With saaskit's byte-bound estimate
+(:mod:`saaskit.ai.estimate`) and a byte-level tokenizer a call cannot be charged more
+than it reserved.
 
 When the counter is missing (a new month, a Redis flush, a restarted process with the
 in-process store) it is rebuilt from the table before the next reservation. Calls in
@@ -17,6 +26,7 @@ flight at the moment of a cache loss may be under-counted by their reservation o
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from saaskit.ai.models import AIUsageMixin
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.store import Store
+
+logger = logging.getLogger("saaskit.ai")
 
 # Counters outlive their month by a few days: calls that start on the last evening of
 # a month settle against it.
@@ -144,34 +156,43 @@ class UsageMeter:
 
         The check and the reservation are one atomic step on the store counter: the
         sum of everything reserved and used never passes ``quota`` (``None``: no limit,
-        but the tokens are still counted).
+        but the tokens are still counted). ``tokens`` over the whole ``quota`` are
+        refused without touching the counter: such a call could never fit.
         """
         if tokens < 1:
             raise ValueError("a reservation needs at least one token")
         month = self.current_month()
+        if quota is not None and tokens > quota:
+            raise self._refusal(await self.counted(user_id, month), quota, tokens, month)
         key = counter_key(user_id, month)
         if await self.store.get(key) is None:
             await self._rebuild(user_id, month)
         total = await self.store.incr(key, tokens, self._counter_ttl(month))
         if quota is not None and total > quota:
             await self.store.incr(key, -tokens)
-            resets_at = month_reset(month)
-            wait = math.ceil((resets_at - self.clock()).total_seconds())
-            raise AIQuotaExceeded(
-                used=max(0, total - tokens),
-                quota=quota,
-                requested=tokens,
-                resets_at=resets_at,
-                retry_after=wait,
-            )
+            raise self._refusal(max(0, total - tokens), quota, tokens, month)
         return Reservation(user_id=user_id, month=month, tokens=tokens)
 
     async def commit(
         self, reservation: Reservation, model: str, prompt_tokens: int, completion_tokens: int
     ) -> None:
-        """Charge what the call really used (in the reservation's month) and free the rest."""
+        """Charge what the call really used (in the reservation's month) and free the rest.
+
+        What the provider reported is charged even when it is more than was reserved
+        (it is what the provider bills); that is logged, as the counter may then pass
+        the quota by the excess.
+        """
         self._settle(reservation)
         actual = prompt_tokens + completion_tokens
+        if actual > reservation.tokens:
+            logger.warning(
+                "AI call of user %s (%s) was charged %s tokens, more than the %s reserved; "
+                "the quota counter may pass the quota by the difference",
+                reservation.user_id,
+                model,
+                actual,
+                reservation.tokens,
+            )
         try:
             await self._upsert(
                 reservation.user_id, reservation.month, model, prompt_tokens, completion_tokens
@@ -220,6 +241,13 @@ class UsageMeter:
         if reservation.settled:
             raise RuntimeError("this reservation was already committed or released")
         reservation.settled = True
+
+    def _refusal(self, used: int, quota: int, tokens: int, month: str) -> AIQuotaExceeded:
+        resets_at = month_reset(month)
+        wait = math.ceil((resets_at - self.clock()).total_seconds())
+        return AIQuotaExceeded(
+            used=used, quota=quota, requested=tokens, resets_at=resets_at, retry_after=wait
+        )
 
     def _counter_ttl(self, month: str) -> int:
         remaining = month_reset(month) + _COUNTER_GRACE - self.clock()

