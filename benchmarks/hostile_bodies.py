@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     reported, limit_body = unknown_keys(90_000), at_limit()
-    X
+    deep = b'{"email": ' + b"[" * 6_000 + b"]" * 6_000 + b"}"
     with sqlite_database() as db:
         env = {
             "SAASKIT_DATABASE_URL": db.url,
