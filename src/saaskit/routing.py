@@ -38,6 +38,7 @@ from saaskit.settings import HttpSettings
 F = TypeVar("F", bound=Callable[..., Any])
 
 UNREADABLE_BODY = "The body could not be read (not UTF-8, or a broken form)"
+BODY_TOO_LARGE = "The body is over the size limit (the route's, or the app's)"
 
 
 def with_body_schema(endpoint: F, schema: type[Any]) -> F:
@@ -130,10 +131,11 @@ class SaaSKitRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
         # FastAPI reads the body before it runs dependencies: check the token first.
         self.bearer_check = _bearer_check(self.dependant) if self.body_field else None
-        if self.body_field is not None and 400 not in self.responses:
-            unreadable = error_responses(400)
-            unreadable[400]["description"] = UNREADABLE_BODY
-            self.responses = {**unreadable, **self.responses}
+        if self.body_field is not None:
+            declared = error_responses(400, 413)
+            declared[400]["description"] = UNREADABLE_BODY
+            declared[413]["description"] = BODY_TOO_LARGE
+            self.responses = {**declared, **self.responses}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
