@@ -88,6 +88,20 @@ async def test_replace_updates_only_a_key_that_exists(store: Store) -> None:
     assert await store.get("live") == b"v2"
 
 
+async def test_incr_within_adds_only_what_fits(store: Store) -> None:
+    assert await store.incr_within("quota", 60, 100, ttl=60) == (True, 60)
+    assert await store.incr_within("quota", 50, 100, ttl=60) == (False, 60)  # would be 110
+    assert await store.get("quota") == b"60"  # a refused addition never shows
+    assert await store.incr_within("quota", 40, 100) == (True, 100)
+
+
+async def test_concurrent_incr_within_never_passes_the_maximum(store: Store) -> None:
+    outcomes = await asyncio.gather(*(store.incr_within("pool", 30, 100) for _ in range(10)))
+
+    assert [added for added, _ in outcomes].count(True) == 3
+    assert await store.get("pool") == b"90"
+
+
 async def test_compare_and_set_outcomes(store: Store) -> None:
     assert await store.compare_and_set("k", b"old", b"new") is CasResult.MISSING
     assert await store.get("k") is None

@@ -42,6 +42,7 @@ OPERATIONS: list[tuple[str, Callable[[Store], Awaitable[Any]]]] = [
     ("compare_and_set", lambda s: s.compare_and_set("k", b"a", b"b")),
     ("hit", lambda s: s.hit("k", 5)),
     ("incr", lambda s: s.incr("k", 1, ttl=5)),
+    ("incr_within", lambda s: s.incr_within("k", 1, 10, ttl=5)),
     ("set_add", lambda s: s.set_add("k", "m", ttl=5)),
     ("write_many", lambda s: s.write_many(puts=[("k", b"v", 5)], set_adds=[("s", "m", 5)])),
     ("set_members", lambda s: s.set_members("k")),

@@ -167,10 +167,15 @@ class UsageMeter:
         key = counter_key(user_id, month)
         if await self.store.get(key) is None:
             await self._rebuild(user_id, month)
-        total = await self.store.incr(key, tokens, self._counter_ttl(month))
-        if quota is not None and total > quota:
-            await self.store.incr(key, -tokens)
-            raise self._refusal(max(0, total - tokens), quota, tokens, month)
+        ttl = self._counter_ttl(month)
+        if quota is None:
+            await self.store.incr(key, tokens, ttl)
+        else:
+            # Check and add in one atomic step: a refused reservation never shows in the
+            # counter, so it can neither pass the quota nor make a concurrent one fail.
+            added, total = await self.store.incr_within(key, tokens, quota, ttl)
+            if not added:
+                raise self._refusal(total, quota, tokens, month)
         return Reservation(user_id=user_id, month=month, tokens=tokens)
 
     async def commit(

@@ -83,6 +83,16 @@ class Store(Protocol):
         """Add ``amount`` and return the new value; ``ttl`` is set when the key is created."""
         ...
 
+    async def incr_within(
+        self, key: str, amount: int, maximum: int, ttl: int | None = None
+    ) -> tuple[bool, int]:
+        """Add ``amount`` only if the result stays at most ``maximum``, atomically.
+
+        Returns whether it was added and the value after the call (unchanged when not):
+        a refused addition never shows in the counter, not even for a moment.
+        """
+        ...
+
     async def set_add(self, key: str, member: str, ttl: int | None = None) -> None: ...
 
     async def write_many(

@@ -100,6 +100,15 @@ class MemoryStore:
         self._values[key] = (current + amount, self._values[key][1])
         return current + amount
 
+    async def incr_within(
+        self, key: str, amount: int, maximum: int, ttl: int | None = None
+    ) -> tuple[bool, int]:
+        current = self._live(key)
+        value = int(current) if isinstance(current, int | bytes) else 0
+        if value + amount > maximum:
+            return False, value
+        return True, await self.incr(key, amount, ttl)
+
     async def set_add(self, key: str, member: str, ttl: int | None = None) -> None:
         current = self._live(key)
         if not isinstance(current, set):

@@ -30,6 +30,17 @@ if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) 
 return {count, ttl}
 """
 
+_INCR_WITHIN = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local value = current + tonumber(ARGV[1])
+if value > tonumber(ARGV[2]) then return {0, current} end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+if tonumber(ARGV[3]) > 0 and redis.call('TTL', KEYS[1]) == -1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+return {1, value}
+"""
+
 _INCR = """
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
 if tonumber(ARGV[2]) > 0 and redis.call('TTL', KEYS[1]) == -1 then
@@ -84,6 +95,7 @@ class RedisStore:
         self._cas = self._client.register_script(_CAS)
         self._hit = self._client.register_script(_HIT)
         self._incr = self._client.register_script(_INCR)
+        self._incr_within = self._client.register_script(_INCR_WITHIN)
 
     def _k(self, key: str) -> str:
         return self.prefix + key
@@ -140,6 +152,15 @@ class RedisStore:
     @_unavailable_on_error
     async def incr(self, key: str, amount: int, ttl: int | None = None) -> int:
         return int(await self._incr(keys=[self._k(key)], args=[amount, ttl or 0]))
+
+    @_unavailable_on_error
+    async def incr_within(
+        self, key: str, amount: int, maximum: int, ttl: int | None = None
+    ) -> tuple[bool, int]:
+        added, value = await self._incr_within(
+            keys=[self._k(key)], args=[amount, maximum, ttl or 0]
+        )
+        return bool(added), int(value)
 
     @_unavailable_on_error
     async def set_add(self, key: str, member: str, ttl: int | None = None) -> None:
