@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from saaskit.users.emails import EmailAddress
 
 ItemT = TypeVar("ItemT")
 T = TypeVar("T")
@@ -47,7 +49,7 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: EmailAddress
     # No min_length: the password policy decides, so "" is 422 `invalid_password` too.
     password: str = Field(max_length=4096)
     full_name: str | None = Field(default=None, max_length=255)
@@ -58,7 +60,7 @@ class UserUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     full_name: str | None = Field(default=None, max_length=255)
 
     _email_not_null = field_validator("email")(_refuse_null)
