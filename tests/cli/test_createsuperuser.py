@@ -96,6 +96,23 @@ def test_rejects_an_invalid_email_or_empty_stdin(database_url: str) -> None:
     assert (code, "no password on stdin" in err) == (1, True)
 
 
+def test_applies_the_rules_of_a_registration_to_the_email(database_url: str) -> None:
+    code, _, err = _create(
+        database_url, "--email", "\u0430dmin@example.com", "--password-stdin", input=PASSWORD
+    )
+    assert code == 1
+    assert "mixes scripts (Cyrillic and Latin)" in err
+    assert "\u0430dmin" not in err
+    code, _, err = _create(
+        database_url, "--email", "a" * 65 + "@example.com", "--password-stdin", input=PASSWORD
+    )
+    assert (code, "longer than 64 bytes" in err) == (1, True)
+
+    fullwidth = "\uff41dmin@example.com"
+    assert _create(database_url, "--email", fullwidth, "--password-stdin", input=PASSWORD)[0] == 0
+    assert _login(database_url, "admin@example.com").is_superuser
+
+
 def test_unmigrated_database_points_to_migrate(clean_environment: Path) -> None:
     result = invoke(
         "createsuperuser", "--email", "a@example.com", "--password-stdin", input=PASSWORD

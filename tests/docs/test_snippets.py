@@ -23,14 +23,16 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from saaskit import SaaSKitSettings
 from tests.docs.helpers import ROOT, SNIPPETS, load_path
 
 PASSWORD = "correct horse battery"
 ENV_PY = SNIPPETS / "myapp" / "migrations" / "env.py"
+NORMALIZE_EMAILS = SNIPPETS / "myapp" / "migrations" / "normalize_emails.py"
 # Files that only make sense inside another program; each is run by a test below.
-RUN_ELSEWHERE = {ENV_PY}
+RUN_ELSEWHERE = {ENV_PY, NORMALIZE_EMAILS}
 # Files of a project made by `saaskit init`: tests/docs/test_tutorial.py runs them there.
 RUN_IN_A_PROJECT = SNIPPETS / "tutorial"
 
@@ -112,6 +114,31 @@ def test_second_autogenerate_finds_nothing_to_do(migrated: Path, project: Path) 
     assert not isinstance(script, list)
     body = Path(script.path).read_text("utf-8")
     assert "op." not in body.split("def upgrade", 1)[1].split("def downgrade", 1)[0]
+
+
+def test_host_revision_normalizes_stored_emails(
+    migrated: Path, project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = Config(str(project / "alembic.ini"))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    revision = NORMALIZE_EMAILS.read_text("utf-8").replace(
+        "down_revision: str | None = None", f"down_revision: str | None = {head!r}"
+    )
+    (project / "migrations" / "versions" / "normalize_emails.py").write_text(revision, "utf-8")
+    legacy = ["alice@example.com", "\uff41lice@example.com", "\uff42ob@example.com"]
+    with contextlib.closing(sqlite3.connect(migrated)) as db, db:
+        db.executemany(
+            "INSERT INTO users (email, hashed_password) VALUES (?, 'x')", [(e,) for e in legacy]
+        )
+    caplog.set_level(logging.INFO, logger="alembic")
+
+    command.upgrade(config, "head")
+
+    with contextlib.closing(sqlite3.connect(migrated)) as db:
+        emails = [row[0] for row in db.execute("SELECT email FROM users ORDER BY id")]
+    assert emails == ["alice@example.com", "\uff41lice@example.com", "bob@example.com"]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("ids 1, 2" in message and "left unchanged" in message for message in warnings)
 
 
 @pytest.fixture

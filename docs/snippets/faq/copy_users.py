@@ -33,8 +33,9 @@ async def copy_users(source_url: str, kit: SaaSKit[Any]) -> dict[str, int]:
 
     The password hashes are copied as they are: saaskit verifies bcrypt hashes (passlib,
     fastapi-users up to 12) and, with ``SAASKIT_AUTH__PASSWORD_HASHER=argon2``, argon2
-    hashes (pwdlib, fastapi-users 13 and later). Nothing is written if two emails differ
-    only in case, since saaskit stores emails lower-cased under a unique index.
+    hashes (pwdlib, fastapi-users 13 and later). Nothing is written if two emails have the
+    same canonical form (they differ only in case, or in fullwidth letters and the like),
+    since saaskit stores that form under a unique index.
     """
     source = create_async_engine(source_url)
     try:
@@ -45,13 +46,13 @@ async def copy_users(source_url: str, kit: SaaSKit[Any]) -> dict[str, int]:
 
     clashes = [e for e, n in Counter(normalize_email(r.email) for r in rows).items() if n > 1]
     if clashes:
-        raise ValueError(f"emails that differ only in case: {', '.join(sorted(clashes))}")
+        raise ValueError(f"emails that are the same address: {', '.join(sorted(clashes))}")
 
     new_ids: dict[str, int] = {}
     async with kit.session_factory() as session, session.begin():
         for row in rows:
             user = kit.user_model(
-                email=row.email,  # lower-cased by UserMixin
+                email=row.email,  # put in canonical form by UserMixin
                 hashed_password=row.hashed_password,
                 is_active=row.is_active,
                 is_superuser=row.is_superuser,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from saaskit.text import PasswordText, SingleLine
+from saaskit.users.emails import LookupEmail
 
 
 class LoginRequest(BaseModel):
@@ -15,7 +16,9 @@ class LoginRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    # Looked up, not checked against the rules for new addresses: a look-alike gets the
+    # same 401 as an unknown address, and accounts stored before those rules still log in.
+    email: LookupEmail
     password: PasswordText = Field(min_length=1, max_length=4096)
 
 
@@ -52,7 +55,7 @@ class EmailRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: LookupEmail
 
 
 class VerifyEmailRequest(BaseModel):

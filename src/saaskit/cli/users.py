@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import EmailStr, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from saaskit.cli.alembic_support import first_line
@@ -16,8 +16,10 @@ from saaskit.cli.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
 from saaskit.exceptions import SaaSKitError
 from saaskit.kit import SaaSKit
+from saaskit.users.emails import EmailAddress
 
-_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
+# The rules of a registration: canonical form, RFC 5321 lengths, one script.
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailAddress)
 
 
 def createsuperuser(
@@ -53,8 +55,9 @@ def createsuperuser(
     """
     try:
         email = _EMAIL.validate_python(email)
-    except ValidationError:
-        fail(f"{email!r} is not a valid email address.")
+    except ValidationError as error:
+        reason = error.errors(include_input=False)[0]["msg"].rstrip(".")
+        fail(f"--email is refused: {reason}.")
     password = _read_password(password_stdin)
     kit = _load_kit(kit_path)
     missing = missing_sqlite_file(kit.settings.database_url)

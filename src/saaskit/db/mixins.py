@@ -8,12 +8,14 @@ A host declares its user table with its own ``DeclarativeBase``::
         __tablename__ = "users"
         company: Mapped[str | None] = mapped_column(default=None)
 
-Emails are stored lower-cased (see :func:`normalize_email`), so the unique index on
-``email`` makes them unique regardless of case, on every database.
+Emails are stored in one canonical form (see :func:`normalize_email`), so the unique index
+on ``email`` makes them unique regardless of case or of compatibility variants such as
+fullwidth letters, on every database.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, Integer, String, false, func, true
@@ -23,8 +25,25 @@ EMAIL_MAX_LENGTH = 320
 
 
 def normalize_email(email: str) -> str:
-    """The canonical form saaskit stores and looks up: stripped and lower-cased."""
-    return email.strip().lower()
+    """The canonical form saaskit stores and looks up: NFKC, stripped, lower-cased.
+
+    NFKC folds compatibility variants into the characters they stand for: fullwidth
+    letters (U+FF41 for ``a``), mathematical letters (U+1D41A) and ligatures (U+FB01 for
+    ``fi``), so the fullwidth spelling of ``alice@example.com`` is ``alice@example.com``.
+    Lower-casing is ``str.lower``, not ``str.casefold``: ``casefold`` also turns the sharp s
+    into ``ss`` and the final sigma into a medial one, which look nothing alike, and the
+    stored form is where reset links are sent, so it must not become another mailbox (or,
+    after the ``@``, another domain: with and without the sharp s are two IDNA 2008 names).
+    The second NFKC keeps the result stable when lower-casing decomposes a letter (U+0130,
+    capital I with a dot, becomes ``i`` and a combining dot), so
+    ``normalize_email(normalize_email(x)) == normalize_email(x)``.
+
+    This only canonicalises: it checks nothing, so it also serves searches for parts of an
+    address. Request bodies check addresses with :data:`saaskit.users.emails.EmailAddress`
+    or :data:`~saaskit.users.emails.LookupEmail`, which end with this function.
+    """
+    folded = unicodedata.normalize("NFKC", email).strip().lower()
+    return unicodedata.normalize("NFKC", folded)
 
 
 class TimestampMixin:

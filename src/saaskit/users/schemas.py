@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from saaskit.text import PasswordText, SingleLine
+from saaskit.users.emails import EmailAddress
 
 ItemT = TypeVar("ItemT")
 T = TypeVar("T")
@@ -49,7 +50,7 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: EmailAddress
     # No min_length: the password policy decides, so "" is 422 `invalid_password` too.
     password: PasswordText = Field(max_length=4096)
     full_name: SingleLine | None = Field(default=None, max_length=255)
@@ -83,7 +84,7 @@ class UserUpdate(BaseModel):
 class UserAdminUpdate(UserUpdate):
     """What a superuser may change about any user (the email at once, unconfirmed)."""
 
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
     password: PasswordText | None = Field(default=None, max_length=4096)
     is_active: bool | None = None
     is_superuser: bool | None = None
@@ -99,7 +100,7 @@ class EmailChangeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr
+    email: EmailAddress
 
 
 class PasswordChange(BaseModel):

@@ -85,7 +85,11 @@ class UserService(Generic[UserT]):
         is_verified: bool = False,
         extra: Mapping[str, Any] | None = None,
     ) -> UserT:
-        """Create a user; raises EmailAlreadyRegistered or InvalidPassword."""
+        """Create a user; raises EmailAlreadyRegistered or InvalidPassword.
+
+        The email is put in canonical form (:func:`~saaskit.db.normalize_email`) but not
+        checked: request bodies check it with :data:`saaskit.users.emails.EmailAddress`.
+        """
         self.passwords.check_policy(password)
         _refuse_nul({**dict(extra or {}), "email": email, "full_name": full_name})
         email = normalize_email(email)
