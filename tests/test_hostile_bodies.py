@@ -194,3 +194,13 @@ async def test_an_anonymous_client_cannot_make_an_authenticated_route_parse_its_
             )
             assert response.status_code == 401, response.text[:200]
             assert len(response.content) <= MAX_ERROR_BODY
+
+
+@pytest.mark.parametrize("body", [b"\x80", b'{"email": "\xff"}', b"\xfe\xff\x00{"])
+async def test_a_login_body_that_is_not_utf8_is_422_not_500(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await post(client, "/api/v1/auth/login", body)
+
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"

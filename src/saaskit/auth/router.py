@@ -62,6 +62,10 @@ async def _read_login(request: Request) -> LoginRequest:
                 raise RequestValidationError(
                     [{"type": "json_invalid", "loc": ("body", error.pos), "msg": error.msg}]
                 ) from None
+            except UnicodeDecodeError:
+                raise RequestValidationError(
+                    [{"type": "json_invalid", "loc": ("body",), "msg": "The body is not UTF-8."}]
+                ) from None
             return LoginRequest.model_validate(data)
         form = await request.form()
         return LoginRequest.model_validate(
