@@ -209,7 +209,7 @@ class SaaSKit(Generic[UserT]):
         self.authenticator = Authenticator(self.tokens, self.store, self.users, cache.codec)
         self.dependencies: AuthDependencies[UserT] = build_dependencies(
             self.authenticator,
-            token_url=f"{self.settings.api_prefix}/auth/login",
+            token_url=f"{self.settings.api_prefix}/auth/token",  # the OAuth 2.0 endpoint
             reauthentication_seconds=auth.reauthentication_minutes * 60,
         )
         self.current_user = self.dependencies.current_user

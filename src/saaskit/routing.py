@@ -22,6 +22,7 @@ from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
+from fastapi.utils import generate_unique_id
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope
 
@@ -173,6 +174,20 @@ def body_limits(http: HttpSettings, *, small: bool = False) -> BodyLimits:
     )
 
 
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI operation id of a kit route: its name, ``auth:login`` -> ``auth_login``.
+
+    Generated clients name their functions after it (``auth_login``, ``authLogin``), so it
+    is short and stays the same when a path or a prefix changes. A route without a
+    ``feature:action`` name keeps FastAPI's default.
+    """
+    if ":" in route.name:
+        return route.name.replace(":", "_")
+    return generate_unique_id(route)
+
+
 def new_router(limits: BodyLimits | None = None) -> APIRouter:
     """A router for saaskit routes, reading bodies within ``limits``."""
-    return APIRouter(route_class=route_class(limits or BodyLimits()))
+    return APIRouter(
+        route_class=route_class(limits or BodyLimits()), generate_unique_id_function=operation_id
+    )

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from saaskit.auth.dependencies import Principal
+from saaskit.auth.oauth2 import build_oauth2_router
 from saaskit.auth.schemas import (
     Accepted,
     EmailRequest,
@@ -294,4 +295,5 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
             body.token, body.password, client=kit.client_info(request)
         )
 
+    router.include_router(build_oauth2_router(kit))  # POST /token, POST /revoke
     return router

@@ -11,7 +11,7 @@ from saaskit.auth.client import ClientInfo
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
-from saaskit.auth.tokens import TokenCodec
+from saaskit.auth.tokens import TokenCodec, TokenType
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import (
     EmailNotVerified,
@@ -168,6 +168,34 @@ class AuthService(Generic[UserT]):
         await self.audit.record(
             AuditAction.LOGOUT, actor_id=user_id, target_id=user_id, client=client
         )
+
+    async def revoke(
+        self,
+        token: str,
+        *,
+        hint: TokenType | None = None,
+        client: ClientInfo = NO_CLIENT,
+    ) -> bool:
+        """End the session of a refresh or access token (RFC 7009); False if there was none.
+
+        ``hint`` is the type to try first; the other is tried next. A malformed, expired,
+        foreign or already revoked token is not an error, so a caller learns nothing about
+        a token it presents. Only a session that names the token's user is ended.
+        """
+        kinds: tuple[TokenType, TokenType] = (
+            ("access", "refresh") if hint == "access" else ("refresh", "access")
+        )
+        for kind in kinds:
+            try:
+                claims = self.tokens.decode(token, kind)
+            except InvalidToken:
+                continue
+            session = await self.sessions.get(claims.session_id)
+            if session is None or session.user_id != claims.user_id:
+                return False
+            await self.logout(session.id, session.user_id, client=client)
+            return True
+        return False
 
     async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
         ended = await self.sessions.revoke_all(user_id)

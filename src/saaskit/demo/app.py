@@ -50,6 +50,7 @@ def create_app(settings: SaaSKitSettings | None = None) -> FastAPI:
     @app.get(
         "/",
         name="demo:index",
+        operation_id="demo_index",
         response_model=DemoIndex,
         status_code=200,
         tags=["demo"],

@@ -1,0 +1,10 @@
+from enum import StrEnum
+
+
+class ChecksAdditionalProperty(StrEnum):
+    DOWN = "down"
+    OK = "ok"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:
+        return str(self.value)
