@@ -27,7 +27,7 @@ from saaskit.auth.tokens import TokenCodec
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
-from saaskit.db.engine import create_engine, create_session_factory
+from saaskit.db.engine import create_engine, create_read_router, create_session_factory
 from saaskit.db.tables import KitModels, build_models
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
 from saaskit.hooks import Hooks
@@ -147,6 +147,8 @@ class SaaSKit(Generic[UserT]):
         self.user_update_schema = user_update_schema
         self.engine: AsyncEngine = create_engine(self.settings)
         self.session_factory = create_session_factory(self.engine)
+        # Lag-tolerant reads (lists, audit, usage) go to a replica when one is configured.
+        self.reads = create_read_router(self.settings, self.engine)
         self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
         self.email_sender: EmailSender = email_sender or create_sender(
@@ -160,7 +162,7 @@ class SaaSKit(Generic[UserT]):
         self.tasks = email_tasks(self.mailer)
         self.runner: TaskRunner = task_runner or self._default_runner()
         self.hooks: Hooks[UserT] = Hooks()
-        self.audit = AuditLog(self.models.audit_event, self.session_factory)
+        self.audit = AuditLog(self.models.audit_event, self.session_factory, reads=self.reads)
         self.limiter = RateLimiter(self.store, self.settings.rate_limit)
         self.client_info = ClientResolver(self.settings.http.trusted_proxies)
         auth = self.settings.auth
@@ -185,6 +187,7 @@ class SaaSKit(Generic[UserT]):
             cache,
             audit=self.audit,
             hooks=self.hooks,
+            reads=self.reads,
         )
         self.auth: AuthService[UserT] = AuthService(
             self.users,
@@ -371,6 +374,7 @@ class SaaSKit(Generic[UserT]):
             await self.ai.aclose()
         if self._billing is not None:
             await self._billing.gateway.aclose()
+        await self.reads.dispose()
         await self.engine.dispose()
         await self.store.close()
         self.passwords.close()

@@ -38,6 +38,18 @@ class DatabaseSettings(BaseModel):
         ),
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    replica_retry_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A read replica that failed is skipped (its reads go to the primary) "
+        "for this long before it is tried again.",
+    )
+    replica_connect_timeout: float = Field(
+        2.0,
+        gt=0,
+        description="Seconds to wait for a read replica to accept a connection before its "
+        "reads go to the primary.",
+    )
 
 
 class AuthSettings(BaseModel):
@@ -538,6 +550,11 @@ class SaaSKitSettings(BaseSettings):
         "sqlite+aiosqlite:///./saaskit.db",
         description="SQLAlchemy async URL: `postgresql+asyncpg://...` or `sqlite+aiosqlite:///...`.",
     )
+    database_replica_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Read replicas of the PostgreSQL primary (comma-separated or a JSON list); "
+        "lag-tolerant reads go to them (see Deployment).",
+    )
     store: StoreSettings = Field(default_factory=StoreSettings)
     redis_url: str | None = Field(
         None, description="Redis URL; unset means the in-process store (one process only)."
@@ -557,6 +574,41 @@ class SaaSKitSettings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @field_validator("database_replica_urls", mode="before")
+    @classmethod
+    def _split_replicas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _replicas_match_primary(self) -> SaaSKitSettings:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        if not self.database_replica_urls:
+            return self
+        try:
+            primary = make_url(self.database_url)
+            replicas = [make_url(url) for url in self.database_replica_urls]
+        except ArgumentError as error:
+            raise ValueError(f"a database URL is not valid: {error}") from None
+        for replica in replicas:
+            if primary.get_backend_name() != "postgresql" or replica.drivername != (
+                primary.drivername
+            ):
+                raise ValueError(
+                    "read replicas need a PostgreSQL primary and the same driver: "
+                    f"{replica.drivername!r} replica for a {primary.drivername!r} primary; "
+                    "use postgresql+asyncpg://... for both"
+                )
+        return self
 
     def problems(self) -> list[str]:
         """Return what is unsafe for production, each with how to fix it."""

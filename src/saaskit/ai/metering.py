@@ -38,6 +38,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import AIUsageMixin
+from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.store import Store
 
@@ -142,9 +143,12 @@ class UsageMeter:
         store: Store,
         *,
         clock: Callable[[], datetime] = utc_now,
+        reads: ReadRouter | None = None,
     ) -> None:
         self.model = model
         self.session_factory = session_factory
+        # The usage screen tolerates replication lag; quota counts read the primary.
+        self.reads = reads or ReadRouter(session_factory.kw["bind"])
         self.store = store
         self.clock = clock
 
@@ -221,16 +225,23 @@ class UsageMeter:
             await self._adjust(user_id, month, prompt_tokens + completion_tokens)
 
     async def usage(self, user_id: int, month: str | None = None) -> MonthlyUsage:
-        """Recorded usage of ``user_id`` in ``month`` (default: this month), per model."""
+        """Recorded usage of ``user_id`` in ``month`` (default: this month), per model.
+
+        A report: it may read a replica, so a call finished a moment ago may show late
+        (quotas never read this; they use the store counter and the primary).
+        """
         month = month or self.current_month()
         table = self.model
-        async with self.session_factory() as db:
-            rows = await db.execute(
-                select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
-                .where(table.user_id == user_id, table.month == month)
-                .order_by(table.model)
-            )
-            models = [ModelUsage(*row) for row in rows]
+        query = (
+            select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
+            .where(table.user_id == user_id, table.month == month)
+            .order_by(table.model)
+        )
+
+        async def read(db: AsyncSession) -> list[ModelUsage]:
+            return [ModelUsage(*row) for row in await db.execute(query)]
+
+        models = await self.reads.run(read)
         return MonthlyUsage(user_id=user_id, month=month, models=models)
 
     async def counted(self, user_id: int, month: str | None = None) -> int:

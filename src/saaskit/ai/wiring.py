@@ -17,7 +17,7 @@ def build_ai_service(kit: SaaSKit[Any], quotas: QuotaResolver | None = None) -> 
 
     ``quotas`` defaults to :func:`default_quotas`.
     """
-    meter = UsageMeter(kit.models.ai_usage, kit.session_factory, kit.store)
+    meter = UsageMeter(kit.models.ai_usage, kit.session_factory, kit.store, reads=kit.reads)
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 

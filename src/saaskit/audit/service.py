@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.auth.client import ClientInfo
 from saaskit.db.engine import single_statements
+from saaskit.db.replicas import ReadRouter
 from saaskit.db.tables import AuditEventMixin
 
 logger = logging.getLogger("saaskit.audit")
@@ -43,11 +44,17 @@ class AuditLog:
     """Writes and reads audit events."""
 
     def __init__(
-        self, model: type[AuditEventMixin], session_factory: async_sessionmaker[AsyncSession]
+        self,
+        model: type[AuditEventMixin],
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        reads: ReadRouter | None = None,
     ) -> None:
         self.model = model
         self.session_factory = session_factory
         self.engine = single_statements(session_factory)
+        # Reading the trail tolerates replication lag: a replica when there is one.
+        self.reads = reads or ReadRouter(self.engine)
         self._insert = insert(model.__table__)  # type: ignore[attr-defined]
 
     async def record(
@@ -86,7 +93,7 @@ class AuditLog:
         user_id: int | None = None,
         action: str | None = None,
     ) -> tuple[list[AuditEventMixin], int]:
-        """Newest first; ``user_id`` matches the actor or the target."""
+        """Newest first; ``user_id`` matches the actor or the target (may read a replica)."""
         query = select(self.model)
         if user_id is not None:
             query = query.where(
@@ -94,9 +101,12 @@ class AuditLog:
             )
         if action:
             query = query.where(self.model.action == action)
-        async with self.session_factory() as db:
+
+        async def read(db: AsyncSession) -> tuple[list[AuditEventMixin], int]:
             total = await db.scalar(select(func.count()).select_from(query.subquery()))
             rows = await db.scalars(
                 query.order_by(self.model.id.desc()).limit(limit).offset(offset)
             )
             return list(rows), int(total or 0)
+
+        return await self.reads.run(read)

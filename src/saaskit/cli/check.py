@@ -99,6 +99,8 @@ def _describe_store(redis_url: str | None) -> str:
 async def _probe(settings: SaaSKitSettings, report: Report) -> None:
     if await _probe_database(settings, report):
         await _probe_migrations(settings, report)
+    for url in settings.database_replica_urls:
+        await _probe_replica(settings, url, report)
     await _probe_redis(settings, report)
     if settings.tasks.backend == "celery":
         await _probe_broker(settings, report)
@@ -130,6 +132,30 @@ async def _probe_database(settings: SaaSKitSettings, report: Report) -> bool:
         await engine.dispose()
     report.ok("database reachable")
     return True
+
+
+async def _probe_replica(settings: SaaSKitSettings, url: str, report: Report) -> None:
+    """A replica that does not answer is a warning: its reads go to the primary."""
+    engine = create_engine(settings, url)
+    try:
+        async with asyncio.timeout(TIMEOUT_SECONDS), engine.connect() as connection:
+            in_recovery = await connection.scalar(text("SELECT pg_is_in_recovery()"))
+    except Exception as error:  # any failure to connect is the finding, not a crash
+        reason = "timed out" if isinstance(error, TimeoutError) else first_line(error)
+        report.warn(
+            f"read replica {redact_url(url)} unreachable ({reason}); "
+            "its reads go to the primary until it answers"
+        )
+        return
+    finally:
+        await engine.dispose()
+    if in_recovery:
+        report.ok(f"read replica reachable ({redact_url(url)})")
+    else:
+        report.warn(
+            f"read replica {redact_url(url)} is not a standby (pg_is_in_recovery() is false); "
+            "is SAASKIT_DATABASE_REPLICA_URLS pointing at the primary?"
+        )
 
 
 async def _probe_migrations(settings: SaaSKitSettings, report: Report) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import require_module
 from saaskit.settings import SaaSKitSettings
 
@@ -23,12 +24,15 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(settings: SaaSKitSettings, url: str | None = None) -> AsyncEngine:
+def create_engine(
+    settings: SaaSKitSettings, url: str | None = None, *, connect_timeout: float | None = None
+) -> AsyncEngine:
     """Create the async engine for ``url`` (default: ``settings.database_url``).
 
     PostgreSQL uses asyncpg with a connection pool sized by ``settings.db``; SQLite uses
     aiosqlite in WAL mode with foreign keys on and a busy timeout, so concurrent writers
     wait instead of failing. Statement parameters are hidden from errors and logs.
+    ``connect_timeout`` bounds how long opening a PostgreSQL connection may take.
     """
     url = url or settings.database_url
     parsed = make_url(url)
@@ -51,6 +55,8 @@ def create_engine(settings: SaaSKitSettings, url: str | None = None) -> AsyncEng
             pool_timeout=settings.db.pool_timeout,
             pool_recycle=settings.db.pool_recycle,
         )
+        if connect_timeout is not None:
+            options["connect_args"] = {"timeout": connect_timeout}
     engine = create_async_engine(url, **options)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -115,3 +121,12 @@ def single_statements(session_factory: async_sessionmaker[AsyncSession]) -> Asyn
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded objects usable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def create_read_router(settings: SaaSKitSettings, primary: AsyncEngine) -> ReadRouter:
+    """The :class:`ReadRouter` over ``settings.database_replica_urls`` (none: primary only)."""
+    replicas = [
+        create_engine(settings, url, connect_timeout=settings.db.replica_connect_timeout)
+        for url in settings.database_replica_urls
+    ]
+    return ReadRouter(primary, replicas, retry_seconds=settings.db.replica_retry_seconds)

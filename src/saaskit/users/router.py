@@ -144,7 +144,7 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
     async def get_user(
         user_id: int = Path(ge=1, le=MAX_ID), _: UserT = Depends(deps.current_superuser)
     ) -> Any:
-        user = await kit.users.get(user_id)
+        user = await kit.users.get(user_id, replica=True)
         if user is None:
             raise UserNotFound()
         return read_schema.model_validate(user)

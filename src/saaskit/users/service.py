@@ -15,6 +15,7 @@ from saaskit.auth.passwords import PasswordHasher
 from saaskit.auth.sessions import SessionManager
 from saaskit.db.engine import single_statements
 from saaskit.db.mixins import normalize_email
+from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import (
     EmailAlreadyRegistered,
     InvalidCredentials,
@@ -42,17 +43,24 @@ class UserService(Generic[UserT]):
         cache: UserCache[UserT],
         audit: AuditLog,
         hooks: Hooks[UserT],
+        *,
+        reads: ReadRouter | None = None,
     ) -> None:
         self.model = model
         self.session_factory = session_factory
         self._single = single_statements(session_factory)
+        # Admin screens tolerate replication lag; everything else reads the primary.
+        self.reads = reads or ReadRouter(session_factory.kw["bind"])
         self.passwords = passwords
         self.sessions = sessions
         self.cache = cache
         self.audit = audit
         self.hooks = hooks
 
-    async def get(self, user_id: int) -> UserT | None:
+    async def get(self, user_id: int, *, replica: bool = False) -> UserT | None:
+        """The user, from the primary; ``replica=True`` (admin screens) accepts a lagging copy."""
+        if replica:
+            return await self.reads.run(lambda db: db.get(self.model, user_id))
         async with self.session_factory() as db:
             return await db.get(self.model, user_id)
 
@@ -264,15 +272,22 @@ class UserService(Generic[UserT]):
     async def page(
         self, *, limit: int = 50, offset: int = 0, email: str | None = None
     ) -> tuple[list[UserT], int]:
-        """A page of users by id, optionally those whose email contains ``email``."""
+        """A page of users by id, optionally those whose email contains ``email``.
+
+        An admin screen: it may read a replica (a user registered a moment ago may be
+        missing for as long as the replica lags).
+        """
         query = select(self.model)
         if email:
             pattern = "%" + _escape_like(normalize_email(email)) + "%"
             query = query.where(self.model.email.like(pattern, escape="\\"))
-        async with self.session_factory() as db:
+
+        async def read(db: AsyncSession) -> tuple[list[UserT], int]:
             total = await db.scalar(select(func.count()).select_from(query.subquery()))
             rows = await db.scalars(query.order_by(self.model.id).limit(limit).offset(offset))
             return list(rows), int(total or 0)
+
+        return await self.reads.run(read)
 
 
 def _refuse_nul(values: Mapping[str, Any]) -> None:
