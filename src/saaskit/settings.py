@@ -38,6 +38,15 @@ class DatabaseSettings(BaseModel):
         ),
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    ssl_ca_file: str | None = Field(
+        None,
+        description="CA bundle (PEM) that signed the server's certificate, e.g. the RDS bundle. "
+        "Set, every connection is encrypted and the server verified, host name included.",
+    )
+    ssl_cert_file: str | None = Field(
+        None, description="Client certificate (PEM) for servers that require one."
+    )
+    ssl_key_file: str | None = Field(None, description="Private key (PEM) of `ssl_cert_file`.")
     replica_retry_seconds: float = Field(
         30.0,
         gt=0,
@@ -50,6 +59,12 @@ class DatabaseSettings(BaseModel):
         description="Seconds to wait for a read replica to accept a connection before its "
         "reads go to the primary.",
     )
+
+    @model_validator(mode="after")
+    def _client_certificate_pairs(self) -> DatabaseSettings:
+        if (self.ssl_cert_file is None) != (self.ssl_key_file is None):
+            raise ValueError("db.ssl_cert_file and db.ssl_key_file go together; set both")
+        return self
 
 
 class AuthSettings(BaseModel):
@@ -198,6 +213,31 @@ class StoreSettings(BaseModel):
         2.0, gt=0, description="Seconds before an unanswered Redis call fails with 503."
     )
     max_connections: int = Field(100, ge=1, description="Redis connections per process.")
+    tls_ca_file: str | None = Field(
+        None,
+        description="CA bundle (PEM) that signed Redis's certificate (`rediss://` URLs only); "
+        "unset, the system's CAs.",
+    )
+    tls_cert_file: str | None = Field(
+        None, description="Client certificate (PEM) for a Redis that requires one."
+    )
+    tls_key_file: str | None = Field(None, description="Private key (PEM) of `tls_cert_file`.")
+
+    @model_validator(mode="after")
+    def _client_certificate_pairs(self) -> StoreSettings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("store.tls_cert_file and store.tls_key_file go together; set both")
+        return self
+
+    @property
+    def tls_options(self) -> dict[str, str]:
+        """redis-py's keyword arguments for the configured TLS files."""
+        names = {
+            "ssl_ca_certs": self.tls_ca_file,
+            "ssl_certfile": self.tls_cert_file,
+            "ssl_keyfile": self.tls_key_file,
+        }
+        return {name: value for name, value in names.items() if value is not None}
 
 
 class HttpSettings(BaseModel):
@@ -586,6 +626,18 @@ class SaaSKitSettings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _tls_files_need_tls(self) -> SaaSKitSettings:
+        # Certificates next to a plaintext URL would be ignored: the connection would look
+        # protected and be plaintext. Refuse instead of downgrading silently.
+        scheme = (self.redis_url or "").split("://", 1)[0].lower()
+        if self.store.tls_options and scheme != "rediss":
+            raise ValueError(
+                "SAASKIT_STORE__TLS_* files are set but SAASKIT_REDIS_URL does not use TLS; "
+                "write it as rediss://host:port/db"
+            )
+        return self
 
     @model_validator(mode="after")
     def _replicas_match_primary(self) -> SaaSKitSettings:

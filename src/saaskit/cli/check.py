@@ -20,6 +20,7 @@ from saaskit.cli.alembic_support import (
 )
 from saaskit.cli.database import describe_database, missing_sqlite_file
 from saaskit.cli.output import describe_validation_error, fail, failed, passed, redact_url, warned
+from saaskit.cli.transport import database_findings, redis_findings, smtp_findings
 from saaskit.db.engine import create_engine
 from saaskit.exceptions import MissingExtra
 from saaskit.settings import SaaSKitSettings
@@ -104,6 +105,9 @@ async def _probe(settings: SaaSKitSettings, report: Report) -> None:
     await _probe_redis(settings, report)
     if settings.tasks.backend == "celery":
         await _probe_broker(settings, report)
+    if settings.is_production:
+        for finding in smtp_findings(settings.email):
+            report.warn(finding)
     if settings.is_production and not settings.email.smtp_host:
         report.warn(
             "no SMTP server (SAASKIT_EMAIL__SMTP_HOST): verification and password-reset "
@@ -121,9 +125,12 @@ async def _probe_database(settings: SaaSKitSettings, report: Report) -> bool:
     except (MissingExtra, ValueError) as error:
         report.fail(f"database: {error}")
         return False
+    findings: list[str] = []
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS), engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+            if settings.is_production:
+                findings = await database_findings(connection, settings.database_url, settings)
     except Exception as error:  # any failure to connect is the finding, not a crash
         reason = "timed out" if isinstance(error, TimeoutError) else first_line(error)
         report.fail(f"database unreachable: {reason}")
@@ -131,15 +138,20 @@ async def _probe_database(settings: SaaSKitSettings, report: Report) -> bool:
     finally:
         await engine.dispose()
     report.ok("database reachable")
+    for finding in findings:
+        report.warn(finding)
     return True
 
 
 async def _probe_replica(settings: SaaSKitSettings, url: str, report: Report) -> None:
     """A replica that does not answer is a warning: its reads go to the primary."""
     engine = create_engine(settings, url)
+    findings: list[str] = []
     try:
         async with asyncio.timeout(TIMEOUT_SECONDS), engine.connect() as connection:
             in_recovery = await connection.scalar(text("SELECT pg_is_in_recovery()"))
+            if settings.is_production:
+                findings = await database_findings(connection, url, settings, "read replica")
     except Exception as error:  # any failure to connect is the finding, not a crash
         reason = "timed out" if isinstance(error, TimeoutError) else first_line(error)
         report.warn(
@@ -149,6 +161,8 @@ async def _probe_replica(settings: SaaSKitSettings, url: str, report: Report) ->
         return
     finally:
         await engine.dispose()
+    for finding in findings:
+        report.warn(finding)
     if in_recovery:
         report.ok(f"read replica reachable ({redact_url(url)})")
     else:
@@ -181,6 +195,9 @@ async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
     if not settings.redis_url:
         report.ok("store: in-process (fine for one process; use Redis for several)")
         return
+    if settings.is_production:
+        for finding in redis_findings(settings.redis_url, "redis"):
+            report.warn(finding)
     reachable = await _redis_reachable(settings.redis_url, settings, report, "redis")
     if reachable:
         report.ok("redis reachable")
@@ -194,6 +211,9 @@ async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
     if not url:
         return  # settings.problems() already explains the missing broker
     if url.split("://", 1)[0].lower() in {"redis", "rediss"}:
+        if settings.is_production and url != settings.redis_url:  # else reported above
+            for finding in redis_findings(url, "task broker"):
+                report.warn(finding)
         reachable = await _redis_reachable(url, settings, report, "task broker")
     else:
         reachable = await _tcp_reachable(url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 from sqlalchemy import event
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
 
 from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import require_module
-from saaskit.settings import SaaSKitSettings
+from saaskit.settings import DatabaseSettings, SaaSKitSettings
 
 
 def is_sqlite(url: str) -> bool:
@@ -32,7 +33,9 @@ def create_engine(
     PostgreSQL uses asyncpg with a connection pool sized by ``settings.db``; SQLite uses
     aiosqlite in WAL mode with foreign keys on and a busy timeout, so concurrent writers
     wait instead of failing. Statement parameters are hidden from errors and logs.
-    ``connect_timeout`` bounds how long opening a PostgreSQL connection may take.
+    ``connect_timeout`` bounds how long opening a PostgreSQL connection may take. With
+    ``db.ssl_ca_file`` (or a client certificate) every PostgreSQL connection is TLS with
+    the server verified against that CA, host name included (:func:`ssl_context`).
     """
     url = url or settings.database_url
     parsed = make_url(url)
@@ -55,8 +58,14 @@ def create_engine(
             pool_timeout=settings.db.pool_timeout,
             pool_recycle=settings.db.pool_recycle,
         )
+        connect_args: dict[str, Any] = {}
         if connect_timeout is not None:
-            options["connect_args"] = {"timeout": connect_timeout}
+            connect_args["timeout"] = connect_timeout
+        context = ssl_context(settings.db)
+        if context is not None:
+            connect_args["ssl"] = context  # wins over the URL's ?ssl=
+        if connect_args:
+            options["connect_args"] = connect_args
     engine = create_async_engine(url, **options)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
@@ -64,6 +73,21 @@ def create_engine(
     elif settings.db.pool_pre_ping:
         event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
     return engine
+
+
+def ssl_context(db: DatabaseSettings) -> ssl.SSLContext | None:
+    """The TLS context for PostgreSQL from ``db.ssl_*``, or None (the URL's ``?ssl=`` rules).
+
+    It always verifies the server's certificate and host name: with ``ssl_ca_file``
+    against that CA only, else against the system's CAs. A server that cannot be
+    verified fails the connection; nothing falls back to plaintext.
+    """
+    if db.ssl_ca_file is None and db.ssl_cert_file is None:
+        return None
+    context = ssl.create_default_context(cafile=db.ssl_ca_file)
+    if db.ssl_cert_file is not None:
+        context.load_cert_chain(db.ssl_cert_file, db.ssl_key_file)
+    return context
 
 
 def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -22,6 +22,9 @@ def create_store(redis_url: str | None, settings: StoreSettings | None = None) -
             prefix=options.prefix,
             socket_timeout=options.socket_timeout,
             max_connections=options.max_connections,
+            # The CA and client certificate are for the TLS store (a plaintext broker URL
+            # probed by `saaskit check` gets none; settings refuse them with redis://).
+            tls=options.tls_options if redis_url.lower().startswith("rediss://") else None,
         )
     logger.info("saaskit: no SAASKIT_REDIS_URL; sessions and rate limits live in this process only")
     return MemoryStore()

@@ -79,17 +79,21 @@ class RedisStore:
         prefix: str = "saaskit:",
         socket_timeout: float = 2.0,
         max_connections: int = 100,
+        tls: dict[str, str] | None = None,
     ) -> None:
         require_module("redis", "redis")
         import redis.asyncio as aioredis
 
         self.prefix = prefix
+        # rediss:// verifies the certificate and host name (redis-py's defaults); ``tls``
+        # adds the CA and client certificate files (ssl_ca_certs, ssl_certfile, ...).
         self._client: Any = aioredis.from_url(
             url,
             socket_timeout=socket_timeout,
             socket_connect_timeout=socket_timeout,
             max_connections=max_connections,
             health_check_interval=30,
+            **(tls or {}),
         )
         self._batcher = MgetBatcher(self._mget)
         self._cas = self._client.register_script(_CAS)
