@@ -139,6 +139,10 @@ class SaaSKit(Generic[UserT]):
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
+        if self.settings.sentry.dsn is not None:
+            from saaskit.errortracking import init_sentry
+
+            init_sentry(self.settings)  # process-wide: the SDK has one client
         self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
@@ -344,6 +348,10 @@ class SaaSKit(Generic[UserT]):
             app.include_router(self.ai_router, prefix=f"{prefix}/ai", tags=["ai"])
         if self.settings.http.install_error_handlers:
             install_error_handlers(app)
+        if self.settings.sentry.dsn is not None:
+            from saaskit.errortracking import SentryContextMiddleware
+
+            app.add_middleware(SentryContextMiddleware)  # request and user ids on errors
         # The last middleware added is the outermost: the body-size limit goes innermost so
         # its 413 still passes through CORS and the security headers.
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)

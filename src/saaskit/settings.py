@@ -562,6 +562,28 @@ class TaskSettings(BaseModel):
         return self
 
 
+class SentrySettings(BaseModel):
+    """Error tracking with Sentry (``saaskit[sentry]``); off unless ``dsn`` is set.
+
+    Events carry the request id and the user id, never emails, tokens or bodies.
+    """
+
+    dsn: SecretStr | None = Field(
+        None, description="Project DSN (`https://key@o0.ingest.sentry.io/0`); unset: off."
+    )
+    release: str | None = Field(
+        None,
+        description="Release of the host app, e.g. `myapp@1.4.2` (default: `saaskit@VERSION`).",
+    )
+    environment: str | None = Field(
+        None, description="Environment shown in Sentry (default: `SAASKIT_ENVIRONMENT`)."
+    )
+    sample_rate: float = Field(1.0, ge=0, le=1, description="Share of errors sent.")
+    traces_sample_rate: float = Field(
+        0.0, ge=0, le=1, description="Share of requests traced (0: no performance data)."
+    )
+
+
 class SaaSKitSettings(BaseSettings):
     """Configuration for a :class:`saaskit.SaaSKit`.
 
@@ -610,6 +632,7 @@ class SaaSKitSettings(BaseSettings):
     ai: AISettings = Field(default_factory=AISettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
+    sentry: SentrySettings = Field(default_factory=SentrySettings)
 
     @property
     def is_production(self) -> bool:
