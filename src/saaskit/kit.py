@@ -27,6 +27,7 @@ from saaskit.auth.tokens import TokenCodec
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
+from saaskit.cache import ResponseCache
 from saaskit.db.engine import create_engine, create_read_router, create_session_factory
 from saaskit.db.tables import KitModels, build_models
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
@@ -154,6 +155,7 @@ class SaaSKit(Generic[UserT]):
         # Lag-tolerant reads (lists, audit, usage) go to a replica when one is configured.
         self.reads = create_read_router(self.settings, self.engine)
         self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
+        self.cache = ResponseCache(self.store)  # host routes' response cache (saaskit.cache)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
         self.email_sender: EmailSender = email_sender or create_sender(
             self.settings.email, production=self.settings.is_production

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import Billing, billing_settings
+from tests.billing.conftest import Billing, add_prices, billing_settings
 from tests.conftest import KitFactory, client_for
 
 PLANS = "/api/v1/billing/plans"
@@ -77,3 +79,36 @@ async def test_sync_is_rate_limited(billing: Billing) -> None:
     limited = await billing.client.post("/api/v1/billing/sync", headers=headers)
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_the_plan_list_is_served_from_the_response_cache(billing: Billing) -> None:
+    first = await billing.client.get(PLANS)
+    offers = 0
+    real_offers = billing.kit.billing.offers
+
+    async def counted() -> Any:
+        nonlocal offers
+        offers += 1
+        return await real_offers()
+
+    billing.kit.billing.offers = counted  # type: ignore[method-assign]
+    second = await billing.client.get(PLANS)
+    assert second.json() == first.json()
+    assert offers == 0
+    await billing.kit.cache.invalidate(billing.kit.cache.shared())
+    assert (await billing.client.get(PLANS)).json() == first.json()
+    assert offers == 1
+
+
+async def test_a_plan_list_without_prices_during_an_outage_is_not_cached(
+    make_kit: KitFactory, fake_stripe: FakeStripe
+) -> None:
+    add_prices(fake_stripe)
+    kit = await make_kit(billing=billing_settings(fake_stripe))
+    fake_stripe.fail_next(503, path="/v1/prices", times=5)
+    async with client_for(kit) as client:
+        during = await client.get(PLANS)
+        fake_stripe.clear_failures()  # Stripe is back
+        after = await client.get(PLANS)
+    assert [plan["price"] for plan in during.json()] == [None] * 4
+    assert after.json()[2]["price"]["unit_amount"] == 2000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request, status
@@ -27,6 +29,15 @@ def build_billing_router(kit: SaaSKit[UserT]) -> APIRouter:
     router = new_router(body_limits(kit.settings.http))
     billing = kit.billing
     current_active_user = kit.current_active_user
+    # The plan list is the same for everyone: cached in the store (kit.cache), under a
+    # name that changes with the plan settings, so a deploy that edits plans never
+    # serves the old list; invalidate with kit.cache.invalidate(kit.cache.shared()).
+    plans_cache_name = "billing:plans:" + _fingerprint(kit.settings.billing.plans)
+    paid = {key for key, plan in kit.settings.billing.plans.items() if plan.price}
+
+    def priced(offers: list[PlanRead]) -> bool:
+        # A Stripe outage leaves prices out: such a list is answered, never cached.
+        return all(offer.price is not None for offer in offers if offer.key in paid)
 
     async def status_of(user_id: int) -> BillingStatus:
         plan = await kit.plans.for_user(user_id)
@@ -39,7 +50,15 @@ def build_billing_router(kit: SaaSKit[UserT]) -> APIRouter:
         status_code=status.HTTP_200_OK,
     )
     async def plans() -> Any:
-        return [PlanRead.of(offer) for offer in await billing.offers()]
+        async def build() -> list[PlanRead]:
+            return [PlanRead.of(offer) for offer in await billing.offers()]
+
+        ttl = kit.settings.billing.price_cache_seconds
+        if ttl == 0:
+            return await build()
+        return await kit.cache.get_or_build(
+            kit.cache.shared(), plans_cache_name, build, ttl=ttl, cacheable=priced
+        )
 
     @router.post(
         "/create-checkout-session",
@@ -106,3 +125,8 @@ def build_billing_router(kit: SaaSKit[UserT]) -> APIRouter:
         return WebhookReceipt(event_id=receipt.event_id, type=receipt.type, status=receipt.status)
 
     return router
+
+
+def _fingerprint(plans: Any) -> str:
+    text = json.dumps({k: v.model_dump(mode="json") for k, v in plans.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
