@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -251,3 +253,21 @@ async def test_deliver_duplicates_and_shuffles(fake_stripe: FakeStripe) -> None:
     assert sorted(ids) == sorted([e["id"] for e in events] * 2)
     assert ids != [e["id"] for e in events] * 2
     assert {path for path, _ in seen} == {"/hook"}
+
+
+def test_a_body_cut_off_by_a_dying_client_creates_nothing(fake_stripe: FakeStripe) -> None:
+    # A process killed mid-request (tests/e2e/test_faults_crash.py) leaves half a body on the
+    # wire; Stripe acts on no request that did not arrive whole, and neither does the fake.
+    address = urlsplit(fake_stripe.url)
+    body = b"email=cut%40example.com&metadata[user_id]=7"
+    head = (
+        f"POST /v1/customers HTTP/1.1\r\nHost: {address.hostname}\r\n"
+        f"Authorization: Bearer {fake_stripe.api_key}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((address.hostname, address.port)) as raw:
+        raw.sendall(head + body[:20])  # "email=cut%40example."
+        raw.shutdown(socket.SHUT_WR)
+        assert raw.recv(1024) == b""  # closed without an answer
+    assert fake_stripe.customers() == []

@@ -158,7 +158,13 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
         fake = self.server.fake  # type: ignore[attr-defined]
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
+        raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away mid-body (a killed process): like Stripe, act on
+            # nothing that did not arrive whole.
+            self.close_connection = True
+            return
+        body = raw.decode()
         params = parse_form(body if method == "POST" else split.query)
         key = self.headers.get("Idempotency-Key") if method == "POST" else None
         status, payload, replayed, delay = fake.front.dispatch(
