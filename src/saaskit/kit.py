@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from saaskit.ai.quotas import QuotaResolver
 from saaskit.audit.service import AuditLog
 from saaskit.auth.client import ClientResolver
-from saaskit.auth.dependencies import AuthDependencies, Authenticator, build_dependencies
+from saaskit.auth.credentials import Authenticator, SessionTokenReader
+from saaskit.auth.dependencies import AuthDependencies, Authenticate, build_dependencies
 from saaskit.auth.passwords import PasswordHasher, PwdlibHasher
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.recovery import AccountRecovery
@@ -175,8 +176,14 @@ class SaaSKit(Generic[UserT]):
             self.store,
             auth.refresh_token_days * 86400,
             reuse_grace=auth.refresh_reuse_grace_seconds,
+            legacy_keys=self.settings.store.legacy_session_keys,
         )
-        cache = UserCache(self.store, self.user_model, auth.user_cache_seconds)
+        cache = UserCache(
+            self.store,
+            self.user_model,
+            auth.user_cache_seconds,
+            legacy_keys=self.settings.store.legacy_session_keys,
+        )
         self.users: UserService[UserT] = UserService(
             self.user_model,
             self.session_factory,
@@ -206,17 +213,24 @@ class SaaSKit(Generic[UserT]):
             settings=auth,
             secret_key=secret,
         )
-        self.authenticator = Authenticator(self.tokens, self.store, self.users, cache.codec)
-        self.dependencies: AuthDependencies[UserT] = build_dependencies(
-            self.authenticator,
+        session_reader = SessionTokenReader(
+            self.tokens,
+            self.store,
+            self.sessions,
+            self.users,
+            cache,
             token_url=f"{self.settings.api_prefix}/auth/token",  # the OAuth 2.0 endpoint
-            reauthentication_seconds=auth.reauthentication_minutes * 60,
+        )
+        self.authenticator: Authenticator[UserT] = Authenticator([session_reader])
+        self.dependencies: AuthDependencies[UserT] = build_dependencies(
+            self.authenticator, reauthentication_seconds=auth.reauthentication_minutes * 60
         )
         self.current_user = self.dependencies.current_user
         self.current_active_user = self.dependencies.current_active_user
         self.current_verified_user = self.dependencies.current_verified_user
         self.current_superuser = self.dependencies.current_superuser
         self.current_reauthenticated_user = self.dependencies.current_reauthenticated_user
+        self.optional_user = self.dependencies.optional_user
         self.plans = PlanCatalog(
             self.settings.billing, self.models.subscription, self.session_factory
         )
@@ -251,6 +265,33 @@ class SaaSKit(Generic[UserT]):
                 "SAASKIT_BILLING__SECRET_KEY (see the Billing docs)"
             )
         return self._billing
+
+    def authenticate(
+        self,
+        *,
+        auto_error: bool = True,
+        active: bool = True,
+        verified: bool = False,
+        superuser: bool = False,
+        scopes: Collection[str] = (),
+        methods: Collection[str] | None = None,
+    ) -> Authenticate[UserT]:
+        """Dependency: the request's :class:`~saaskit.auth.credentials.Principal`.
+
+        ``Depends(kit.authenticate(scopes={"reports:read"}))`` for a principal,
+        ``Depends(kit.authenticate(verified=True).user)`` for its user;
+        ``auto_error=False`` lets anonymous requests in (``None``). See
+        :class:`~saaskit.auth.dependencies.Authenticate`.
+        """
+        return Authenticate(
+            self.authenticator,
+            auto_error=auto_error,
+            active=active,
+            verified=verified,
+            superuser=superuser,
+            scopes=scopes,
+            methods=methods,
+        )
 
     def require_plan(self, *plans: str) -> PlanDependency:
         """Dependency: the user is on one of ``plans`` (402 / 403 ``plan_required``)."""

@@ -109,20 +109,24 @@ class BoundedRequest(Request):
         return self._json
 
 
-class _BearerCheck(Protocol):
-    def check_bearer(self, authorization: str | None) -> None: ...
+class _CredentialCheck(Protocol):
+    auto_error: bool
+
+    async def check_request(self, request: Request) -> None: ...
 
 
-def _bearer_check(dependant: Dependant) -> _BearerCheck | None:
-    """The authenticator of the kit's auth dependency this route uses, if any."""
+def _bearer_check(dependant: Dependant) -> _CredentialCheck | None:
+    """The kit's auth dependency this route uses, if any (a required one first)."""
     stack = list(dependant.dependencies)
+    optional: _CredentialCheck | None = None
     while stack:
         dependency = stack.pop()
-        found: _BearerCheck | None = getattr(dependency.call, "__saaskit_authenticator__", None)
-        if found is not None:
+        found: _CredentialCheck | None = getattr(dependency.call, "__saaskit_authenticator__", None)
+        if found is not None and found.auto_error:
             return found
+        optional = optional or found
         stack.extend(dependency.dependencies)
-    return None
+    return optional
 
 
 class SaaSKitRoute(APIRoute):
@@ -144,7 +148,7 @@ class SaaSKitRoute(APIRoute):
         async def route_handler(request: Request) -> Response:
             try:
                 if self.bearer_check is not None:
-                    self.bearer_check.check_bearer(request.headers.get("authorization"))
+                    await self.bearer_check.check_request(request)
                 return await handler(BoundedRequest(request.scope, request.receive, self.limits))
             except _JsonRefused as error:
                 return error.response()

@@ -186,6 +186,12 @@ class StoreSettings(BaseModel):
         2.0, gt=0, description="Seconds before an unanswered Redis call fails with 503."
     )
     max_connections: int = Field(100, ge=1, description="Redis connections per process.")
+    legacy_session_keys: bool = Field(
+        True,
+        description="Also find sessions stored under the keys of saaskit before hash-tagged "
+        "keys (moved on first use); turn off once `refresh_token_days` have passed since the "
+        "upgrade, and before moving to Redis Cluster.",
+    )
 
 
 class HttpSettings(BaseModel):

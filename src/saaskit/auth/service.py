@@ -190,8 +190,8 @@ class AuthService(Generic[UserT]):
                 claims = self.tokens.decode(token, kind)
             except InvalidToken:
                 continue
-            session = await self.sessions.get(claims.session_id)
-            if session is None or session.user_id != claims.user_id:
+            session = await self.sessions.get(claims.session_id, claims.user_id)
+            if session is None:
                 return False
             await self.logout(session.id, session.user_id, client=client)
             return True
