@@ -193,15 +193,6 @@ class SaaSKit(Generic[UserT]):
             audit=self.audit,
             hooks=self.hooks,
         )
-        self.auth: AuthService[UserT] = AuthService(
-            self.users,
-            self.sessions,
-            self.tokens,
-            limiter=self.limiter,
-            audit=self.audit,
-            hooks=self.hooks,
-            settings=auth,
-        )
         self.recovery: AccountRecovery[UserT] = AccountRecovery(
             self.users,
             self.tokens,
@@ -212,6 +203,16 @@ class SaaSKit(Generic[UserT]):
             hooks=self.hooks,
             settings=auth,
             secret_key=secret,
+        )
+        self.auth: AuthService[UserT] = AuthService(
+            self.users,
+            self.sessions,
+            self.tokens,
+            limiter=self.limiter,
+            audit=self.audit,
+            hooks=self.hooks,
+            settings=auth,
+            recovery=self.recovery,
         )
         session_reader = SessionTokenReader(
             self.tokens,

@@ -51,7 +51,7 @@ async def test_a_protected_route_costs_one_store_round_trip_in_one_hash_slot(
     database_url: str,
 ) -> None:
     store = CountingStore(new_store())
-    kit: SaaSKit[User] = SaaSKit(kit_settings(database_url), store=store)  # type: ignore[arg-type]
+    kit: SaaSKit[User] = SaaSKit(kit_settings(database_url), store=store)
     try:
         async with client_for(kit) as client:
             token = (await signed_up(client))["access_token"]
@@ -81,7 +81,7 @@ async def test_every_multi_key_command_of_a_login_stays_in_one_hash_slot(
     database_url: str,
 ) -> None:
     store = CountingStore(new_store())
-    kit: SaaSKit[User] = SaaSKit(kit_settings(database_url), store=store)  # type: ignore[arg-type]
+    kit: SaaSKit[User] = SaaSKit(kit_settings(database_url), store=store)
     try:
         async with client_for(kit) as client:
             tokens = await signed_up(client)

@@ -9,6 +9,7 @@ from typing import Any, Generic
 from saaskit.audit.service import AuditAction, AuditLog
 from saaskit.auth.client import ClientInfo
 from saaskit.auth.ratelimit import RateLimiter
+from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
 from saaskit.auth.tokens import TokenCodec, TokenType
@@ -41,8 +42,10 @@ class AuthService(Generic[UserT]):
         audit: AuditLog,
         hooks: Hooks[UserT],
         settings: AuthSettings,
+        recovery: AccountRecovery[UserT] | None = None,
     ) -> None:
         self.users = users
+        self.recovery = recovery
         self.sessions = sessions
         self.tokens = tokens
         self.limiter = limiter
@@ -58,13 +61,24 @@ class AuthService(Generic[UserT]):
         full_name: str | None = None,
         extra: Mapping[str, Any] | None = None,
         client: ClientInfo = NO_CLIENT,
+        send_verification: bool | None = None,
     ) -> UserT:
-        """Create an account (rate limited per client IP)."""
+        """Create an account (rate limited per client IP).
+
+        Every caller gets the same rules as ``POST /auth/register``: the audit event,
+        the verification email (``auth.send_verification_on_register``, or
+        ``send_verification`` to decide per call: an invitation flow whose link already
+        proves the address passes False), then the host's ``after_register`` hooks.
+        """
         await self.limiter.hit("register_ip", client.ip)
         user = await self.users.create(email, password, full_name=full_name, extra=extra)
         await self.audit.record(
             AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
         )
+        if send_verification is None:
+            send_verification = self.settings.send_verification_on_register
+        if send_verification and self.recovery is not None:
+            await self.recovery.send_verification(user)
         await self.hooks.emit(self.hooks.after_register, user, client)
         return user
 
@@ -167,6 +181,23 @@ class AuthService(Generic[UserT]):
         await self.sessions.revoke(session_id, user_id)
         await self.audit.record(
             AuditAction.LOGOUT, actor_id=user_id, target_id=user_id, client=client
+        )
+
+    async def revoke_session(
+        self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
+    ) -> None:
+        """End one of the user's sessions (``DELETE /auth/sessions/{id}``), audited.
+
+        Raises :class:`~saaskit.exceptions.SessionNotFound` for a session that is not the
+        user's (another user's id is not found either).
+        """
+        await self.sessions.revoke_owned(session_id, user_id)
+        await self.audit.record(
+            AuditAction.SESSION_REVOKED,
+            actor_id=user_id,
+            target_id=user_id,
+            client=client,
+            detail={"session_id": session_id},
         )
 
     async def revoke(
