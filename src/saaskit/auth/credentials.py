@@ -219,12 +219,14 @@ class Authenticator(Generic[UserT]):
         Raises :class:`InvalidToken` when no reader recognises the credential, or when
         the request presents two different credentials.
         """
-        credentials = {credential for credential in found if credential}
-        if not credentials:
+        credential: str | None = None
+        for seen in found:
+            if seen:
+                if credential is not None and seen != credential:
+                    raise InvalidToken("Send one credential, not several.")
+                credential = seen
+        if credential is None:
             return None
-        if len(credentials) > 1:
-            raise InvalidToken("Send one credential, not several.")
-        (credential,) = credentials
         for reader, seen in zip(self.readers, found, strict=True):
             if seen == credential and reader.recognizes(credential):
                 return reader, credential

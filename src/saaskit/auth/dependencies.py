@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Collection
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Generic
 
 from fastapi import Depends, Request
@@ -35,6 +35,12 @@ from saaskit.users.cache import UserT
 __all__ = ["AuthDependencies", "Authenticate", "CurrentUser", "Principal", "build_dependencies"]
 
 _SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
+
+
+@cache
+def _names(count: int) -> tuple[str, ...]:
+    """The parameter names of the first ``count`` readers' credentials."""
+    return tuple(f"credential_{index}" for index in range(count))
 
 
 class Authenticate(Generic[UserT]):
@@ -91,7 +97,7 @@ class Authenticate(Generic[UserT]):
         for index, reader in enumerate(self.authenticator.readers):
             parameters.append(
                 inspect.Parameter(
-                    f"credential_{index}",
+                    _names(index + 1)[index],
                     inspect.Parameter.KEYWORD_ONLY,
                     annotation=str | None,
                     default=Depends(reader.scheme),
@@ -102,12 +108,8 @@ class Authenticate(Generic[UserT]):
     async def __call__(self, request: Request, **found: str | None) -> Principal[UserT] | None:
         principal: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
         if principal is None:
-            readers = self.authenticator.readers
-            credentials = [
-                found[name] if (name := f"credential_{i}") in found else None
-                for i in range(len(readers))
-            ]
-            selected = self.authenticator.select(credentials)
+            names = _names(len(self.authenticator.readers))
+            selected = self.authenticator.select([found.get(name) for name in names])
             if selected is None:
                 if not self.auto_error:
                     return None

@@ -209,9 +209,7 @@ def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
     async def delete_session(
         session_id: str, request: Request, p: Principal[UserT] = Depends(deps.principal)
     ) -> None:
-        await kit.auth.revoke_session(
-            session_id, p.claims.user_id, client=kit.client_info(request)
-        )
+        await kit.auth.revoke_session(session_id, p.claims.user_id, client=kit.client_info(request))
 
     @router.post(
         "/reauthenticate",
