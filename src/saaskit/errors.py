@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -94,11 +95,35 @@ class ErrorResponse(BaseModel):
 
 
 def status_for(error: exc.SaaSKitError) -> int:
-    """The HTTP status for a domain exception (most specific class wins)."""
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
+    """The HTTP status for a domain exception (most specific class wins).
+
+    A class's status is its entry in :data:`STATUS_BY_ERROR` or its own ``status``
+    attribute; the generic code ``error`` is 400. An exception with another code whose
+    classes declare no status is answered 400, as before, with a ``DeprecationWarning``:
+    declare ``status`` on the class.
+    """
+    status = declared_status(type(error))
+    if status is not None:
+        return status
+    if error.code != ErrorCode.ERROR:
+        warnings.warn(
+            f"{type(error).__qualname__} declares no HTTP status; answering 400. "
+            "Set `status = ...` on the class.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     return 400
+
+
+def declared_status(cls: type[exc.SaaSKitError]) -> int | None:
+    """The status ``cls`` or a base declares (:data:`STATUS_BY_ERROR` or ``status``)."""
+    for klass in cls.__mro__:
+        if klass in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[klass]
+        declared = klass.__dict__.get("status")
+        if isinstance(declared, int):
+            return declared
+    return None
 
 
 def error_json(
