@@ -23,6 +23,8 @@ from saaskit.exceptions import InvalidToken
 from saaskit.models import User
 from saaskit.store import StoreUnavailable
 from tests.conftest import bearer, build_app, client_for, signed_up
+from tests.conftest import test_settings as kit_settings
+from tests.docs.helpers import SNIPPETS, load_path
 
 KEY_READ = "sk_read_0123456789"
 KEY_WRITE = "sk_write_0123456789"
@@ -223,3 +225,25 @@ async def test_the_openapi_schema_documents_each_readers_scheme(
     client, _, _ = setup
     schemes = (await client.get("/openapi.json")).json()["components"]["securitySchemes"]
     assert set(schemes) == {"OAuth2PasswordBearer", "APIKeyHeader"}
+
+
+async def test_the_documented_app_gates_by_scope_and_lets_anonymous_callers_see_the_teaser(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = load_path(SNIPPETS / "credentials_app.py", monkeypatch)
+    app = module.create_app(kit_settings(database_url))
+    kit: SaaSKit[User] = app.state.kit
+    try:
+        async with client_for(kit, app) as client:
+            token = (await signed_up(client))["access_token"]
+            assert (await client.get("/teaser")).json() == {"signed_in": False}
+            assert (await client.get("/teaser", headers=bearer(token))).json() == {
+                "signed_in": True
+            }
+            assert (await client.get("/reports", headers=bearer(token))).json() == {
+                "by": "session",
+                "user": "alice@example.com",
+            }
+            assert (await client.get("/reports")).status_code == 401
+    finally:
+        await kit.aclose()

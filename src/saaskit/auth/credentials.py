@@ -36,7 +36,8 @@ from saaskit.auth.tokens import TokenClaims, TokenCodec
 from saaskit.exceptions import InvalidToken, NotAuthenticated
 from saaskit.store import Store
 from saaskit.store.reads import read_pair
-from saaskit.users.cache import UserCache, UserT
+from saaskit.types import UserT
+from saaskit.users.cache import UserCache
 from saaskit.users.service import UserService
 
 FULL_ACCESS = frozenset({"*"})

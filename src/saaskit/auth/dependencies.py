@@ -30,7 +30,7 @@ from saaskit.exceptions import (
     ReauthenticationRequired,
 )
 from saaskit.middleware import PRINCIPAL_SCOPE_KEY
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 __all__ = ["AuthDependencies", "Authenticate", "CurrentUser", "Principal", "build_dependencies"]
 

@@ -34,7 +34,7 @@ from saaskit.exceptions import (
 from saaskit.hooks import Hooks
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 logger = logging.getLogger("saaskit.billing")
 
