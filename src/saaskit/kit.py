@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saaskit.ai.quotas import QuotaResolver
+from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
 from saaskit.audit.service import AuditLog
 from saaskit.auth.client import ClientResolver
 from saaskit.auth.dependencies import AuthDependencies, Authenticator, build_dependencies
@@ -100,7 +100,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
@@ -118,7 +118,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
@@ -135,7 +135,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()

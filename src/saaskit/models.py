@@ -9,7 +9,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from saaskit.ai.models import AIUsageMixin
-from saaskit.billing.models import SubscriptionMixin, WebhookEventMixin
+from saaskit.billing.models import BillingCustomerMixin, SubscriptionMixin, WebhookEventMixin
 from saaskit.db.mixins import UserMixin
 from saaskit.db.tables import AuditEventMixin, KitModels, build_models
 
@@ -41,3 +41,4 @@ AuditEvent: type[AuditEventMixin] = tables.audit_event
 Subscription: type[SubscriptionMixin] = tables.subscription
 WebhookEvent: type[WebhookEventMixin] = tables.webhook_event
 AIUsage: type[AIUsageMixin] = tables.ai_usage
+BillingCustomer: type[BillingCustomerMixin] = tables.billing_customer

@@ -84,6 +84,8 @@ class Billing:
         return bearer((await login(self.client, email))["access_token"])
 
     async def user(self, email: str = "alice@example.com") -> User:
+        # Registration queues the Stripe customer's creation: let queued tasks finish.
+        await self.kit.runner.drain()
         found = await self.kit.users.get_by_email(email)
         assert found is not None
         return found

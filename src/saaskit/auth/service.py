@@ -65,7 +65,7 @@ class AuthService(Generic[UserT]):
         await self.audit.record(
             AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
         )
-        await self.hooks.emit(self.hooks.after_register, user, client)
+        await self.hooks.emit_event("after_register", user, client)
         return user
 
     async def login(
