@@ -98,6 +98,20 @@ class Billing:
         session_id: str = response.json()["id"]
         return session_id
 
+    async def checkout_for(
+        self, headers: dict[str, str], params: dict[str, str], plan: str = "pro"
+    ) -> str:
+        """Checkout for the owner named in ``params`` (``{"owner": "organization:1"}``)."""
+        response = await self.client.post(
+            "/api/v1/billing/create-checkout-session",
+            params=params,
+            json={"plan": plan},
+            headers=headers,
+        )
+        assert response.status_code == 200, response.text
+        session_id: str = response.json()["id"]
+        return session_id
+
     async def subscribe(self, headers: dict[str, str], plan: str = "pro") -> str:
         """Checkout, pay in the fake and deliver the webhooks; returns the subscription id."""
         subscription = self.fake.complete_checkout(await self.checkout(headers, plan))
