@@ -80,6 +80,7 @@ class OwnerRegistry:
         self._kinds[kind] = handler
 
     def knows(self, kind: str) -> bool:
+        """Whether ``kind`` is registered."""
         return kind in self._kinds
 
     async def profile(self, owner: Owner) -> OwnerProfile:
@@ -95,6 +96,7 @@ class OwnerRegistry:
         return found
 
     async def exists(self, owner: Owner) -> bool:
+        """Whether ``owner`` is of a registered kind and exists (read from the database)."""
         handler = self._kinds.get(owner.kind)
         return handler is not None and await handler.profile(owner.id) is not None
 
