@@ -8,15 +8,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import Depends, FastAPI, Header
 from sqlalchemy import select
 
 from saaskit.billing.owners import OwnerProfile
+from saaskit.billing.plans import UserPlan
 from saaskit.billing.types import CheckoutRequest
-from saaskit.models import BillingCustomer, Subscription
+from saaskit.models import BillingCustomer, Subscription, User
 from saaskit.owners import Owner
 from tests.billing.conftest import Billing
-from tests.conftest import register
+from tests.conftest import build_app, register
 
 CHECKOUT = "/api/v1/billing/create-checkout-session"
 ORG = Owner("organization", 1)
@@ -36,6 +39,11 @@ class Organizations:
 
     async def can_manage(self, user: Any, owner_id: int, /) -> bool:
         return user.id in self.members.get(owner_id, set())
+
+
+def client_for_app(app: FastAPI) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://test")
 
 
 def error_code(response: Any) -> str:
@@ -214,3 +222,37 @@ async def test_ensure_with_a_bare_user_id_still_works_but_is_deprecated(billing:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert await billing.kit.billing.customers.ensure(Owner.user(user.id)) == customer
+
+
+async def test_plan_gates_work_for_an_organization_owner(billing: Billing) -> None:
+    orgs = Organizations()
+    billing.kit.billing.owners.register("organization", orgs)
+    kit = billing.kit
+
+    async def current_org(
+        x_organization: str = Header(), user: User = Depends(kit.current_active_user)
+    ) -> Owner:
+        return await kit.billing.owner_for(user, Owner.parse(f"organization:{x_organization}"))
+
+    org_gates = kit.gates.for_owner(current_org)
+    app = build_app(kit)
+
+    @app.get("/org-reports")
+    async def org_reports(plan: UserPlan = Depends(org_gates.require_plan("team"))) -> str:
+        return str(plan.key)
+
+    headers = await billing.signup()
+    orgs.members[1].add((await billing.user()).id)
+    async with client_for_app(app) as client:
+        before = await client.get("/org-reports", headers={**headers, "X-Organization": "1"})
+        assert (before.status_code, error_code(before)) == (402, "subscription_required")
+        billing.fake.complete_checkout(
+            await billing.checkout_for(headers, {"owner": "organization:1"}, "team")
+        )
+        await billing.deliver()
+        after = await client.get("/org-reports", headers={**headers, "X-Organization": "1"})
+        assert (after.status_code, after.json()) == (200, "team")
+        other = await client.get("/org-reports", headers={**headers, "X-Organization": "2"})
+        assert (other.status_code, error_code(other)) == (404, "not_found")
+    # The user's own plan is untouched by the organization's subscription.
+    assert (await billing.kit.plans.for_user((await billing.user()).id)).key != "team"
