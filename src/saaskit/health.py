@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Literal, Protocol
 
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.routing import body_limits, new_router
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import Store
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class HealthKit(Protocol):
+    """What the health router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def store(self) -> Store: ...
 
 
 class Health(BaseModel):
@@ -20,7 +33,7 @@ class Health(BaseModel):
     checks: dict[str, Literal["ok", "down", "skipped"]] = {}
 
 
-def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
+def build_health_router(kit: HealthKit) -> APIRouter:
     """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are)."""
     router = new_router(body_limits(kit.settings.http))
 
@@ -58,7 +71,7 @@ def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
     return router
 
 
-async def _database_ok(kit: SaaSKit[Any]) -> bool:
+async def _database_ok(kit: HealthKit) -> bool:
     try:
         async with kit.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

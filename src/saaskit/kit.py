@@ -28,7 +28,6 @@ from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
 from saaskit.db.engine import create_engine, create_session_factory
-from saaskit.db.tables import KitModels, build_models
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
@@ -36,9 +35,11 @@ from saaskit.models import tables as default_tables
 from saaskit.settings import SaaSKitSettings
 from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
+from saaskit.tables import KitModels, build_models
 from saaskit.tasks.definitions import email_tasks
 from saaskit.tasks.runner import InProcessRunner, TaskRunner
-from saaskit.users.cache import UserCache, UserT
+from saaskit.types import UserT
+from saaskit.users.cache import UserCache
 from saaskit.users.schemas import UserCreate, UserRead, UserUpdate
 from saaskit.users.service import UserService
 

@@ -2,24 +2,53 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
+from saaskit.ai.models import AIUsageMixin
 from saaskit.ai.quotas import (
     AI_TOKENS_QUOTA,
     DefaultQuota,
     OwnerQuotaResolver,
+    PlanLookup,
     PlanQuota,
     QuotaResolver,
 )
 from saaskit.ai.service import AIService
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import Store
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class AIModels(Protocol):
+    """The AI table of the kit's models (:class:`saaskit.tables.KitModels`)."""
+
+    @property
+    def ai_usage(self) -> type[AIUsageMixin]: ...
+
+
+class AIKit(Protocol):
+    """What the AI service is built from (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def models(self) -> AIModels: ...
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def plans(self) -> PlanLookup: ...
 
 
 def build_ai_service(
-    kit: SaaSKit[Any], quotas: QuotaResolver | OwnerQuotaResolver | None = None
+    kit: AIKit, quotas: QuotaResolver | OwnerQuotaResolver | None = None
 ) -> AIService:
     """The kit's :class:`AIService` on its database, store and ``ai`` settings.
 
@@ -29,7 +58,7 @@ def build_ai_service(
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 
-def default_quotas(kit: SaaSKit[Any]) -> OwnerQuotaResolver:
+def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
     """The plan's ``ai_tokens`` quota (``kit.plans``) when some plan sets one, else
     ``ai.default_monthly_tokens`` for everyone (no plan lookup per call)."""
     default = kit.settings.ai.default_monthly_tokens

@@ -27,7 +27,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.auth.client import ClientInfo
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.locks import store_lock
 from saaskit.billing.models import BillingCustomerMixin
@@ -36,7 +35,7 @@ from saaskit.exceptions import BillingRejected, SaaSKitError
 from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
-from saaskit.users.cache import UserT
+from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 logger = logging.getLogger("saaskit.billing")

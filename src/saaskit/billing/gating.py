@@ -26,7 +26,7 @@ from fastapi import Depends
 from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.exceptions import FeatureNotInPlan, PlanRequired, SubscriptionRequired
 from saaskit.owners import Owner
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 PlanDependency = Callable[..., Awaitable[UserPlan]]
 

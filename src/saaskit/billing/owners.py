@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol
 
 from saaskit.exceptions import BillingOwnerNotFound
 from saaskit.owners import Owner
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 from saaskit.users.service import UserService
 
 __all__ = ["OwnerKindHandler", "OwnerProfile", "OwnerRegistry", "UserOwners"]

@@ -23,7 +23,7 @@ from saaskit.exceptions import AlreadySubscribed, RateLimited, RedirectNotAllowe
 from saaskit.owners import Owner, as_owner
 from saaskit.settings import BillingSettings, PlanSettings
 from saaskit.store import Store
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 # Statuses that mean the user already pays (or should): a second checkout would
 # create a second subscription, so they manage it in the portal instead.
