@@ -50,6 +50,7 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.RedirectNotAllowed: 400,
     exc.AlreadySubscribed: 409,
     exc.BillingRejected: 502,
+    exc.BillingOwnerNotFound: 404,
     exc.InvalidWebhookSignature: 400,
     exc.InvalidWebhook: 400,
     exc.WebhookFailed: 500,

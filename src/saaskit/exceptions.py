@@ -255,6 +255,13 @@ class BillingRejected(SaaSKitError):
     message = "The payment provider rejected the request."
 
 
+class BillingOwnerNotFound(SaaSKitError):
+    """No such billing owner, or not one the caller may manage (the same 404 for both)."""
+
+    code = ErrorCode.NOT_FOUND
+    message = "No such billing owner."
+
+
 class InvalidWebhookSignature(SaaSKitError):
     code = ErrorCode.INVALID_SIGNATURE
     message = "The Stripe-Signature header is missing, invalid or too old."

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saaskit.ai.quotas import QuotaResolver
+from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
 from saaskit.audit.service import AuditLog
 from saaskit.auth.client import ClientResolver
 from saaskit.auth.credentials import Authenticator, SessionTokenReader
@@ -102,7 +102,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
@@ -120,7 +120,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
@@ -137,7 +137,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()

@@ -78,7 +78,7 @@ class AuthService(Generic[UserT]):
             send_verification = self.settings.send_verification_on_register
         if send_verification and self.recovery is not None:
             await self.recovery.send_verification(user)
-        await self.hooks.emit(self.hooks.after_register, user, client)
+        await self.hooks.emit_event("after_register", user, client)
         return user
 
     async def login(

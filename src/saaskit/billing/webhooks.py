@@ -32,6 +32,7 @@ from saaskit.exceptions import (
     WebhookFailed,
 )
 from saaskit.hooks import Hooks
+from saaskit.owners import Owner
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
 from saaskit.types import UserT
@@ -220,8 +221,9 @@ class WebhookProcessor(Generic[UserT]):
             subscription = _id(obj.get("subscription"))
             if subscription:
                 reference = str(obj.get("client_reference_id") or "")
-                hint = int(reference) if reference.isdigit() else None
-                await self.sync.subscription(subscription, event_at=at, user_hint=hint)
+                # "5" (a user, as every kit version writes it) or "organization:3".
+                hint = Owner.parse(reference if ":" in reference else f"user:{reference}")
+                await self.sync.subscription(subscription, event_at=at, owner_hint=hint)
         elif kind == "customer.deleted":
             await self.sync.customer_deleted(str(obj["id"]), event_at=at)
         else:
