@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from fastapi import APIRouter, FastAPI
@@ -30,6 +32,7 @@ from saaskit.billing.plans import PlanCatalog
 from saaskit.db.engine import create_engine, create_session_factory
 from saaskit.db.tables import KitModels, build_models
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
+from saaskit.env_names import configured, describe_unknown, unknown_variables
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
@@ -47,6 +50,22 @@ if TYPE_CHECKING:
     from saaskit.billing.service import BillingService
 
 logger = logging.getLogger("saaskit")
+_warned: set[str] = set()
+
+
+def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Log a warning for each ``SAASKIT_*`` variable no setting reads (a typo, most often).
+
+    Each name is warned about once per process; returns the lines logged this time.
+    """
+    values = configured(os.environ if environ is None else environ, Path(".env"))
+    lines: list[str] = []
+    for name, suggestion in unknown_variables(values):
+        if name not in _warned:
+            _warned.add(name)
+            lines.append(describe_unknown(name, suggestion))
+            logger.warning(lines[-1])
+    return lines
 
 
 class SaaSKit(Generic[UserT]):
@@ -139,6 +158,7 @@ class SaaSKit(Generic[UserT]):
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
+        warn_unknown_variables()
         self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
