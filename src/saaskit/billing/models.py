@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from saaskit.db.mixins import TimestampMixin
+from saaskit.db.mixins import TimestampMixin, utcnow
 
 
 class SubscriptionMixin(TimestampMixin):
@@ -84,7 +84,11 @@ class WebhookEventMixin:
         DateTime(timezone=True), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+        DateTime(timezone=True),
+        default=utcnow,  # microseconds on SQLite too
+        server_default=func.now(),
+        nullable=False,
+        index=True,
     )
     processed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True, default=None

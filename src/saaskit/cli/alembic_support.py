@@ -31,7 +31,13 @@ from saaskit.migrations import packaged_config, project_config
 from saaskit.settings import database_url_problem
 
 # Alembic's chatter that says nothing to a user of the CLI.
-_NOISE = ("Context impl ", "Will assume ", "setting up autogenerate plugin ")
+# "Detected sequence ..." is PostgreSQL's SERIAL columns being recognised, once per table.
+_NOISE = (
+    "Context impl ",
+    "Will assume ",
+    "setting up autogenerate plugin ",
+    "Detected sequence named ",
+)
 
 
 @dataclass(frozen=True)

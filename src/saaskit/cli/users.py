@@ -62,12 +62,11 @@ def createsuperuser(
         $ echo "$PASSWORD" | saaskit createsuperuser --email admin@example.com --password-stdin
         ```
     """
-    if email is not None:
-        email = _check_email(email, fatal=True)
-    elif password_stdin:
+    if email is None and password_stdin:
         fail("--email is required with --password-stdin (stdin holds the password).")
-    else:
-        email = _ask_email()
+    address = _ask_email() if email is None else _check_email(email, fatal=True)
+    if address is None:  # pragma: no cover - a fatal check exits instead
+        raise typer.Exit(1)
     kit = _load_kit(kit_path)
     try:
         password = _read_password(password_stdin, kit)
@@ -79,7 +78,7 @@ def createsuperuser(
         asyncio.run(kit.aclose())
         fail(f"database file {missing} does not exist.", hint="Create it with: saaskit migrate")
     try:
-        user = asyncio.run(_create(kit, email, password, full_name))
+        user = asyncio.run(_create(kit, address, password, full_name))
     except SaaSKitError as error:
         fail(error.message)
     except DBAPIError as error:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from saaskit.ai.models import AIUsageMixin
 from saaskit.billing.models import SubscriptionMixin, WebhookEventMixin
-from saaskit.db.mixins import UserMixin
+from saaskit.db.mixins import UserMixin, utcnow
 
 
 class AuditEventMixin:
@@ -36,7 +36,11 @@ class AuditEventMixin:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+        DateTime(timezone=True),
+        default=utcnow,  # microseconds on SQLite too
+        server_default=func.now(),
+        nullable=False,
+        index=True,
     )
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)
