@@ -341,11 +341,15 @@ class SaaSKit(Generic[UserT]):
         """Mount every router under ``settings.api_prefix`` and add the middleware.
 
         Adds: the body-size limit, CORS when origins are configured, and saaskit's
-        error handlers (unless ``settings.http.install_error_handlers`` is false).
+        error handlers (unless ``settings.http.install_error_handlers`` is false). The app's
+        OpenAPI then lists, on every route that uses a kit dependency (the host's routes
+        too), the errors it can answer (401, 402, 403) with :class:`~saaskit.errors.ErrorResponse`,
+        and its 422s in that shape when the handlers are installed.
         """
         from saaskit.cors import install_cors
         from saaskit.errors import install_error_handlers
         from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+        from saaskit.openapi import document_errors
 
         prefix = self.settings.api_prefix
         app.include_router(self.auth_router, prefix=f"{prefix}/auth", tags=["auth"])
@@ -361,6 +365,9 @@ class SaaSKit(Generic[UserT]):
             app.include_router(self.ai_router, prefix=f"{prefix}/ai", tags=["ai"])
         if self.settings.http.install_error_handlers:
             install_error_handlers(app)
+        # The OpenAPI of every route, the host's included, lists the errors of the kit's
+        # dependencies it uses, in saaskit's error shape.
+        document_errors(app, error_handlers=self.settings.http.install_error_handlers)
         # The last middleware added is the outermost: the body-size limit goes innermost so
         # its 413 still passes through CORS and the security headers.
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)

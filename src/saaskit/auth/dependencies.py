@@ -28,6 +28,7 @@ from saaskit.exceptions import (
     ReauthenticationRequired,
 )
 from saaskit.middleware import PRINCIPAL_SCOPE_KEY
+from saaskit.openapi import declares_errors
 from saaskit.store import Store
 from saaskit.users.cache import UserCodec, UserT, user_cache_key
 from saaskit.users.service import UserService
@@ -184,6 +185,12 @@ def build_dependencies(
     for dependency in dependencies:
         # Lets saaskit's route class check the token before it reads a request body.
         dependency.__saaskit_authenticator__ = authenticator  # type: ignore[attr-defined]
+    # What each can answer, listed in the OpenAPI of every route that uses it.
+    declares_errors(401)(principal)
+    declares_errors(401)(current_user)
+    declares_errors(401)(current_active_user)
+    for strict in (current_verified_user, current_superuser, current_reauthenticated_user):
+        declares_errors(401, 403)(strict)
 
     return AuthDependencies(
         principal=principal,
