@@ -242,3 +242,14 @@ def test_every_cli_command_and_option_is_documented() -> None:
                 for option in [*param.opts, *param.secondary_opts]:
                     if option.startswith("--") and option != "--help":
                         assert option in section, f"saaskit {name} {option} is not documented"
+
+
+def test_readme_keeps_the_virtualenvs_saaskit_and_says_how_to_change_the_port() -> None:
+    """After `.venv/bin/saaskit demo`, a bare `saaskit` would not be found (no activated venv)."""
+    bare = re.compile(r"(^|[\s;&|(])saaskit\s+[a-z-]")
+    for lang, body in fences(README):
+        if lang in ("bash", "sh", "console"):
+            for line in body.splitlines():
+                if bare.search(line.replace(".venv/bin/saaskit", "")):
+                    pytest.fail(f"README runs a bare saaskit: {line}")
+    assert ".venv/bin/saaskit demo --port 9000" in README
