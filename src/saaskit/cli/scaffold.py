@@ -91,6 +91,7 @@ class ProjectSpec:
             "saaskit_testing_requirement": self.source.requirement("testing", __version__),
             "saaskit_source": self.source.description,
             "direct_reference": self.source.reference is not None,
+            "saaskit_from_path": (self.source.reference or "").startswith("file:"),
             **{feature: feature in self.features for feature in FEATURES},
         }
 
