@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Collection
+import os
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from fastapi import APIRouter, FastAPI
@@ -30,6 +32,7 @@ from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
 from saaskit.db.engine import create_engine, create_session_factory
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
+from saaskit.env_names import configured, describe_unknown, unknown_variables
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
@@ -49,6 +52,22 @@ if TYPE_CHECKING:
     from saaskit.billing.service import BillingService
 
 logger = logging.getLogger("saaskit")
+_warned: set[str] = set()
+
+
+def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Log a warning for each ``SAASKIT_*`` variable no setting reads (a typo, most often).
+
+    Each name is warned about once per process; returns the lines logged this time.
+    """
+    values = configured(os.environ if environ is None else environ, Path(".env"))
+    lines: list[str] = []
+    for name, suggestion in unknown_variables(values):
+        if name not in _warned:
+            _warned.add(name)
+            lines.append(describe_unknown(name, suggestion))
+            logger.warning(lines[-1])
+    return lines
 
 
 class SaaSKit(Generic[UserT]):
@@ -141,6 +160,7 @@ class SaaSKit(Generic[UserT]):
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
+        warn_unknown_variables()
         self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
@@ -364,11 +384,15 @@ class SaaSKit(Generic[UserT]):
         """Mount every router under ``settings.api_prefix`` and add the middleware.
 
         Adds: the body-size limit, CORS when origins are configured, and saaskit's
-        error handlers (unless ``settings.http.install_error_handlers`` is false).
+        error handlers (unless ``settings.http.install_error_handlers`` is false). The app's
+        OpenAPI then lists, on every route that uses a kit dependency (the host's routes
+        too), the errors it can answer (401, 402, 403) with :class:`~saaskit.errors.ErrorResponse`,
+        and its 422s in that shape when the handlers are installed.
         """
         from saaskit.cors import install_cors
         from saaskit.errors import install_error_handlers
         from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+        from saaskit.openapi import document_errors
 
         prefix = self.settings.api_prefix
         app.include_router(self.auth_router, prefix=f"{prefix}/auth", tags=["auth"])
@@ -384,6 +408,9 @@ class SaaSKit(Generic[UserT]):
             app.include_router(self.ai_router, prefix=f"{prefix}/ai", tags=["ai"])
         if self.settings.http.install_error_handlers:
             install_error_handlers(app)
+        # The OpenAPI of every route, the host's included, lists the errors of the kit's
+        # dependencies it uses, in saaskit's error shape.
+        document_errors(app, error_handlers=self.settings.http.install_error_handlers)
         # The last middleware added is the outermost: the body-size limit goes innermost so
         # its 413 still passes through CORS and the security headers.
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)

@@ -34,6 +34,7 @@ from saaskit.errors import (
 )
 from saaskit.exceptions import SaaSKitError
 from saaskit.json_limits import JsonLimits, JsonTooComplex, loads_bounded
+from saaskit.openapi import missing_errors
 from saaskit.settings import HttpSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,16 +132,25 @@ def _bearer_check(dependant: Dependant) -> _CredentialCheck | None:
 
 class SaaSKitRoute(APIRoute):
     limits: ClassVar[BodyLimits] = BodyLimits()
+    saaskit_route: ClassVar[bool] = True
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        added: dict[int | str, dict[str, Any]] = {}
+        if self.body_field is not None:
+            added = error_responses(400, 413)
+            added[400]["description"] = UNREADABLE_BODY
+            added[413]["description"] = BODY_TOO_LARGE
+        # Invalid input gets saaskit's 422 (not FastAPI's HTTPValidationError), and the
+        # kit's dependencies add theirs (401, 402, 403...).
+        added |= error_responses(*missing_errors(self, validation=True))
+        added = {status: value for status, value in added.items() if status not in self.responses}
+        if added:
+            # Built again so that FastAPI documents the added bodies (it reads `responses`
+            # when it builds a route).
+            super().__init__(path, endpoint, **{**kwargs, "responses": {**added, **self.responses}})
         # FastAPI reads the body before it runs dependencies: check the token first.
         self.bearer_check = _bearer_check(self.dependant) if self.body_field else None
-        if self.body_field is not None:
-            declared = error_responses(400, 413)
-            declared[400]["description"] = UNREADABLE_BODY
-            declared[413]["description"] = BODY_TOO_LARGE
-            self.responses = {**declared, **self.responses}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -24,6 +24,31 @@ never signs a token now: it is refused in production and ignored in development.
 MIN_SECRET_KEY_BYTES = 32
 
 
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be saaskit's database URL (``None`` when it can), with the fix."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"not a database URL; write e.g. {EXAMPLE_URLS}"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    wanted = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}.get(backend)
+    if wanted is None:
+        return f"{backend} is not supported (PostgreSQL or SQLite); write e.g. {EXAMPLE_URLS}"
+    if driver != wanted:
+        shown = parsed.set(drivername=f"{backend}+{wanted}").render_as_string()
+        return (
+            f"the {backend} driver {driver!r} is not async; use {backend}+{wanted}:// "
+            f"(e.g. {shown})"
+        )
+    return None
+
+
+EXAMPLE_URLS = "sqlite+aiosqlite:///./app.db or postgresql+asyncpg://user:password@host/dbname"
+
+
 class DatabaseSettings(BaseModel):
     """Connection pool options (the URL itself is ``SAASKIT_DATABASE_URL``)."""
 
@@ -144,6 +169,21 @@ class RateLimitSettings(BaseModel):
     refresh_session: Limit = Field(
         RateLimit(limit=60, window_seconds=60), description="Token refreshes per session."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_partial_rules(cls, value: Any) -> Any:
+        # SAASKIT_RATE_LIMIT__LOGIN_ACCOUNT__LIMIT=5 alone arrives as {"limit": "5"}:
+        # the rule's other half keeps its default.
+        if not isinstance(value, dict):
+            return value
+        completed = dict(value)
+        for name, given in value.items():
+            field = cls.model_fields.get(name)
+            default = field.default if field is not None else None
+            if isinstance(given, dict) and isinstance(default, RateLimit):
+                completed[name] = default.model_dump() | given
+        return completed
 
 
 class CorsSettings(BaseModel):
@@ -545,6 +585,15 @@ class SaaSKitSettings(BaseSettings):
         description="SQLAlchemy async URL: `postgresql+asyncpg://...` or `sqlite+aiosqlite:///...`.",
     )
     store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, url: str) -> str:
+        problem = database_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
+
     redis_url: str | None = Field(
         None, description="Redis URL; unset means the in-process store (one process only)."
     )

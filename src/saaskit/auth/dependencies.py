@@ -30,6 +30,7 @@ from saaskit.exceptions import (
     ReauthenticationRequired,
 )
 from saaskit.middleware import PRINCIPAL_SCOPE_KEY
+from saaskit.openapi import ERROR_STATUSES_ATTRIBUTE
 from saaskit.types import UserT
 
 __all__ = ["AuthDependencies", "Authenticate", "CurrentUser", "Principal", "build_dependencies"]
@@ -84,6 +85,11 @@ class Authenticate(Generic[UserT]):
         self.recent_seconds = recent_seconds
         # Lets saaskit's route class check the credential before it reads a request body.
         self.__saaskit_authenticator__ = self
+        # What it can answer, listed in the OpenAPI of every route that uses it: 401 for a
+        # missing or refused credential (even when optional: a bad one is never anonymous),
+        # 403 when it asks more of the user or the credential than being signed in.
+        strict = verified or superuser or bool(self.scopes) or recent_seconds is not None
+        setattr(self, ERROR_STATUSES_ATTRIBUTE, (401, 403) if strict else (401,))
 
     @property
     def __signature__(self) -> inspect.Signature:
@@ -164,6 +170,7 @@ class CurrentUser(Generic[UserT]):
     def __init__(self, authenticate: Authenticate[UserT]) -> None:
         self.authenticate = authenticate
         self.__saaskit_authenticator__ = authenticate
+        setattr(self, ERROR_STATUSES_ATTRIBUTE, getattr(authenticate, ERROR_STATUSES_ATTRIBUTE))
 
     @property
     def __signature__(self) -> inspect.Signature:

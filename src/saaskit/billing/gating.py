@@ -25,6 +25,7 @@ from fastapi import Depends
 
 from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.exceptions import FeatureNotInPlan, PlanRequired, SubscriptionRequired
+from saaskit.openapi import declares_errors
 from saaskit.owners import Owner
 from saaskit.types import UserT
 
@@ -95,7 +96,7 @@ class PlanGates(Generic[UserT]):
                 )
             return plan
 
-        return require_active_subscription
+        return declares_errors(402)(require_active_subscription)
 
     def require_plan(self, *keys: str) -> PlanDependency:
         """One of the plans ``keys`` (the default plan counts when it is one of them)."""
@@ -113,7 +114,7 @@ class PlanGates(Generic[UserT]):
                 raise SubscriptionRequired(wanted, f"{needed}; subscribe to it.")
             raise PlanRequired(wanted, f"{needed}; your plan is {plan.key or 'not one of them'}.")
 
-        return require_plan
+        return declares_errors(402, 403)(require_plan)
 
     def require_feature(self, feature: str) -> PlanDependency:
         """A plan that grants ``feature`` (see ``PlanSettings.features``)."""
@@ -130,4 +131,4 @@ class PlanGates(Generic[UserT]):
                 raise SubscriptionRequired(granting, f"{needed}; subscribe to it.")
             raise FeatureNotInPlan(granting, f"{needed}; your plan is {plan.key or 'none'}.")
 
-        return require_feature
+        return declares_errors(402, 403)(require_feature)

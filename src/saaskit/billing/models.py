@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from saaskit.db.mixins import TimestampMixin
+from saaskit.db.mixins import TimestampMixin, utcnow
 
 OWNER_KIND_LENGTH = 32
 
@@ -127,7 +127,11 @@ class WebhookEventMixin:
         DateTime(timezone=True), nullable=True
     )
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+        DateTime(timezone=True),
+        default=utcnow,  # microseconds on SQLite too
+        server_default=func.now(),
+        nullable=False,
+        index=True,
     )
     processed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True, default=None

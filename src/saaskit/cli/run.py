@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 from saaskit.cli.discovery import DiscoveryError, find_app
 from saaskit.cli.logs import LogLevel, LogLevelOption, uvicorn_log_config
@@ -83,8 +83,12 @@ def run(
     # (worker and reload processes inherit sys.path).
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
-    if workers > 1:
-        _warn_if_unshared()
+    _refuse_missing_module(app, directory)
+    # Broken SAASKIT_* variables are reported here in a line (GuardedGroup), not as a
+    # traceback from every worker.
+    settings = SaaSKitSettings()
+    if workers > 1 and not settings.redis_url:
+        _warn_unshared()
     typer.echo(f"Serving {app} on {http_url(host, port)}", err=True)
     uvicorn.run(
         app,
@@ -101,16 +105,27 @@ def run(
     )
 
 
-def _warn_if_unshared() -> None:
-    """Several workers with the in-process store each keep their own sessions."""
+def _refuse_missing_module(app: str, directory: Path) -> None:
+    """Fail in one line when the app's module cannot be found (uvicorn prints a traceback)."""
+    module = app.partition(":")[0]
+    importlib.invalidate_caches()
     try:
-        redis_url = SaaSKitSettings().redis_url
-    except ValidationError:
-        return  # the app reports its own settings errors when it starts
-    if not redis_url:
-        typer.secho(
-            "Warning: several workers without SAASKIT_REDIS_URL: each keeps its own sessions and "
-            "rate limits, so a token refreshed in one is unknown to the others.",
-            fg=typer.colors.YELLOW,
-            err=True,
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or the name is malformed
+        found = False
+    if not found:
+        fail(
+            f"cannot import module {module!r} (from {app}): no such module in {directory}.",
+            hint="Run it in the project's folder, or fix the import string "
+            "(saaskit run package.module:app).",
         )
+
+
+def _warn_unshared() -> None:
+    """Several workers with the in-process store each keep their own sessions."""
+    typer.secho(
+        "Warning: several workers without SAASKIT_REDIS_URL: each keeps its own sessions and "
+        "rate limits, so a token refreshed in one is unknown to the others.",
+        fg=typer.colors.YELLOW,
+        err=True,
+    )
