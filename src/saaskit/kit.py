@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cached_property
@@ -33,6 +34,12 @@ from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
+from saaskit.observability.metrics import (
+    PrometheusRecorder,
+    Recorder,
+    enable_metrics,
+    recorder,
+)
 from saaskit.settings import SaaSKitSettings
 from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
@@ -139,6 +146,9 @@ class SaaSKit(Generic[UserT]):
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
+        self.metrics: Recorder = recorder()
+        if self.settings.metrics.enabled:
+            self.metrics = enable_metrics()
         self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
@@ -226,6 +236,10 @@ class SaaSKit(Generic[UserT]):
             from saaskit.billing.wiring import build_billing
 
             self._billing = build_billing(self, billing_gateway)
+        if self.settings.tracing.enabled:
+            from saaskit.observability.tracing import enable_tracing
+
+            enable_tracing(self)
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":
@@ -320,12 +334,15 @@ class SaaSKit(Generic[UserT]):
     def install(self, app: FastAPI) -> None:
         """Mount every router under ``settings.api_prefix`` and add the middleware.
 
-        Adds: the body-size limit, CORS when origins are configured, and saaskit's
-        error handlers (unless ``settings.http.install_error_handlers`` is false).
+        Adds: the body-size limit, CORS when origins are configured, request ids, and
+        saaskit's error handlers (unless ``settings.http.install_error_handlers`` is
+        false); with ``settings.metrics`` the metrics middleware and page, with
+        ``settings.tracing`` the OpenTelemetry instrumentation.
         """
         from saaskit.cors import install_cors
         from saaskit.errors import install_error_handlers
         from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+        from saaskit.observability.requestid import RequestIdMiddleware
 
         prefix = self.settings.api_prefix
         app.include_router(self.auth_router, prefix=f"{prefix}/auth", tags=["auth"])
@@ -347,6 +364,26 @@ class SaaSKit(Generic[UserT]):
         install_cors(app, self.settings.cors)  # never credentials through "*"
         if self.settings.http.security_headers:
             app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
+        app.add_middleware(RequestIdMiddleware, header=self.settings.log.request_id_header)
+        if isinstance(self.metrics, PrometheusRecorder):
+            self._install_metrics(app, self.metrics)
+        if self.settings.tracing.enabled:
+            from saaskit.observability.tracing import instrument_app
+
+            instrument_app(self, app)
+
+    def _install_metrics(self, app: FastAPI, metrics: PrometheusRecorder) -> None:
+        from saaskit.observability.metrics import MetricsMiddleware, metrics_endpoint
+
+        app.add_middleware(MetricsMiddleware, recorder=metrics)  # outermost: sees every answer
+        settings = self.settings.metrics
+        if settings.port is None:  # else only on the internal port (see lifespan)
+            app.add_route(
+                settings.path,
+                metrics_endpoint(settings, metrics),
+                methods=["GET"],
+                include_in_schema=False,
+            )
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
@@ -356,13 +393,23 @@ class SaaSKit(Generic[UserT]):
         objects built at import and startup are never garbage, and a full collection
         that re-scans them all was the largest source of tail latency under load.
         """
+        port = None
+        if isinstance(self.metrics, PrometheusRecorder) and self.settings.metrics.port:
+            from saaskit.observability.metrics_port import MetricsPort
+
+            port = MetricsPort(self.settings.metrics, self.metrics)
+            await port.start()
         if self.settings.http.gc_freeze:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            if port is not None:
+                await port.stop()
             await self.aclose()
+            if isinstance(self.metrics, PrometheusRecorder):
+                self.metrics.process_exited(os.getpid())
 
     async def aclose(self) -> None:
         """Release the database pool, the store connection and the hashing threads."""

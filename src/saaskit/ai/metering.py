@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import AIUsageMixin
 from saaskit.exceptions import AIQuotaExceeded
+from saaskit.observability.metrics import recorder
 from saaskit.store import Store
 
 logger = logging.getLogger("saaskit.ai")
@@ -287,6 +288,7 @@ class UsageMeter:
     ) -> None:
         # One atomic statement (INSERT ... ON CONFLICT DO UPDATE), so concurrent calls
         # of a user's first request of the month never collide.
+        recorder().ai_tokens(model, prompt_tokens, completion_tokens)
         table = self.model
         values = {
             "user_id": user_id,

@@ -17,10 +17,12 @@ from saaskit.exceptions import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
+    RateLimited,
     RefreshTokenReused,
     UserNotFound,
 )
 from saaskit.hooks import Hooks
+from saaskit.observability.metrics import recorder
 from saaskit.settings import AuthSettings
 from saaskit.users.cache import UserT
 from saaskit.users.service import UserService
@@ -62,6 +64,7 @@ class AuthService(Generic[UserT]):
         """Create an account (rate limited per client IP)."""
         await self.limiter.hit("register_ip", client.ip)
         user = await self.users.create(email, password, full_name=full_name, extra=extra)
+        recorder().registration()
         await self.audit.record(
             AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
         )
@@ -78,11 +81,16 @@ class AuthService(Generic[UserT]):
         a successful login clears the account's count.
         """
         account = normalize_email(email)
-        await self.limiter.hit("login_account", account)
-        await self.limiter.hit("login_ip", client.ip)
+        try:
+            await self.limiter.hit("login_account", account)
+            await self.limiter.hit("login_ip", client.ip)
+        except RateLimited:
+            recorder().login("locked")
+            raise
         try:
             user = await self.users.authenticate(account, password)
         except InvalidCredentials:
+            recorder().login("failed")
             await self.audit.record(
                 AuditAction.LOGIN, outcome="failure", client=client, detail={"email": account}
             )
@@ -101,6 +109,7 @@ class AuthService(Generic[UserT]):
             AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
         )
         await self.hooks.emit(self.hooks.after_login, user, client)
+        recorder().login("ok")
         return user, self.issue(session, jti)
 
     async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
@@ -110,6 +119,8 @@ class AuthService(Generic[UserT]):
         try:
             session, jti = await self.sessions.rotate(claims.session_id, claims.user_id, claims.jti)
         except RefreshTokenReused:
+            recorder().refresh("reused")
+            recorder().revocation("reuse")
             await self.audit.record(
                 AuditAction.REFRESH_TOKEN_REUSE,
                 outcome="failure",
@@ -118,6 +129,7 @@ class AuthService(Generic[UserT]):
                 detail={"session_id": claims.session_id},
             )
             raise
+        recorder().refresh("ok")
         return self.issue(session, jti)
 
     async def reauthenticate(
@@ -165,6 +177,7 @@ class AuthService(Generic[UserT]):
         self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
     ) -> None:
         await self.sessions.revoke(session_id, user_id)
+        recorder().revocation("logout")
         await self.audit.record(
             AuditAction.LOGOUT, actor_id=user_id, target_id=user_id, client=client
         )
@@ -199,6 +212,7 @@ class AuthService(Generic[UserT]):
 
     async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
         ended = await self.sessions.revoke_all(user_id)
+        recorder().revocation("logout_all", ended)
         await self.audit.record(
             AuditAction.LOGOUT_ALL,
             actor_id=user_id,

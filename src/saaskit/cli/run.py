@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from saaskit.cli.discovery import DiscoveryError, find_app
 from saaskit.cli.logs import LogLevel, LogLevelOption, uvicorn_log_config
 from saaskit.cli.output import fail, http_url
+from saaskit.observability.multiprocess import prepare_multiprocess_metrics
 from saaskit.settings import SaaSKitSettings
 
 HOW_TO_NAME_THE_APP = (
@@ -83,8 +84,12 @@ def run(
     # (worker and reload processes inherit sys.path).
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
+    settings = _settings()
     if workers > 1:
-        _warn_if_unshared()
+        _warn_if_unshared(settings)
+        if settings is not None and settings.metrics.enabled:
+            prepare_multiprocess_metrics()
+    json_lines = settings is not None and settings.log.format == "json"
     typer.echo(f"Serving {app} on {http_url(host, port)}", err=True)
     uvicorn.run(
         app,
@@ -97,17 +102,20 @@ def run(
         forwarded_allow_ips=forwarded_allow_ips,
         access_log=access_log,
         log_level=log_level.value,
-        log_config=uvicorn_log_config(log_level),
+        log_config=uvicorn_log_config(log_level, json_lines=json_lines),
     )
 
 
-def _warn_if_unshared() -> None:
-    """Several workers with the in-process store each keep their own sessions."""
+def _settings() -> SaaSKitSettings | None:
     try:
-        redis_url = SaaSKitSettings().redis_url
+        return SaaSKitSettings()
     except ValidationError:
-        return  # the app reports its own settings errors when it starts
-    if not redis_url:
+        return None  # the app reports its own settings errors when it starts
+
+
+def _warn_if_unshared(settings: SaaSKitSettings | None) -> None:
+    """Several workers with the in-process store each keep their own sessions."""
+    if settings is not None and not settings.redis_url:
         typer.secho(
             "Warning: several workers without SAASKIT_REDIS_URL: each keeps its own sessions and "
             "rate limits, so a token refreshed in one is unknown to the others.",
