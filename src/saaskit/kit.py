@@ -35,10 +35,10 @@ from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
 from saaskit.observability.metrics import (
+    NULL_RECORDER,
     PrometheusRecorder,
     Recorder,
     enable_metrics,
-    recorder,
 )
 from saaskit.settings import SaaSKitSettings
 from saaskit.signing_key import signing_key
@@ -146,7 +146,8 @@ class SaaSKit(Generic[UserT]):
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
-        self.metrics: Recorder = recorder()
+        # The no-op recorder unless this kit's settings enable metrics.
+        self.metrics: Recorder = NULL_RECORDER
         if self.settings.metrics.enabled:
             self.metrics = enable_metrics()
         self._ai_quotas = ai_quotas

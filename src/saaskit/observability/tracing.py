@@ -51,7 +51,7 @@ def enable_tracing(kit: SaaSKit[Any], tracer_provider: Any = None) -> None:
     """
     global _tracer
     require_module("opentelemetry.instrumentation.sqlalchemy", "otel")
-    from opentelemetry import trace
+    from opentelemetry import metrics, trace
     from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 
     _tracer = trace.get_tracer(TRACER_NAME, tracer_provider=tracer_provider)
@@ -62,7 +62,13 @@ def enable_tracing(kit: SaaSKit[Any], tracer_provider: Any = None) -> None:
             "opentelemetry.instrumentation.sqlalchemy", tracer_provider=tracer_provider
         ),
         kit.engine.sync_engine,
-        connections_usage=None,
+        connections_usage=metrics.get_meter(
+            "opentelemetry.instrumentation.sqlalchemy"
+        ).create_up_down_counter(
+            name="db.client.connections.usage",
+            unit="connections",
+            description="Connections in the state the state attribute names.",
+        ),
     )
     client = getattr(kit.store, "_client", None)
     if client is not None:  # the Redis store
