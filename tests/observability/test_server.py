@@ -24,8 +24,11 @@ from tests.conftest import PASSWORD, bearer
 from tests.databases import scratch_database
 from tests.observability.helpers import METRICS_TOKEN, value
 from tests.ports import free_port
+from tests.secret_scan import SecretRegistry
 
 pytestmark = pytest.mark.slow
+
+SECRET_KEY = "server-test-secret-key-that-is-long-enough-42"
 
 APP_MODULE = """
 import asyncio
@@ -72,7 +75,7 @@ def serve(folder: Path, database: str) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAASKIT_")}
     env.update(
         SAASKIT_DATABASE_URL=database,
-        SAASKIT_SECRET_KEY="server-test-secret-key-that-is-long-enough-42",
+        SAASKIT_SECRET_KEY=SECRET_KEY,
         SAASKIT_AUTH__BCRYPT_ROUNDS="4",
         SAASKIT_METRICS__ENABLED="true",
         SAASKIT_METRICS__TOKEN=METRICS_TOKEN,
@@ -180,6 +183,29 @@ def test_json_log_lines_carry_the_request_id_of_the_request_and_of_its_task(
     assert "logs@example.com" in str(email["message"])  # the task's line (the email)
     for line in mine:
         assert set(line) >= {"time", "level", "logger", "message", "request_id"}
+
+
+def test_the_servers_logs_hold_no_secret(server: Server) -> None:
+    body = {"email": "secrets@example.com", "password": PASSWORD}
+    assert httpx.post(server.url + "/api/v1/auth/register", json=body).status_code == 201
+    tokens = httpx.post(server.url + "/api/v1/auth/login", json=body).json()
+    me = httpx.get(server.url + "/api/v1/users/me", headers=bearer(tokens["access_token"]))
+    assert me.status_code == 200
+    refreshed = httpx.post(
+        server.url + "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert refreshed.status_code == 200
+    httpx.get(server.url + "/metrics", headers=bearer(METRICS_TOKEN))
+
+    registry = SecretRegistry()
+    registry.add("password", PASSWORD)
+    registry.add("metrics token", METRICS_TOKEN)
+    registry.add("signing key", SECRET_KEY)
+    for kind, token in (("access token", "access_token"), ("refresh token", "refresh_token")):
+        registry.add(kind, tokens[token])
+        registry.add(kind, refreshed.json()[token])
+    text = server.log.read_text("utf-8", "replace")
+    assert registry.leaks(iter(text.splitlines())) == []
 
 
 def test_sigterm_lets_an_in_flight_request_and_its_hashing_finish(
