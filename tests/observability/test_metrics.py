@@ -3,6 +3,8 @@ watch, by route template."""
 
 from __future__ import annotations
 
+import sys
+
 import httpx
 import pytest
 from pydantic import ValidationError
@@ -166,3 +168,15 @@ async def test_the_internal_port_also_wants_the_token_when_one_is_set(
 
     assert without.status_code == 401
     assert with_token.status_code == 200
+
+
+async def test_without_prometheus_client_the_error_names_the_extra(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saaskit.exceptions import MissingExtra
+    from tests.conftest import test_settings
+
+    monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if not installed
+
+    with pytest.raises(MissingExtra, match=r"saaskit\[metrics\]"):
+        SaaSKit(test_settings(database_url, metrics=METRICS))

@@ -3,6 +3,7 @@ task, exported to an in-memory exporter; the trace context travels with Celery t
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -122,3 +123,33 @@ async def test_without_tracing_nothing_is_recorded(
     ]
     assert ours == []
     assert _task_context() == {}
+
+
+async def test_without_the_otel_extra_the_error_names_it(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from saaskit import SaaSKit
+    from saaskit.exceptions import MissingExtra
+    from tests.conftest import test_settings
+
+    monkeypatch.setitem(sys.modules, "opentelemetry.instrumentation.sqlalchemy", None)
+
+    with pytest.raises(MissingExtra, match=r"saaskit\[otel\]"):
+        SaaSKit(test_settings(database_url, tracing={"enabled": True}))
+    assert not tracing.enabled()
+
+
+def test_a_celery_worker_writes_json_lines_when_the_settings_ask() -> None:
+    import logging
+
+    from saaskit.observability.logs import JsonFormatter
+    from saaskit.tasks.celery import json_handlers
+
+    logger = logging.getLogger("tests.celery-like")
+    handler = logging.StreamHandler()
+    logger.addHandler(handler)
+    try:
+        json_handlers(logger=logger)  # what Celery's after_setup_logger signal calls
+        assert isinstance(handler.formatter, JsonFormatter)
+    finally:
+        logger.removeHandler(handler)

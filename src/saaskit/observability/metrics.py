@@ -170,11 +170,22 @@ class PrometheusRecorder(Recorder):
         self.ai = counter("ai_tokens", "AI tokens charged.", ("model", "kind"))
         self.store_errors = counter("store_errors", "Store (Redis) calls that failed.")
         self.database_errors = counter("database_errors", "Database statements that failed.")
+        # (method, route, status) -> its counter and histogram: labels() locks and
+        # validates on every call, a dict lookup does not. Bounded like the labels.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in _METHODS else "other"
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        method = method if method in _METHODS else "other"  # a client picks it
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # first time for this method, route and status
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def login(self, outcome: str) -> None:
         self.logins.labels(outcome).inc()

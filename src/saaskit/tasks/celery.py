@@ -132,11 +132,23 @@ def build_celery_app(kit: SaaSKit[Any]) -> Any:
     app.task(name=RUN_TASK, bind=True, shared=False, max_retries=kit.settings.tasks.max_retries)(
         _task_body(kit, loop)
     )
+    if kit.settings.log.format == "json":
+        # Celery sets up its own handlers when the worker starts; give them JSON lines.
+        signals.after_setup_logger.connect(json_handlers, weak=False)
+        signals.after_setup_task_logger.connect(json_handlers, weak=False)
     closer = _KitCloser(kit, loop)
     app.saaskit_closer = closer  # the signals below hold it weakly
     signals.worker_process_shutdown.connect(closer.on_shutdown)  # a prefork child exits
     signals.worker_shutdown.connect(closer.on_shutdown)  # the worker (solo, threads) exits
     return app
+
+
+def json_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Make the handlers Celery set up on ``logger`` write saaskit's JSON lines."""
+    from saaskit.observability.logs import JsonFormatter
+
+    for handler in getattr(logger, "handlers", ()):
+        handler.setFormatter(JsonFormatter())
 
 
 def _task_body(kit: SaaSKit[Any], loop: ProcessLoop) -> Any:
