@@ -87,8 +87,8 @@ def run(
     settings = _settings()
     if workers > 1:
         _warn_if_unshared(settings)
-        if settings is not None and settings.metrics.enabled:
-            prepare_multiprocess_metrics()
+        # Before the workers import prometheus_client (metrics may be enabled in code too).
+        prepare_multiprocess_metrics()
     json_lines = settings is not None and settings.log.format == "json"
     typer.echo(f"Serving {app} on {http_url(host, port)}", err=True)
     uvicorn.run(
