@@ -187,15 +187,17 @@ def test_json_log_lines_carry_the_request_id_of_the_request_and_of_its_task(
 
 def test_the_servers_logs_hold_no_secret(server: Server) -> None:
     body = {"email": "secrets@example.com", "password": PASSWORD}
-    assert httpx.post(server.url + "/api/v1/auth/register", json=body).status_code == 201
-    tokens = httpx.post(server.url + "/api/v1/auth/login", json=body).json()
-    me = httpx.get(server.url + "/api/v1/users/me", headers=bearer(tokens["access_token"]))
-    assert me.status_code == 200
-    refreshed = httpx.post(
-        server.url + "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
-    )
-    assert refreshed.status_code == 200
-    httpx.get(server.url + "/metrics", headers=bearer(METRICS_TOKEN))
+    # One connection, so one worker: without Redis each worker keeps its own sessions.
+    with httpx.Client(base_url=server.url) as client:
+        assert client.post("/api/v1/auth/register", json=body).status_code == 201
+        tokens = client.post("/api/v1/auth/login", json=body).json()
+        me = client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))
+        assert me.status_code == 200
+        refreshed = client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+        )
+        assert refreshed.status_code == 200
+        client.get("/metrics", headers=bearer(METRICS_TOKEN))
 
     registry = SecretRegistry()
     registry.add("password", PASSWORD)
