@@ -1,21 +1,43 @@
-"""Health endpoints for load balancers and orchestrators."""
+"""Health endpoints for load balancers and orchestrators.
+
+Readiness also waits for the migrations: during a rollout, new app processes may start
+before ``saaskit migrate`` (or the host's ``alembic upgrade head``) ran, and would fail on
+missing columns. ``/health/ready`` answers 503 until the database is at the head of the
+migrations the app expects, so the load balancer keeps sending traffic to the old ones.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+import asyncio
+from pathlib import Path
+from typing import Literal, Protocol
 
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saaskit.migrations.readiness import MigrationCheck, host_config
 from saaskit.routing import body_limits, new_router
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import Store
 
-if TYPE_CHECKING:
-    from alembic.config import Config
 
-    from saaskit.kit import SaaSKit
+class HealthKit(Protocol):
+    """What the health router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    @property
+    def store(self) -> Store: ...
 
 
 class Health(BaseModel):
@@ -23,11 +45,77 @@ class Health(BaseModel):
     checks: dict[str, Literal["ok", "down", "skipped", "behind"]] = {}
 
 
-def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
+PACKAGED_MIGRATIONS = "saaskit:migrations"
+"""saaskit's own migrations, as an Alembic ``script_location`` (package:folder)."""
+
+MigrationState = Literal["ok", "behind", "down", "skipped"]
+
+
+def host_config(ini: str) -> Config:
+    """The Alembic config of ``ini``, its ``script_location`` taken relative to the file."""
+    path = Path(ini).resolve()
+    config = Config(str(path))
+    location = config.get_main_option("script_location")
+    if location and ":" not in location and not Path(location).is_absolute():
+        config.set_main_option("script_location", str(path.parent / location))
+    return config
+
+
+def migrations_config(settings: SaaSKitSettings, *, packaged: bool) -> Config | None:
+    """The migrations readiness waits for: the host's ``alembic.ini`` when
+    ``db.alembic_ini`` names one, else saaskit's own when ``packaged`` (the kit uses its
+    default models); ``None`` (not checked) otherwise or when the check is off."""
+    if not settings.db.ready_requires_migrations:
+        return None
+    if settings.db.alembic_ini:
+        return host_config(settings.db.alembic_ini)
+    if not packaged:
+        return None
+    config = Config()
+    config.set_main_option("script_location", PACKAGED_MIGRATIONS)
+    return config
+
+
+def _current(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+class MigrationCheck:
+    """Compares the database's revision(s) with the head(s) of ``config``'s scripts (read
+    once, on the first check)."""
+
+    def __init__(self, engine: AsyncEngine, config: Config | None) -> None:
+        self.engine = engine
+        self.config = config
+        self._heads: frozenset[str] | None = None
+
+    async def __call__(self) -> MigrationState:
+        if self.config is None:
+            return "skipped"
+        if self._heads is None:
+            scripts = await asyncio.to_thread(ScriptDirectory.from_config, self.config)
+            self._heads = frozenset(scripts.get_heads())
+        try:
+            async with self.engine.connect() as connection:
+                current = await connection.run_sync(_current)
+        except Exception:
+            return "down"
+        return "ok" if set(current) >= self._heads else "behind"
+
+
+def build_health_router(kit: HealthKit, *, packaged_migrations: bool = True) -> APIRouter:
     """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are up
-    and the database is at the migrations' head)."""
+    and the database is at the migrations' head).
+
+    Args:
+        kit: the kit (its settings, engine and store).
+        packaged_migrations: the kit uses saaskit's default models, so without
+            ``db.alembic_ini`` readiness waits for saaskit's own migrations.
+    """
     router = new_router(body_limits(kit.settings.http))
-    migrations = MigrationCheck(kit.engine, _migrations_config(kit))
+    migrations = MigrationCheck(
+        kit.engine, migrations_config(kit.settings, packaged=packaged_migrations)
+    )
 
     @router.get(
         "/health",
@@ -66,22 +154,7 @@ def build_health_router(kit: SaaSKit[Any]) -> APIRouter:
     return router
 
 
-def _migrations_config(kit: SaaSKit[Any]) -> Config | None:
-    """The migrations readiness waits for: the host's ``alembic.ini`` when configured,
-    else saaskit's own when the kit uses its default models (a host with its own models
-    and no ``db.alembic_ini`` is not checked)."""
-    settings = kit.settings.db
-    if not settings.ready_requires_migrations:
-        return None
-    if settings.alembic_ini:
-        return host_config(settings.alembic_ini)
-    from saaskit.migrations import packaged_config
-    from saaskit.models import tables
-
-    return packaged_config() if kit.models is tables else None
-
-
-async def _database_ok(kit: SaaSKit[Any]) -> bool:
+async def _database_ok(kit: HealthKit) -> bool:
     try:
         async with kit.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -13,9 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic
 
-from saaskit.auth.client import ClientInfo
-from saaskit.billing.types import PaymentFailure, SubscriptionState
-from saaskit.users.cache import UserT
+from saaskit.types import ClientInfo, PaymentFailure, SubscriptionState, UserT
 
 logger = logging.getLogger("saaskit.hooks")
 

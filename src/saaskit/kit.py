@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.ai.quotas import QuotaResolver
@@ -29,7 +30,6 @@ from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
 from saaskit.db.engine import create_engine, create_session_factory
-from saaskit.db.tables import KitModels, build_models
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
@@ -39,13 +39,16 @@ from saaskit.observability.metrics import (
     PrometheusRecorder,
     Recorder,
     enable_metrics,
+    recorder,
 )
-from saaskit.settings import SaaSKitSettings
+from saaskit.settings import MetricsSettings, SaaSKitSettings
 from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
+from saaskit.tables import KitModels, build_models
 from saaskit.tasks.definitions import email_tasks
 from saaskit.tasks.runner import InProcessRunner, TaskRunner
-from saaskit.users.cache import UserCache, UserT
+from saaskit.types import UserT
+from saaskit.users.cache import UserCache
 from saaskit.users.schemas import UserCreate, UserRead, UserUpdate
 from saaskit.users.service import UserService
 
@@ -157,6 +160,8 @@ class SaaSKit(Generic[UserT]):
         self.user_create_schema = user_create_schema
         self.user_update_schema = user_update_schema
         self.engine: AsyncEngine = create_engine(self.settings)
+        # Failed statements and connections count in saaskit_database_errors_total.
+        event.listen(self.engine.sync_engine, "handle_error", _count_database_error)
         self.session_factory = create_session_factory(self.engine)
         self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
@@ -240,7 +245,8 @@ class SaaSKit(Generic[UserT]):
         if self.settings.tracing.enabled:
             from saaskit.observability.tracing import enable_tracing
 
-            enable_tracing(self)
+            # The Redis store's client (the in-process store has none).
+            enable_tracing(self.engine, getattr(self.store, "_client", None))
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":
@@ -305,7 +311,7 @@ class SaaSKit(Generic[UserT]):
         """``/health`` and ``/health/ready`` (mount at the root)."""
         from saaskit.health import build_health_router
 
-        return build_health_router(self)
+        return build_health_router(self, packaged_migrations=self.models is default_tables)
 
     @cached_property
     def ai(self) -> AIService:
@@ -371,17 +377,28 @@ class SaaSKit(Generic[UserT]):
         if self.settings.tracing.enabled:
             from saaskit.observability.tracing import instrument_app
 
-            instrument_app(self, app)
+            metrics = self.settings.metrics
+            instrument_app(
+                app,
+                excluded_urls=metrics.path if metrics.enabled else None,
+                http_clients=self._traced_http_clients(),
+            )
+
+    def _traced_http_clients(self) -> list[Any]:
+        """The httpx client of the Stripe gateway (when billing uses saaskit's own)."""
+        gateway = self._billing.gateway if self._billing is not None else None
+        client = getattr(getattr(gateway, "_http", None), "_client", None)
+        return [client] if client is not None else []
 
     def _install_metrics(self, app: FastAPI, metrics: PrometheusRecorder) -> None:
-        from saaskit.observability.metrics import MetricsMiddleware, metrics_endpoint
+        from saaskit.observability.metrics import MetricsMiddleware
 
         app.add_middleware(MetricsMiddleware, recorder=metrics)  # outermost: sees every answer
         settings = self.settings.metrics
         if settings.port is None:  # else only on the internal port (see lifespan)
             app.add_route(
                 settings.path,
-                metrics_endpoint(settings, metrics),
+                _metrics_endpoint(settings, metrics),
                 methods=["GET"],
                 include_in_schema=False,
             )
@@ -422,6 +439,34 @@ class SaaSKit(Generic[UserT]):
         await self.engine.dispose()
         await self.store.close()
         self.passwords.close()
+
+
+def _count_database_error(_context: Any) -> None:
+    recorder().database_error()
+
+
+def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) -> Any:
+    """The endpoint of the metrics page on the app's port (the token is required)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from saaskit.errors import error_json
+    from saaskit.exceptions import ErrorCode
+    from saaskit.observability.metrics import authorized
+
+    async def serve_metrics(request: Request) -> Response:
+        if not authorized(settings, request.headers.get("authorization")):
+            return error_json(
+                401,
+                ErrorCode.NOT_AUTHENTICATED,
+                "Metrics need the metrics bearer token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        body, content_type = await run_in_threadpool(metrics.render)
+        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
+
+    return serve_metrics
 
 
 def _models_for(user_model: type[Any]) -> KitModels:

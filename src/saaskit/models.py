@@ -9,9 +9,10 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from saaskit.ai.models import AIUsageMixin
+from saaskit.audit.models import AuditEventMixin
 from saaskit.billing.models import SubscriptionMixin, WebhookEventMixin
 from saaskit.db.mixins import UserMixin
-from saaskit.db.tables import AuditEventMixin, KitModels, build_models
+from saaskit.tables import KitModels, build_models
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

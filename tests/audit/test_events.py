@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from saaskit import SaaSKit
-from saaskit.db.tables import AuditEventMixin
+from saaskit.audit.models import AuditEventMixin
 from saaskit.email import MemorySender
 from saaskit.models import User
 from tests.conftest import PASSWORD, bearer, build_app, login, register

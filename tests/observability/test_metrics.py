@@ -180,3 +180,29 @@ async def test_without_prometheus_client_the_error_names_the_extra(
 
     with pytest.raises(MissingExtra, match=r"saaskit\[metrics\]"):
         SaaSKit(test_settings(database_url, metrics=METRICS))
+
+
+async def test_database_and_store_errors_are_counted(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from saaskit.store.base import StoreUnavailable
+    from saaskit.store.redis import RedisStore
+    from tests.conftest import test_settings
+    from tests.ports import free_port
+
+    nowhere = RedisStore(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.5)
+    kit = SaaSKit(test_settings(database_url, metrics=METRICS), store=nowhere)
+    try:
+        async with client_for(kit) as client:
+            before = await scrape(client)
+            async with kit.engine.connect() as connection:
+                with pytest.raises(Exception, match="no_such_table"):
+                    await connection.execute(text("SELECT * FROM no_such_table"))
+            with pytest.raises(StoreUnavailable):
+                await kit.store.get("anything")
+            after = await scrape(client)
+    finally:
+        await kit.aclose()
+
+    for name in ("saaskit_database_errors_total", "saaskit_store_errors_total"):
+        assert value(after, name) - value(before, name) >= 1, name

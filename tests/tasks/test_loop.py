@@ -144,7 +144,7 @@ def body(tasks: dict[str, Any], **settings: Any) -> Any:
     """The ``saaskit.run`` task function for a kit with ``tasks`` and task ``settings``."""
     kit = SimpleNamespace(tasks=tasks, settings=SimpleNamespace(tasks=TaskSettings(**settings)))
     LOOPS.append(ProcessLoop())
-    return _task_body(kit, LOOPS[-1])  # type: ignore[arg-type]
+    return _task_body(kit, LOOPS[-1])
 
 
 def test_a_transient_failure_asks_celery_to_retry_with_backoff() -> None:

@@ -3,8 +3,9 @@
 from sqlalchemy import MetaData, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from saaskit.db import UserMixin, build_models
+from saaskit.db import UserMixin
 from saaskit.models import NAMING_CONVENTION
+from saaskit.tables import build_models
 
 
 class Base(DeclarativeBase):

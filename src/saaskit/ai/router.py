@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel
@@ -20,14 +20,34 @@ from saaskit.ai.schemas import (
     Usage,
     UsageSummary,
 )
+from saaskit.ai.service import AIService
 from saaskit.ai.streaming import ChatStream
 from saaskit.errors import error_responses
 from saaskit.exceptions import SaaSKitError
 from saaskit.routing import body_limits, new_router
-from saaskit.users.cache import UserT
+from saaskit.settings import SaaSKitSettings
+from saaskit.types import UserT, UserT_co
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class ActiveUserDependency(Protocol[UserT_co]):
+    """The auth dependency that admits active users."""
+
+    @property
+    def current_active_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
+
+class AIRouterKit(Protocol[UserT_co]):
+    """What the AI router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def ai(self) -> AIService: ...
+
+    @property
+    def dependencies(self) -> ActiveUserDependency[UserT_co]: ...
+
 
 _STREAM_DOC = (
     "With `stream: true`: `text/event-stream`, one `data: {json}` line per event "
@@ -78,7 +98,7 @@ class ChatEventStream(StreamingResponse):
             await self.stream.aclose()
 
 
-def build_ai_router(kit: SaaSKit[UserT]) -> APIRouter:
+def build_ai_router(kit: AIRouterKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/ai``."""
     router = new_router(body_limits(kit.settings.http))
     deps = kit.dependencies

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
-from saaskit.ai.quotas import AI_TOKENS_QUOTA, DefaultQuota, PlanQuota, QuotaResolver
+from saaskit.ai.models import AIUsageMixin
+from saaskit.ai.quotas import AI_TOKENS_QUOTA, DefaultQuota, PlanLookup, PlanQuota, QuotaResolver
 from saaskit.ai.service import AIService
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import Store
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class AIModels(Protocol):
+    """The AI table of the kit's models (:class:`saaskit.tables.KitModels`)."""
+
+    @property
+    def ai_usage(self) -> type[AIUsageMixin]: ...
 
 
-def build_ai_service(kit: SaaSKit[Any], quotas: QuotaResolver | None = None) -> AIService:
+class AIKit(Protocol):
+    """What the AI service is built from (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def models(self) -> AIModels: ...
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def plans(self) -> PlanLookup: ...
+
+
+def build_ai_service(kit: AIKit, quotas: QuotaResolver | None = None) -> AIService:
     """The kit's :class:`AIService` on its database, store and ``ai`` settings.
 
     ``quotas`` defaults to :func:`default_quotas`.
@@ -21,7 +49,7 @@ def build_ai_service(kit: SaaSKit[Any], quotas: QuotaResolver | None = None) -> 
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 
-def default_quotas(kit: SaaSKit[Any]) -> QuotaResolver:
+def default_quotas(kit: AIKit) -> QuotaResolver:
     """The plan's ``ai_tokens`` quota (``kit.plans``) when some plan sets one, else
     ``ai.default_monthly_tokens`` for everyone (no plan lookup per call)."""
     default = kit.settings.ai.default_monthly_tokens

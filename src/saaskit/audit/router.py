@@ -2,19 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from saaskit.audit.service import AuditLog
 from saaskit.errors import error_responses
 from saaskit.routing import body_limits, new_router
-from saaskit.users.cache import UserT
-from saaskit.users.schemas import Page
+from saaskit.settings import SaaSKitSettings
+from saaskit.types import Page, UserT, UserT_co
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class SuperuserDependency(Protocol[UserT_co]):
+    """The auth dependency that admits superusers only."""
+
+    @property
+    def current_superuser(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
+
+class AuditRouterKit(Protocol[UserT_co]):
+    """What the audit router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def dependencies(self) -> SuperuserDependency[UserT_co]: ...
 
 
 class AuditEventRead(BaseModel):
@@ -37,7 +56,7 @@ class AuditEventRead(BaseModel):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def build_audit_router(kit: SaaSKit[UserT]) -> APIRouter:
+def build_audit_router(kit: AuditRouterKit[UserT]) -> APIRouter:
     router = new_router(body_limits(kit.settings.http))
 
     @router.get(

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.auth.client import ClientInfo
+from saaskit.audit.models import AuditEventMixin
 from saaskit.db.engine import single_statements
-from saaskit.db.tables import AuditEventMixin
+from saaskit.types import ClientInfo
 
 logger = logging.getLogger("saaskit.audit")
 

@@ -1,22 +1,20 @@
-"""Who is calling: client IP and user agent, with proxy headers trusted only when told."""
+"""Who is calling: client IP and user agent, with proxy headers trusted only when told.
+
+:class:`~saaskit.types.ClientInfo` lives in :mod:`saaskit.types`; it is re-exported here.
+"""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
 
+from saaskit.types import ClientInfo
+
+__all__ = ["ClientInfo", "ClientResolver", "parse_networks"]
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True, slots=True)
-class ClientInfo:
-    """Where a request came from (``None`` outside HTTP, e.g. the CLI)."""
-
-    ip: str | None = None
-    user_agent: str | None = None
 
 
 def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:

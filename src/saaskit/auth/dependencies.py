@@ -29,7 +29,8 @@ from saaskit.exceptions import (
 )
 from saaskit.middleware import PRINCIPAL_SCOPE_KEY
 from saaskit.store import Store
-from saaskit.users.cache import UserCodec, UserT, user_cache_key
+from saaskit.types import UserT
+from saaskit.users.cache import UserCodec, user_cache_key
 from saaskit.users.service import UserService
 
 

@@ -23,7 +23,8 @@ whatever the token (RFC 7009 §2.2), so it cannot be used to test tokens.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
+from typing import Any, Literal, Protocol
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse, Response
@@ -31,13 +32,26 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.requests import ClientDisconnect
 
 from saaskit.auth.schemas import LoginRequest, RefreshRequest, TokenPair
+from saaskit.auth.service import AuthService
 from saaskit.auth.tokens import TokenType
 from saaskit.exceptions import RateLimited, SaaSKitError, ServiceUnavailable
 from saaskit.routing import BodyTooLarge, body_limits, new_router
-from saaskit.users.cache import UserT
+from saaskit.settings import SaaSKitSettings
+from saaskit.types import ClientInfo, UserT
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class OAuth2Kit(Protocol[UserT]):
+    """What the OAuth 2.0 router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def auth(self) -> AuthService[UserT]: ...
+
+    @property
+    def client_info(self) -> Callable[[Request], ClientInfo]: ...
+
 
 OAuthErrorCode = Literal[
     "invalid_request",
@@ -200,7 +214,7 @@ def _responses(**described: str) -> dict[int | str, dict[str, Any]]:
     return {int(code[1:]): {"model": OAuthError, "description": d} for code, d in described.items()}
 
 
-def build_oauth2_router(kit: SaaSKit[UserT]) -> APIRouter:
+def build_oauth2_router(kit: OAuth2Kit[UserT]) -> APIRouter:
     """``POST /token`` and ``POST /revoke``, mounted with the auth router."""
     router = new_router(body_limits(kit.settings.http, small=True))
 
@@ -269,7 +283,7 @@ def build_oauth2_router(kit: SaaSKit[UserT]) -> APIRouter:
     return router
 
 
-async def _grant(kit: SaaSKit[UserT], request: Request, form: dict[str, str]) -> TokenPair:
+async def _grant(kit: OAuth2Kit[UserT], request: Request, form: dict[str, str]) -> TokenPair:
     """Run the grant that ``form`` asks for through the auth service."""
     grant_type = form.get("grant_type")
     if grant_type is None:

@@ -22,7 +22,6 @@ import logging
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.client import ClientInfo
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
@@ -37,7 +36,7 @@ from saaskit.hooks import Hooks
 from saaskit.settings import AuthSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
-from saaskit.users.cache import UserT
+from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 NO_CLIENT = ClientInfo()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from saaskit.auth.dependencies import Principal
-from saaskit.auth.oauth2 import build_oauth2_router
+from saaskit.auth.dependencies import AuthDependencies, Principal
+from saaskit.auth.oauth2 import OAuth2Kit, build_oauth2_router
+from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.schemas import (
     Accepted,
     EmailRequest,
@@ -24,13 +25,31 @@ from saaskit.auth.schemas import (
     TokenPair,
     VerifyEmailRequest,
 )
+from saaskit.auth.sessions import SessionManager
 from saaskit.errors import error_responses
 from saaskit.routing import body_limits, new_router, with_body_schema
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 from saaskit.users.schemas import UserCreate
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class AuthRouterKit(OAuth2Kit[UserT], Protocol[UserT]):
+    """What the auth router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def recovery(self) -> AccountRecovery[UserT]: ...
+
+    @property
+    def sessions(self) -> SessionManager: ...
+
+    @property
+    def dependencies(self) -> AuthDependencies[UserT]: ...
+
+    @property
+    def user_read_schema(self) -> type[BaseModel]: ...
+
+    @property
+    def user_create_schema(self) -> type[UserCreate]: ...
+
 
 _LOGIN_BODY: dict[str, Any] = {
     "requestBody": {
@@ -102,7 +121,7 @@ def _to_read(
     )
 
 
-def build_auth_router(kit: SaaSKit[UserT]) -> APIRouter:
+def build_auth_router(kit: AuthRouterKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/auth``."""
     router = new_router(body_limits(kit.settings.http, small=True))
     read_schema = kit.user_read_schema

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from saaskit.text import PasswordText, SingleLine
 from saaskit.users.emails import LookupEmail
+from saaskit.users.schemas import Accepted as Accepted  # it used to live here
 
 
 class LoginRequest(BaseModel):
@@ -87,9 +88,3 @@ class Reauthenticated(BaseModel):
     authenticated_until: datetime = Field(
         description="Security-sensitive actions are allowed in this session until then."
     )
-
-
-class Accepted(BaseModel):
-    """The same answer whether or not the account exists."""
-
-    detail: str

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.client import ClientInfo
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
@@ -24,7 +23,7 @@ from saaskit.exceptions import (
 from saaskit.hooks import Hooks
 from saaskit.observability.metrics import recorder
 from saaskit.settings import AuthSettings
-from saaskit.users.cache import UserT
+from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 NO_CLIENT = ClientInfo()

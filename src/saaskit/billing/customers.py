@@ -15,12 +15,11 @@ from typing import Generic
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
-from saaskit.auth.client import ClientInfo
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.locks import store_lock
 from saaskit.exceptions import BillingRejected, SaaSKitError, UserNotFound
 from saaskit.store import Store
-from saaskit.users.cache import UserT
+from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 logger = logging.getLogger("saaskit.billing")

@@ -18,7 +18,7 @@ from fastapi import Depends
 
 from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.exceptions import FeatureNotInPlan, PlanRequired, SubscriptionRequired
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 PlanDependency = Callable[..., Awaitable[UserPlan]]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, Request, status
 
+from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.schemas import (
     BillingStatus,
     CheckoutBody,
@@ -14,15 +16,30 @@ from saaskit.billing.schemas import (
     PortalRead,
     WebhookReceipt,
 )
+from saaskit.billing.service import BillingService
 from saaskit.errors import error_responses
 from saaskit.routing import body_limits, new_router
-from saaskit.users.cache import UserT
-
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+from saaskit.settings import SaaSKitSettings
+from saaskit.types import UserT
 
 
-def build_billing_router(kit: SaaSKit[UserT]) -> APIRouter:
+class BillingRouterKit(Protocol[UserT]):
+    """What the billing router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def billing(self) -> BillingService[UserT]: ...
+
+    @property
+    def plans(self) -> PlanCatalog: ...
+
+    @property
+    def current_active_user(self) -> Callable[..., Awaitable[UserT]]: ...
+
+
+def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/billing`` (billing must be enabled)."""
     router = new_router(body_limits(kit.settings.http))
     billing = kit.billing

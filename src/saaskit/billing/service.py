@@ -16,7 +16,7 @@ from saaskit.billing.webhooks import WebhookProcessor
 from saaskit.exceptions import AlreadySubscribed, RateLimited, RedirectNotAllowed, UnknownPlan
 from saaskit.settings import BillingSettings, PlanSettings
 from saaskit.store import Store
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 # Statuses that mean the user already pays (or should): a second checkout would
 # create a second subscription, so they manage it in the portal instead.

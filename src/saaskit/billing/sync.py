@@ -21,7 +21,7 @@ from saaskit.billing.plans import PlanCatalog, aware, state_of
 from saaskit.billing.types import RemoteSubscription, SubscriptionState
 from saaskit.hooks import Hooks
 from saaskit.store import Store
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 from saaskit.users.service import UserService
 
 logger = logging.getLogger("saaskit.billing")

@@ -1,11 +1,26 @@
 """Plain data that crosses the billing boundaries: what the gateway returns, what
-hooks receive and what services answer. No SQLAlchemy, no Stripe SDK objects."""
+hooks receive and what services answer. No SQLAlchemy, no Stripe SDK objects.
+
+``SubscriptionState`` and ``PaymentFailure`` live in :mod:`saaskit.types` (hooks use them
+too); they are re-exported here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from saaskit.types import PaymentFailure, SubscriptionState
+
+__all__ = [
+    "CheckoutRequest",
+    "CheckoutSession",
+    "PaymentFailure",
+    "Price",
+    "RemoteCustomer",
+    "RemoteSubscription",
+    "SubscriptionState",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,36 +83,3 @@ class CheckoutRequest:
 class CheckoutSession:
     id: str
     url: str
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionState:
-    """A user's subscription as saaskit stored it (what hooks and ``GET`` see)."""
-
-    stripe_subscription_id: str
-    stripe_customer_id: str
-    user_id: int | None
-    plan: str | None
-    price_id: str | None
-    status: str
-    quantity: int
-    trial_end: datetime | None
-    current_period_end: datetime | None
-    cancel_at_period_end: bool
-    canceled_at: datetime | None
-    ended_at: datetime | None
-    updated_from_event_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class PaymentFailure:
-    """An invoice payment that failed (``invoice.payment_failed``)."""
-
-    invoice_id: str
-    customer_id: str
-    subscription_id: str | None
-    amount_due: int
-    currency: str
-    attempt_count: int
-    next_payment_attempt: datetime | None
-    hosted_invoice_url: str | None

@@ -35,7 +35,7 @@ from saaskit.hooks import Hooks
 from saaskit.observability.metrics import recorder
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
-from saaskit.users.cache import UserT
+from saaskit.types import UserT
 
 logger = logging.getLogger("saaskit.billing")
 

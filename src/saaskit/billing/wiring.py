@@ -3,21 +3,65 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.billing.customers import CustomerManager
 from saaskit.billing.gateway import BillingGateway, StripeGateway
+from saaskit.billing.models import WebhookEventMixin
+from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.service import BillingService
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
-from saaskit.users.cache import UserT
+from saaskit.hooks import Hooks
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import Store
+from saaskit.tasks.runner import TaskFunction, TaskRunner
+from saaskit.types import UserT
+from saaskit.users.service import UserService
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class BillingModels(Protocol):
+    """The billing tables of the kit's models (:class:`saaskit.tables.KitModels`)."""
+
+    @property
+    def webhook_event(self) -> type[WebhookEventMixin]: ...
 
 
-def build_billing(kit: SaaSKit[UserT], gateway: BillingGateway | None) -> BillingService[UserT]:
+class BillingKit(Protocol[UserT]):
+    """What the billing services are built from (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def models(self) -> BillingModels: ...
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def users(self) -> UserService[UserT]: ...
+
+    @property
+    def plans(self) -> PlanCatalog: ...
+
+    @property
+    def hooks(self) -> Hooks[UserT]: ...
+
+    @property
+    def runner(self) -> TaskRunner: ...
+
+    @property
+    def tasks(self) -> dict[str, TaskFunction]: ...
+
+
+def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> BillingService[UserT]:
     """The billing service on ``kit``'s store, users and hooks.
 
     Also registers the ``after_register`` hook that creates Stripe customers (when

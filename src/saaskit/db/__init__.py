@@ -1,19 +1,21 @@
 """Database: engine, sessions and the model mixins a host builds its tables from.
 
-``build_models``, ``KitModels`` and ``AuditEventMixin`` are loaded on first access:
-saaskit's table mixins import :mod:`saaskit.db.mixins`, so an eager import here would
-be circular.
+This package is the bottom of saaskit's storage: it imports nothing from the features
+(the layering contract in ``pyproject.toml`` checks it). saaskit's own tables are
+composed above the features, in :mod:`saaskit.tables`: import ``build_models`` from there.
+``from saaskit.db import build_models`` (the path hosts used before) keeps working as a
+lazy alias, looked up by module name so that no import edge points upwards (type
+checkers see it as ``Any``; the new path is fully typed).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+import warnings
+from typing import Any
 
 from saaskit.db.engine import create_engine, create_session_factory, is_sqlite
 from saaskit.db.mixins import TimestampMixin, UserMixin, normalize_email
-
-if TYPE_CHECKING:
-    from saaskit.db.tables import AuditEventMixin, KitModels, build_models
 
 __all__ = [
     "AuditEventMixin",
@@ -27,12 +29,19 @@ __all__ = [
     "normalize_email",
 ]
 
-_LAZY = frozenset({"AuditEventMixin", "KitModels", "build_models"})
+_ALIASES = {"KitModels": "saaskit.tables", "build_models": "saaskit.tables"}
+_DEPRECATED = {"AuditEventMixin": "saaskit.audit.models"}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from saaskit.db import tables
-
-        return getattr(tables, name)
+    if name in _DEPRECATED:
+        module = _DEPRECATED[name]
+        warnings.warn(
+            f"saaskit.db.{name} moved to {module}.{name}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(module), name)
+    if name in _ALIASES:
+        return getattr(importlib.import_module(_ALIASES[name]), name)
     raise AttributeError(f"module 'saaskit.db' has no attribute {name!r}")

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from saaskit.exceptions import require_module
-from saaskit.observability.metrics import recorder
 from saaskit.settings import SaaSKitSettings
 
 
@@ -53,17 +52,12 @@ def create_engine(settings: SaaSKitSettings, url: str | None = None) -> AsyncEng
             pool_recycle=settings.db.pool_recycle,
         )
     engine = create_async_engine(url, **options)
-    event.listen(engine.sync_engine, "handle_error", _count_error)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         _quiet_aiosqlite()
     elif settings.db.pool_pre_ping:
         event.listen(engine.sync_engine, "checkout", _ping_on_checkout)
     return engine
-
-
-def _count_error(_context: Any) -> None:
-    recorder().database_error()
 
 
 def _ping_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

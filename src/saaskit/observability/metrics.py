@@ -27,9 +27,6 @@ from saaskit.exceptions import require_module
 from saaskit.observability.multiprocess import multiprocess_mode
 
 if TYPE_CHECKING:
-    from starlette.requests import Request
-    from starlette.responses import Response
-
     from saaskit.settings import MetricsSettings
 
 PREFIX = "saaskit_"
@@ -305,25 +302,3 @@ def authorized(settings: MetricsSettings, authorization: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(
         credentials.strip().encode(), expected
     )
-
-
-def metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) -> Any:
-    """The Starlette endpoint of the metrics page on the app's port (token required)."""
-    from starlette.concurrency import run_in_threadpool
-    from starlette.responses import Response
-
-    from saaskit.errors import error_json
-    from saaskit.exceptions import ErrorCode
-
-    async def serve_metrics(request: Request) -> Response:
-        if not authorized(settings, request.headers.get("authorization")):
-            return error_json(
-                401,
-                ErrorCode.NOT_AUTHENTICATED,
-                "Metrics need the metrics bearer token.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        body, content_type = await run_in_threadpool(metrics.render)
-        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
-
-    return serve_metrics

@@ -18,16 +18,11 @@ imported and nothing is recorded.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from saaskit.exceptions import require_module
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from saaskit.kit import SaaSKit
 
 TRACER_NAME = "saaskit"
 _NOTHING: AbstractContextManager[None] = nullcontext()
@@ -39,11 +34,12 @@ def enabled() -> bool:
     return _tracer is not None
 
 
-def enable_tracing(kit: SaaSKit[Any], tracer_provider: Any = None) -> None:
-    """Trace ``kit``'s database and store calls and saaskit's own spans.
+def enable_tracing(engine: Any, redis_client: Any = None, tracer_provider: Any = None) -> None:
+    """Trace a kit's database and store calls, and saaskit's own spans.
 
     Args:
-        kit: the kit whose engine and store are instrumented.
+        engine: the kit's ``AsyncEngine``.
+        redis_client: the kit's ``redis.asyncio`` client, when its store is Redis.
         tracer_provider: where spans go (default: the global provider).
 
     Raises:
@@ -61,7 +57,7 @@ def enable_tracing(kit: SaaSKit[Any], tracer_provider: Any = None) -> None:
         trace.get_tracer(
             "opentelemetry.instrumentation.sqlalchemy", tracer_provider=tracer_provider
         ),
-        kit.engine.sync_engine,
+        engine.sync_engine,
         connections_usage=metrics.get_meter(
             "opentelemetry.instrumentation.sqlalchemy"
         ).create_up_down_counter(
@@ -70,29 +66,36 @@ def enable_tracing(kit: SaaSKit[Any], tracer_provider: Any = None) -> None:
             description="Connections in the state the state attribute names.",
         ),
     )
-    client = getattr(kit.store, "_client", None)
-    if client is not None:  # the Redis store
+    if redis_client is not None:
         from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-        RedisInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
+        RedisInstrumentor.instrument_client(redis_client, tracer_provider=tracer_provider)
 
 
-def instrument_app(kit: SaaSKit[Any], app: FastAPI, tracer_provider: Any = None) -> None:
-    """Trace ``app``'s requests and the kit's Stripe and OpenAI HTTP calls."""
+def instrument_app(
+    app: Any,
+    *,
+    excluded_urls: str | None = None,
+    http_clients: Sequence[Any] = (),
+    tracer_provider: Any = None,
+) -> None:
+    """Trace ``app``'s requests (FastAPI) and the calls of ``http_clients`` (httpx).
+
+    Args:
+        app: the FastAPI app.
+        excluded_urls: comma-separated paths not traced (the metrics page).
+        http_clients: ``httpx`` clients whose requests get client spans (Stripe's).
+        tracer_provider: where spans go (default: the global provider).
+    """
     require_module("opentelemetry.instrumentation.fastapi", "otel")
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    if not enabled():
-        enable_tracing(kit, tracer_provider)
-    excluded = kit.settings.metrics.path if kit.settings.metrics.enabled else None
-    FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, excluded_urls=excluded)
-    billing = getattr(kit, "_billing", None)
-    stripe_http = getattr(
-        getattr(getattr(billing, "gateway", None), "_http", None), "_client", None
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, excluded_urls=excluded_urls
     )
-    if stripe_http is not None:
-        HTTPXClientInstrumentor.instrument_client(stripe_http, tracer_provider=tracer_provider)
+    for client in http_clients:
+        HTTPXClientInstrumentor.instrument_client(client, tracer_provider=tracer_provider)
 
 
 def span(name: str, attributes: Mapping[str, Any] | None = None) -> AbstractContextManager[Any]:

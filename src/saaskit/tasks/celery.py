@@ -18,7 +18,9 @@ import functools
 import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.exceptions import ServiceUnavailable, require_module
 from saaskit.observability.metrics import recorder
@@ -28,8 +30,23 @@ from saaskit.settings import SaaSKitSettings, TaskSettings
 from saaskit.tasks.loop import ProcessLoop
 from saaskit.tasks.runner import RETRYABLE, TaskFunction
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class CeleryKit(Protocol):
+    """What the Celery app runs tasks of (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def tasks(self) -> Mapping[str, TaskFunction]: ...
+
+    @property
+    def engine(self) -> AsyncEngine: ...
+
+    async def aclose(self) -> None:
+        """Release the kit's pools and threads."""
+        ...
+
 
 logger = logging.getLogger("saaskit.tasks")
 
@@ -111,7 +128,7 @@ def celery_config(settings: SaaSKitSettings) -> dict[str, Any]:
     }
 
 
-def build_celery_app(kit: SaaSKit[Any]) -> Any:
+def build_celery_app(kit: CeleryKit) -> Any:
     """A Celery app bound to ``kit``: its broker, its queue and the ``saaskit.run`` task.
 
     Used by :class:`CeleryRunner` to send tasks and by ``saaskit worker`` to run them;
@@ -151,7 +168,7 @@ def json_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
         handler.setFormatter(JsonFormatter())
 
 
-def _task_body(kit: SaaSKit[Any], loop: ProcessLoop) -> Any:
+def _task_body(kit: CeleryKit, loop: ProcessLoop) -> Any:
     settings = kit.settings.tasks
 
     def run(
@@ -227,7 +244,7 @@ def _hidden_payload(name: str) -> dict[str, str]:
     return {"argsrepr": f"({name!r}, ...)", "kwargsrepr": "{}"}
 
 
-async def _forget_inherited_connections(kit: SaaSKit[Any]) -> None:
+async def _forget_inherited_connections(kit: CeleryKit) -> None:
     # A forked child must not reuse pooled connections opened by its parent (SQLAlchemy's
     # advice for multiprocessing); close=False leaves them to the parent.
     await kit.engine.dispose(close=False)
@@ -236,7 +253,7 @@ async def _forget_inherited_connections(kit: SaaSKit[Any]) -> None:
 class _KitCloser:
     """Closes the kit on the task loop when a worker process ends."""
 
-    def __init__(self, kit: SaaSKit[Any], loop: ProcessLoop) -> None:
+    def __init__(self, kit: CeleryKit, loop: ProcessLoop) -> None:
         self.kit = kit
         self.loop = loop
 

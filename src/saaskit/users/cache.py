@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 from uuid import UUID
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.base import instance_state, manager_of_class
 
-from saaskit.db.mixins import UserMixin
 from saaskit.store import Entry, Store
-
-UserT = TypeVar("UserT", bound=UserMixin)
-
+from saaskit.types import UserT as UserT  # re-exported: hosts and older code import it here
 
 _NOT_CACHED = frozenset({"hashed_password"})
 

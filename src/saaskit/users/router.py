@@ -2,33 +2,99 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from pydantic import BaseModel
 
-from saaskit.auth.dependencies import Principal
-from saaskit.auth.schemas import Accepted
 from saaskit.errors import error_responses
 from saaskit.exceptions import UserNotFound
 from saaskit.routing import body_limits, new_router, with_body_schema
-from saaskit.users.cache import UserT
+from saaskit.settings import SaaSKitSettings
+from saaskit.types import ClientInfo, Page, UserT, UserT_co, UserT_contra
 from saaskit.users.schemas import (
+    Accepted,
     EmailChangeRequest,
-    Page,
     PasswordChange,
     UserAdminUpdate,
     UserUpdate,
 )
+from saaskit.users.service import UserService
 
-if TYPE_CHECKING:
-    from saaskit.kit import SaaSKit
+
+class SessionClaims(Protocol):
+    """The part of a token's claims the users router reads."""
+
+    @property
+    def session_id(self) -> str: ...
+
+
+class SessionPrincipal(Protocol[UserT_co]):
+    """Who is calling, and through which session (:class:`saaskit.auth.dependencies.Principal`)."""
+
+    @property
+    def user(self) -> UserT_co: ...
+
+    @property
+    def claims(self) -> SessionClaims: ...
+
+
+class UsersDependencies(Protocol[UserT_co]):
+    """The auth dependencies the users router guards its routes with."""
+
+    @property
+    def principal(self) -> Callable[..., Awaitable[SessionPrincipal[UserT_co]]]: ...
+
+    @property
+    def current_active_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
+    @property
+    def current_reauthenticated_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
+    @property
+    def current_superuser(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
+
+class EmailChanges(Protocol[UserT_contra]):
+    """Emails the confirmation link of an email change (``AccountRecovery``)."""
+
+    async def request_email_change(
+        self, user: UserT_contra, new_email: str, *, client: ClientInfo = ...
+    ) -> None: ...
+
+
+class UsersRouterKit(Protocol[UserT]):
+    """What the users router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def settings(self) -> SaaSKitSettings: ...
+
+    @property
+    def users(self) -> UserService[UserT]: ...
+
+    @property
+    def recovery(self) -> EmailChanges[UserT]: ...
+
+    @property
+    def dependencies(self) -> UsersDependencies[UserT]: ...
+
+    @property
+    def client_info(self) -> Callable[[Request], ClientInfo]: ...
+
+    @property
+    def user_read_schema(self) -> type[BaseModel]: ...
+
+    @property
+    def user_update_schema(self) -> type[UserUpdate]: ...
+
 
 # Ids and offsets beyond a 32-bit INTEGER column overflow the database driver (a 500 on
 # SQLite and PostgreSQL); bounding them makes such input a 422 instead.
 MAX_ID = 2**31 - 1
 
 
-def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
+def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
     """Routes under ``{api_prefix}/users``."""
     router = new_router(body_limits(kit.settings.http, small=True))
     read_schema = kit.user_read_schema
@@ -107,7 +173,7 @@ def build_users_router(kit: SaaSKit[UserT]) -> APIRouter:
         responses=error_responses(401, 422),
     )
     async def change_password(
-        body: PasswordChange, request: Request, p: Principal[UserT] = Depends(deps.principal)
+        body: PasswordChange, request: Request, p: SessionPrincipal[UserT] = Depends(deps.principal)
     ) -> None:
         await kit.users.change_password(
             p.user.id,

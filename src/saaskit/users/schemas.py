@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from saaskit.text import PasswordText, SingleLine
+from saaskit.types import Page as Page  # re-exported: it used to live here
 from saaskit.users.emails import EmailAddress
 
 ItemT = TypeVar("ItemT")
@@ -110,10 +111,7 @@ class PasswordChange(BaseModel):
     new_password: PasswordText = Field(max_length=4096)
 
 
-class Page(BaseModel, Generic[ItemT]):
-    """One page of a list."""
+class Accepted(BaseModel):
+    """The same answer whether or not the account exists."""
 
-    items: list[ItemT]
-    total: int
-    limit: int
-    offset: int
+    detail: str

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Generic
+from typing import Any, Generic, Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.client import ClientInfo
-from saaskit.auth.passwords import PasswordHasher
-from saaskit.auth.sessions import SessionManager
 from saaskit.db.engine import single_statements
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import (
@@ -22,9 +19,35 @@ from saaskit.exceptions import (
     UserNotFound,
 )
 from saaskit.hooks import Hooks
-from saaskit.users.cache import UserCache, UserT
+from saaskit.types import ClientInfo, UserT
+from saaskit.users.cache import UserCache
 
 NO_CLIENT = ClientInfo()
+
+
+class PasswordHashing(Protocol):
+    """What users need of a password hasher (:class:`saaskit.auth.passwords.PasswordHasher`)."""
+
+    def check_policy(self, password: str) -> None:
+        """Raise :class:`~saaskit.exceptions.InvalidPassword` if ``password`` is unacceptable."""
+        ...
+
+    async def hash(self, password: str) -> str:
+        """The hash to store for ``password``."""
+        ...
+
+    async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """Whether ``password`` matches ``hashed``, and an upgraded hash if one is due."""
+        ...
+
+
+class SessionRevocation(Protocol):
+    """What users need of the sessions (:class:`saaskit.auth.sessions.SessionManager`)."""
+
+    async def revoke_all(self, user_id: int, *, keep: str | None = None) -> int:
+        """End every session of the user except ``keep``; returns how many ended."""
+        ...
+
 
 # Columns no generic update may touch: they change only through dedicated methods.
 PROTECTED_FIELDS = frozenset({"id", "hashed_password", "stripe_customer_id", "created_at"})
@@ -37,8 +60,8 @@ class UserService(Generic[UserT]):
         self,
         model: type[UserT],
         session_factory: async_sessionmaker[AsyncSession],
-        passwords: PasswordHasher,
-        sessions: SessionManager,
+        passwords: PasswordHashing,
+        sessions: SessionRevocation,
         cache: UserCache[UserT],
         audit: AuditLog,
         hooks: Hooks[UserT],
