@@ -24,6 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saaskit import exceptions as exc
 from saaskit.exceptions import ErrorCode
+from saaskit.observability.requestid import (
+    REQUEST_ID,
+    REQUEST_ID_HEADER_SCOPE_KEY,
+    REQUEST_ID_SCOPE_KEY,
+)
 
 logger = logging.getLogger("saaskit")
 
@@ -87,6 +92,9 @@ class ErrorDetail(BaseModel):
     """How many invalid fields there were, when ``fields`` lists only the first ones."""
     plans: list[str] | None = None
     """Plans that would allow the request (billing errors 402 / 403)."""
+    request_id: str | None = None
+    """The request's id (also in the ``X-Request-ID`` response header), to quote in a
+    support request: it finds the request's log lines."""
 
 
 class ErrorResponse(BaseModel):
@@ -136,9 +144,15 @@ def error_json(
     fields_total: int | None = None,
     headers: Mapping[str, str] | None = None,
     plans: list[str] | None = None,
+    request_id: str | None = None,
 ) -> JSONResponse:
     detail = ErrorDetail(
-        code=code, message=message, fields=fields, fields_total=fields_total, plans=plans
+        code=code,
+        message=message,
+        fields=fields,
+        fields_total=fields_total,
+        plans=plans,
+        request_id=request_id or REQUEST_ID.get(),
     )
     body = ErrorResponse(error=detail)
     return JSONResponse(
@@ -228,11 +242,26 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    # The traceback goes to the log only; the client gets a generic body.
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    # The traceback goes to the log only; the client gets a generic body. This handler
+    # runs outside every middleware: the request id comes back from the scope.
+    request_id: str | None = request.scope.get(REQUEST_ID_SCOPE_KEY)
+    token = REQUEST_ID.set(request_id)
+    try:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    finally:
+        REQUEST_ID.reset(token)
     security = request.scope.get(SECURITY_HEADERS_SCOPE_KEY, ())
     headers = {name.decode(): value.decode() for name, value in security}
-    return error_json(500, ErrorCode.INTERNAL_ERROR, "Internal server error.", headers=headers)
+    header = request.scope.get(REQUEST_ID_HEADER_SCOPE_KEY)
+    if request_id and header:
+        headers[header] = request_id
+    return error_json(
+        500,
+        ErrorCode.INTERNAL_ERROR,
+        "Internal server error.",
+        headers=headers,
+        request_id=request_id,
+    )
 
 
 async def _saaskit_error(request: Request, error: Exception) -> JSONResponse:

@@ -385,5 +385,9 @@ def require_module(module: str, extra: str) -> None:
     """Raise :class:`MissingExtra` naming ``extra`` when ``module`` cannot be imported."""
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        found = False
+    if not found:
         raise MissingExtra(module, extra)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
@@ -36,7 +37,14 @@ from saaskit.env_names import configured, describe_unknown, unknown_variables
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
-from saaskit.settings import SaaSKitSettings
+from saaskit.observability.metrics import (
+    NULL_RECORDER,
+    PrometheusRecorder,
+    Recorder,
+    enable_metrics,
+    recorder,
+)
+from saaskit.settings import MetricsSettings, SaaSKitSettings
 from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, build_models
@@ -161,6 +169,10 @@ class SaaSKit(Generic[UserT]):
     ) -> None:
         self.settings = settings or SaaSKitSettings()
         warn_unknown_variables()
+        # The no-op recorder unless this kit's settings enable metrics.
+        self.metrics: Recorder = NULL_RECORDER
+        if self.settings.metrics.enabled:
+            self.metrics = enable_metrics()
         self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
@@ -168,6 +180,8 @@ class SaaSKit(Generic[UserT]):
         self.user_create_schema = user_create_schema
         self.user_update_schema = user_update_schema
         self.engine: AsyncEngine = create_engine(self.settings)
+        # Failed statements and connections count in saaskit_database_errors_total.
+        event.listen(self.engine.sync_engine, "handle_error", _count_database_error)
         self.session_factory = create_session_factory(self.engine)
         self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
@@ -262,6 +276,11 @@ class SaaSKit(Generic[UserT]):
             from saaskit.billing.wiring import build_billing
 
             self._billing = build_billing(self, billing_gateway)
+        if self.settings.tracing.enabled:
+            from saaskit.observability.tracing import enable_tracing
+
+            # The Redis store's client (the in-process store has none).
+            enable_tracing(self.engine, getattr(self.store, "_client", None))
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":
@@ -353,7 +372,7 @@ class SaaSKit(Generic[UserT]):
         """``/health`` and ``/health/ready`` (mount at the root)."""
         from saaskit.health import build_health_router
 
-        return build_health_router(self)
+        return build_health_router(self, packaged_migrations=self.models is default_tables)
 
     @cached_property
     def ai(self) -> AIService:
@@ -383,15 +402,18 @@ class SaaSKit(Generic[UserT]):
     def install(self, app: FastAPI) -> None:
         """Mount every router under ``settings.api_prefix`` and add the middleware.
 
-        Adds: the body-size limit, CORS when origins are configured, and saaskit's
-        error handlers (unless ``settings.http.install_error_handlers`` is false). The app's
-        OpenAPI then lists, on every route that uses a kit dependency (the host's routes
-        too), the errors it can answer (401, 402, 403) with :class:`~saaskit.errors.ErrorResponse`,
+        Adds: the body-size limit, CORS when origins are configured, request ids, and
+        saaskit's error handlers (unless ``settings.http.install_error_handlers`` is
+        false); with ``settings.metrics`` the metrics middleware and page, with
+        ``settings.tracing`` the OpenTelemetry instrumentation. The app's OpenAPI then
+        lists, on every route that uses a kit dependency (the host's routes too), the
+        errors it can answer (401, 402, 403) with :class:`~saaskit.errors.ErrorResponse`,
         and its 422s in that shape when the handlers are installed.
         """
         from saaskit.cors import install_cors
         from saaskit.errors import install_error_handlers
         from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+        from saaskit.observability.requestid import RequestIdMiddleware
         from saaskit.openapi import document_errors
 
         prefix = self.settings.api_prefix
@@ -417,6 +439,37 @@ class SaaSKit(Generic[UserT]):
         install_cors(app, self.settings.cors)  # never credentials through "*"
         if self.settings.http.security_headers:
             app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
+        app.add_middleware(RequestIdMiddleware, header=self.settings.log.request_id_header)
+        if isinstance(self.metrics, PrometheusRecorder):
+            self._install_metrics(app, self.metrics)
+        if self.settings.tracing.enabled:
+            from saaskit.observability.tracing import instrument_app
+
+            metrics = self.settings.metrics
+            instrument_app(
+                app,
+                excluded_urls=metrics.path if metrics.enabled else None,
+                http_clients=self._traced_http_clients(),
+            )
+
+    def _traced_http_clients(self) -> list[Any]:
+        """The httpx client of the Stripe gateway (when billing uses saaskit's own)."""
+        gateway = self._billing.gateway if self._billing is not None else None
+        client = getattr(getattr(gateway, "_http", None), "_client", None)
+        return [client] if client is not None else []
+
+    def _install_metrics(self, app: FastAPI, metrics: PrometheusRecorder) -> None:
+        from saaskit.observability.metrics import MetricsMiddleware
+
+        app.add_middleware(MetricsMiddleware, recorder=metrics)  # outermost: sees every answer
+        settings = self.settings.metrics
+        if settings.port is None:  # else only on the internal port (see lifespan)
+            app.add_route(
+                settings.path,
+                _metrics_endpoint(settings, metrics),
+                methods=["GET"],
+                include_in_schema=False,
+            )
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
@@ -426,13 +479,23 @@ class SaaSKit(Generic[UserT]):
         objects built at import and startup are never garbage, and a full collection
         that re-scans them all was the largest source of tail latency under load.
         """
+        port = None
+        if isinstance(self.metrics, PrometheusRecorder) and self.settings.metrics.port:
+            from saaskit.observability.metrics_port import MetricsPort
+
+            port = MetricsPort(self.settings.metrics, self.metrics)
+            await port.start()
         if self.settings.http.gc_freeze:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            if port is not None:
+                await port.stop()
             await self.aclose()
+            if isinstance(self.metrics, PrometheusRecorder):
+                self.metrics.process_exited(os.getpid())
 
     async def aclose(self) -> None:
         """Release the database pool, the store connection and the hashing threads."""
@@ -444,6 +507,34 @@ class SaaSKit(Generic[UserT]):
         await self.engine.dispose()
         await self.store.close()
         self.passwords.close()
+
+
+def _count_database_error(_context: Any) -> None:
+    recorder().database_error()
+
+
+def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) -> Any:
+    """The endpoint of the metrics page on the app's port (the token is required)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from saaskit.errors import error_json
+    from saaskit.exceptions import ErrorCode
+    from saaskit.observability.metrics import authorized
+
+    async def serve_metrics(request: Request) -> Response:
+        if not authorized(settings, request.headers.get("authorization")):
+            return error_json(
+                401,
+                ErrorCode.NOT_AUTHENTICATED,
+                "Metrics need the metrics bearer token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        body, content_type = await run_in_threadpool(metrics.render)
+        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
+
+    return serve_metrics
 
 
 def _models_for(user_model: type[Any]) -> KitModels:

@@ -63,6 +63,16 @@ class DatabaseSettings(BaseModel):
         ),
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    alembic_ini: str | None = Field(
+        None,
+        description="The host's `alembic.ini`: `/health/ready` fails until the database is at "
+        "its head (default: saaskit's own migrations, when the kit uses its default models).",
+    )
+    ready_requires_migrations: bool = Field(
+        True,
+        description="`/health/ready` answers 503 while the database is behind the migrations, "
+        "so a rollout waits for `saaskit migrate`.",
+    )
 
 
 class AuthSettings(BaseModel):
@@ -556,6 +566,71 @@ class TaskSettings(BaseModel):
         return self
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus metrics (``saaskit[metrics]``). Off unless ``enabled``; then they are
+    protected by ``token``, or served only on the internal ``port``, or both.
+
+    With ``port`` set, metrics are not on the app's port at all: every worker process
+    listens on ``host:port`` (shared with ``SO_REUSEPORT``) and any of them answers for
+    all (the client's multiprocess mode, which ``saaskit run --workers N`` sets up).
+    """
+
+    enabled: bool = Field(False, description="Collect and serve Prometheus metrics.")
+    path: str = Field("/metrics", pattern=r"^/[^?#\s]*$", description="Path of the metrics page.")
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token a scraper must send (`Authorization: Bearer ...`); "
+        "generate with `saaskit secret`.",
+    )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve metrics on this internal port only (not on the app's port).",
+    )
+    host: str = Field(
+        "127.0.0.1", description="Interface of the internal metrics port (`0.0.0.0`: all)."
+    )
+
+    @model_validator(mode="after")
+    def _protected(self) -> MetricsSettings:
+        if self.enabled and self.token is None and self.port is None:
+            raise ValueError(
+                "metrics are enabled but unprotected; set SAASKIT_METRICS__TOKEN (a bearer "
+                "token, e.g. the output of `saaskit secret`) or SAASKIT_METRICS__PORT (an "
+                "internal port that is not published)"
+            )
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("metrics.token is shorter than 16 characters; use `saaskit secret`")
+        return self
+
+
+class LogSettings(BaseModel):
+    """Log format and request ids.
+
+    Every request gets an id: the client's ``X-Request-ID`` when it is 1-128 characters of
+    ``A-Z a-z 0-9 . _ : -``, else a new one. It is sent back in that header and in error
+    bodies, and JSON log lines of the request (and of the tasks it enqueues) carry it.
+    """
+
+    format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per line (for log collectors)."
+    )
+    request_id_header: str = Field(
+        "X-Request-ID",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="Header a request id is read from and returned in.",
+    )
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry tracing (``saaskit[otel]``): spans for requests, SQL, Redis, Stripe,
+    OpenAI and tasks, sent to the tracer provider the host (or ``opentelemetry-instrument``)
+    configures."""
+
+    enabled: bool = Field(False, description="Instrument the app, database, store and tasks.")
+
+
 class SaaSKitSettings(BaseSettings):
     """Configuration for a :class:`saaskit.SaaSKit`.
 
@@ -608,6 +683,9 @@ class SaaSKitSettings(BaseSettings):
     ai: AISettings = Field(default_factory=AISettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @property
     def is_production(self) -> bool:

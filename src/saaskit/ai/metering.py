@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import AIUsageMixin
 from saaskit.exceptions import AIQuotaExceeded
+from saaskit.observability.metrics import recorder
 from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 
@@ -319,6 +320,7 @@ class UsageMeter:
         # of an owner's first request of the month never collide. A user's row is keyed
         # by (user_id, month, model) as before owners, so rows an older kit wrote during
         # a rolling deploy are found (and given their owner columns) rather than doubled.
+        recorder().ai_tokens(model, prompt_tokens, completion_tokens)
         table = self.model
         user = owner.kind == "user"
         values = {

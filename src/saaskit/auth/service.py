@@ -17,10 +17,12 @@ from saaskit.exceptions import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
+    RateLimited,
     RefreshTokenReused,
     UserNotFound,
 )
 from saaskit.hooks import Hooks
+from saaskit.observability.metrics import recorder
 from saaskit.settings import AuthSettings
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
@@ -71,6 +73,7 @@ class AuthService(Generic[UserT]):
         """
         await self.limiter.hit("register_ip", client.ip)
         user = await self.users.create(email, password, full_name=full_name, extra=extra)
+        recorder().registration()
         await self.audit.record(
             AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
         )
@@ -91,11 +94,16 @@ class AuthService(Generic[UserT]):
         a successful login clears the account's count.
         """
         account = normalize_email(email)
-        await self.limiter.hit("login_account", account)
-        await self.limiter.hit("login_ip", client.ip)
+        try:
+            await self.limiter.hit("login_account", account)
+            await self.limiter.hit("login_ip", client.ip)
+        except RateLimited:
+            recorder().login("locked")
+            raise
         try:
             user = await self.users.authenticate(account, password)
         except InvalidCredentials:
+            recorder().login("failed")
             await self.audit.record(
                 AuditAction.LOGIN, outcome="failure", client=client, detail={"email": account}
             )
@@ -114,6 +122,7 @@ class AuthService(Generic[UserT]):
             AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
         )
         await self.hooks.emit(self.hooks.after_login, user, client)
+        recorder().login("ok")
         return user, self.issue(session, jti)
 
     async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
@@ -123,6 +132,8 @@ class AuthService(Generic[UserT]):
         try:
             session, jti = await self.sessions.rotate(claims.session_id, claims.user_id, claims.jti)
         except RefreshTokenReused:
+            recorder().refresh("reused")
+            recorder().revocation("reuse")
             await self.audit.record(
                 AuditAction.REFRESH_TOKEN_REUSE,
                 outcome="failure",
@@ -131,6 +142,7 @@ class AuthService(Generic[UserT]):
                 detail={"session_id": claims.session_id},
             )
             raise
+        recorder().refresh("ok")
         return self.issue(session, jti)
 
     async def reauthenticate(
@@ -178,6 +190,7 @@ class AuthService(Generic[UserT]):
         self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
     ) -> None:
         await self.sessions.revoke(session_id, user_id)
+        recorder().revocation("logout")
         await self.audit.record(
             AuditAction.LOGOUT, actor_id=user_id, target_id=user_id, client=client
         )
@@ -229,6 +242,7 @@ class AuthService(Generic[UserT]):
 
     async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
         ended = await self.sessions.revoke_all(user_id)
+        recorder().revocation("logout_all", ended)
         await self.audit.record(
             AuditAction.LOGOUT_ALL,
             actor_id=user_id,

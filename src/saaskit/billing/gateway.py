@@ -23,6 +23,7 @@ from saaskit.billing.types import (
     RemoteSubscription,
 )
 from saaskit.exceptions import BillingRejected, BillingUnavailable, require_module
+from saaskit.observability.tracing import span
 from saaskit.owners import Owner
 from saaskit.settings import BillingSettings
 
@@ -175,7 +176,8 @@ class StripeGateway:
         stripe = self._stripe
         missing: list[bool] = []
         try:
-            yield missing
+            with span(f"stripe {action}", {"saaskit.stripe.action": action}):
+                yield missing
         except stripe.InvalidRequestError as error:
             if missing_ok and error.code == "resource_missing":
                 missing.append(True)

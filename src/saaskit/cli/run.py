@@ -13,6 +13,7 @@ import uvicorn
 from saaskit.cli.discovery import DiscoveryError, find_app
 from saaskit.cli.logs import LogLevel, LogLevelOption, uvicorn_log_config
 from saaskit.cli.output import fail, http_url
+from saaskit.observability.multiprocess import prepare_multiprocess_metrics
 from saaskit.settings import SaaSKitSettings
 
 HOW_TO_NAME_THE_APP = (
@@ -87,8 +88,12 @@ def run(
     # Broken SAASKIT_* variables are reported here in a line (GuardedGroup), not as a
     # traceback from every worker.
     settings = SaaSKitSettings()
-    if workers > 1 and not settings.redis_url:
-        _warn_unshared()
+    if workers > 1:
+        if not settings.redis_url:
+            _warn_unshared()
+        # Before the workers import prometheus_client (metrics may be enabled in code too).
+        prepare_multiprocess_metrics()
+    json_lines = settings.log.format == "json"
     typer.echo(f"Serving {app} on {http_url(host, port)}", err=True)
     uvicorn.run(
         app,
@@ -101,7 +106,7 @@ def run(
         forwarded_allow_ips=forwarded_allow_ips,
         access_log=access_log,
         log_level=log_level.value,
-        log_config=uvicorn_log_config(log_level),
+        log_config=uvicorn_log_config(log_level, json_lines=json_lines),
     )
 
 

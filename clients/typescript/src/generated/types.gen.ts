@@ -144,6 +144,10 @@ export type ErrorDetail = {
      * Plans
      */
     plans?: Array<string> | null;
+    /**
+     * Request Id
+     */
+    request_id?: string | null;
 };
 
 /**
@@ -183,7 +187,7 @@ export type Health = {
      * Checks
      */
     checks?: {
-        [key: string]: 'ok' | 'down' | 'skipped';
+        [key: string]: 'ok' | 'down' | 'skipped' | 'behind';
     };
     /**
      * Status
