@@ -28,9 +28,16 @@ from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import User
 from saaskit.store import Store, create_store
 from tests.databases import TEST_DATABASE_URL, scratch_database
+from tests.secret_scan import (  # noqa: F401 - the suite-wide log scan (fixture and hooks)
+    REGISTRY,
+    _secret_scan,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
 
 TEST_REDIS_URL = os.environ.get("SAASKIT_TEST_REDIS_URL")
 PASSWORD = "correct horse battery"
+REGISTRY.add("password", PASSWORD)
 
 KitFactory = Callable[..., Awaitable[SaaSKit[User]]]
 
@@ -155,6 +162,15 @@ async def login(
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return tokens
+
+
+def answer(response: httpx.Response) -> Any:
+    """A response's JSON body without the request id of an error, which differs per
+    request: for tests that check two answers are alike."""
+    body = response.json()
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        body["error"].pop("request_id", None)
+    return body
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 from saaskit.exceptions import RateLimited
+from saaskit.observability.metrics import recorder
 from saaskit.settings import RateLimit, RateLimitSettings
 from saaskit.store import Store
 
@@ -36,6 +37,7 @@ class RateLimiter:
         rule = self.rule(name)
         count, retry_after = await self.store.hit(_key(name, subject), rule.window_seconds)
         if count > rule.limit:
+            recorder().rate_limited(name)
             raise RateLimited(retry_after)
 
     async def forgive(self, name: str, subject: str | None) -> None:
