@@ -18,8 +18,8 @@ from saaskit.ai.streaming import ChatStream
 from saaskit.exceptions import AIUpstreamError
 from saaskit.models import User
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, ask, auth_headers, new_user
-from tests.conftest import build_app, client_for
+from tests.ai.helpers import AIKitFactory, ask, auth_headers, new_user
+from tests.helpers import build_app, client_for
 
 CHAT = "/api/v1/ai/chat"
 REPLY = "Sure thing, here is a short answer"

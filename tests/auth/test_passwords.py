@@ -14,7 +14,7 @@ from saaskit.auth.passwords import PwdlibHasher
 from saaskit.exceptions import InvalidPassword
 from saaskit.models import User
 from saaskit.settings import AuthSettings
-from tests.conftest import PASSWORD, KitFactory, client_for, login, register
+from tests.helpers import PASSWORD, KitFactory, client_for, login, register
 from tests.loopwatch import watch_loop
 
 

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.models import User
 from saaskit.settings import RateLimit
-from tests.conftest import PASSWORD, KitFactory, build_app, client_for, register, signed_up
+from tests.helpers import PASSWORD, KitFactory, build_app, client_for, register, signed_up
 
 LOGIN = "/api/v1/auth/login"
 FORGOT = "/api/v1/auth/forgot-password"

@@ -12,8 +12,8 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, client_for
-from tests.conftest import test_settings as settings_for
+from tests.helpers import PASSWORD, bearer, client_for
+from tests.helpers import make_settings as settings_for
 
 pytest.importorskip("redis", reason="the Redis store needs the `redis` extra")
 

@@ -11,8 +11,8 @@ import pytest
 from saaskit.models import Subscription
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.users.cache import user_cache_key
-from tests.billing.conftest import Billing, add_prices, billing_settings
-from tests.conftest import KitFactory, bearer, client_for, login, register
+from tests.billing.helpers import Billing, add_prices, billing_settings
+from tests.helpers import KitFactory, bearer, client_for, login, register
 
 CHECKOUT = "/api/v1/billing/create-checkout-session"
 

@@ -11,7 +11,7 @@ import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
 from dotenv import dotenv_values
 
 from saaskit.cli.envfile import setting_names
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 
 BASE_FILES = {
     ".env",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.script import ScriptDirectory
 
 from saaskit.migrations import packaged_config
-from tests.cli.conftest import invoke, table_columns
+from tests.cli.helpers import invoke, table_columns
 
 
 def _head() -> str:

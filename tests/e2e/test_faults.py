@@ -30,11 +30,11 @@ from saaskit import SaaSKit
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import User, WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import add_prices, billing_settings
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
-from tests.conftest import test_settings as settings_for
+from tests.billing.helpers import add_prices, billing_settings
 from tests.databases import TEST_DATABASE_URL, scratch_database
 from tests.e2e.processes import REDIS_SERVER, RedisServer
+from tests.helpers import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
+from tests.helpers import make_settings as settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -156,7 +156,7 @@ async def terminate_connections(url: str) -> int:
 async def test_dropped_postgres_connections_are_replaced_without_a_restart(
     scratch_postgres: str,
 ) -> None:
-    from tests.conftest import new_store
+    from tests.helpers import new_store
 
     kit = SaaSKit(settings_for(scratch_postgres), store=new_store())
     try:
@@ -289,7 +289,7 @@ async def test_smtp_down_email_is_retried_and_delivered_when_the_server_is_back(
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    from tests.email.conftest import CollectingHandler, SMTPServer
+    from tests.email.helpers import CollectingHandler, SMTPServer
     from tests.ports import free_port
 
     port = free_port()  # nothing listens here yet: the mail server is down

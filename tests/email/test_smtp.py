@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from saaskit.email import EmailMessage, EmailRenderer, Mailer, SMTPSender, create_sender
 from saaskit.exceptions import EmailDeliveryError, ErrorCode, ServiceUnavailable
 from saaskit.settings import EmailSettings
-from tests.email.conftest import (
+from tests.email.helpers import (
     SMTP_PASSWORD,
     SMTP_USER,
     SMTPServer,

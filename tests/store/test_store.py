@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from saaskit.store import CasResult, MemoryStore, Store
-from tests.conftest import TEST_REDIS_URL
+from tests.helpers import TEST_REDIS_URL
 
 
 async def _redis_store(prefix: str) -> Store:

@@ -15,8 +15,8 @@ from saaskit import SaaSKit
 from saaskit.exceptions import ServiceUnavailable
 from saaskit.store import Store, StoreUnavailable
 from saaskit.store.redis import RedisStore
-from tests.conftest import PASSWORD, bearer, client_for
-from tests.conftest import test_settings as kit_settings
+from tests.helpers import PASSWORD, bearer, client_for
+from tests.helpers import make_settings as kit_settings
 
 
 def closed_port() -> int:

@@ -22,7 +22,7 @@ from saaskit.models import User
 from saaskit.settings import TaskSettings
 from saaskit.tasks.celery import RUN_TASK, BrokerNotConfigured, CeleryRunner, retry_delay
 from saaskit.tasks.runner import InProcessRunner
-from tests.conftest import TEST_REDIS_URL, KitFactory
+from tests.helpers import TEST_REDIS_URL, KitFactory
 from tests.loopwatch import watch_loop
 from tests.ports import free_port
 
