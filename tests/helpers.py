@@ -26,6 +26,10 @@ TEST_REDIS_URL = os.environ.get("SAASKIT_TEST_REDIS_URL")
 
 PASSWORD = "correct horse battery"
 
+GUARD_SECONDS = 60.0
+"""How long a test waits for something that should take milliseconds: a guard that stops
+a hung test, never an assertion about speed (a loaded machine must not fail a test)."""
+
 
 KitFactory = Callable[..., Awaitable[SaaSKit[User]]]
 

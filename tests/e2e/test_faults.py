@@ -33,7 +33,16 @@ from saaskit.testing.fake_stripe import FakeStripe
 from tests.billing.helpers import add_prices, billing_settings
 from tests.databases import TEST_DATABASE_URL, scratch_database
 from tests.e2e.processes import REDIS_SERVER, RedisServer
-from tests.helpers import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
+from tests.helpers import (
+    GUARD_SECONDS,
+    PASSWORD,
+    KitFactory,
+    bearer,
+    client_for,
+    login,
+    register,
+    signed_up,
+)
 from tests.helpers import make_settings as settings_for
 
 pytestmark = pytest.mark.slow
@@ -92,16 +101,18 @@ async def test_redis_down_is_503_and_the_app_recovers_when_it_is_back(
             stop = asyncio.Event()
             runner = asyncio.create_task(traffic(stop))
             try:
-                await until(lambda: len(seen) >= 10, 10)
+                await until(lambda: len(seen) >= 10, GUARD_SECONDS)
                 phase = "down"
                 await asyncio.to_thread(private_redis.kill)
-                await until(lambda: sum(p == "down" and s == 503 for p, _, s in seen) >= 6, 15)
+                await until(
+                    lambda: sum(p == "down" and s == 503 for p, _, s in seen) >= 6, GUARD_SECONDS
+                )
                 ready = await client.get("/health/ready")
                 assert ready.status_code == 503
                 assert ready.json()["checks"] == {"database": "ok", "redis": "down"}
                 phase = "back"
                 await asyncio.to_thread(private_redis.start)
-                await until(lambda: ("back", "login", 200) in seen, 15)
+                await until(lambda: ("back", "login", 200) in seen, GUARD_SECONDS)
             finally:
                 stop.set()
                 await runner
@@ -306,7 +317,7 @@ async def test_smtp_down_email_is_retried_and_delivered_when_the_server_is_back(
             assert response.status_code == 202, response.text
 
             # The first attempt fails (connection refused) and the runner backs off.
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + GUARD_SECONDS
             while "retrying" not in caplog.text:
                 assert time.monotonic() < deadline, caplog.text
                 await asyncio.sleep(0.02)
