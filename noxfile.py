@@ -79,3 +79,4 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site, failing on any warning."""
     session.install("-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", "--site-dir", f"{session.create_tmp()}/site")
+    session.run("python", "docs/sync_snippets.py", "--check")

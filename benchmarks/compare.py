@@ -2,6 +2,8 @@
 
     python benchmarks/compare.py --base 5f4e149          # SQLite + in-process store
     python benchmarks/compare.py --base main --backend postgres
+    python benchmarks/compare.py --base d5b95da --head-env SAASKIT_METRICS__ENABLED=true \
+        --head-env SAASKIT_METRICS__TOKEN=benchmark-metrics-token-0123456789
 
 Both servers run side by side (the other revision from a temporary ``git worktree``,
 served from its own ``src``), on one database seeded by this checkout, with the same
@@ -57,7 +59,15 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument(
+        "--head-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a variable for this checkout's server only, e.g. SAASKIT_METRICS__ENABLED=true",
+    )
     args = parser.parse_args()
+    head_only = dict(item.split("=", 1) for item in args.head_env)
     admin = os.environ.get(
         "SAASKIT_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )
@@ -77,6 +87,7 @@ def main() -> None:
             base_env = {**env, "SAASKIT_STORE__PREFIX": f"base{uuid.uuid4().hex[:6]}:"}
         else:
             head_env = base_env = env
+        head_env = {**head_env, **head_only}
         servers = {
             "head": stack.enter_context(Server("benchmarks.apps:saaskit_app", head_env)),
             "base": stack.enter_context(
@@ -96,7 +107,7 @@ def main() -> None:
                 if result["non_2xx"]:
                     raise SystemExit(f"{name}: {result['non_2xx']:.0f} non-2xx responses")
                 runs[name].append(result)
-    summary: dict[str, Any] = {"base": args.base, "backend": args.backend}
+    summary: dict[str, Any] = {"base": args.base, "backend": args.backend, "head_env": head_only}
     for name, results in runs.items():
         summary[name] = {
             "rps": statistics.median(r["rps"] for r in results),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 
 from saaskit import exceptions
-from saaskit.errors import STATUS_BY_ERROR
+from saaskit.errors import declared_status
 from saaskit.exceptions import ErrorCode, SaaSKitError
 
 # Codes set by the exception handlers, not by an exception class.
@@ -31,10 +31,13 @@ HTTP_CODES: dict[ErrorCode, tuple[str, str]] = {
 
 
 def status_of(cls: type[SaaSKitError]) -> int:
-    """The status ``saaskit.errors`` answers with (most specific class wins, else 400)."""
-    for klass in cls.__mro__:
-        if klass in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[klass]
+    """The status ``saaskit.errors`` answers with (most specific class wins; 400 for the
+    generic ``error`` code); a class with another code and no status fails the generation."""
+    status = declared_status(cls)
+    if status is not None:
+        return status
+    if cls.code != ErrorCode.ERROR:
+        raise SystemExit(f"{cls.__name__} ({cls.code}) declares no HTTP status")
     return 400
 
 

@@ -2,9 +2,11 @@
 # Packaging check: build saaskit's sdist and wheel, check what they contain, then install the
 # wheel into a brand-new virtualenv and use it as a new user would:
 #   saaskit init demoapp; saaskit migrate; saaskit run (GET /docs answers 200);
-#   pip install -e '.[dev]'; pytest, ruff and mypy in the project;
+#   in ANOTHER brand-new virtualenv, without saaskit: pip install -e '.[dev]' in the project
+#   (saaskit is on no index: init copied the wheel into the project and names it), then
+#   pytest, ruff and mypy in the project;
 #   add a column to User; saaskit makemigrations gives one migration with just that column.
-# Needs python3 (3.11+, with venv) and PyPI. Usage: scripts/check_wheel.sh [--keep]
+# Needs python3 (3.11+, with venv) and PyPI (or the pip-configured mirror). Usage: scripts/check_wheel.sh [--keep]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -110,8 +112,17 @@ kill "$SERVER_PID"
 wait "$SERVER_PID" || true
 SERVER_PID=""
 
+log "the project installs in a brand-new virtualenv that has no saaskit"
+ls wheels/saaskit-"$VERSION"-py3-none-any.whl >/dev/null || die "init did not copy the wheel into wheels/"
+grep -q 'saaskit\[testing\] @ {root:uri}/wheels/' pyproject.toml || die "pyproject.toml does not name the wheel"
+"$PYTHON" -m venv "$WORK/project-venv"
+"$WORK/project-venv/bin/python" -c 'import saaskit' 2>/dev/null && die "the new virtualenv already has saaskit"
+"$WORK/project-venv/bin/pip" install -q -e '.[dev]'
+export PATH="$WORK/project-venv/bin:$PATH"
+[[ "$(command -v saaskit)" == "$WORK/project-venv/bin/saaskit" ]] || die "saaskit of the project venv"
+[[ "$(saaskit --version)" == "saaskit $VERSION" ]] || die "saaskit --version in the project venv"
+
 log "the project's tests, lint and types"
-pip install -q -e '.[dev]'
 python -m pytest -q -p no:cacheprovider
 ruff check .
 ruff format --check .

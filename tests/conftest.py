@@ -22,6 +22,7 @@ from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import User
 from tests.databases import TEST_DATABASE_URL, scratch_database
 from tests.helpers import (
+    PASSWORD,
     TEST_REDIS_URL,
     KitFactory,
     build_app,
@@ -29,6 +30,14 @@ from tests.helpers import (
     new_store,
     truncate_tables,
 )
+from tests.secret_scan import (  # noqa: F401 - the suite-wide log scan (fixture and hooks)
+    REGISTRY,
+    _secret_scan,
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+)
+
+REGISTRY.add("password", PASSWORD)
 
 
 def pytest_report_header() -> list[str]:

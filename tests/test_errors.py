@@ -13,6 +13,7 @@ from saaskit import SaaSKit
 from saaskit import exceptions as exc
 from saaskit.errors import status_for
 from saaskit.models import User
+from saaskit.observability.logs import JsonFormatter
 from saaskit.store import StoreUnavailable
 from tests.helpers import PASSWORD, KitFactory, build_app, client_for, register
 
@@ -47,8 +48,13 @@ async def test_unexpected_error_is_500_internal_error_and_the_traceback_is_logge
             response = await client.get("/boom")
 
     assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
     assert response.json() == {
-        "error": {"code": "internal_error", "message": "Internal server error."}
+        "error": {
+            "code": "internal_error",
+            "message": "Internal server error.",
+            "request_id": request_id,
+        }
     }
     for leak in ("Traceback", "RuntimeError", "0xDEADBEEF", "boom"):
         assert leak not in response.text
@@ -57,6 +63,7 @@ async def test_unexpected_error_is_500_internal_error_and_the_traceback_is_logge
     assert "0xDEADBEEF" in caplog.text
     assert "Traceback" in caplog.text
     assert "/boom" in logged[0].getMessage()
+    assert request_id in JsonFormatter().format(logged[0]), "the 500's log line has its id"
 
 
 async def test_unknown_route_is_404_in_the_error_shape(client: httpx.AsyncClient) -> None:
@@ -79,7 +86,11 @@ async def test_host_http_exceptions_keep_status_message_and_headers(kit: SaaSKit
         response = await client.get("/teapot")
 
     assert response.status_code == 418
-    assert response.json() == {"error": {"code": "http_error", "message": "I am a teapot"}}
+    assert response.json()["error"] == {
+        "code": "http_error",
+        "message": "I am a teapot",
+        "request_id": response.headers["x-request-id"],
+    }
     assert response.headers["x-why"] == "tea"
 
 
@@ -88,7 +99,11 @@ async def test_domain_errors_raised_in_host_routes_are_mapped(kit: SaaSKit[User]
         response = await client.get("/domain")
 
     assert response.status_code == 403
-    assert response.json() == {"error": {"code": "permission_denied", "message": "Not for you."}}
+    assert response.json()["error"] == {
+        "code": "permission_denied",
+        "message": "Not for you.",
+        "request_id": response.headers["x-request-id"],
+    }
 
 
 async def test_host_validation_errors_use_the_shape_without_inputs(kit: SaaSKit[User]) -> None:

@@ -6,6 +6,8 @@ from openai.types.chat import ChatCompletionMessageParam
 
 from saaskit import SaaSKit
 from saaskit.ai.estimate import estimate_prompt_tokens
+from saaskit.ai.quotas import DefaultQuota, PlanQuota, QuotasByKind
+from saaskit.owners import Owner
 
 
 # --8<-- [start:chat]
@@ -64,3 +66,23 @@ async def after_another_provider(
     """A call already made elsewhere (another SDK, a batch job): count it toward the quota."""
     await kit.ai.record_usage(user_id, "claude-sonnet", input_tokens, output_tokens)
     # --8<-- [end:record]
+
+
+# --8<-- [start:owners]
+async def summaries(kit: SaaSKit[Any], user_id: int, org_id: int, text: str) -> int:
+    """The same call billed to a user, then to an organization; returns the latter's usage."""
+    ask: list[dict[str, str]] = [{"role": "user", "content": f"Summarise: {text}"}]
+    await kit.ai.chat(user_id, ask)  # the user's own quota
+    await kit.ai.chat(Owner("organization", org_id), ask)  # the organization's
+    summary = await kit.ai.usage(Owner("organization", org_id))
+    return summary.used_tokens
+    # --8<-- [end:owners]
+
+
+# --8<-- [start:quotas-by-kind]
+def pooled_quotas(kit: SaaSKit[Any]) -> None:
+    """Plans for users, one pool of 2 million tokens a month for each organization."""
+    kit.ai.quotas = QuotasByKind(
+        {"user": PlanQuota(kit.plans, default=10_000), "organization": DefaultQuota(2_000_000)}
+    )
+    # --8<-- [end:quotas-by-kind]

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from saaskit import SaaSKitSettings
-from saaskit.migrations import packaged_config, upgrade
+from saaskit.migrations import project_config, upgrade
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - the fixture
 
@@ -31,7 +31,10 @@ async def test_upgrade_to_pro(fake_stripe: FakeStripe, tmp_path: Path) -> None: 
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'app.db'}",
         billing=fake_stripe.billing_settings(plans=PLANS, default_plan="free"),  # the fake's URL
     )
-    await asyncio.to_thread(upgrade, packaged_config(settings.database_url))
+    # Your project's own migrations (alembic.ini at its root), as `saaskit migrate` applies them.
+    config = project_config(Path.cwd(), settings.database_url)
+    assert config is not None, "run the tests from the project root (alembic.ini)"
+    await asyncio.to_thread(upgrade, config)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

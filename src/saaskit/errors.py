@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -23,6 +24,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saaskit import exceptions as exc
 from saaskit.exceptions import ErrorCode
+from saaskit.observability.requestid import (
+    REQUEST_ID,
+    REQUEST_ID_HEADER_SCOPE_KEY,
+    REQUEST_ID_SCOPE_KEY,
+)
 
 logger = logging.getLogger("saaskit")
 
@@ -49,6 +55,7 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.RedirectNotAllowed: 400,
     exc.AlreadySubscribed: 409,
     exc.BillingRejected: 502,
+    exc.BillingOwnerNotFound: 404,
     exc.InvalidWebhookSignature: 400,
     exc.InvalidWebhook: 400,
     exc.WebhookFailed: 500,
@@ -85,6 +92,9 @@ class ErrorDetail(BaseModel):
     """How many invalid fields there were, when ``fields`` lists only the first ones."""
     plans: list[str] | None = None
     """Plans that would allow the request (billing errors 402 / 403)."""
+    request_id: str | None = None
+    """The request's id (also in the ``X-Request-ID`` response header), to quote in a
+    support request: it finds the request's log lines."""
 
 
 class ErrorResponse(BaseModel):
@@ -94,11 +104,35 @@ class ErrorResponse(BaseModel):
 
 
 def status_for(error: exc.SaaSKitError) -> int:
-    """The HTTP status for a domain exception (most specific class wins)."""
-    for cls in type(error).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
+    """The HTTP status for a domain exception (most specific class wins).
+
+    A class's status is its entry in :data:`STATUS_BY_ERROR` or its own ``status``
+    attribute; the generic code ``error`` is 400. An exception with another code whose
+    classes declare no status is answered 400, as before, with a ``DeprecationWarning``:
+    declare ``status`` on the class.
+    """
+    status = declared_status(type(error))
+    if status is not None:
+        return status
+    if error.code != ErrorCode.ERROR:
+        warnings.warn(
+            f"{type(error).__qualname__} declares no HTTP status; answering 400. "
+            "Set `status = ...` on the class.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     return 400
+
+
+def declared_status(cls: type[exc.SaaSKitError]) -> int | None:
+    """The status ``cls`` or a base declares (:data:`STATUS_BY_ERROR` or ``status``)."""
+    for klass in cls.__mro__:
+        if klass in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[klass]
+        declared = klass.__dict__.get("status")
+        if isinstance(declared, int):
+            return declared
+    return None
 
 
 def error_json(
@@ -110,9 +144,15 @@ def error_json(
     fields_total: int | None = None,
     headers: Mapping[str, str] | None = None,
     plans: list[str] | None = None,
+    request_id: str | None = None,
 ) -> JSONResponse:
     detail = ErrorDetail(
-        code=code, message=message, fields=fields, fields_total=fields_total, plans=plans
+        code=code,
+        message=message,
+        fields=fields,
+        fields_total=fields_total,
+        plans=plans,
+        request_id=request_id or REQUEST_ID.get(),
     )
     body = ErrorResponse(error=detail)
     return JSONResponse(
@@ -202,11 +242,26 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    # The traceback goes to the log only; the client gets a generic body.
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    # The traceback goes to the log only; the client gets a generic body. This handler
+    # runs outside every middleware: the request id comes back from the scope.
+    request_id: str | None = request.scope.get(REQUEST_ID_SCOPE_KEY)
+    token = REQUEST_ID.set(request_id)
+    try:
+        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    finally:
+        REQUEST_ID.reset(token)
     security = request.scope.get(SECURITY_HEADERS_SCOPE_KEY, ())
     headers = {name.decode(): value.decode() for name, value in security}
-    return error_json(500, ErrorCode.INTERNAL_ERROR, "Internal server error.", headers=headers)
+    header = request.scope.get(REQUEST_ID_HEADER_SCOPE_KEY)
+    if request_id and header:
+        headers[header] = request_id
+    return error_json(
+        500,
+        ErrorCode.INTERNAL_ERROR,
+        "Internal server error.",
+        headers=headers,
+        request_id=request_id,
+    )
 
 
 async def _saaskit_error(request: Request, error: Exception) -> JSONResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import ClassVar
 
 
 class ErrorCode(StrEnum):
@@ -55,10 +56,17 @@ class ErrorCode(StrEnum):
 
 
 class SaaSKitError(Exception):
-    """Base class: ``code`` is the stable machine-readable error code."""
+    """Base class: ``code`` is the stable machine-readable error code.
+
+    A subclass declares the HTTP status it is answered with: the kit's own in
+    ``saaskit.errors.STATUS_BY_ERROR``, any other (a feature package's, a host's) as
+    ``status = 409`` on the class. One without a status is answered 400 with a
+    ``DeprecationWarning``; ``tests/test_error_statuses.py`` fails for the kit's own.
+    """
 
     code: ErrorCode = ErrorCode.ERROR
     message = "Something went wrong."
+    status: ClassVar[int | None] = None
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or type(self).message
@@ -247,6 +255,13 @@ class BillingRejected(SaaSKitError):
     message = "The payment provider rejected the request."
 
 
+class BillingOwnerNotFound(SaaSKitError):
+    """No such billing owner, or not one the caller may manage (the same 404 for both)."""
+
+    code = ErrorCode.NOT_FOUND
+    message = "No such billing owner."
+
+
 class InvalidWebhookSignature(SaaSKitError):
     code = ErrorCode.INVALID_SIGNATURE
     message = "The Stripe-Signature header is missing, invalid or too old."
@@ -370,5 +385,9 @@ def require_module(module: str, extra: str) -> None:
     """Raise :class:`MissingExtra` naming ``extra`` when ``module`` cannot be imported."""
     import importlib.util
 
-    if importlib.util.find_spec(module) is None:
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a dotted name whose parent package is missing
+        found = False
+    if not found:
         raise MissingExtra(module, extra)

@@ -1,13 +1,25 @@
-"""Health endpoints for load balancers and orchestrators."""
+"""Health endpoints for load balancers and orchestrators.
+
+Readiness also waits for the migrations: during a rollout, new app processes may start
+before ``saaskit migrate`` (or the host's ``alembic upgrade head``) ran, and would fail on
+missing columns. ``/health/ready`` answers 503 until the database is at the head of the
+migrations the app expects, so the load balancer keeps sending traffic to the old ones.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Literal, Protocol
 
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.routing import body_limits, new_router
@@ -30,12 +42,80 @@ class HealthKit(Protocol):
 
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
-    checks: dict[str, Literal["ok", "down", "skipped"]] = {}
+    checks: dict[str, Literal["ok", "down", "skipped", "behind"]] = {}
 
 
-def build_health_router(kit: HealthKit) -> APIRouter:
-    """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are)."""
+PACKAGED_MIGRATIONS = "saaskit:migrations"
+"""saaskit's own migrations, as an Alembic ``script_location`` (package:folder)."""
+
+MigrationState = Literal["ok", "behind", "down", "skipped"]
+
+
+def host_config(ini: str) -> Config:
+    """The Alembic config of ``ini``, its ``script_location`` taken relative to the file."""
+    path = Path(ini).resolve()
+    config = Config(str(path))
+    location = config.get_main_option("script_location")
+    if location and ":" not in location and not Path(location).is_absolute():
+        config.set_main_option("script_location", str(path.parent / location))
+    return config
+
+
+def migrations_config(settings: SaaSKitSettings, *, packaged: bool) -> Config | None:
+    """The migrations readiness waits for: the host's ``alembic.ini`` when
+    ``db.alembic_ini`` names one, else saaskit's own when ``packaged`` (the kit uses its
+    default models); ``None`` (not checked) otherwise or when the check is off."""
+    if not settings.db.ready_requires_migrations:
+        return None
+    if settings.db.alembic_ini:
+        return host_config(settings.db.alembic_ini)
+    if not packaged:
+        return None
+    config = Config()
+    config.set_main_option("script_location", PACKAGED_MIGRATIONS)
+    return config
+
+
+def _current(connection: Connection) -> tuple[str, ...]:
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+class MigrationCheck:
+    """Compares the database's revision(s) with the head(s) of ``config``'s scripts (read
+    once, on the first check)."""
+
+    def __init__(self, engine: AsyncEngine, config: Config | None) -> None:
+        self.engine = engine
+        self.config = config
+        self._heads: frozenset[str] | None = None
+
+    async def __call__(self) -> MigrationState:
+        if self.config is None:
+            return "skipped"
+        if self._heads is None:
+            scripts = await asyncio.to_thread(ScriptDirectory.from_config, self.config)
+            self._heads = frozenset(scripts.get_heads())
+        try:
+            async with self.engine.connect() as connection:
+                current = await connection.run_sync(_current)
+        except Exception:
+            return "down"
+        return "ok" if set(current) >= self._heads else "behind"
+
+
+def build_health_router(kit: HealthKit, *, packaged_migrations: bool = True) -> APIRouter:
+    """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are up
+    and the database is at the migrations' head).
+
+    Args:
+        kit: the kit (its settings, engine and store).
+        packaged_migrations: the kit uses saaskit's default models, so without
+            ``db.alembic_ini`` readiness waits for saaskit's own migrations.
+    """
     router = new_router(body_limits(kit.settings.http))
+    migrations = MigrationCheck(
+        kit.engine, migrations_config(kit.settings, packaged=packaged_migrations)
+    )
 
     @router.get(
         "/health",
@@ -54,13 +134,16 @@ def build_health_router(kit: HealthKit) -> APIRouter:
         responses={503: {"model": Health, "description": "A backend is down"}},
     )
     async def ready() -> JSONResponse:
-        checks: dict[str, Literal["ok", "down", "skipped"]] = {
+        checks: dict[str, Literal["ok", "down", "skipped", "behind"]] = {
             "database": "ok" if await _database_ok(kit) else "down",
             "redis": "skipped",
+            "migrations": "skipped",
         }
+        if checks["database"] == "ok":
+            checks["migrations"] = await migrations()
         if kit.store.shared:
             checks["redis"] = "ok" if await kit.store.ping() else "down"
-        healthy = "down" not in checks.values()
+        healthy = "down" not in checks.values() and "behind" not in checks.values()
         body = Health(status="ok" if healthy else "unavailable", checks=checks)
         code = status.HTTP_200_OK if healthy else status.HTTP_503_SERVICE_UNAVAILABLE
         return JSONResponse(body.model_dump(), status_code=code)

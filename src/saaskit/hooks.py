@@ -37,6 +37,22 @@ class Hooks(Generic[UserT]):
         self.after_delete: list[UserHook[UserT]] = []
         self.subscription_changed: list[SubscriptionHook[UserT]] = []
         self.payment_failed: list[PaymentFailedHook[UserT]] = []
+        # saaskit's own listeners (billing's customer task, ...), by event name: kept
+        # apart from the host's hooks, so host code that replaces or clears a hook list
+        # cannot switch a kit rule off; they run before the host's hooks.
+        self._kit: dict[str, list[Callable[..., Awaitable[None]]]] = {}
+
+    def listen(self, event: str, fn: Callable[..., Awaitable[None]]) -> None:
+        """Register one of saaskit's own listeners for ``event`` (``"after_register"``,
+        ``"after_delete"``, ...); it gets the same arguments as the host's hooks."""
+        if not isinstance(getattr(self, event, None), list):
+            raise ValueError(f"no hook event {event!r}")
+        self._kit.setdefault(event, []).append(fn)
+
+    async def emit_event(self, event: str, *args: Any) -> None:
+        """Run the kit's listeners for ``event``, then the host's hooks (``self.<event>``)."""
+        await self.emit(self._kit.get(event, []), *args)
+        await self.emit(getattr(self, event), *args)
 
     def on_after_register(self, fn: UserHook[UserT]) -> UserHook[UserT]:
         """After a user registered (the user, the client)."""

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, cast, overload
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from saaskit.ai.quotas import QuotaResolver
+from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
 from saaskit.audit.service import AuditLog
 from saaskit.auth.client import ClientResolver
-from saaskit.auth.dependencies import AuthDependencies, Authenticator, build_dependencies
+from saaskit.auth.credentials import Authenticator, SessionTokenReader
+from saaskit.auth.dependencies import AuthDependencies, Authenticate, build_dependencies
 from saaskit.auth.passwords import PasswordHasher, PwdlibHasher
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.recovery import AccountRecovery
@@ -29,10 +33,18 @@ from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
 from saaskit.db.engine import create_engine, create_session_factory
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
+from saaskit.env_names import configured, describe_unknown, unknown_variables
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
-from saaskit.settings import SaaSKitSettings
+from saaskit.observability.metrics import (
+    NULL_RECORDER,
+    PrometheusRecorder,
+    Recorder,
+    enable_metrics,
+    recorder,
+)
+from saaskit.settings import MetricsSettings, SaaSKitSettings
 from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, build_models
@@ -48,6 +60,22 @@ if TYPE_CHECKING:
     from saaskit.billing.service import BillingService
 
 logger = logging.getLogger("saaskit")
+_warned: set[str] = set()
+
+
+def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Log a warning for each ``SAASKIT_*`` variable no setting reads (a typo, most often).
+
+    Each name is warned about once per process; returns the lines logged this time.
+    """
+    values = configured(os.environ if environ is None else environ, Path(".env"))
+    lines: list[str] = []
+    for name, suggestion in unknown_variables(values):
+        if name not in _warned:
+            _warned.add(name)
+            lines.append(describe_unknown(name, suggestion))
+            logger.warning(lines[-1])
+    return lines
 
 
 class SaaSKit(Generic[UserT]):
@@ -101,7 +129,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
@@ -119,7 +147,7 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None: ...
 
@@ -136,10 +164,15 @@ class SaaSKit(Generic[UserT]):
         password_hasher: PasswordHasher | None = None,
         email_sender: EmailSender | None = None,
         task_runner: TaskRunner | None = None,
-        ai_quotas: QuotaResolver | None = None,
+        ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
     ) -> None:
         self.settings = settings or SaaSKitSettings()
+        warn_unknown_variables()
+        # The no-op recorder unless this kit's settings enable metrics.
+        self.metrics: Recorder = NULL_RECORDER
+        if self.settings.metrics.enabled:
+            self.metrics = enable_metrics()
         self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
@@ -147,6 +180,8 @@ class SaaSKit(Generic[UserT]):
         self.user_create_schema = user_create_schema
         self.user_update_schema = user_update_schema
         self.engine: AsyncEngine = create_engine(self.settings)
+        # Failed statements and connections count in saaskit_database_errors_total.
+        event.listen(self.engine.sync_engine, "handle_error", _count_database_error)
         self.session_factory = create_session_factory(self.engine)
         self.store: Store = store or create_store(self.settings.redis_url, self.settings.store)
         self.passwords: PasswordHasher = password_hasher or PwdlibHasher(self.settings.auth)
@@ -176,8 +211,14 @@ class SaaSKit(Generic[UserT]):
             self.store,
             auth.refresh_token_days * 86400,
             reuse_grace=auth.refresh_reuse_grace_seconds,
+            legacy_keys=self.settings.store.legacy_session_keys,
         )
-        cache = UserCache(self.store, self.user_model, auth.user_cache_seconds)
+        cache = UserCache(
+            self.store,
+            self.user_model,
+            auth.user_cache_seconds,
+            legacy_keys=self.settings.store.legacy_session_keys,
+        )
         self.users: UserService[UserT] = UserService(
             self.user_model,
             self.session_factory,
@@ -186,15 +227,6 @@ class SaaSKit(Generic[UserT]):
             cache,
             audit=self.audit,
             hooks=self.hooks,
-        )
-        self.auth: AuthService[UserT] = AuthService(
-            self.users,
-            self.sessions,
-            self.tokens,
-            limiter=self.limiter,
-            audit=self.audit,
-            hooks=self.hooks,
-            settings=auth,
         )
         self.recovery: AccountRecovery[UserT] = AccountRecovery(
             self.users,
@@ -207,17 +239,34 @@ class SaaSKit(Generic[UserT]):
             settings=auth,
             secret_key=secret,
         )
-        self.authenticator = Authenticator(self.tokens, self.store, self.users, cache.codec)
-        self.dependencies: AuthDependencies[UserT] = build_dependencies(
-            self.authenticator,
+        self.auth: AuthService[UserT] = AuthService(
+            self.users,
+            self.sessions,
+            self.tokens,
+            limiter=self.limiter,
+            audit=self.audit,
+            hooks=self.hooks,
+            settings=auth,
+            recovery=self.recovery,
+        )
+        session_reader = SessionTokenReader(
+            self.tokens,
+            self.store,
+            self.sessions,
+            self.users,
+            cache,
             token_url=f"{self.settings.api_prefix}/auth/token",  # the OAuth 2.0 endpoint
-            reauthentication_seconds=auth.reauthentication_minutes * 60,
+        )
+        self.authenticator: Authenticator[UserT] = Authenticator([session_reader])
+        self.dependencies: AuthDependencies[UserT] = build_dependencies(
+            self.authenticator, reauthentication_seconds=auth.reauthentication_minutes * 60
         )
         self.current_user = self.dependencies.current_user
         self.current_active_user = self.dependencies.current_active_user
         self.current_verified_user = self.dependencies.current_verified_user
         self.current_superuser = self.dependencies.current_superuser
         self.current_reauthenticated_user = self.dependencies.current_reauthenticated_user
+        self.optional_user = self.dependencies.optional_user
         self.plans = PlanCatalog(
             self.settings.billing, self.models.subscription, self.session_factory
         )
@@ -227,6 +276,11 @@ class SaaSKit(Generic[UserT]):
             from saaskit.billing.wiring import build_billing
 
             self._billing = build_billing(self, billing_gateway)
+        if self.settings.tracing.enabled:
+            from saaskit.observability.tracing import enable_tracing
+
+            # The Redis store's client (the in-process store has none).
+            enable_tracing(self.engine, getattr(self.store, "_client", None))
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":
@@ -252,6 +306,33 @@ class SaaSKit(Generic[UserT]):
                 "SAASKIT_BILLING__SECRET_KEY (see the Billing docs)"
             )
         return self._billing
+
+    def authenticate(
+        self,
+        *,
+        auto_error: bool = True,
+        active: bool = True,
+        verified: bool = False,
+        superuser: bool = False,
+        scopes: Collection[str] = (),
+        methods: Collection[str] | None = None,
+    ) -> Authenticate[UserT]:
+        """Dependency: the request's :class:`~saaskit.auth.credentials.Principal`.
+
+        ``Depends(kit.authenticate(scopes={"reports:read"}))`` for a principal,
+        ``Depends(kit.authenticate(verified=True).user)`` for its user;
+        ``auto_error=False`` lets anonymous requests in (``None``). See
+        :class:`~saaskit.auth.dependencies.Authenticate`.
+        """
+        return Authenticate(
+            self.authenticator,
+            auto_error=auto_error,
+            active=active,
+            verified=verified,
+            superuser=superuser,
+            scopes=scopes,
+            methods=methods,
+        )
 
     def require_plan(self, *plans: str) -> PlanDependency:
         """Dependency: the user is on one of ``plans`` (402 / 403 ``plan_required``)."""
@@ -291,7 +372,7 @@ class SaaSKit(Generic[UserT]):
         """``/health`` and ``/health/ready`` (mount at the root)."""
         from saaskit.health import build_health_router
 
-        return build_health_router(self)
+        return build_health_router(self, packaged_migrations=self.models is default_tables)
 
     @cached_property
     def ai(self) -> AIService:
@@ -321,12 +402,19 @@ class SaaSKit(Generic[UserT]):
     def install(self, app: FastAPI) -> None:
         """Mount every router under ``settings.api_prefix`` and add the middleware.
 
-        Adds: the body-size limit, CORS when origins are configured, and saaskit's
-        error handlers (unless ``settings.http.install_error_handlers`` is false).
+        Adds: the body-size limit, CORS when origins are configured, request ids, and
+        saaskit's error handlers (unless ``settings.http.install_error_handlers`` is
+        false); with ``settings.metrics`` the metrics middleware and page, with
+        ``settings.tracing`` the OpenTelemetry instrumentation. The app's OpenAPI then
+        lists, on every route that uses a kit dependency (the host's routes too), the
+        errors it can answer (401, 402, 403) with :class:`~saaskit.errors.ErrorResponse`,
+        and its 422s in that shape when the handlers are installed.
         """
         from saaskit.cors import install_cors
         from saaskit.errors import install_error_handlers
         from saaskit.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+        from saaskit.observability.requestid import RequestIdMiddleware
+        from saaskit.openapi import document_errors
 
         prefix = self.settings.api_prefix
         app.include_router(self.auth_router, prefix=f"{prefix}/auth", tags=["auth"])
@@ -342,12 +430,46 @@ class SaaSKit(Generic[UserT]):
             app.include_router(self.ai_router, prefix=f"{prefix}/ai", tags=["ai"])
         if self.settings.http.install_error_handlers:
             install_error_handlers(app)
+        # The OpenAPI of every route, the host's included, lists the errors of the kit's
+        # dependencies it uses, in saaskit's error shape.
+        document_errors(app, error_handlers=self.settings.http.install_error_handlers)
         # The last middleware added is the outermost: the body-size limit goes innermost so
         # its 413 still passes through CORS and the security headers.
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)
         install_cors(app, self.settings.cors)  # never credentials through "*"
         if self.settings.http.security_headers:
             app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
+        app.add_middleware(RequestIdMiddleware, header=self.settings.log.request_id_header)
+        if isinstance(self.metrics, PrometheusRecorder):
+            self._install_metrics(app, self.metrics)
+        if self.settings.tracing.enabled:
+            from saaskit.observability.tracing import instrument_app
+
+            metrics = self.settings.metrics
+            instrument_app(
+                app,
+                excluded_urls=metrics.path if metrics.enabled else None,
+                http_clients=self._traced_http_clients(),
+            )
+
+    def _traced_http_clients(self) -> list[Any]:
+        """The httpx client of the Stripe gateway (when billing uses saaskit's own)."""
+        gateway = self._billing.gateway if self._billing is not None else None
+        client = getattr(getattr(gateway, "_http", None), "_client", None)
+        return [client] if client is not None else []
+
+    def _install_metrics(self, app: FastAPI, metrics: PrometheusRecorder) -> None:
+        from saaskit.observability.metrics import MetricsMiddleware
+
+        app.add_middleware(MetricsMiddleware, recorder=metrics)  # outermost: sees every answer
+        settings = self.settings.metrics
+        if settings.port is None:  # else only on the internal port (see lifespan)
+            app.add_route(
+                settings.path,
+                _metrics_endpoint(settings, metrics),
+                methods=["GET"],
+                include_in_schema=False,
+            )
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
@@ -357,13 +479,23 @@ class SaaSKit(Generic[UserT]):
         objects built at import and startup are never garbage, and a full collection
         that re-scans them all was the largest source of tail latency under load.
         """
+        port = None
+        if isinstance(self.metrics, PrometheusRecorder) and self.settings.metrics.port:
+            from saaskit.observability.metrics_port import MetricsPort
+
+            port = MetricsPort(self.settings.metrics, self.metrics)
+            await port.start()
         if self.settings.http.gc_freeze:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            if port is not None:
+                await port.stop()
             await self.aclose()
+            if isinstance(self.metrics, PrometheusRecorder):
+                self.metrics.process_exited(os.getpid())
 
     async def aclose(self) -> None:
         """Release the database pool, the store connection and the hashing threads."""
@@ -375,6 +507,34 @@ class SaaSKit(Generic[UserT]):
         await self.engine.dispose()
         await self.store.close()
         self.passwords.close()
+
+
+def _count_database_error(_context: Any) -> None:
+    recorder().database_error()
+
+
+def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) -> Any:
+    """The endpoint of the metrics page on the app's port (the token is required)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from saaskit.errors import error_json
+    from saaskit.exceptions import ErrorCode
+    from saaskit.observability.metrics import authorized
+
+    async def serve_metrics(request: Request) -> Response:
+        if not authorized(settings, request.headers.get("authorization")):
+            return error_json(
+                401,
+                ErrorCode.NOT_AUTHENTICATED,
+                "Metrics need the metrics bearer token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        body, content_type = await run_in_threadpool(metrics.render)
+        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
+
+    return serve_metrics
 
 
 def _models_for(user_model: type[Any]) -> KitModels:

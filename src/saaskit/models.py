@@ -10,7 +10,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from saaskit.ai.models import AIUsageMixin
 from saaskit.audit.models import AuditEventMixin
-from saaskit.billing.models import SubscriptionMixin, WebhookEventMixin
+from saaskit.billing.models import BillingCustomerMixin, SubscriptionMixin, WebhookEventMixin
 from saaskit.db.mixins import UserMixin
 from saaskit.tables import KitModels, build_models
 
@@ -42,3 +42,4 @@ AuditEvent: type[AuditEventMixin] = tables.audit_event
 Subscription: type[SubscriptionMixin] = tables.subscription
 WebhookEvent: type[WebhookEventMixin] = tables.webhook_event
 AIUsage: type[AIUsageMixin] = tables.ai_usage
+BillingCustomer: type[BillingCustomerMixin] = tables.billing_customer

@@ -34,6 +34,7 @@ from saaskit.errors import (
 )
 from saaskit.exceptions import SaaSKitError
 from saaskit.json_limits import JsonLimits, JsonTooComplex, loads_bounded
+from saaskit.openapi import missing_errors
 from saaskit.settings import HttpSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -109,34 +110,47 @@ class BoundedRequest(Request):
         return self._json
 
 
-class _BearerCheck(Protocol):
-    def check_bearer(self, authorization: str | None) -> None: ...
+class _CredentialCheck(Protocol):
+    auto_error: bool
+
+    async def check_request(self, request: Request) -> None: ...
 
 
-def _bearer_check(dependant: Dependant) -> _BearerCheck | None:
-    """The authenticator of the kit's auth dependency this route uses, if any."""
+def _bearer_check(dependant: Dependant) -> _CredentialCheck | None:
+    """The kit's auth dependency this route uses, if any (a required one first)."""
     stack = list(dependant.dependencies)
+    optional: _CredentialCheck | None = None
     while stack:
         dependency = stack.pop()
-        found: _BearerCheck | None = getattr(dependency.call, "__saaskit_authenticator__", None)
-        if found is not None:
+        found: _CredentialCheck | None = getattr(dependency.call, "__saaskit_authenticator__", None)
+        if found is not None and found.auto_error:
             return found
+        optional = optional or found
         stack.extend(dependency.dependencies)
-    return None
+    return optional
 
 
 class SaaSKitRoute(APIRoute):
     limits: ClassVar[BodyLimits] = BodyLimits()
+    saaskit_route: ClassVar[bool] = True
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
+        added: dict[int | str, dict[str, Any]] = {}
+        if self.body_field is not None:
+            added = error_responses(400, 413)
+            added[400]["description"] = UNREADABLE_BODY
+            added[413]["description"] = BODY_TOO_LARGE
+        # Invalid input gets saaskit's 422 (not FastAPI's HTTPValidationError), and the
+        # kit's dependencies add theirs (401, 402, 403...).
+        added |= error_responses(*missing_errors(self, validation=True))
+        added = {status: value for status, value in added.items() if status not in self.responses}
+        if added:
+            # Built again so that FastAPI documents the added bodies (it reads `responses`
+            # when it builds a route).
+            super().__init__(path, endpoint, **{**kwargs, "responses": {**added, **self.responses}})
         # FastAPI reads the body before it runs dependencies: check the token first.
         self.bearer_check = _bearer_check(self.dependant) if self.body_field else None
-        if self.body_field is not None:
-            declared = error_responses(400, 413)
-            declared[400]["description"] = UNREADABLE_BODY
-            declared[413]["description"] = BODY_TOO_LARGE
-            self.responses = {**declared, **self.responses}
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -144,7 +158,7 @@ class SaaSKitRoute(APIRoute):
         async def route_handler(request: Request) -> Response:
             try:
                 if self.bearer_check is not None:
-                    self.bearer_check.check_bearer(request.headers.get("authorization"))
+                    await self.bearer_check.check_request(request)
                 return await handler(BoundedRequest(request.scope, request.receive, self.limits))
             except _JsonRefused as error:
                 return error.response()

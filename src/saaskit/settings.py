@@ -24,6 +24,31 @@ never signs a token now: it is refused in production and ignored in development.
 MIN_SECRET_KEY_BYTES = 32
 
 
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be saaskit's database URL (``None`` when it can), with the fix."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"not a database URL; write e.g. {EXAMPLE_URLS}"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    wanted = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}.get(backend)
+    if wanted is None:
+        return f"{backend} is not supported (PostgreSQL or SQLite); write e.g. {EXAMPLE_URLS}"
+    if driver != wanted:
+        shown = parsed.set(drivername=f"{backend}+{wanted}").render_as_string()
+        return (
+            f"the {backend} driver {driver!r} is not async; use {backend}+{wanted}:// "
+            f"(e.g. {shown})"
+        )
+    return None
+
+
+EXAMPLE_URLS = "sqlite+aiosqlite:///./app.db or postgresql+asyncpg://user:password@host/dbname"
+
+
 class DatabaseSettings(BaseModel):
     """Connection pool options (the URL itself is ``SAASKIT_DATABASE_URL``)."""
 
@@ -38,6 +63,16 @@ class DatabaseSettings(BaseModel):
         ),
     )
     echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    alembic_ini: str | None = Field(
+        None,
+        description="The host's `alembic.ini`: `/health/ready` fails until the database is at "
+        "its head (default: saaskit's own migrations, when the kit uses its default models).",
+    )
+    ready_requires_migrations: bool = Field(
+        True,
+        description="`/health/ready` answers 503 while the database is behind the migrations, "
+        "so a rollout waits for `saaskit migrate`.",
+    )
 
 
 class AuthSettings(BaseModel):
@@ -145,6 +180,21 @@ class RateLimitSettings(BaseModel):
         RateLimit(limit=60, window_seconds=60), description="Token refreshes per session."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _complete_partial_rules(cls, value: Any) -> Any:
+        # SAASKIT_RATE_LIMIT__LOGIN_ACCOUNT__LIMIT=5 alone arrives as {"limit": "5"}:
+        # the rule's other half keeps its default.
+        if not isinstance(value, dict):
+            return value
+        completed = dict(value)
+        for name, given in value.items():
+            field = cls.model_fields.get(name)
+            default = field.default if field is not None else None
+            if isinstance(given, dict) and isinstance(default, RateLimit):
+                completed[name] = default.model_dump() | given
+        return completed
+
 
 class CorsSettings(BaseModel):
     """CORS for browser clients. Empty `origins` means no CORS middleware.
@@ -186,6 +236,12 @@ class StoreSettings(BaseModel):
         2.0, gt=0, description="Seconds before an unanswered Redis call fails with 503."
     )
     max_connections: int = Field(100, ge=1, description="Redis connections per process.")
+    legacy_session_keys: bool = Field(
+        True,
+        description="Also find sessions stored under the keys of saaskit before hash-tagged "
+        "keys (moved on first use); turn off once `refresh_token_days` have passed since the "
+        "upgrade, and before moving to Redis Cluster.",
+    )
 
 
 class HttpSettings(BaseModel):
@@ -510,6 +566,71 @@ class TaskSettings(BaseModel):
         return self
 
 
+class MetricsSettings(BaseModel):
+    """Prometheus metrics (``saaskit[metrics]``). Off unless ``enabled``; then they are
+    protected by ``token``, or served only on the internal ``port``, or both.
+
+    With ``port`` set, metrics are not on the app's port at all: every worker process
+    listens on ``host:port`` (shared with ``SO_REUSEPORT``) and any of them answers for
+    all (the client's multiprocess mode, which ``saaskit run --workers N`` sets up).
+    """
+
+    enabled: bool = Field(False, description="Collect and serve Prometheus metrics.")
+    path: str = Field("/metrics", pattern=r"^/[^?#\s]*$", description="Path of the metrics page.")
+    token: SecretStr | None = Field(
+        None,
+        description="Bearer token a scraper must send (`Authorization: Bearer ...`); "
+        "generate with `saaskit secret`.",
+    )
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Serve metrics on this internal port only (not on the app's port).",
+    )
+    host: str = Field(
+        "127.0.0.1", description="Interface of the internal metrics port (`0.0.0.0`: all)."
+    )
+
+    @model_validator(mode="after")
+    def _protected(self) -> MetricsSettings:
+        if self.enabled and self.token is None and self.port is None:
+            raise ValueError(
+                "metrics are enabled but unprotected; set SAASKIT_METRICS__TOKEN (a bearer "
+                "token, e.g. the output of `saaskit secret`) or SAASKIT_METRICS__PORT (an "
+                "internal port that is not published)"
+            )
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("metrics.token is shorter than 16 characters; use `saaskit secret`")
+        return self
+
+
+class LogSettings(BaseModel):
+    """Log format and request ids.
+
+    Every request gets an id: the client's ``X-Request-ID`` when it is 1-128 characters of
+    ``A-Z a-z 0-9 . _ : -``, else a new one. It is sent back in that header and in error
+    bodies, and JSON log lines of the request (and of the tasks it enqueues) carry it.
+    """
+
+    format: Literal["text", "json"] = Field(
+        "text", description="`json`: one JSON object per line (for log collectors)."
+    )
+    request_id_header: str = Field(
+        "X-Request-ID",
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="Header a request id is read from and returned in.",
+    )
+
+
+class TracingSettings(BaseModel):
+    """OpenTelemetry tracing (``saaskit[otel]``): spans for requests, SQL, Redis, Stripe,
+    OpenAI and tasks, sent to the tracer provider the host (or ``opentelemetry-instrument``)
+    configures."""
+
+    enabled: bool = Field(False, description="Instrument the app, database, store and tasks.")
+
+
 class SaaSKitSettings(BaseSettings):
     """Configuration for a :class:`saaskit.SaaSKit`.
 
@@ -539,6 +660,15 @@ class SaaSKitSettings(BaseSettings):
         description="SQLAlchemy async URL: `postgresql+asyncpg://...` or `sqlite+aiosqlite:///...`.",
     )
     store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _usable_database_url(cls, url: str) -> str:
+        problem = database_url_problem(url)
+        if problem:
+            raise ValueError(problem)
+        return url
+
     redis_url: str | None = Field(
         None, description="Redis URL; unset means the in-process store (one process only)."
     )
@@ -553,6 +683,9 @@ class SaaSKitSettings(BaseSettings):
     ai: AISettings = Field(default_factory=AISettings)
     billing: BillingSettings = Field(default_factory=BillingSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
 
     @property
     def is_production(self) -> bool:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from saaskit.ai.models import AIUsageMixin
 from saaskit.audit.models import AuditEventMixin
-from saaskit.billing.models import SubscriptionMixin, WebhookEventMixin
+from saaskit.billing.models import BillingCustomerMixin, SubscriptionMixin, WebhookEventMixin
 from saaskit.db.mixins import UserMixin
 
 __all__ = ["KitModels", "build_models"]
@@ -40,6 +40,7 @@ class KitModels:
     subscription: type[SubscriptionMixin]
     webhook_event: type[WebhookEventMixin]
     ai_usage: type[AIUsageMixin]
+    billing_customer: type[BillingCustomerMixin]
 
 
 def build_models(base: type[DeclarativeBase], user_model: type[UserMixin]) -> KitModels:
@@ -76,11 +77,17 @@ def build_models(base: type[DeclarativeBase], user_model: type[UserMixin]) -> Ki
             "__user_table__": user_model.__tablename__,  # type: ignore[attr-defined]
         },
     )
+    billing_customer: type[BillingCustomerMixin] = type(
+        "BillingCustomer",
+        (BillingCustomerMixin, base),
+        {"__tablename__": "billing_customers", "__module__": base.__module__},
+    )
     models = KitModels(
         audit_event=audit_event,
         subscription=subscription,
         webhook_event=webhook_event,
         ai_usage=ai_usage,
+        billing_customer=billing_customer,
     )
     setattr(base, "__saaskit_models__", models)  # noqa: B010 - marks the metadata as done
     return models

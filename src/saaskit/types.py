@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel
 
@@ -84,6 +84,20 @@ class Owner:
         """The owner that is the user ``user_id``."""
         return cls("user", user_id)
 
+    @classmethod
+    def parse(cls, text: str) -> Owner | None:
+        """``"organization:3"`` → ``Owner("organization", 3)``; ``None`` if malformed."""
+        kind, _, number = text.partition(":")
+        if kind not in get_args(OwnerKind) or not number.isascii() or not number.isdigit():
+            return None
+        value = int(number)
+        if not 0 < value < 2**63:
+            return None
+        return cls(kind, value)  # type: ignore[arg-type]  # checked against OwnerKind
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionState:
@@ -102,6 +116,9 @@ class SubscriptionState:
     canceled_at: datetime | None
     ended_at: datetime | None
     updated_from_event_at: datetime | None
+    owner: Owner | None = None
+    """Who the subscription bills (``None``: a customer saaskit does not know);
+    ``user_id`` is set only for user owners."""
 
 
 @dataclass(frozen=True, slots=True)

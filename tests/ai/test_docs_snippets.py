@@ -9,6 +9,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.models import User
+from saaskit.owners import Owner
 from saaskit.testing import FakeOpenAI
 from tests.ai.helpers import AIKitFactory, new_user
 from tests.docs.helpers import SNIPPETS, load_path
@@ -55,3 +56,17 @@ async def test_metered_host_calls(
     with pytest.raises(AIQuotaExceeded):  # 173 used: no room for another reservation
         await snippet.classify(kit, uid, "Again")
     assert len(fake_openai.chat_requests) == 1
+
+
+async def test_owner_calls_and_pooled_quotas_from_host_code(
+    snippet: ModuleType, ai_kit: SaaSKit[User]
+) -> None:
+    uid = await new_user(ai_kit)
+    snippet.pooled_quotas(ai_kit)
+
+    org_used = await snippet.summaries(ai_kit, uid, 4, "A long text")
+
+    assert org_used > 0
+    assert (await ai_kit.ai.usage(uid)).used_tokens == org_used  # same call, separate meters
+    assert (await ai_kit.ai.usage(Owner("organization", 4))).quota == 2_000_000
+    assert (await ai_kit.ai.usage(uid)).quota == 10_000

@@ -98,5 +98,8 @@ async def test_readiness_is_503_naming_redis(down_kit: SaaSKit[User]) -> None:
         live = await client.get("/health")
 
     assert ready.status_code == 503
-    assert ready.json() == {"status": "unavailable", "checks": {"database": "ok", "redis": "down"}}
+    assert ready.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "redis": "down", "migrations": "ok"},
+    }
     assert live.status_code == 200

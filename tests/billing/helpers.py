@@ -81,6 +81,8 @@ class Billing:
         return bearer((await login(self.client, email))["access_token"])
 
     async def user(self, email: str = "alice@example.com") -> User:
+        # Registration queues the Stripe customer's creation: let queued tasks finish.
+        await self.kit.runner.drain()
         found = await self.kit.users.get_by_email(email)
         assert found is not None
         return found
@@ -88,6 +90,20 @@ class Billing:
     async def checkout(self, headers: dict[str, str], plan: str = "pro", **body: Any) -> str:
         response = await self.client.post(
             "/api/v1/billing/create-checkout-session", json={"plan": plan, **body}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        session_id: str = response.json()["id"]
+        return session_id
+
+    async def checkout_for(
+        self, headers: dict[str, str], params: dict[str, str], plan: str = "pro"
+    ) -> str:
+        """Checkout for the owner named in ``params`` (``{"owner": "organization:1"}``)."""
+        response = await self.client.post(
+            "/api/v1/billing/create-checkout-session",
+            params=params,
+            json={"plan": plan},
+            headers=headers,
         )
         assert response.status_code == 200, response.text
         session_id: str = response.json()["id"]

@@ -9,7 +9,7 @@ import pytest
 from saaskit.models import Subscription
 from saaskit.testing.fake_stripe import FakeStripe
 from tests.billing.helpers import Billing, add_prices, billing_settings
-from tests.helpers import KitFactory, client_for
+from tests.helpers import KitFactory, answer, client_for
 
 CHECKOUT = "/api/v1/billing/create-checkout-session"
 
@@ -180,7 +180,7 @@ async def test_stripe_rejection_is_502_without_stripe_details(billing: Billing) 
     )
     response = await billing.client.post(CHECKOUT, json={"plan": "pro"}, headers=headers)
     assert response.status_code == 502
-    assert response.json()["error"] == {
+    assert answer(response)["error"] == {
         "code": "billing_rejected",
         "message": "The payment provider rejected the request.",
     }

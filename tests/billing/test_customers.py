@@ -9,7 +9,6 @@ import pytest
 
 from saaskit.models import Subscription
 from saaskit.testing.fake_stripe import FakeStripe
-from saaskit.users.cache import user_cache_key
 from tests.billing.helpers import Billing, add_prices, billing_settings
 from tests.helpers import GUARD_SECONDS, KitFactory, bearer, client_for, login, register
 
@@ -96,8 +95,8 @@ async def test_customer_id_is_refreshed_in_the_user_cache(billing: Billing) -> N
     await billing.client.get("/api/v1/billing/customer-portal", headers=headers)
     user = await billing.user()
     assert user.stripe_customer_id is not None
-    cached = await billing.kit.store.get(user_cache_key(user.id))
-    assert cached is None or user.stripe_customer_id.encode() in cached
+    cached = await billing.kit.users.cache.get(user.id)
+    assert cached is None or cached.stripe_customer_id == user.stripe_customer_id
 
 
 async def test_slow_stripe_does_not_hold_up_registration(

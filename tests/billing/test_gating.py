@@ -8,14 +8,14 @@ from fastapi import Depends
 from saaskit.billing.plans import UserPlan
 from saaskit.testing.fake_stripe import FakeStripe
 from tests.billing.helpers import Billing, add_prices, billing_settings, gated_app
-from tests.helpers import KitFactory, bearer, build_app, client_for, login, register
+from tests.helpers import KitFactory, answer, bearer, build_app, client_for, login, register
 
 
 async def test_without_subscription_402_names_what_to_buy(billing: Billing) -> None:
     headers = await billing.signup()
     reports = await billing.client.get("/reports", headers=headers)
     assert reports.status_code == 402
-    assert reports.json()["error"] == {
+    assert answer(reports)["error"] == {
         "code": "subscription_required",
         "message": "This requires the pro or team plan; subscribe to it.",
         "plans": ["pro", "team"],

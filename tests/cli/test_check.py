@@ -129,4 +129,5 @@ def test_invalid_settings_are_explained() -> None:
 def test_sync_driver_is_reported_with_the_fix() -> None:
     result = invoke("check", env={"SAASKIT_DATABASE_URL": "postgresql://postgres@127.0.0.1/x"})
     assert result.exit_code == 1
-    assert "postgresql+asyncpg://" in result.stdout
+    assert "SAASKIT_DATABASE_URL" in result.stderr
+    assert "postgresql+asyncpg://" in result.stderr

@@ -165,3 +165,31 @@ def test_kit_option_must_name_a_kit(clean_environment: Path) -> None:
     )
     assert result.exit_code == 1
     assert "notakit:kit is not a SaaSKit (it is a int)" in result.stderr
+
+
+def test_asks_for_a_missing_email_until_it_is_valid(database_url: str) -> None:
+    code, out, err = _create(
+        database_url, input=f"not-an-email\nboss@example.com\n{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert code == 0, err
+    assert out.count("Email:") == 2
+    assert "That email is refused" in err
+    assert _login(database_url, "boss@example.com").is_superuser
+
+
+def test_asks_again_after_a_password_the_policy_refuses(database_url: str) -> None:
+    code, _, err = _create(
+        database_url,
+        "--email",
+        "root@example.com",
+        input=f"short\nshort\n{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert code == 0, err
+    assert "at least 8 characters. Try again." in err
+    assert _login(database_url, "root@example.com").is_superuser
+
+
+def test_password_stdin_needs_the_email_option(database_url: str) -> None:
+    code, _, err = _create(database_url, "--password-stdin", input=PASSWORD)
+    assert code == 1
+    assert "--email is required with --password-stdin" in err

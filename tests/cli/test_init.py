@@ -11,6 +11,7 @@ import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
 from dotenv import dotenv_values
 
 from saaskit.cli.envfile import setting_names
+from saaskit.cli.origin import installed_source
 from tests.cli.helpers import invoke
 
 BASE_FILES = {
@@ -53,7 +54,7 @@ def test_init_writes_a_complete_project(clean_environment: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["tool"]["saaskit"] == {"app": "app.main:app", "kit": "app.main:kit"}
     assert pyproject["project"]["dependencies"] == [
-        "saaskit[postgres,redis,stripe,ai,celery]>=0.1.0"
+        installed_source().requirement("postgres,redis,stripe,ai,celery", "0.1.0")
     ]
     assert pyproject["tool"]["pytest"]["ini_options"]["asyncio_mode"] == "auto"
 
@@ -129,7 +130,9 @@ def test_features_choose_files_and_extras(clean_environment: Path) -> None:
     assert "require_plan" not in main
     assert "billing" not in (project / "tests/conftest.py").read_text().lower()
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["dependencies"] == ["saaskit[postgres,redis]>=0.1.0"]
+    assert pyproject["project"]["dependencies"] == [
+        installed_source().requirement("postgres,redis", "0.1.0")
+    ]
     compose = yaml.safe_load((project / "docker-compose.yml").read_text())
     assert "worker" not in compose["services"]
     assert "SAASKIT_TASKS__BACKEND" not in compose["services"]["app"]["environment"]
@@ -180,3 +183,15 @@ def test_init_fills_an_empty_folder_given_by_directory(clean_environment: Path) 
     nested = invoke("init", "deep", "-d", str(clean_environment / "a" / "b"), "--features", "ai")
     assert nested.exit_code == 0, nested.output
     assert (clean_environment / "a" / "b" / "app" / "main.py").is_file()
+
+
+def test_compose_host_ports_are_configurable_in_the_env_file(clean_environment: Path) -> None:
+    assert invoke("init", "acme", "--database", "postgres").exit_code == 0
+    project = clean_environment / "acme"
+    services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    assert services["db"]["ports"] == ["127.0.0.1:${POSTGRES_PORT:-5432}:5432"]
+    assert services["redis"]["ports"] == ["127.0.0.1:${REDIS_PORT:-6379}:6379"]
+    assert services["app"]["ports"] == ["127.0.0.1:${APP_PORT:-8000}:8000"]
+    env = dotenv_values(project / ".env")
+    assert (env["POSTGRES_PORT"], env["REDIS_PORT"], env["APP_PORT"]) == ("5432", "6379", "8000")
+    assert "POSTGRES_PORT" in (project / "README.md").read_text()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.script import ScriptDirectory
 
 from saaskit.migrations import packaged_config
@@ -57,11 +60,44 @@ def test_relative_downgrade_and_targeted_upgrade_use_the_configured_database(
     assert set(table_columns(scratch_database_url)) == {"alembic_version", "users"}
 
 
-def test_migrate_on_the_default_sqlite_file() -> None:
-    result = invoke("migrate")
+def test_migrate_on_the_default_sqlite_file_once_it_is_named() -> None:
+    env = {"SAASKIT_DATABASE_URL": "sqlite+aiosqlite:///./saaskit.db"}
+    result = invoke("migrate", env=env)
     assert result.exit_code == 0, result.output
     assert "saaskit.db" in result.stderr
     assert "users" in table_columns("sqlite+aiosqlite:///./saaskit.db")
+
+
+def test_migrate_outside_a_project_does_not_create_a_database_unasked(
+    clean_environment: Path,
+) -> None:
+    for command in (["migrate"], ["downgrade", "base"]):
+        result = invoke(*command)
+        assert result.exit_code == 1
+        assert "would create saaskit.db" in result.stderr
+        assert "SAASKIT_DATABASE_URL" in result.stderr
+        assert "--database-url" in result.stderr
+    assert list(clean_environment.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "named"),
+    [
+        ({"SAASKIT_DATABASE_URL": "postgresql://u@127.0.0.1/x"}, [], "SAASKIT_DATABASE_URL"),
+        ({"SAASKIT_DATABASE_URL": "notaurl"}, [], "SAASKIT_DATABASE_URL"),
+        ({}, ["--database-url", "notaurl"], "--database-url"),
+        ({}, ["--database-url", "sqlite:///./x.db"], "--database-url"),
+    ],
+)
+def test_unusable_database_urls_are_named_with_the_fix(
+    env: dict[str, str], args: list[str], named: str
+) -> None:
+    result = invoke("migrate", *args, env=env)
+    assert result.exit_code == 1
+    assert named in result.stderr
+    assert "+asyncpg://" in result.stderr or "+aiosqlite://" in result.stderr
+    assert "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) <= 3
 
 
 def test_unreachable_database_is_a_one_line_error() -> None:
@@ -72,7 +108,9 @@ def test_unreachable_database_is_a_one_line_error() -> None:
 
 
 def test_unknown_revision_is_reported() -> None:
-    result = invoke("downgrade", "no-such-revision")
+    env = {"SAASKIT_DATABASE_URL": "sqlite+aiosqlite:///./saaskit.db"}
+    assert invoke("migrate", env=env).exit_code == 0
+    result = invoke("downgrade", "no-such-revision", env=env)
     assert result.exit_code == 1
     assert "no-such-revision" in result.stderr
     assert "Traceback" not in result.output

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import typer
 from typer.main import get_command
 
@@ -57,3 +60,18 @@ def test_printed_server_urls_can_be_opened() -> None:
     assert http_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
     assert http_url("0.0.0.0", 80) == "http://127.0.0.1:80"  # noqa: S104
     assert http_url("::", 8000) == "http://[::1]:8000"
+
+
+def test_version_answers_without_importing_the_kit() -> None:
+    """`saaskit --version` is fast because it imports neither the commands nor FastAPI."""
+    code = (
+        "import sys; sys.argv = ['saaskit', '--version']\n"
+        "from saaskit.cli import main; main()\n"
+        "heavy = [m for m in ('fastapi', 'sqlalchemy', 'alembic', 'typer', 'saaskit.kit') "
+        "if m in sys.modules]\n"
+        "print('heavy:', heavy)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines() == [f"saaskit {__version__}", "heavy: []"]

@@ -74,6 +74,7 @@ def test_pyproject_names_the_app_and_options_pass_through(
     clean_environment: Path, served: list[dict[str, Any]]
 ) -> None:
     (clean_environment / "pyproject.toml").write_text('[tool.saaskit]\napp = "svc.api:asgi"\n')
+    _module(clean_environment, "svc/api.py")
     args = ["--host", "192.0.2.10", "--port", "9000", "--workers", "3", "--proxy-headers"]
     result = invoke("run", *args, "--forwarded-allow-ips", "10.0.0.1", "--no-access-log")
     assert result.exit_code == 0, result.output
@@ -104,6 +105,7 @@ def test_log_level_applies_to_uvicorn_and_to_saaskit(
 
 def test_explicit_app_wins(clean_environment: Path, served: list[dict[str, Any]]) -> None:
     (clean_environment / "pyproject.toml").write_text('[tool.saaskit]\napp = "svc.api:asgi"\n')
+    _module(clean_environment, "other/module.py")
     assert invoke("run", "other.module:app", "--reload").exit_code == 0
     assert served[0]["app"] == "other.module:app"
     assert served[0]["reload"] is True
@@ -143,4 +145,31 @@ def test_broken_pyproject_is_reported(
     assert "pyproject.toml is not valid TOML" in result.stderr
     (clean_environment / "pyproject.toml").write_text("[tool.saaskit]\napp = 3\n")
     assert "must be an import string" in invoke("run").stderr
+    assert served == []
+
+
+def _module(root: Path, relative: str) -> None:
+    """An empty module at ``root/relative``, in a package."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    (path.parent / "__init__.py").touch()
+    path.write_text("asgi = app = None\n")
+
+
+def test_a_module_that_does_not_exist_is_one_line_not_a_traceback(
+    served: list[dict[str, Any]],
+) -> None:
+    result = invoke("run", "nope.main:app")
+    assert result.exit_code == 1
+    assert "cannot import module 'nope.main'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    assert "Traceback" not in result.output
+    assert served == []
+
+
+def test_broken_settings_stop_run_before_uvicorn_starts(served: list[dict[str, Any]]) -> None:
+    result = invoke("run", "app.main:app", env={"SAASKIT_CORS__ORIGINS": "http://a.example"})
+    assert result.exit_code == 1
+    assert "SAASKIT_CORS__ORIGINS is not valid JSON" in result.stderr
+    assert "Traceback" not in result.output
     assert served == []

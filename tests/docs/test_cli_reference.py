@@ -24,7 +24,7 @@ def test_reference_is_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_reference_page_includes_the_reference() -> None:
     page = (DOCS / "cli-reference.md").read_text("utf-8")
-    assert '--8<-- "docs/snippets/cli_reference.md"' in page
+    assert "<!-- snippet: docs/snippets/cli_reference.md -->" in page
 
 
 def test_every_command_and_option_has_a_row() -> None:

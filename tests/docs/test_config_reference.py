@@ -25,7 +25,7 @@ def test_reference_is_up_to_date(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_configuration_page_includes_the_reference() -> None:
     page = (DOCS / "configuration.md").read_text("utf-8")
-    assert '--8<-- "docs/snippets/config_reference.md"' in page
+    assert "<!-- snippet: docs/snippets/config_reference.md -->" in page
 
 
 def test_every_setting_has_a_row_and_a_description() -> None:

@@ -119,4 +119,4 @@ async def test_emails_that_differ_only_in_case_stop_the_copy(
 
 def test_the_faq_shows_the_tested_file() -> None:
     page = (DOCS / "faq.md").read_text("utf-8")
-    assert '--8<-- "docs/snippets/faq/copy_users.py:copy"' in page
+    assert "<!-- snippet: docs/snippets/faq/copy_users.py:copy -->" in page

@@ -7,8 +7,11 @@ is documented.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -23,8 +26,24 @@ TEST_COMMAND = "python3 -m venv .venv && .venv/bin/pip install -e '.[test]' && .
 FENCE = re.compile(
     r"^(?P<indent> *)```(?P<lang>[\w-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```$", re.M | re.S
 )
-INCLUDE = re.compile(r'--8<-- "(?P<path>[^":]+)(?::(?P<section>[\w-]+))?"')
+SNIPPET = re.compile(r"<!-- snippet: (?P<path>[^\s:]+)(?::(?P<section>[\w-]+))? -->")
+MARKED_FENCE = re.compile(
+    r"^(?P<indent> *)<!-- snippet: [^\n]+ -->\n(?P=indent)```(?P<lang>[\w-]*)\n", re.M
+)
 PAGES = sorted(DOCS.glob("*.md"))
+
+
+def _load_sync_script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sync_snippets", DOCS / "sync_snippets.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+sync_snippets = _load_sync_script()
 
 
 def fences(text: str) -> list[tuple[str, str]]:
@@ -70,21 +89,74 @@ def test_readme_walkthrough_is_the_tested_script() -> None:
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_python_blocks_come_from_tested_files(page: Path) -> None:
-    for lang, body in fences(page.read_text("utf-8")):
-        if lang in ("python", "py"):
-            assert INCLUDE.fullmatch(body.strip()), (
-                f"{page.name}: a Python block must include a tested file with --8<--, "
-                f"not inline code:\n{body}"
-            )
+    text = page.read_text("utf-8")
+    python_blocks = [lang for lang, _ in fences(text) if lang in ("python", "py")]
+    marked = [m["lang"] for m in MARKED_FENCE.finditer(text) if m["lang"] in ("python", "py")]
+    assert len(marked) == len(python_blocks), (
+        f"{page.name}: every Python block must be a copy of a tested file, marked with "
+        "<!-- snippet: path[:section] --> on the line before it (docs/sync_snippets.py)"
+    )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_pages_show_code_not_include_lines(page: Path) -> None:
+    """A page reads the same on GitHub as on the site: no --8<-- lines that only MkDocs expands."""
+    assert '--8<-- "' not in page.read_text("utf-8"), page.name
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_included_files_exist(page: Path) -> None:
-    for match in INCLUDE.finditer(page.read_text("utf-8")):
+    for match in SNIPPET.finditer(page.read_text("utf-8")):
         path = ROOT / match["path"]
         assert path.is_file(), f"{page.name} includes missing {match['path']}"
         if match["section"]:
             assert f"[start:{match['section']}]" in path.read_text("utf-8")
+
+
+def test_every_inlined_example_equals_its_file() -> None:
+    """The code on the pages is the code the tests run (python docs/sync_snippets.py)."""
+    for page in PAGES:
+        text = page.read_text("utf-8")
+        assert sync_snippets.sync_page(text) == text, (
+            f"{page.name} has a stale copy of an example; run: python docs/sync_snippets.py"
+        )
+
+
+def test_sync_replaces_a_stale_copy_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "ex.py").write_text(
+        "import os\n\n\ndef f():\n    # --8<-- [start:body]\n    return os.sep\n"
+        "    # --8<-- [end:body]\n"
+    )
+    page = (
+        "Intro\n\n    <!-- snippet: ex.py:body -->\n    ```python\n    old\n    ```\n\n"
+        "<!-- snippet: ex.py -->\n```python\n```\nEnd\n"
+    )
+    synced = sync_snippets.sync_page(page, root=tmp_path)
+    assert synced == (
+        "Intro\n\n    <!-- snippet: ex.py:body -->\n    ```python\n    return os.sep\n    ```\n\n"
+        "<!-- snippet: ex.py -->\n```python\nimport os\n\n\ndef f():\n    return os.sep\n```\n"
+        "End\n"
+    )
+    with pytest.raises(ValueError, match="no section 'nope'"):
+        sync_snippets.sync_page("<!-- snippet: ex.py:nope -->\n```\n```\n", root=tmp_path)
+
+
+def test_sync_check_mode_fails_on_a_stale_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (tmp_path / "ex.py").write_text("x = 1\n")
+    page = docs / "page.md"
+    page.write_text("<!-- snippet: ex.py -->\n```python\nx = 0\n```\n")
+    monkeypatch.setattr(sync_snippets, "ROOT", tmp_path)
+    monkeypatch.setattr(sync_snippets, "DOCS", docs)
+    monkeypatch.setattr(sync_snippets, "pages", lambda docs=docs: [page])
+    assert sync_snippets.main(["--check"]) == 1
+    assert "run: python docs/sync_snippets.py" in capsys.readouterr().err
+    assert sync_snippets.main([]) == 0
+    assert page.read_text() == "<!-- snippet: ex.py -->\n```python\nx = 1\n```\n"
+    assert sync_snippets.main(["--check"]) == 0
 
 
 def _normalize(path: str) -> str:
@@ -170,3 +242,14 @@ def test_every_cli_command_and_option_is_documented() -> None:
                 for option in [*param.opts, *param.secondary_opts]:
                     if option.startswith("--") and option != "--help":
                         assert option in section, f"saaskit {name} {option} is not documented"
+
+
+def test_readme_keeps_the_virtualenvs_saaskit_and_says_how_to_change_the_port() -> None:
+    """After `.venv/bin/saaskit demo`, a bare `saaskit` would not be found (no activated venv)."""
+    bare = re.compile(r"(^|[\s;&|(])saaskit\s+[a-z-]")
+    for lang, body in fences(README):
+        if lang in ("bash", "sh", "console"):
+            for line in body.splitlines():
+                if bare.search(line.replace(".venv/bin/saaskit", "")):
+                    pytest.fail(f"README runs a bare saaskit: {line}")
+    assert ".venv/bin/saaskit demo --port 9000" in README

@@ -242,4 +242,4 @@ def test_production_env_example(project: Path, monkeypatch: pytest.MonkeyPatch) 
 
 def test_env_py_is_the_documented_one() -> None:
     page = (ROOT / "docs" / "getting-started.md").read_text("utf-8")
-    assert '--8<-- "docs/snippets/myapp/migrations/env.py"' in page
+    assert "<!-- snippet: docs/snippets/myapp/migrations/env.py -->" in page

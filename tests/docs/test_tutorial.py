@@ -112,10 +112,10 @@ def test_the_tutorial_requests_against_saaskit_run(project: Path) -> None:
 def test_the_page_shows_the_tested_files(project: Path) -> None:
     page = (DOCS / "tutorial.md").read_text("utf-8")
     for section in ("protected", "gated"):
-        assert f'--8<-- "docs/snippets/tutorial/main.py:{section}"' in page
-        assert f'--8<-- "docs/snippets/tutorial/test_tutorial.py:{section}"' in page
+        assert f"<!-- snippet: docs/snippets/tutorial/main.py:{section} -->" in page
+        assert f"<!-- snippet: docs/snippets/tutorial/test_tutorial.py:{section} -->" in page
     assert '"features": ["reports"]' in page
     [plans] = [line for line in page.splitlines() if line.startswith("SAASKIT_BILLING__PLANS=")]
     assert plans in (project / ".env").read_text("utf-8").splitlines()
     for section in ("hello", "company", "monthly"):
-        assert f'--8<-- "docs/snippets/tutorial/try.sh:{section}"' in page
+        assert f"<!-- snippet: docs/snippets/tutorial/try.sh:{section} -->" in page

@@ -109,7 +109,11 @@ async def test_redis_down_is_503_and_the_app_recovers_when_it_is_back(
                 )
                 ready = await client.get("/health/ready")
                 assert ready.status_code == 503
-                assert ready.json()["checks"] == {"database": "ok", "redis": "down"}
+                assert ready.json()["checks"] == {
+                    "database": "ok",
+                    "redis": "down",
+                    "migrations": "ok",
+                }
                 phase = "back"
                 await asyncio.to_thread(private_redis.start)
                 await until(lambda: ("back", "login", 200) in seen, GUARD_SECONDS)

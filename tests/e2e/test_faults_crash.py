@@ -32,6 +32,7 @@ from sqlalchemy import select
 from saaskit import SaaSKit
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import AuditEvent, User
+from saaskit.owners import Owner
 from saaskit.store import create_store
 from saaskit.testing.fake_stripe import FakeStripe
 from tests.databases import scratch_database
@@ -122,11 +123,12 @@ async def _check(kit: SaaSKit[User], fake: FakeStripe, answered: dict[str, int])
         assert not user.is_verified
         assert user.full_name == "Crash"
         assert user.created_at is not None
-    # Acknowledged registrations have everything registration promises.
+    # Acknowledged registrations have everything registration promises. The Stripe
+    # customer is not among the promises any more: registration only queues it (a task
+    # the kill may have lost), and the recovery below or the first checkout creates it.
     for email in answered:
         user = by_email[email]
         assert user.id in registered, email
-        assert user.stripe_customer_id, email
 
     # Every Stripe customer belongs to a committed user, at most one per user.
     customers = fake.customers()
@@ -144,7 +146,7 @@ async def _check(kit: SaaSKit[User], fake: FakeStripe, answered: dict[str, int])
     in_stripe = {o: c["id"] for o, c in zip(owners, customers, strict=True)}
     recovered = 0
     for user in unlinked:
-        customer_id = await kit.billing.customers.ensure(user.id)
+        customer_id = await kit.billing.customers.ensure(Owner.user(user.id))
         if user.id in in_stripe:
             assert customer_id == in_stripe[user.id]
             recovered += 1

@@ -13,7 +13,7 @@ from saaskit import SaaSKit
 from saaskit.exceptions import InvalidInput
 from saaskit.models import User
 from tests.databases import TEST_DATABASE_URL
-from tests.helpers import PASSWORD, bearer, signed_up
+from tests.helpers import PASSWORD, answer, bearer, signed_up
 
 REGISTER = "/api/v1/auth/register"
 ME = "/api/v1/users/me"
@@ -126,7 +126,7 @@ async def test_a_failing_insert_logs_no_password_nor_hash(
             await _allow_user_inserts(kit)
 
     assert response.status_code == 500
-    assert response.json() == {
+    assert answer(response) == {
         "error": {"code": "internal_error", "message": "Internal server error."}
     }
     assert "unhandled error" in caplog.text  # the failure itself is logged...

@@ -42,10 +42,11 @@ def outbox(kit: SaaSKit[User]) -> MemorySender:
 async def age_session(kit: SaaSKit[User], tokens: dict[str, Any], seconds: int) -> None:
     """Make the token's session look as if its login happened ``seconds`` ago."""
     sid = kit.tokens.decode(tokens["access_token"], "access").session_id
-    session = await kit.sessions.get(sid)
+    user_id = kit.tokens.decode(tokens["access_token"], "access").user_id
+    session = await kit.sessions.get(sid, user_id)
     assert session is not None
     session.authenticated_at = int(time.time()) - seconds
-    await kit.store.replace(f"sess:{sid}", session.encode(), ttl=3600)
+    await kit.sessions.save(session)
 
 
 async def change_token(kit: SaaSKit[User], outbox: MemorySender, to: str = NEW) -> str:

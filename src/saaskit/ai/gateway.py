@@ -23,6 +23,7 @@ from saaskit.exceptions import (
     AIUpstreamTimeout,
     require_module,
 )
+from saaskit.observability.tracing import span
 from saaskit.settings import AISettings
 
 if TYPE_CHECKING:
@@ -132,12 +133,13 @@ class OpenAIGateway:
         self, *, model: str, messages: Sequence[Message], max_tokens: int
     ) -> Completion:
         try:
-            response = await self.client.chat.completions.create(
-                model=model,
-                messages=cast("list[ChatCompletionMessageParam]", list(messages)),
-                stream=False,
-                **self._limit(max_tokens),
-            )
+            with span("openai chat", {"gen_ai.request.model": model}):
+                response = await self.client.chat.completions.create(
+                    model=model,
+                    messages=cast("list[ChatCompletionMessageParam]", list(messages)),
+                    stream=False,
+                    **self._limit(max_tokens),
+                )
         except _openai_error() as error:
             raise translate_error(error) from error
         choice = response.choices[0] if response.choices else None
@@ -154,13 +156,14 @@ class OpenAIGateway:
         self, *, model: str, messages: Sequence[Message], max_tokens: int
     ) -> ChunkStream:
         try:
-            raw = await self.client.chat.completions.create(
-                model=model,
-                messages=cast("list[ChatCompletionMessageParam]", list(messages)),
-                stream=True,
-                stream_options={"include_usage": True},
-                **self._limit(max_tokens),
-            )
+            with span("openai chat", {"gen_ai.request.model": model, "saaskit.stream": True}):
+                raw = await self.client.chat.completions.create(
+                    model=model,
+                    messages=cast("list[ChatCompletionMessageParam]", list(messages)),
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    **self._limit(max_tokens),
+                )
         except _openai_error() as error:
             raise translate_error(error) from error
         return _OpenAIChunkStream(raw)

@@ -1,10 +1,15 @@
-"""Token metering: reserve before a call, settle after it, per user and month (UTC).
+"""Token metering: reserve before a call, settle after it, per billing owner and month (UTC).
+
+Usage belongs to an owner (:class:`~saaskit.owners.Owner`: a user, or an organization
+whose members share a quota); every method also takes a bare ``int``, a user id.
 
 Two records are kept:
 
-- the ``ai_usage`` table: tokens per user, model and month, upserted after each call;
+- the ``ai_usage`` table: tokens per owner, model and month, upserted after each call;
   the durable truth, read by ``GET /ai/usage`` and reports;
-- a store counter per user and month (``ai:tokens:{user}:{YYYY-MM}``): used tokens plus
+- a store counter per owner and month (``ai:tokens:{user}:{YYYY-MM}`` for a user, as
+  before owners, so a rolling deploy shares it; ``ai:tokens:{kind}:{id}:{YYYY-MM}`` for
+  other owners): used tokens plus
   the reservations of calls in flight, changed with atomic ``incr``. Quotas are checked
   against it, so concurrent requests cannot overshoot: each one adds its worst case
   before calling the provider and is refused (its reservation undone) when the total
@@ -33,12 +38,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, func, select
+from sqlalchemy import ColumnElement, Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import AIUsageMixin
 from saaskit.exceptions import AIQuotaExceeded
+from saaskit.observability.metrics import recorder
+from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 
 logger = logging.getLogger("saaskit.ai")
@@ -63,18 +70,35 @@ def month_reset(month: str) -> datetime:
     return datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
 
 
-def counter_key(user_id: int, month: str) -> str:
-    return f"ai:tokens:{user_id}:{month}"
+def counter_key(owner: Owner | int, month: str) -> str:
+    """The store counter of ``owner``'s month (users keep the pre-owner key)."""
+    owner = as_owner(owner)
+    if owner.kind == "user":
+        return f"ai:tokens:{owner.id}:{month}"
+    return f"ai:tokens:{owner.kind}:{owner.id}:{month}"
+
+
+def owned_by(table: type[AIUsageMixin], owner: Owner) -> ColumnElement[bool]:
+    """``owner``'s rows: users by ``user_id`` (rows of an older kit have only it),
+    other owners by ``owner_kind``/``owner_id``."""
+    if owner.kind == "user":
+        return table.user_id == owner.id
+    return (table.owner_kind == owner.kind) & (table.owner_id == owner.id)
 
 
 @dataclass
 class Reservation:
     """Tokens set aside for one call; settle it with commit or release exactly once."""
 
-    user_id: int
+    owner: Owner
     month: str
     tokens: int
     settled: bool = field(default=False, compare=False)
+
+    @property
+    def user_id(self) -> int | None:
+        """The user owner's id (``None`` for other owners)."""
+        return self.owner.id if self.owner.kind == "user" else None
 
 
 @dataclass(frozen=True)
@@ -93,11 +117,13 @@ class ModelUsage:
 
 @dataclass(frozen=True)
 class MonthlyUsage:
-    """A user's recorded usage in one month, per model."""
+    """An owner's recorded usage in one month, per model (``user_id``: a user owner's
+    id, ``None`` for other owners)."""
 
-    user_id: int
+    user_id: int | None
     month: str
     models: list[ModelUsage]
+    owner: Owner | None = None
 
     @property
     def resets_at(self) -> datetime:
@@ -151,7 +177,7 @@ class UsageMeter:
     def current_month(self) -> str:
         return month_of(self.clock())
 
-    async def reserve(self, user_id: int, tokens: int, *, quota: int | None) -> Reservation:
+    async def reserve(self, owner: Owner | int, tokens: int, *, quota: int | None) -> Reservation:
         """Set ``tokens`` aside for a call, or raise :class:`AIQuotaExceeded`.
 
         The check and the reservation are one atomic step on the store counter: the
@@ -161,12 +187,13 @@ class UsageMeter:
         """
         if tokens < 1:
             raise ValueError("a reservation needs at least one token")
+        owner = as_owner(owner)
         month = self.current_month()
         if quota is not None and tokens > quota:
-            raise self._refusal(await self.counted(user_id, month), quota, tokens, month)
-        key = counter_key(user_id, month)
+            raise self._refusal(await self.counted(owner, month), quota, tokens, month)
+        key = counter_key(owner, month)
         if await self.store.get(key) is None:
-            await self._rebuild(user_id, month)
+            await self._rebuild(owner, month)
         ttl = self._counter_ttl(month)
         if quota is None:
             await self.store.incr(key, tokens, ttl)
@@ -176,7 +203,7 @@ class UsageMeter:
             added, total = await self.store.incr_within(key, tokens, quota, ttl)
             if not added:
                 raise self._refusal(total, quota, tokens, month)
-        return Reservation(user_id=user_id, month=month, tokens=tokens)
+        return Reservation(owner=owner, month=month, tokens=tokens)
 
     async def commit(
         self, reservation: Reservation, model: str, prompt_tokens: int, completion_tokens: int
@@ -191,53 +218,57 @@ class UsageMeter:
         actual = prompt_tokens + completion_tokens
         if actual > reservation.tokens:
             logger.warning(
-                "AI call of user %s (%s) was charged %s tokens, more than the %s reserved; "
+                "AI call of %s (%s) was charged %s tokens, more than the %s reserved; "
                 "the quota counter may pass the quota by the difference",
-                reservation.user_id,
+                reservation.owner,
                 model,
                 actual,
                 reservation.tokens,
             )
         try:
             await self._upsert(
-                reservation.user_id, reservation.month, model, prompt_tokens, completion_tokens
+                reservation.owner, reservation.month, model, prompt_tokens, completion_tokens
             )
         finally:
-            await self._adjust(reservation.user_id, reservation.month, actual - reservation.tokens)
+            await self._adjust(reservation.owner, reservation.month, actual - reservation.tokens)
 
     async def release(self, reservation: Reservation) -> None:
         """Give the whole reservation back: the call failed and costs the user nothing."""
         self._settle(reservation)
-        await self._adjust(reservation.user_id, reservation.month, -reservation.tokens)
+        await self._adjust(reservation.owner, reservation.month, -reservation.tokens)
 
     async def record(
-        self, user_id: int, model: str, prompt_tokens: int, completion_tokens: int
+        self, owner: Owner | int, model: str, prompt_tokens: int, completion_tokens: int
     ) -> None:
         """Charge a call that was made without a reservation (no quota check)."""
+        owner = as_owner(owner)
         month = self.current_month()
         try:
-            await self._upsert(user_id, month, model, prompt_tokens, completion_tokens)
+            await self._upsert(owner, month, model, prompt_tokens, completion_tokens)
         finally:
-            await self._adjust(user_id, month, prompt_tokens + completion_tokens)
+            await self._adjust(owner, month, prompt_tokens + completion_tokens)
 
-    async def usage(self, user_id: int, month: str | None = None) -> MonthlyUsage:
-        """Recorded usage of ``user_id`` in ``month`` (default: this month), per model."""
+    async def usage(self, owner: Owner | int, month: str | None = None) -> MonthlyUsage:
+        """Recorded usage of ``owner`` in ``month`` (default: this month), per model."""
+        owner = as_owner(owner)
         month = month or self.current_month()
         table = self.model
         async with self.session_factory() as db:
             rows = await db.execute(
                 select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
-                .where(table.user_id == user_id, table.month == month)
+                .where(owned_by(table, owner), table.month == month)
                 .order_by(table.model)
             )
             models = [ModelUsage(*row) for row in rows]
-        return MonthlyUsage(user_id=user_id, month=month, models=models)
+        user_id = owner.id if owner.kind == "user" else None
+        return MonthlyUsage(user_id=user_id, month=month, models=models, owner=owner)
 
-    async def counted(self, user_id: int, month: str | None = None) -> int:
+    async def counted(self, owner: Owner | int, month: str | None = None) -> int:
         """The store counter: tokens used plus tokens reserved by calls in flight."""
+        owner = as_owner(owner)
         month = month or self.current_month()
-        value = await self.store.get(counter_key(user_id, month))
-        return int(value) if value is not None else (await self._recorded(user_id, month))
+        value = await self.store.get(counter_key(owner, month))
+        return int(value) if value is not None else (await self._recorded(owner, month))
 
     # -- internals ---------------------------------------------------------------
 
@@ -258,45 +289,52 @@ class UsageMeter:
         remaining = month_reset(month) + _COUNTER_GRACE - self.clock()
         return max(60, math.ceil(remaining.total_seconds()))
 
-    async def _adjust(self, user_id: int, month: str, delta: int) -> None:
+    async def _adjust(self, owner: Owner, month: str, delta: int) -> None:
         # A missing counter is left alone: the next reservation rebuilds it from the
         # table, which already holds this call (creating it here would drop the rest).
-        key = counter_key(user_id, month)
+        key = counter_key(owner, month)
         if delta and await self.store.get(key) is not None:
             await self.store.incr(key, delta)
 
-    async def _recorded(self, user_id: int, month: str) -> int:
+    async def _recorded(self, owner: Owner, month: str) -> int:
         table = self.model
         async with self.session_factory() as db:
             total = await db.scalar(
                 select(
                     func.coalesce(func.sum(table.prompt_tokens + table.completion_tokens), 0)
-                ).where(table.user_id == user_id, table.month == month)
+                ).where(owned_by(table, owner), table.month == month)
             )
         return int(total or 0)
 
-    async def _rebuild(self, user_id: int, month: str) -> None:
+    async def _rebuild(self, owner: Owner, month: str) -> None:
         # ``claim`` sets the counter only if nobody else rebuilt it meanwhile.
-        recorded = await self._recorded(user_id, month)
+        recorded = await self._recorded(owner, month)
         await self.store.claim(
-            counter_key(user_id, month), self._counter_ttl(month), str(recorded).encode()
+            counter_key(owner, month), self._counter_ttl(month), str(recorded).encode()
         )
 
     async def _upsert(
-        self, user_id: int, month: str, model: str, prompt_tokens: int, completion_tokens: int
+        self, owner: Owner, month: str, model: str, prompt_tokens: int, completion_tokens: int
     ) -> None:
         # One atomic statement (INSERT ... ON CONFLICT DO UPDATE), so concurrent calls
-        # of a user's first request of the month never collide.
+        # of an owner's first request of the month never collide. A user's row is keyed
+        # by (user_id, month, model) as before owners, so rows an older kit wrote during
+        # a rolling deploy are found (and given their owner columns) rather than doubled.
+        recorder().ai_tokens(model, prompt_tokens, completion_tokens)
         table = self.model
+        user = owner.kind == "user"
         values = {
-            "user_id": user_id,
+            "owner_kind": owner.kind,
+            "owner_id": owner.id,
+            "user_id": owner.id if user else None,
             "month": month,
             "model": model,
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "requests": 1,
         }
-        keys = [table.user_id, table.month, table.model]
+        keys: list[Any] = [table.user_id] if user else [table.owner_kind, table.owner_id]
+        keys += [table.month, table.model]
         async with self.session_factory() as db:
             dialect = (await db.connection()).dialect.name
             statement: Executable
@@ -322,4 +360,6 @@ class UsageMeter:
             "completion_tokens": table.completion_tokens + excluded.completion_tokens,
             "requests": table.requests + 1,
             "updated_at": func.now(),
+            "owner_kind": excluded.owner_kind,
+            "owner_id": excluded.owner_id,
         }

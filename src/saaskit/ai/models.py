@@ -1,4 +1,4 @@
-"""The ``ai_usage`` table: tokens per user, model and calendar month (UTC).
+"""The ``ai_usage`` table: tokens per billing owner, model and calendar month (UTC).
 
 Declared on the host's metadata by :func:`saaskit.db.build_models`. It is the durable
 record of usage; the store keeps a per-user monthly counter for the hot path, rebuilt
@@ -18,9 +18,12 @@ MONTH_LENGTH = 7
 
 
 class AIUsageMixin:
-    """Tokens one user spent on one model in one month (one row each, upserted).
+    """Tokens one owner spent on one model in one month (one row each, upserted).
 
-    ``user_id`` is ``ON DELETE CASCADE``: usage has no meaning without its user.
+    ``owner_kind``/``owner_id`` say whose quota it counts against. For a user owner
+    ``user_id`` holds the same id and is what lookups read (rows written by a kit that
+    predates owners have only it); it is ``ON DELETE CASCADE``: usage has no meaning
+    without its user. Organization rows have no ``user_id``.
     """
 
     __user_table__: ClassVar[str] = "users"
@@ -37,14 +40,21 @@ class AIUsageMixin:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
-        # One row per user, month and model; (user_id, month) first so that a user's
-        # month is read through the same index.
-        return (UniqueConstraint("user_id", "month", "model"),)
+        # One row per owner, month and model; (owner, month) first so that an owner's
+        # month is read through the same index. Users keep their (user_id, ...) key.
+        return (
+            UniqueConstraint("user_id", "month", "model"),
+            UniqueConstraint("owner_kind", "owner_id", "month", "model"),
+        )
+
+    # server default: rows inserted by an older kit during a rolling deploy are users'.
+    owner_kind: Mapped[str | None] = mapped_column(String(32), nullable=True, server_default="user")
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
     @declared_attr
-    def user_id(cls) -> Mapped[int]:
+    def user_id(cls) -> Mapped[int | None]:
         return mapped_column(
-            Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"), nullable=False
+            Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"), nullable=True
         )
 
     @property

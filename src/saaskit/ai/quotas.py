@@ -1,14 +1,21 @@
 """Who may spend how many AI tokens per month.
 
-A :class:`QuotaResolver` answers one question before every call: the user's monthly
-token allowance (``None`` for unlimited). The kit uses :class:`PlanQuota` when billing
-can tell a user's plan, else :class:`DefaultQuota`; pass your own to ``SaaSKit`` for
-anything else (per-organization pools, admin overrides, ...).
+Before every call the AI service asks for the monthly token allowance of the call's
+billing owner (``None`` for unlimited). A resolver answers either per owner
+(:class:`OwnerQuotaResolver`, ``owner_tokens(owner)``) or, as before owners, per user
+(:class:`QuotaResolver`, ``monthly_tokens(user_id)``; it then serves user owners only).
+
+The kit uses :class:`PlanQuota` when billing can tell an owner's plan, else
+:class:`DefaultQuota`; :class:`QuotasByKind` gives each kind of owner its own resolver
+(a pooled organization quota next to per-user ones). Pass your own to ``SaaSKit``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
+
+from saaskit.owners import Owner
 
 AI_TOKENS_QUOTA = "ai_tokens"
 """The key of a plan's ``quotas`` that holds its monthly AI tokens."""
@@ -16,11 +23,36 @@ AI_TOKENS_QUOTA = "ai_tokens"
 
 @runtime_checkable
 class QuotaResolver(Protocol):
-    """The monthly AI token allowance of a user."""
+    """The monthly AI token allowance of a user (the pre-owner protocol)."""
 
     async def monthly_tokens(self, user_id: int) -> int | None:
         """Tokens ``user_id`` may use this calendar month (UTC); ``None``: unlimited."""
         ...
+
+
+@runtime_checkable
+class OwnerQuotaResolver(Protocol):
+    """The monthly AI token allowance of a billing owner."""
+
+    async def owner_tokens(self, owner: Owner) -> int | None:
+        """Tokens ``owner`` may use this calendar month (UTC); ``None``: unlimited."""
+        ...
+
+
+async def owner_tokens(resolver: QuotaResolver | OwnerQuotaResolver, owner: Owner) -> int | None:
+    """Ask ``resolver`` for ``owner``'s allowance, whichever protocol it speaks.
+
+    Raises:
+        TypeError: a per-user resolver was asked about another kind of owner.
+    """
+    if isinstance(resolver, OwnerQuotaResolver):
+        return await resolver.owner_tokens(owner)
+    if owner.kind != "user":
+        raise TypeError(
+            f"{type(resolver).__name__} only knows users; give the kit an "
+            f"OwnerQuotaResolver (or QuotasByKind) for {owner.kind} owners"
+        )
+    return await resolver.monthly_tokens(owner.id)
 
 
 class DefaultQuota:
@@ -30,6 +62,9 @@ class DefaultQuota:
         self.tokens = tokens
 
     async def monthly_tokens(self, user_id: int) -> int | None:
+        return self.tokens
+
+    async def owner_tokens(self, owner: Owner) -> int | None:
         return self.tokens
 
 
@@ -45,15 +80,23 @@ class PlanLookup(Protocol):
     async def for_user(self, user_id: int, /) -> Plan: ...
 
 
-class PlanQuota:
-    """The allowance of the user's plan: its ``quotas["ai_tokens"]``.
+@runtime_checkable
+class OwnerPlanLookup(Protocol):
+    """Finds any owner's plan (``kit.plans`` has ``for_owner``)."""
 
-    Users on no plan, or on a plan without an ``ai_tokens`` quota, get ``default``.
+    async def for_owner(self, owner: Owner, /) -> Plan: ...
+
+
+class PlanQuota:
+    """The allowance of the owner's plan: its ``quotas["ai_tokens"]``.
+
+    Owners on no plan, or on a plan without an ``ai_tokens`` quota, get ``default``.
 
     Example:
         ```python
         quota = PlanQuota(kit.plans, default=10_000)
         await quota.monthly_tokens(user.id)  # 100_000 on a plan with that quota
+        await quota.owner_tokens(Owner("organization", 3))  # the organization's plan
         ```
     """
 
@@ -62,6 +105,39 @@ class PlanQuota:
         self.default = default
 
     async def monthly_tokens(self, user_id: int) -> int | None:
-        plan = await self.plans.for_user(user_id)
+        return await self.owner_tokens(Owner.user(user_id))
+
+    async def owner_tokens(self, owner: Owner) -> int | None:
+        if owner.kind == "user":
+            plan = await self.plans.for_user(owner.id)
+        elif isinstance(self.plans, OwnerPlanLookup):
+            plan = await self.plans.for_owner(owner)
+        else:
+            return self.default
         tokens = plan.quota(AI_TOKENS_QUOTA)
         return self.default if tokens is None else tokens
+
+
+class QuotasByKind:
+    """One resolver per kind of owner, e.g. pooled organization quotas::
+
+        QuotasByKind({"user": PlanQuota(kit.plans, 10_000), "organization": OrgPool(...)})
+
+    An owner of a kind not listed gets ``default`` (``0`` unless given: no AI).
+    """
+
+    def __init__(
+        self,
+        resolvers: Mapping[str, QuotaResolver | OwnerQuotaResolver],
+        *,
+        default: int | None = 0,
+    ) -> None:
+        self.resolvers = dict(resolvers)
+        self.default = default
+
+    async def monthly_tokens(self, user_id: int) -> int | None:
+        return await self.owner_tokens(Owner.user(user_id))
+
+    async def owner_tokens(self, owner: Owner) -> int | None:
+        resolver = self.resolvers.get(owner.kind)
+        return self.default if resolver is None else await owner_tokens(resolver, owner)

@@ -15,10 +15,11 @@ import anyio
 from saaskit.ai.estimate import estimate_prompt_tokens, estimate_text_tokens
 from saaskit.ai.gateway import ChatGateway, Completion, Message, OpenAIGateway, TokenUsage
 from saaskit.ai.metering import Reservation, UsageMeter
-from saaskit.ai.quotas import QuotaResolver
+from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver, owner_tokens
 from saaskit.ai.schemas import ChatMessage, ChatReply, ModelUsageRead, Usage, UsageSummary
 from saaskit.ai.streaming import ChatStream
 from saaskit.exceptions import AIModelNotAllowed, AINotConfigured
+from saaskit.owners import Owner, as_owner
 from saaskit.settings import AISettings
 
 if TYPE_CHECKING:
@@ -47,7 +48,10 @@ class MeteredCall:
 
 
 class AIService:
-    """Chat with per-user metering and monthly quotas (``kit.ai``).
+    """Chat with metering and monthly quotas per billing owner (``kit.ai``).
+
+    Every method takes the owner the call is billed to: an
+    :class:`~saaskit.owners.Owner`, or a user id (``int``) as before owners.
 
     Example:
         ```python
@@ -58,7 +62,8 @@ class AIService:
     Args:
         settings: the ``ai`` settings section.
         meter: reservations and the ``ai_usage`` table.
-        quotas: each user's monthly tokens.
+        quotas: each owner's monthly tokens (a per-user :class:`QuotaResolver` serves
+            user owners only).
         gateway: the provider (default: ``AsyncOpenAI`` from the settings, built on
             first use).
         estimate_prompt: the prompt's token bound used for reservations (default: one
@@ -70,7 +75,7 @@ class AIService:
         self,
         settings: AISettings,
         meter: UsageMeter,
-        quotas: QuotaResolver,
+        quotas: QuotaResolver | OwnerQuotaResolver,
         gateway: ChatGateway | None = None,
         *,
         estimate_prompt: Callable[[Sequence[Message]], int] = estimate_prompt_tokens,
@@ -117,13 +122,13 @@ class AIService:
 
     async def chat(
         self,
-        user_id: int,
+        owner: Owner | int,
         messages: MessagesInput,
         *,
         model: str | None = None,
         max_tokens: int | None = None,
     ) -> ChatReply:
-        """Answer ``messages`` for ``user_id``, within their quota, and record the usage.
+        """Answer ``messages`` for ``owner``, within its quota, and record the usage.
 
         The reservation is the call's worst case: the prompt's bound (one token per
         byte of text, plus framing) and the answer's cap, which is sent to the provider.
@@ -138,7 +143,7 @@ class AIService:
         name, limit, payload = self._prepare(model, max_tokens, messages)
         gateway = self.gateway
         prompt_estimate = self.estimate_prompt(payload)
-        reservation = await self._reserve(user_id, prompt_estimate + limit)
+        reservation = await self._reserve(owner, prompt_estimate + limit)
         try:
             completion = await gateway.complete(model=name, messages=payload, max_tokens=limit)
         except BaseException:
@@ -158,7 +163,7 @@ class AIService:
 
     async def stream_chat(
         self,
-        user_id: int,
+        owner: Owner | int,
         messages: MessagesInput,
         *,
         model: str | None = None,
@@ -173,7 +178,7 @@ class AIService:
         name, limit, payload = self._prepare(model, max_tokens, messages)
         gateway = self.gateway
         prompt_estimate = self.estimate_prompt(payload)
-        reservation = await self._reserve(user_id, prompt_estimate + limit)
+        reservation = await self._reserve(owner, prompt_estimate + limit)
         try:
             chunks = await gateway.open_stream(model=name, messages=payload, max_tokens=limit)
         except BaseException:
@@ -189,14 +194,14 @@ class AIService:
         )
 
     async def record_usage(
-        self, user_id: int, model: str, prompt_tokens: int, completion_tokens: int
+        self, owner: Owner | int, model: str, prompt_tokens: int, completion_tokens: int
     ) -> None:
         """Record a host's own call (no quota check; counts toward the quota)."""
-        await self.meter.record(user_id, model, prompt_tokens, completion_tokens)
+        await self.meter.record(owner, model, prompt_tokens, completion_tokens)
 
     @asynccontextmanager
-    async def metered(self, user_id: int, *, estimate: int) -> AsyncIterator[MeteredCall]:
-        """Reserve ``estimate`` tokens for a host's own call, within the user's quota.
+    async def metered(self, owner: Owner | int, *, estimate: int) -> AsyncIterator[MeteredCall]:
+        """Reserve ``estimate`` tokens for a host's own call, within the owner's quota.
 
         Commit the real usage inside the block; leaving it without a commit (or with an
         exception) releases the reservation, so nothing is charged.
@@ -208,7 +213,7 @@ class AIService:
                 await call.commit("text-embedding-3-small", response.usage.prompt_tokens, 0)
             ```
         """
-        reservation = await self._reserve(user_id, estimate)
+        reservation = await self._reserve(owner, estimate)
         call = MeteredCall(self.meter, reservation)
         try:
             yield call
@@ -217,10 +222,14 @@ class AIService:
                 with anyio.CancelScope(shield=True):
                     await self.meter.release(reservation)
 
-    async def usage(self, user_id: int) -> UsageSummary:
-        """This month's recorded usage of ``user_id`` and their quota."""
-        quota = await self.quotas.monthly_tokens(user_id)
-        month = await self.meter.usage(user_id)
+    async def quota(self, owner: Owner | int) -> int | None:
+        """``owner``'s monthly token allowance (``None``: unlimited)."""
+        return await owner_tokens(self.quotas, as_owner(owner))
+
+    async def usage(self, owner: Owner | int) -> UsageSummary:
+        """This month's recorded usage of ``owner`` and its quota."""
+        quota = await self.quota(owner)
+        month = await self.meter.usage(owner)
         used = month.total_tokens
         return UsageSummary(
             month=month.month,
@@ -260,9 +269,10 @@ class AIService:
             raise ValueError("a chat needs at least one message")
         return self.resolve_model(model), self.completion_limit(max_tokens), payload
 
-    async def _reserve(self, user_id: int, tokens: int) -> Reservation:
-        quota = await self.quotas.monthly_tokens(user_id)
-        return await self.meter.reserve(user_id, tokens, quota=quota)
+    async def _reserve(self, owner: Owner | int, tokens: int) -> Reservation:
+        owner = as_owner(owner)
+        quota = await self.quota(owner)
+        return await self.meter.reserve(owner, tokens, quota=quota)
 
     @staticmethod
     def _estimated(completion: Completion, prompt_estimate: int, limit: int) -> TokenUsage:
@@ -279,7 +289,7 @@ class AIService:
         except Exception:
             # The answer is paid for and the quota counter charged; only the durable row
             # is missing. Failing the request now would waste the answer.
-            logger.exception("could not record AI usage of user %s", reservation.user_id)
+            logger.exception("could not record AI usage of %s", reservation.owner)
 
 
 def _usage(usage: TokenUsage) -> Usage:

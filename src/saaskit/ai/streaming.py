@@ -131,4 +131,4 @@ class ChatStream:
                 )
             except Exception:
                 # The counter is already charged; only the durable row is missing.
-                logger.exception("could not record AI usage of user %s", self._reservation.user_id)
+                logger.exception("could not record AI usage of %s", self._reservation.owner)

@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
 from saaskit.ai.models import AIUsageMixin
-from saaskit.ai.quotas import AI_TOKENS_QUOTA, DefaultQuota, PlanLookup, PlanQuota, QuotaResolver
+from saaskit.ai.quotas import (
+    AI_TOKENS_QUOTA,
+    DefaultQuota,
+    OwnerQuotaResolver,
+    PlanLookup,
+    PlanQuota,
+    QuotaResolver,
+)
 from saaskit.ai.service import AIService
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
@@ -40,7 +47,9 @@ class AIKit(Protocol):
     def plans(self) -> PlanLookup: ...
 
 
-def build_ai_service(kit: AIKit, quotas: QuotaResolver | None = None) -> AIService:
+def build_ai_service(
+    kit: AIKit, quotas: QuotaResolver | OwnerQuotaResolver | None = None
+) -> AIService:
     """The kit's :class:`AIService` on its database, store and ``ai`` settings.
 
     ``quotas`` defaults to :func:`default_quotas`.
@@ -49,7 +58,7 @@ def build_ai_service(kit: AIKit, quotas: QuotaResolver | None = None) -> AIServi
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 
-def default_quotas(kit: AIKit) -> QuotaResolver:
+def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
     """The plan's ``ai_tokens`` quota (``kit.plans``) when some plan sets one, else
     ``ai.default_monthly_tokens`` for everyone (no plan lookup per call)."""
     default = kit.settings.ai.default_monthly_tokens

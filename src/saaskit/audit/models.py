@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saaskit.db.mixins import utcnow
+
 
 class AuditEventMixin:
     """One security-relevant event: who did what to whom, from where, and how it went.
@@ -22,7 +24,11 @@ class AuditEventMixin:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+        DateTime(timezone=True),
+        default=utcnow,  # microseconds on SQLite too
+        server_default=func.now(),
+        nullable=False,
+        index=True,
     )
     action: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     outcome: Mapped[str] = mapped_column(String(16), nullable=False)

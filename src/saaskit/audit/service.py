@@ -27,6 +27,7 @@ class AuditAction(StrEnum):
     LOGIN = "login"
     LOGOUT = "logout"
     LOGOUT_ALL = "logout_all"
+    SESSION_REVOKED = "session_revoked"
     REFRESH_TOKEN_REUSE = "refresh_token_reuse"
     PASSWORD_CHANGE = "password_change"
     PASSWORD_RESET = "password_reset"

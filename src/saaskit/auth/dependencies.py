@@ -1,196 +1,213 @@
-"""FastAPI dependencies that authenticate a request.
+"""FastAPI dependencies that authenticate a request: one callable class, :class:`Authenticate`.
 
-The common path costs one JWT decode and one store round trip: the session and the
-cached user are fetched together. A token whose session has ended (logout, logout-all,
-refresh-token reuse, password change, deactivation) is refused at once, and so is a token
-whose session belongs to another user than its ``sub``: the session record, already
-fetched, must name the same user, so a token can never borrow someone else's identity
-through a live session id.
+In the style of FastAPI's ``fastapi.security`` classes: an instance is the dependency
+(``Depends(kit.authenticate(scopes={"reports:read"}))``), and ``auto_error=False``
+makes it optional (an anonymous caller gets ``None``). The options cover what the kit's
+named dependencies need (``kit.current_user``, ``kit.current_active_user``, ...), which
+are instances of it.
+
+The common path costs one JWT decode and one store round trip (see
+:mod:`saaskit.auth.credentials`). The principal is kept on the request, so two
+dependencies on one route cost one lookup, and each dependency reads the credential
+itself (one level of dependencies, not a chain).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Generic
+from functools import cache, cached_property
+from typing import Generic
 
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
 
-from saaskit.auth.sessions import RefreshSession, is_session_id, session_key
-from saaskit.auth.tokens import TokenClaims, TokenCodec
+from saaskit.auth.credentials import SESSION, Authenticator, Principal
 from saaskit.exceptions import (
     InactiveUser,
-    InvalidToken,
     NotAuthenticated,
     PermissionDenied,
     ReauthenticationRequired,
 )
 from saaskit.middleware import PRINCIPAL_SCOPE_KEY
-from saaskit.store import Store
+from saaskit.openapi import ERROR_STATUSES_ATTRIBUTE
 from saaskit.types import UserT
-from saaskit.users.cache import UserCodec, user_cache_key
-from saaskit.users.service import UserService
+
+__all__ = ["AuthDependencies", "Authenticate", "CurrentUser", "Principal", "build_dependencies"]
+
+_SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
 
 
-@dataclass(frozen=True, slots=True)
-class Principal(Generic[UserT]):
-    """The authenticated user, the claims of the token that proved it, and its session."""
-
-    user: UserT
-    claims: TokenClaims
-    session: RefreshSession
+@cache
+def _names(count: int) -> tuple[str, ...]:
+    """The parameter names of the first ``count`` readers' credentials."""
+    return tuple(f"credential_{index}" for index in range(count))
 
 
-class Authenticator(Generic[UserT]):
-    """Resolves a bearer token to a :class:`Principal`.
+class Authenticate(Generic[UserT]):
+    """A dependency that yields the request's :class:`Principal` (or refuses it).
 
-    Verified access tokens are remembered in this process (bounded), so a client that
-    sends the same token again costs a dict lookup and an expiry check instead of a
-    signature check. The session check in the store still runs on every request.
+    Args:
+        authenticator: the kit's credential readers (``kit.authenticator``).
+        auto_error: refuse a request without a credential (401 ``not_authenticated``);
+            with False such a request gets ``None``. A credential that is presented but
+            invalid is refused either way: a bad token never turns into anonymous.
+        active: refuse an inactive user (401 ``inactive_user``).
+        verified: refuse a user whose email is not verified (403).
+        superuser: refuse a user who is not a superuser (403).
+        scopes: every one of these must be granted to the credential (403).
+        methods: only credentials of these methods (``{"session"}``); others get 401.
+        recent_seconds: the session must have proved the password at most this long
+            ago (403 ``reauthentication_required``); only login sessions can.
     """
 
-    MAX_REMEMBERED = 10_000
-
     def __init__(
-        self, tokens: TokenCodec, store: Store, users: UserService[UserT], codec: UserCodec[UserT]
+        self,
+        authenticator: Authenticator[UserT],
+        *,
+        auto_error: bool = True,
+        active: bool = False,
+        verified: bool = False,
+        superuser: bool = False,
+        scopes: Collection[str] = (),
+        methods: Collection[str] | None = None,
+        recent_seconds: int | None = None,
     ) -> None:
-        self.tokens = tokens
-        self.store = store
-        self.users = users
-        self.codec = codec
-        self._verified: dict[str, TokenClaims] = {}
+        self.authenticator = authenticator
+        self.auto_error = auto_error
+        self.active = active or verified or superuser
+        self.verified = verified
+        self.superuser = superuser
+        self.scopes = frozenset(scopes)
+        self.methods = None if methods is None else frozenset(methods)
+        if recent_seconds is not None:
+            self.methods = frozenset({SESSION}) & (self.methods or frozenset({SESSION}))
+        self.recent_seconds = recent_seconds
+        # Lets saaskit's route class check the credential before it reads a request body.
+        self.__saaskit_authenticator__ = self
+        # What it can answer, listed in the OpenAPI of every route that uses it: 401 for a
+        # missing or refused credential (even when optional: a bad one is never anonymous),
+        # 403 when it asks more of the user or the credential than being signed in.
+        strict = verified or superuser or bool(self.scopes) or recent_seconds is not None
+        setattr(self, ERROR_STATUSES_ATTRIBUTE, (401, 403) if strict else (401,))
 
-    def claims(self, token: str) -> TokenClaims:
-        """The claims of a valid access token (raises :class:`InvalidToken`)."""
-        claims = self._verified.get(token)
-        if claims is None or claims.expires_at <= time.time():
-            claims = self.tokens.decode(token, "access")
-            if not is_session_id(claims.session_id):
-                raise InvalidToken()
-            if len(self._verified) >= self.MAX_REMEMBERED:
-                self._verified.clear()
-            self._verified[token] = claims
-        return claims
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The request, and each reader's security scheme as a sub-dependency (it
+        extracts the credential and documents it in OpenAPI)."""
+        parameters = [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            )
+        ]
+        for index, reader in enumerate(self.authenticator.readers):
+            parameters.append(
+                inspect.Parameter(
+                    _names(index + 1)[index],
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=str | None,
+                    default=Depends(reader.scheme),
+                )
+            )
+        return inspect.Signature(parameters)
 
-    def check_bearer(self, authorization: str | None) -> None:
-        """Refuse a request without a validly signed access token, before its body is
-        read (a signature check, no store round trip): an anonymous client cannot make an
-        authenticated route parse a large body."""
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise NotAuthenticated()
-        self.claims(token)
+    async def __call__(self, request: Request, **found: str | None) -> Principal[UserT] | None:
+        principal: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
+        if principal is None:
+            names = _names(len(self.authenticator.readers))
+            selected = self.authenticator.select([found.get(name) for name in names])
+            if selected is None:
+                if not self.auto_error:
+                    return None
+                raise NotAuthenticated()
+            reader, credential = selected
+            principal = await reader.read(credential)
+            request.scope[_SCOPE_KEY] = principal
+        self.check(principal)
+        return principal
 
-    async def authenticate(self, token: str) -> Principal[UserT]:
-        claims = self.claims(token)
-        raw_session, cached = await self.store.get_many(
-            [session_key(claims.session_id), user_cache_key(claims.user_id)]
-        )
-        if raw_session is None:
-            raise InvalidToken("The session has ended; log in again.")
-        session = RefreshSession.decode(raw_session)
-        if session.user_id != claims.user_id:
-            raise InvalidToken()
-        user = self.codec.decode(cached) if cached else await self.users.load(claims.user_id)
-        if user is None:
-            raise InvalidToken()
-        return Principal(user=user, claims=claims, session=session)
+    def check(self, principal: Principal[UserT]) -> None:
+        """Refuse ``principal`` if it does not meet this dependency's requirements."""
+        if self.methods is not None and principal.method not in self.methods:
+            raise NotAuthenticated(f"A credential of kind {principal.method!r} does not work here.")
+        user = principal.user
+        if self.active and not user.is_active:
+            raise InactiveUser()
+        if self.verified and not user.is_verified:
+            raise PermissionDenied("Verify your email address first.")
+        if self.superuser and not user.is_superuser:
+            raise PermissionDenied()
+        if self.scopes and not principal.allows(self.scopes):
+            raise PermissionDenied("This credential does not grant the scope this needs.")
+        if self.recent_seconds is not None and not principal.session.authenticated_within(
+            self.recent_seconds
+        ):
+            raise ReauthenticationRequired()
+
+    async def check_request(self, request: Request) -> None:
+        """Refuse a request without a valid credential before its body is read (a
+        signature check, no store round trip): an anonymous client cannot make an
+        authenticated route parse a large body. Optional dependencies let anonymous
+        requests through; a credential that is presented is checked either way."""
+        selected = self.authenticator.select(await self.authenticator.extract(request))
+        if selected is None:
+            if self.auto_error:
+                raise NotAuthenticated()
+            return
+        reader, credential = selected
+        reader.precheck(credential)
+
+    @cached_property
+    def user(self) -> CurrentUser[UserT]:
+        """The same dependency yielding the user instead of the principal."""
+        return CurrentUser(self)
+
+
+class CurrentUser(Generic[UserT]):
+    """An :class:`Authenticate` that yields the principal's user (``None`` for an
+    anonymous caller of an optional one)."""
+
+    def __init__(self, authenticate: Authenticate[UserT]) -> None:
+        self.authenticate = authenticate
+        self.__saaskit_authenticator__ = authenticate
+        setattr(self, ERROR_STATUSES_ATTRIBUTE, getattr(authenticate, ERROR_STATUSES_ATTRIBUTE))
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        return self.authenticate.__signature__
+
+    async def __call__(self, request: Request, **found: str | None) -> UserT:
+        principal = await self.authenticate(request, **found)
+        return principal.user if principal is not None else None  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
 class AuthDependencies(Generic[UserT]):
     """The dependencies a host uses on its own routes (``Depends(kit.current_user)``)."""
 
-    principal: Callable[..., Awaitable[Principal[UserT]]]
-    current_user: Callable[..., Awaitable[UserT]]
-    current_active_user: Callable[..., Awaitable[UserT]]
-    current_verified_user: Callable[..., Awaitable[UserT]]
-    current_superuser: Callable[..., Awaitable[UserT]]
-    current_reauthenticated_user: Callable[..., Awaitable[UserT]]
-
-
-_SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
+    principal: Authenticate[UserT]
+    """A login session's principal (its claims, its session); other methods get 401."""
+    current_user: CurrentUser[UserT]
+    current_active_user: CurrentUser[UserT]
+    current_verified_user: CurrentUser[UserT]
+    current_superuser: CurrentUser[UserT]
+    current_reauthenticated_user: CurrentUser[UserT]
+    optional_user: CurrentUser[UserT]
+    """The active user, or ``None`` for an anonymous request (a bad token is still 401)."""
 
 
 def build_dependencies(
-    authenticator: Authenticator[UserT], token_url: str, *, reauthentication_seconds: int = 600
+    authenticator: Authenticator[UserT], *, reauthentication_seconds: int = 600
 ) -> AuthDependencies[UserT]:
-    """Each dependency reads the bearer token itself (one level of dependencies, not a
-    chain), and the principal is kept on the request so two of them cost one lookup."""
-    scheme = OAuth2PasswordBearer(tokenUrl=token_url, auto_error=False)
-
-    async def resolve(request: Request, token: str | None) -> Principal[UserT]:
-        found: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
-        if found is None:
-            if not token:
-                raise NotAuthenticated()
-            found = await authenticator.authenticate(token)
-            request.scope[_SCOPE_KEY] = found
-        return found
-
-    async def active(request: Request, token: str | None) -> UserT:
-        user = (await resolve(request, token)).user
-        if not user.is_active:
-            raise InactiveUser()
-        return user
-
-    async def principal(request: Request, token: str | None = Depends(scheme)) -> Principal[UserT]:
-        """The user and the claims of their access token (session id...)."""
-        return await resolve(request, token)
-
-    async def current_user(request: Request, token: str | None = Depends(scheme)) -> UserT:
-        """Any user with a live session, active or not."""
-        return (await resolve(request, token)).user
-
-    async def current_active_user(request: Request, token: str | None = Depends(scheme)) -> UserT:
-        """An active user (401 ``inactive_user`` otherwise)."""
-        return await active(request, token)
-
-    async def current_verified_user(request: Request, token: str | None = Depends(scheme)) -> UserT:
-        """An active user whose email is verified (403 otherwise)."""
-        user = await active(request, token)
-        if not user.is_verified:
-            raise PermissionDenied("Verify your email address first.")
-        return user
-
-    async def current_superuser(request: Request, token: str | None = Depends(scheme)) -> UserT:
-        """An active superuser (403 otherwise)."""
-        user = await active(request, token)
-        if not user.is_superuser:
-            raise PermissionDenied()
-        return user
-
-    async def current_reauthenticated_user(
-        request: Request, token: str | None = Depends(scheme)
-    ) -> UserT:
-        """An active user whose session proved the password recently (a login or
-        ``POST /auth/reauthenticate``); 403 ``reauthentication_required`` otherwise."""
-        found = await resolve(request, token)
-        if not found.user.is_active:
-            raise InactiveUser()
-        if not found.session.authenticated_within(reauthentication_seconds):
-            raise ReauthenticationRequired()
-        return found.user
-
-    dependencies: list[Callable[..., Any]] = [
-        principal,
-        current_user,
-        current_active_user,
-        current_verified_user,
-        current_superuser,
-        current_reauthenticated_user,
-    ]
-    for dependency in dependencies:
-        # Lets saaskit's route class check the token before it reads a request body.
-        dependency.__saaskit_authenticator__ = authenticator  # type: ignore[attr-defined]
-
+    """The kit's named dependencies, each an :class:`Authenticate` (or its user)."""
     return AuthDependencies(
-        principal=principal,
-        current_user=current_user,
-        current_active_user=current_active_user,
-        current_verified_user=current_verified_user,
-        current_superuser=current_superuser,
-        current_reauthenticated_user=current_reauthenticated_user,
+        principal=Authenticate(authenticator, methods={SESSION}),
+        current_user=Authenticate(authenticator).user,
+        current_active_user=Authenticate(authenticator, active=True).user,
+        current_verified_user=Authenticate(authenticator, verified=True).user,
+        current_superuser=Authenticate(authenticator, superuser=True).user,
+        current_reauthenticated_user=Authenticate(
+            authenticator, active=True, recent_seconds=reauthentication_seconds
+        ).user,
+        optional_user=Authenticate(authenticator, auto_error=False, active=True).user,
     )

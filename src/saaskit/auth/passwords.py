@@ -11,12 +11,14 @@ import asyncio
 import functools
 import gzip
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from typing import Any, Protocol
 
 from saaskit.auth.hashpool import HashPool, shared_pool
 from saaskit.exceptions import InvalidPassword, require_module
+from saaskit.observability.metrics import recorder
 from saaskit.settings import AuthSettings
 
 BCRYPT_MAX_BYTES = 72
@@ -117,7 +119,18 @@ class PwdlibHasher:
     async def _call(self, request: dict[str, Any]) -> dict[str, Any]:
         request["scheme"] = self._scheme
         loop = asyncio.get_running_loop()
-        reply = await loop.run_in_executor(self._executor, self._pool.call, request)
+        metrics = recorder()
+        if metrics.enabled:
+            metrics.hash_queued()
+            queued = time.perf_counter()
+
+            def call(request: dict[str, Any]) -> dict[str, Any]:
+                metrics.hash_started(time.perf_counter() - queued)
+                return self._pool.call(request)
+
+            reply = await loop.run_in_executor(self._executor, call, request)
+        else:
+            reply = await loop.run_in_executor(self._executor, self._pool.call, request)
         if not reply["ok"]:
             raise RuntimeError(f"password hashing failed: {reply['error']}")
         return reply

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import assert_never
 
 from saaskit.exceptions import RateLimited
+from saaskit.observability.metrics import recorder
 from saaskit.settings import RateLimit, RateLimitSettings
 from saaskit.store import Store
 
@@ -65,6 +66,7 @@ class RateLimiter:
         limit = self.rule(rule)
         count, retry_after = await self.store.hit(_key(rule, subject), limit.window_seconds)
         if count > limit.limit:
+            recorder().rate_limited(RateLimitRule(rule).value)
             raise RateLimited(retry_after)
 
     async def forgive(self, rule: RateLimitRule, subject: str | None) -> None:

@@ -136,8 +136,6 @@ def build_auth_router(kit: AuthRouterKit[UserT]) -> APIRouter:
             extra=data,
             client=kit.client_info(request),
         )
-        if kit.settings.auth.send_verification_on_register:
-            await kit.recovery.send_verification(user)
         return read_schema.model_validate(user)
 
     router.add_api_route(
@@ -228,9 +226,9 @@ def build_auth_router(kit: AuthRouterKit[UserT]) -> APIRouter:
         responses=error_responses(401, 404),
     )
     async def delete_session(
-        session_id: str, p: Principal[UserT] = Depends(deps.principal)
+        session_id: str, request: Request, p: Principal[UserT] = Depends(deps.principal)
     ) -> None:
-        await kit.sessions.revoke_owned(session_id, p.claims.user_id)
+        await kit.auth.revoke_session(session_id, p.claims.user_id, client=kit.client_info(request))
 
     @router.post(
         "/reauthenticate",

@@ -8,6 +8,7 @@ from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
 from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
+from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
 from saaskit.auth.tokens import TokenCodec, TokenType
@@ -16,10 +17,12 @@ from saaskit.exceptions import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
+    RateLimited,
     RefreshTokenReused,
     UserNotFound,
 )
 from saaskit.hooks import Hooks
+from saaskit.observability.metrics import recorder
 from saaskit.settings import AuthSettings
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
@@ -40,8 +43,10 @@ class AuthService(Generic[UserT]):
         audit: AuditLog,
         hooks: Hooks[UserT],
         settings: AuthSettings,
+        recovery: AccountRecovery[UserT] | None = None,
     ) -> None:
         self.users = users
+        self.recovery = recovery
         self.sessions = sessions
         self.tokens = tokens
         self.limiter = limiter
@@ -57,14 +62,26 @@ class AuthService(Generic[UserT]):
         full_name: str | None = None,
         extra: Mapping[str, Any] | None = None,
         client: ClientInfo = NO_CLIENT,
+        send_verification: bool | None = None,
     ) -> UserT:
-        """Create an account (rate limited per client IP)."""
+        """Create an account (rate limited per client IP).
+
+        Every caller gets the same rules as ``POST /auth/register``: the audit event,
+        the verification email (``auth.send_verification_on_register``, or
+        ``send_verification`` to decide per call: an invitation flow whose link already
+        proves the address passes False), then the host's ``after_register`` hooks.
+        """
         await self.limiter.hit(RateLimitRule.REGISTER_IP, client.ip)
         user = await self.users.create(email, password, full_name=full_name, extra=extra)
+        recorder().registration()
         await self.audit.record(
             AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
         )
-        await self.hooks.emit(self.hooks.after_register, user, client)
+        if send_verification is None:
+            send_verification = self.settings.send_verification_on_register
+        if send_verification and self.recovery is not None:
+            await self.recovery.send_verification(user)
+        await self.hooks.emit_event("after_register", user, client)
         return user
 
     async def login(
@@ -77,11 +94,16 @@ class AuthService(Generic[UserT]):
         a successful login clears the account's count.
         """
         account = normalize_email(email)
-        await self.limiter.hit(RateLimitRule.LOGIN_ACCOUNT, account)
-        await self.limiter.hit(RateLimitRule.LOGIN_IP, client.ip)
+        try:
+            await self.limiter.hit(RateLimitRule.LOGIN_ACCOUNT, account)
+            await self.limiter.hit(RateLimitRule.LOGIN_IP, client.ip)
+        except RateLimited:
+            recorder().login("locked")
+            raise
         try:
             user = await self.users.authenticate(account, password)
         except InvalidCredentials:
+            recorder().login("failed")
             await self.audit.record(
                 AuditAction.LOGIN, outcome="failure", client=client, detail={"email": account}
             )
@@ -100,6 +122,7 @@ class AuthService(Generic[UserT]):
             AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
         )
         await self.hooks.emit(self.hooks.after_login, user, client)
+        recorder().login("ok")
         return user, self.issue(session, jti)
 
     async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
@@ -109,6 +132,8 @@ class AuthService(Generic[UserT]):
         try:
             session, jti = await self.sessions.rotate(claims.session_id, claims.user_id, claims.jti)
         except RefreshTokenReused:
+            recorder().refresh("reused")
+            recorder().revocation("reuse")
             await self.audit.record(
                 AuditAction.REFRESH_TOKEN_REUSE,
                 outcome="failure",
@@ -117,6 +142,7 @@ class AuthService(Generic[UserT]):
                 detail={"session_id": claims.session_id},
             )
             raise
+        recorder().refresh("ok")
         return self.issue(session, jti)
 
     async def reauthenticate(
@@ -164,8 +190,26 @@ class AuthService(Generic[UserT]):
         self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
     ) -> None:
         await self.sessions.revoke(session_id, user_id)
+        recorder().revocation("logout")
         await self.audit.record(
             AuditAction.LOGOUT, actor_id=user_id, target_id=user_id, client=client
+        )
+
+    async def revoke_session(
+        self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
+    ) -> None:
+        """End one of the user's sessions (``DELETE /auth/sessions/{id}``), audited.
+
+        Raises :class:`~saaskit.exceptions.SessionNotFound` for a session that is not the
+        user's (another user's id is not found either).
+        """
+        await self.sessions.revoke_owned(session_id, user_id)
+        await self.audit.record(
+            AuditAction.SESSION_REVOKED,
+            actor_id=user_id,
+            target_id=user_id,
+            client=client,
+            detail={"session_id": session_id},
         )
 
     async def revoke(
@@ -189,8 +233,8 @@ class AuthService(Generic[UserT]):
                 claims = self.tokens.decode(token, kind)
             except InvalidToken:
                 continue
-            session = await self.sessions.get(claims.session_id)
-            if session is None or session.user_id != claims.user_id:
+            session = await self.sessions.get(claims.session_id, claims.user_id)
+            if session is None:
                 return False
             await self.logout(session.id, session.user_id, client=client)
             return True
@@ -198,6 +242,7 @@ class AuthService(Generic[UserT]):
 
     async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
         ended = await self.sessions.revoke_all(user_id)
+        recorder().revocation("logout_all", ended)
         await self.audit.record(
             AuditAction.LOGOUT_ALL,
             actor_id=user_id,

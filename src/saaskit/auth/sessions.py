@@ -13,9 +13,19 @@ only *replaces* it (``SET ... XX``): a session revoked by a concurrent request (
 reuse, logout-all) is never re-created by a late write, so it cannot live on as a zombie
 that works but is missing from the session list and survives logout-all.
 
-Store keys: ``sess:{sid}`` (metadata JSON), ``sess:{sid}:rt`` (current token hash),
-``user-sess:{uid}`` (the user's session ids). Session ids are 32 lowercase hex digits;
-anything else never reaches a store key.
+Store keys (see :mod:`saaskit.store.keys`): ``{u:<uid>}:sess:<sid>`` (metadata JSON),
+``{u:<uid>}:sess:<sid>:rt`` (current token hash), ``{u:<uid>}:sessions`` (the user's
+session ids); all of a user's keys share the hash tag ``{u:<uid>}``, so every multi-key
+command here (and the authenticator's ``MGET`` with the cached user) stays in one Redis
+Cluster slot. Session ids are 32 lowercase hex digits; anything else never reaches a
+store key.
+
+Sessions opened by saaskit 0.x before this scheme live under ``sess:<sid>``,
+``sess:<sid>:rt`` and ``user-sess:<uid>``. With ``legacy_keys`` on (the default) such a
+session is moved to the new keys the first time it is used, and logout, logout-all and
+revocation end it too, so an upgrade logs nobody out. Turn it off
+(``SAASKIT_STORE__LEGACY_SESSION_KEYS=false``) once ``refresh_token_days`` have passed
+since the upgrade, and before moving to Redis Cluster.
 """
 
 from __future__ import annotations
@@ -31,6 +41,8 @@ from dataclasses import asdict, dataclass, fields
 
 from saaskit.exceptions import InvalidToken, RefreshTokenReused, SessionNotFound
 from saaskit.store import CasResult, Entry, Store
+from saaskit.store.keys import user_tag
+from saaskit.store.reads import Read
 
 _SESSION_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -40,19 +52,28 @@ def is_session_id(value: str) -> bool:
     return _SESSION_ID.fullmatch(value) is not None
 
 
-def session_key(session_id: str) -> str:
-    return f"sess:{session_id}"
+def _session_key(user_id: int, session_id: str) -> str:
+    return f"{user_tag(user_id)}:sess:{session_id}"
 
 
-def _token_key(session_id: str) -> str:
-    return f"sess:{session_id}:rt"
+def _token_key(user_id: int, session_id: str) -> str:
+    return f"{user_tag(user_id)}:sess:{session_id}:rt"
 
 
-def _previous_key(session_id: str) -> str:
-    return f"sess:{session_id}:prev"
+def _previous_key(user_id: int, session_id: str) -> str:
+    return f"{user_tag(user_id)}:sess:{session_id}:prev"
 
 
 def _user_key(user_id: int) -> str:
+    return f"{user_tag(user_id)}:sessions"
+
+
+def _legacy_keys(session_id: str) -> tuple[str, str, str]:
+    """The keys of a session opened before the hash-tagged scheme (saaskit 0.x)."""
+    return f"sess:{session_id}", f"sess:{session_id}:rt", f"sess:{session_id}:prev"
+
+
+def _legacy_user_key(user_id: int) -> str:
     return f"user-sess:{user_id}"
 
 
@@ -103,10 +124,18 @@ class RefreshSession:
 class SessionManager:
     """Opens, rotates, lists and revokes sessions in a :class:`~saaskit.store.Store`."""
 
-    def __init__(self, store: Store, lifetime_seconds: int, *, reuse_grace: int = 0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lifetime_seconds: int,
+        *,
+        reuse_grace: int = 0,
+        legacy_keys: bool = True,
+    ) -> None:
         self.store = store
         self.lifetime = lifetime_seconds
         self.reuse_grace = reuse_grace
+        self.legacy_keys = legacy_keys
 
     async def open(
         self,
@@ -119,7 +148,7 @@ class SessionManager:
         """Start a session; returns it and the ``jti`` for its first refresh token.
 
         ``also`` are more entries to write in the same store round trip (the login
-        writes the cached user with it).
+        writes the cached user with it); they must carry the user's hash tag.
         """
         now = int(time.time())
         session = RefreshSession(
@@ -135,19 +164,53 @@ class SessionManager:
         jti = secrets.token_hex(16)
         await self.store.write_many(
             puts=[
-                (_token_key(session.id), _digest(jti), self.lifetime),
-                (session_key(session.id), session.encode(), self.lifetime),
+                (_token_key(user_id, session.id), _digest(jti), self.lifetime),
+                (_session_key(user_id, session.id), session.encode(), self.lifetime),
                 *also,
             ],
             set_adds=[(_user_key(user_id), session.id, self.lifetime)],
         )
         return session, jti
 
-    async def get(self, session_id: str) -> RefreshSession | None:
+    def read(self, session_id: str, user_id: int) -> Read[RefreshSession | None]:
+        """The read of a session, to combine with others in one round trip; a session
+        of another user than ``user_id`` reads as missing."""
+        return Read((_session_key(user_id, session_id),), lambda raws: _owned(raws[0], user_id))
+
+    async def get(self, session_id: str, user_id: int) -> RefreshSession | None:
+        """The live session ``session_id`` of ``user_id`` (None if it ended)."""
         if not is_session_id(session_id):
             return None
-        raw = await self.store.get(session_key(session_id))
-        return RefreshSession.decode(raw) if raw else None
+        found = _owned(await self.store.get(_session_key(user_id, session_id)), user_id)
+        if found is None and self.legacy_keys:
+            return await self.adopt_legacy(session_id, user_id)
+        return found
+
+    async def adopt_legacy(self, session_id: str, user_id: int) -> RefreshSession | None:
+        """Move a session stored under the keys of saaskit 0.x to the current keys.
+
+        Returns it, or None when there is no such session of ``user_id``. The old keys are
+        deleted in the same step, so a later logout cannot leave a copy to bring back.
+        """
+        if not self.legacy_keys or not is_session_id(session_id):
+            return None
+        old_session, old_token, old_previous = _legacy_keys(session_id)
+        raw, digest = await self.store.get_many([old_session, old_token])
+        session = _owned(raw, user_id)
+        if session is None or digest is None:
+            # Moved by a concurrent request meanwhile, or never there.
+            return _owned(await self.store.get(_session_key(user_id, session_id)), user_id)
+        ttl = max(1, session.expires_at - int(time.time()))
+        await self.store.write_many(
+            puts=[
+                (_token_key(user_id, session_id), digest, ttl),
+                (_session_key(user_id, session_id), session.encode(), ttl),
+            ],
+            set_adds=[(_user_key(user_id), session_id, self.lifetime)],
+        )
+        await self.store.delete(old_session, old_token, old_previous)
+        await self.store.set_remove(_legacy_user_key(user_id), session_id)
+        return session
 
     async def rotate(self, session_id: str, user_id: int, jti: str) -> tuple[RefreshSession, str]:
         """Swap the current refresh token ``jti`` for a new one.
@@ -160,54 +223,74 @@ class SessionManager:
         if not is_session_id(session_id):
             raise InvalidToken()
         new_jti = secrets.token_hex(16)
-        outcome = await self.store.compare_and_set(
-            _token_key(session_id),
-            _digest(jti),
-            _digest(new_jti),
-            previous=(_previous_key(session_id), self.reuse_grace),
-        )
+        outcome = await self._swap(session_id, user_id, jti, new_jti)
+        if outcome is CasResult.MISSING and await self.adopt_legacy(session_id, user_id):
+            outcome = await self._swap(session_id, user_id, jti, new_jti)
         if (
             outcome is CasResult.MISMATCH
             and self.reuse_grace
-            and await self.store.get(_previous_key(session_id)) == _digest(jti)
+            and await self.store.get(_previous_key(user_id, session_id)) == _digest(jti)
         ):
             raise InvalidToken("This refresh token was just replaced by another request.")
         if outcome is CasResult.MISMATCH:
             await self.revoke(session_id, user_id)
             raise RefreshTokenReused()
-        session = await self.get(session_id) if outcome is CasResult.SWAPPED else None
-        if session is None or session.user_id != user_id:
+        session = await self.get(session_id, user_id) if outcome is CasResult.SWAPPED else None
+        if session is None:
             raise InvalidToken()
         session.last_used_at = int(time.time())
-        if not await self._save(session):
+        if not await self.save(session):
             # Revoked between the swap and this write (a concurrent reuse, logout-all).
             raise InvalidToken("The session has ended; log in again.")
         return session, new_jti
 
+    async def _swap(self, session_id: str, user_id: int, jti: str, new_jti: str) -> CasResult:
+        return await self.store.compare_and_set(
+            _token_key(user_id, session_id),
+            _digest(jti),
+            _digest(new_jti),
+            previous=(_previous_key(user_id, session_id), self.reuse_grace),
+        )
+
     async def mark_authenticated(self, session: RefreshSession) -> bool:
         """Record that the user just proved who they are in ``session``; False if it ended."""
         session.authenticated_at = int(time.time())
-        return await self._save(session)
+        return await self.save(session)
 
-    async def _save(self, session: RefreshSession) -> bool:
-        # Replace only: never re-create a session that was revoked meanwhile.
+    async def save(self, session: RefreshSession) -> bool:
+        """Write ``session`` back if it still exists; False if it ended meanwhile.
+
+        Replace only: a session revoked meanwhile is never re-created.
+        """
         ttl = max(1, session.expires_at - int(time.time()))
-        return await self.store.replace(session_key(session.id), session.encode(), ttl=ttl)
+        key = _session_key(session.user_id, session.id)
+        return await self.store.replace(key, session.encode(), ttl=ttl)
 
     async def for_user(self, user_id: int) -> list[RefreshSession]:
         """The user's live sessions, newest first."""
+        if self.legacy_keys:
+            for old in await self.store.set_members(_legacy_user_key(user_id)):
+                await self.adopt_legacy(old, user_id)
         ids = sorted(await self.store.set_members(_user_key(user_id)))
-        raws = await self.store.get_many([session_key(i) for i in ids])
+        raws = await self.store.get_many([_session_key(user_id, i) for i in ids])
         sessions = [RefreshSession.decode(raw) for raw in raws if raw]
         for stale in {i for i, raw in zip(ids, raws, strict=True) if raw is None}:
             await self.store.set_remove(_user_key(user_id), stale)
         return sorted(sessions, key=lambda s: s.created_at, reverse=True)
 
     async def revoke(self, session_id: str, user_id: int) -> None:
+        """End ``session_id`` of ``user_id`` (nothing happens if there is no such session)."""
         await self.store.delete(
-            session_key(session_id), _token_key(session_id), _previous_key(session_id)
+            _session_key(user_id, session_id),
+            _token_key(user_id, session_id),
+            _previous_key(user_id, session_id),
         )
         await self.store.set_remove(_user_key(user_id), session_id)
+        if self.legacy_keys and is_session_id(session_id):
+            old_session, *_ = _legacy_keys(session_id)
+            if _owned(await self.store.get(old_session), user_id) is not None:
+                await self.store.delete(*_legacy_keys(session_id))
+                await self.store.set_remove(_legacy_user_key(user_id), session_id)
 
     async def revoke_owned(self, session_id: str, user_id: int) -> None:
         """Revoke ``session_id`` if it belongs to ``user_id``; else :class:`SessionNotFound`.
@@ -215,16 +298,26 @@ class SessionManager:
         Ids that are not session ids (``<id>:rt``...) are not found: they never reach a
         store key.
         """
-        session = await self.get(session_id)
-        if session is None or session.user_id != user_id:
+        session = await self.get(session_id, user_id)
+        if session is None:
             raise SessionNotFound()
         await self.revoke(session_id, user_id)
 
     async def revoke_all(self, user_id: int, *, keep: str | None = None) -> int:
         """End every session of the user except ``keep``; returns how many ended."""
-        ids = await self.store.set_members(_user_key(user_id))
+        ids = set(await self.store.set_members(_user_key(user_id)))
+        if self.legacy_keys:
+            ids |= await self.store.set_members(_legacy_user_key(user_id))
         ended = 0
-        for session_id in ids - {keep} if keep else set(ids):
+        for session_id in ids - {keep} if keep else ids:
             await self.revoke(session_id, user_id)
             ended += 1
         return ended
+
+
+def _owned(raw: bytes | None, user_id: int) -> RefreshSession | None:
+    """The session stored as ``raw`` if it belongs to ``user_id``."""
+    if raw is None:
+        return None
+    session = RefreshSession.decode(raw)
+    return session if session.user_id == user_id else None

@@ -1,36 +1,65 @@
-"""Stripe customers: one per user, created at registration or at the first billing action.
+"""Stripe customers: one per billing owner, created the first time billing needs one.
 
-Two guards keep it at one even under concurrency and retries: the create call carries an
-idempotency key derived from the user (Stripe answers a repeat with the same customer),
-and a store lock per user plus a conditional ``UPDATE ... WHERE stripe_customer_id IS
-NULL`` make sure only one id is ever written.
+Like Laravel Cashier's ``createOrGetStripeCustomer``, the customer is created lazily: at
+the first checkout or portal visit, or by the ``billing.create_customer`` task that
+registration queues (``billing.create_customer_on_register``). Registration itself never
+waits for Stripe.
+
+Two guards keep it at one customer per owner even under concurrency and retries: the
+create call carries an idempotency key derived from the owner (kind included, so a user
+and an organization with the same id never share one; Stripe answers a repeat with the
+same customer; see :func:`_tag`), and a store lock per owner plus the unique
+``(owner_kind, owner_id)`` and ``stripe_customer_id`` of ``billing_customers`` make sure
+only one id is ever written.
+
+For user owners the id is also written to the deprecated ``users.stripe_customer_id``
+(host code and older instances read it), and a customer found only there, created by an
+older kit during a rolling deploy, is adopted.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Generic
+import warnings
+from typing import Any, Generic
 
-from sqlalchemy import update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.locks import store_lock
-from saaskit.exceptions import BillingRejected, SaaSKitError, UserNotFound
+from saaskit.billing.models import BillingCustomerMixin
+from saaskit.billing.owners import OwnerRegistry
+from saaskit.exceptions import BillingRejected, SaaSKitError
+from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
+from saaskit.tasks.runner import TaskRunner
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 logger = logging.getLogger("saaskit.billing")
 
+CREATE_TASK = "billing.create_customer"
 # Stripe keeps idempotency keys for 24 hours; a generation counter that outlives them
-# lets a user get a new customer after theirs was deleted in Stripe.
+# lets an owner get a new customer after theirs was deleted in Stripe.
 GENERATION_TTL = 25 * 3600
 
 
+def _tag(owner: Owner) -> str:
+    """How an owner appears in keys: ``5`` for a user (the pre-owner form, so instances
+    of an older kit in a rolling deploy share locks and idempotency keys), else
+    ``organization-3``. A user's tag starts with a digit and no other kind's does, so
+    two owners never share a key."""
+    return str(owner.id) if owner.kind == "user" else f"{owner.kind}-{owner.id}"
+
+
+def _lock_key(owner: Owner) -> str:
+    return f"billing:customer-lock:{_tag(owner)}"
+
+
 class CustomerManager(Generic[UserT]):
-    """Finds or creates the Stripe customer of a user."""
+    """Finds or creates the Stripe customer of a billing owner."""
 
     def __init__(
         self,
@@ -38,93 +67,214 @@ class CustomerManager(Generic[UserT]):
         gateway: BillingGateway,
         store: Store,
         *,
-        register_timeout: float = 10.0,
+        model: type[BillingCustomerMixin],
+        owners: OwnerRegistry,
+        session_factory: async_sessionmaker[AsyncSession] | None = None,
+        runner: TaskRunner | None = None,
     ) -> None:
         self.users = users
         self.gateway = gateway
         self.store = store
-        # Registration waits at most this long for Stripe; the customer is then created
-        # later (same idempotency key, so a call that did reach Stripe is not repeated).
-        self.register_timeout = register_timeout
+        self.model = model
+        self.owners = owners
+        self.session_factory = session_factory or users.session_factory
+        self.runner = runner  # queues billing.create_customer (None: lazily only)
 
-    async def _user(self, user_id: int) -> UserT:
-        user = await self.users.get(user_id)  # the database, not the cache: ids change here
-        if user is None:
-            raise UserNotFound()
-        return user
-
-    async def idempotency_key(self, user: UserT) -> str:
-        """``saaskit-customer-{id}-{created}[-{generation}]``: stable for one user, distinct
-        after a database reset reuses the id (different ``created_at``)."""
-        created = int(user.created_at.timestamp()) if user.created_at else 0
-        key = f"saaskit-customer-{user.id}-{created}"
-        generation = await self.store.get(f"billing:customer-generation:{user.id}")
+    async def idempotency_key(self, owner: Owner | Any) -> str:
+        """``saaskit-customer-{tag}-{created}[-{generation}]``, the tag ``5`` for a user and
+        ``organization-3`` for an organization: stable for one owner, distinct for another
+        kind with the same id and after a database reset reuses the id (different
+        ``created_at``). A user object is read as its user owner."""
+        if not isinstance(owner, Owner):
+            owner = Owner.user(owner.id)
+        profile = await self.owners.profile(owner)
+        created = int(profile.created_at.timestamp()) if profile.created_at else 0
+        key = f"saaskit-customer-{_tag(owner)}-{created}"
+        generation = await self.store.get(f"billing:customer-generation:{_tag(owner)}")
         return f"{key}-{generation.decode()}" if generation else key
 
-    async def ensure(self, user_id: int) -> str:
-        """The user's Stripe customer id, creating the customer if there is none yet."""
-        user = await self._user(user_id)
-        if user.stripe_customer_id:
-            return user.stripe_customer_id
-        async with store_lock(self.store, f"billing:customer-lock:{user_id}"):
-            user = await self._user(user_id)
-            if user.stripe_customer_id:
-                return user.stripe_customer_id
-            customer_id = await self.gateway.create_customer(
-                email=user.email,
-                name=user.full_name,
-                user_id=user.id,
-                idempotency_key=await self.idempotency_key(user),
+    async def customer_id(self, owner: Owner | int) -> str | None:
+        """The owner's Stripe customer id, if it has one (never calls Stripe)."""
+        owner = as_owner(owner)
+        async with self.session_factory() as db:
+            found = await db.scalar(
+                select(self.model.stripe_customer_id).where(
+                    self.model.owner_kind == owner.kind, self.model.owner_id == owner.id
+                )
             )
-            return await self._store(user_id, customer_id)
+        if found is not None or owner.kind != "user":
+            return found
+        user = await self.users.get(owner.id)
+        legacy = user.stripe_customer_id if user is not None else None
+        if legacy:  # written by an older kit (rolling deploy) or before the migration
+            return await self._link(owner, legacy)
+        return None
 
-    async def _store(self, user_id: int, customer_id: str) -> str:
-        model = self.users.model
-        async with self.users.session_factory() as db:
+    async def owner_of(self, customer_id: str) -> Owner | None:
+        """The owner whose customer ``customer_id`` is (``None``: not one of ours)."""
+        async with self.session_factory() as db:
+            row = await db.execute(
+                select(self.model.owner_kind, self.model.owner_id).where(
+                    self.model.stripe_customer_id == customer_id
+                )
+            )
+            found = row.first()
+            if found is not None:
+                return Owner.parse(f"{found[0]}:{found[1]}")
+            model = self.users.model
+            user_id = await db.scalar(
+                select(model.id).where(model.stripe_customer_id == customer_id)
+            )
+        return Owner.user(int(user_id)) if user_id is not None else None
+
+    async def ensure(self, owner: Owner | int) -> str:
+        """The owner's Stripe customer id, creating the customer if there is none yet.
+
+        A bare ``int`` (a user id, the pre-owner API) still works but is deprecated:
+        pass ``Owner.user(user_id)``.
+
+        Raises:
+            BillingOwnerNotFound: no such owner.
+            BillingUnavailable: Stripe could not be reached.
+        """
+        if not isinstance(owner, Owner):
+            warnings.warn(
+                "CustomerManager.ensure(user_id) is deprecated; pass Owner.user(user_id)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        owner = as_owner(owner)
+        found = await self.customer_id(owner)
+        if found:
+            return found
+        async with store_lock(self.store, _lock_key(owner)):
+            found = await self.customer_id(owner)
+            if found:
+                return found
+            profile = await self.owners.profile(owner)
+            customer_id = await self.gateway.create_customer(
+                email=profile.email or "",
+                name=profile.name,
+                owner=owner,
+                idempotency_key=await self.idempotency_key(owner),
+            )
+            return await self._link(owner, customer_id)
+
+    async def _link(self, owner: Owner, customer_id: str) -> str:
+        """Store ``customer_id`` as the owner's; returns the id the owner ends up with."""
+        async with self.session_factory() as db:
+            values: dict[str, Any] = {
+                "owner_kind": owner.kind,
+                "owner_id": owner.id,
+                "stripe_customer_id": customer_id,
+            }
+            db.add(self.model(**values))
             try:
-                result = await db.execute(
+                await db.commit()
+                created = True
+            except IntegrityError:
+                await db.rollback()
+                created = False
+            stored = await db.scalar(
+                select(self.model.stripe_customer_id).where(
+                    self.model.owner_kind == owner.kind, self.model.owner_id == owner.id
+                )
+            )
+        if stored is None:
+            # The customer is linked to another owner: never share one.
+            logger.error("stripe customer %s already belongs to another owner", customer_id)
+            raise BillingRejected()
+        if owner.kind == "user":
+            await self._mirror(owner.id, stored)
+        if created:
+            logger.info("stripe customer %s linked to %s", stored, owner)
+        return str(stored)
+
+    async def _mirror(self, user_id: int, customer_id: str) -> None:
+        """Keep the deprecated ``users.stripe_customer_id`` in step, for host code."""
+        model = self.users.model
+        async with self.session_factory() as db:
+            try:
+                await db.execute(
                     update(model)
                     .where(model.id == user_id, model.stripe_customer_id.is_(None))
                     .values(stripe_customer_id=customer_id)
                 )
                 await db.commit()
-            except IntegrityError as error:
-                # Another user already holds this customer: never share one.
-                logger.error("stripe customer %s already belongs to another user", customer_id)
-                raise BillingRejected() from error
+            except IntegrityError:
+                await db.rollback()
+                logger.error("stripe customer %s is on another user's row", customer_id)
+                return
         await self.users.invalidate(user_id)
-        if getattr(result, "rowcount", 0) == 1:
-            logger.info("stripe customer %s created for user %s", customer_id, user_id)
-            return customer_id
-        return (await self._user(user_id)).stripe_customer_id or customer_id
 
     async def on_register(self, user: UserT, client: ClientInfo) -> None:
-        """``after_register`` hook: create the customer; an outage only postpones it."""
+        """Kept for hosts that appended it to ``after_register`` themselves: it now only
+        queues the customer's creation (registration never waits for Stripe)."""
+        del client
+        await self.queue(Owner.user(user.id))
+
+    async def queue(self, owner: Owner) -> None:
+        """Create the owner's customer in the background (task ``billing.create_customer``)."""
+        if self.runner is None:
+            return
+        await self.runner.enqueue(CREATE_TASK, {"owner_kind": owner.kind, "owner_id": owner.id})
+
+    async def create_task(self, payload: dict[str, Any]) -> None:
+        """Task ``billing.create_customer`` (``{"owner_kind": ..., "owner_id": ...}``).
+
+        A failure is logged, not retried: the customer is then created at the owner's
+        first checkout or portal visit instead (same idempotency key).
+        """
+        owner = Owner.parse(f"{payload.get('owner_kind')}:{payload.get('owner_id')}")
+        if owner is None or not await self.owners.exists(owner):
+            return
         try:
-            user.stripe_customer_id = await asyncio.wait_for(
-                self.ensure(user.id), self.register_timeout
-            )
-        except (SaaSKitError, TimeoutError) as error:
+            await self.ensure(owner)
+        except SaaSKitError as error:
+            # Not retried: nobody waits for it, and the first checkout creates it anyway.
             logger.warning(
-                "stripe customer for user %s not created at registration (%s); it will be "
+                "stripe customer for %s not created after registration (%s); it will be "
                 "created at the first billing action",
-                user.id,
-                getattr(error, "code", "timeout"),
+                owner,
+                error.code,
             )
 
-    async def forget(self, customer_id: str) -> list[int]:
-        """Unlink a customer deleted in Stripe from its user; returns the user ids."""
-        model = self.users.model
-        async with self.users.session_factory() as db:
-            rows = await db.scalars(
-                update(model)
-                .where(model.stripe_customer_id == customer_id)
-                .values(stripe_customer_id=None)
-                .returning(model.id)
+    async def on_user_deleted(self, user: UserT, client: ClientInfo) -> None:
+        """Kit listener (``after_delete``): drop the user's customer link, so that a later
+        user given the same id (SQLite reuses ids) never inherits it. The customer and
+        its subscriptions stay in Stripe, and ``subscriptions`` keeps their record."""
+        del client
+        async with self.session_factory() as db:
+            await db.execute(
+                delete(self.model).where(
+                    self.model.owner_kind == "user", self.model.owner_id == user.id
+                )
             )
-            user_ids = list(rows)
             await db.commit()
-        for user_id in user_ids:
-            await self.store.incr(f"billing:customer-generation:{user_id}", 1, GENERATION_TTL)
-            await self.users.invalidate(user_id)
-        return user_ids
+
+    async def forget(self, customer_id: str) -> list[Owner]:
+        """Unlink a customer deleted in Stripe from its owner; returns the owners."""
+        model = self.users.model
+        async with self.session_factory() as db:
+            rows = await db.execute(
+                delete(self.model)
+                .where(self.model.stripe_customer_id == customer_id)
+                .returning(self.model.owner_kind, self.model.owner_id)
+            )
+            owners = [o for o in (Owner.parse(f"{k}:{i}") for k, i in rows) if o is not None]
+            user_ids = list(
+                await db.scalars(
+                    update(model)
+                    .where(model.stripe_customer_id == customer_id)
+                    .values(stripe_customer_id=None)
+                    .returning(model.id)
+                )
+            )
+            await db.commit()
+        owners += [Owner.user(i) for i in user_ids if Owner.user(i) not in owners]
+        for owner in owners:
+            key = f"billing:customer-generation:{_tag(owner)}"
+            await self.store.incr(key, 1, GENERATION_TTL)
+            if owner.kind == "user":
+                await self.users.invalidate(owner.id)
+        return owners

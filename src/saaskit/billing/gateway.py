@@ -23,6 +23,8 @@ from saaskit.billing.types import (
     RemoteSubscription,
 )
 from saaskit.exceptions import BillingRejected, BillingUnavailable, require_module
+from saaskit.observability.tracing import span
+from saaskit.owners import Owner
 from saaskit.settings import BillingSettings
 
 if TYPE_CHECKING:
@@ -35,9 +37,18 @@ class BillingGateway(Protocol):
     """What the billing services need from a payment provider."""
 
     async def create_customer(
-        self, *, email: str, name: str | None, user_id: int, idempotency_key: str
+        self,
+        *,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        owner: Owner | None = None,
+        user_id: int | None = None,
     ) -> str:
-        """Create a customer tagged with ``metadata.user_id``; returns its id."""
+        """Create a customer tagged with its owner (:func:`owner_metadata`); returns its id.
+
+        ``user_id`` is the pre-owner spelling of ``owner=Owner.user(user_id)``.
+        """
         ...
 
     async def get_customer(self, customer_id: str) -> RemoteCustomer | None: ...
@@ -59,6 +70,18 @@ class BillingGateway(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+def owner_metadata(owner: Owner | None = None, user_id: int | None = None) -> dict[str, str]:
+    """Stripe metadata naming an owner: ``user_id`` for a user (what kits before billing
+    owners wrote and read), else ``owner_kind`` and ``owner_id``."""
+    if owner is None:
+        if user_id is None:
+            raise TypeError("create_customer needs owner= (or user_id=)")
+        owner = Owner.user(user_id)
+    if owner.kind == "user":  # as before owners: older instances read it back
+        return {"user_id": str(owner.id)}
+    return {"owner_kind": owner.kind, "owner_id": str(owner.id)}
 
 
 def is_price_id(ref: str) -> bool:
@@ -121,7 +144,10 @@ class StripeGateway:
         ```python
         gateway = StripeGateway(settings.billing)
         customer_id = await gateway.create_customer(
-            email="a@example.com", name=None, user_id=1, idempotency_key="saaskit-customer-1"
+            email="a@example.com",
+            name=None,
+            owner=Owner.user(1),
+            idempotency_key="saaskit-customer-1-0",
         )
         ```
     """
@@ -150,7 +176,8 @@ class StripeGateway:
         stripe = self._stripe
         missing: list[bool] = []
         try:
-            yield missing
+            with span(f"stripe {action}", {"saaskit.stripe.action": action}):
+                yield missing
         except stripe.InvalidRequestError as error:
             if missing_ok and error.code == "resource_missing":
                 missing.append(True)
@@ -168,13 +195,20 @@ class StripeGateway:
             raise BillingUnavailable() from error
 
     async def create_customer(
-        self, *, email: str, name: str | None, user_id: int, idempotency_key: str
+        self,
+        *,
+        email: str,
+        name: str | None,
+        idempotency_key: str,
+        owner: Owner | None = None,
+        user_id: int | None = None,
     ) -> str:
+        params: dict[str, Any] = {"email": email, "metadata": owner_metadata(owner, user_id)}
+        if name:
+            params["name"] = name
         with self._errors("create customer"):
             customer = await self.client.v1.customers.create_async(
-                {"email": email, "name": name, "metadata": {"user_id": str(user_id)}}
-                if name
-                else {"email": email, "metadata": {"user_id": str(user_id)}},
+                params,  # type: ignore[arg-type]
                 {"idempotency_key": idempotency_key},
             )
         return str(customer.id)
@@ -213,14 +247,14 @@ class StripeGateway:
         return found
 
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
-        metadata = {"user_id": str(request.user_id), "plan": request.plan}
+        metadata = {**owner_metadata(request.owner, request.user_id), "plan": request.plan}
         subscription_data: dict[str, Any] = {"metadata": metadata}
         if request.trial_days:
             subscription_data["trial_period_days"] = request.trial_days
         params: dict[str, Any] = {
             "mode": "subscription",
             "customer": request.customer_id,
-            "client_reference_id": str(request.user_id),
+            "client_reference_id": request.reference,
             "line_items": [{"price": request.price_id, "quantity": request.quantity}],
             "success_url": request.success_url,
             "cancel_url": request.cancel_url,

@@ -3,7 +3,14 @@
     @app.get("/reports")
     async def reports(plan: UserPlan = Depends(kit.require_plan("pro", "team"))): ...
 
-Each dependency answers with the user's :class:`~saaskit.billing.plans.UserPlan`, or
+For another billing owner (an organization), build the gates on a dependency that
+answers with the (already authorized) owner::
+
+    org_gates = kit.gates.for_owner(current_org_owner)
+    @app.get("/orgs/{org_id}/reports")
+    async def org_reports(plan: UserPlan = Depends(org_gates.require_plan("team"))): ...
+
+Each dependency answers with the owner's :class:`~saaskit.billing.plans.UserPlan`, or
 fails with an error whose ``plans`` list says what to buy: 402
 ``subscription_required`` when the user has no entitled subscription, 403
 ``plan_required`` / ``feature_not_in_plan`` when their plan is not enough.
@@ -18,6 +25,8 @@ from fastapi import Depends
 
 from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.exceptions import FeatureNotInPlan, PlanRequired, SubscriptionRequired
+from saaskit.openapi import declares_errors
+from saaskit.owners import Owner
 from saaskit.types import UserT
 
 PlanDependency = Callable[..., Awaitable[UserPlan]]
@@ -31,10 +40,22 @@ class PlanGates(Generic[UserT]):
     """Builds the ``require_*`` dependencies on a plan catalog."""
 
     def __init__(
-        self, catalog: PlanCatalog, current_active_user: Callable[..., Awaitable[UserT]]
+        self,
+        catalog: PlanCatalog,
+        current_active_user: Callable[..., Awaitable[UserT]],
+        owner: Callable[..., Awaitable[Owner]] | None = None,
     ) -> None:
         self.catalog = catalog
         self.current_active_user = current_active_user
+        self.owner = owner  # None: the signed-in user is the owner
+
+    def for_owner(self, owner: Callable[..., Awaitable[Owner]]) -> PlanGates[UserT]:
+        """Gates on the plan of the owner ``owner`` (a FastAPI dependency) answers with.
+
+        The dependency must authorize the owner for the caller (as ``current_org`` does
+        for an organization); the gates only read its plan.
+        """
+        return PlanGates(self.catalog, self.current_active_user, owner)
 
     def _check_known(self, keys: list[str]) -> None:
         # A typo in a plan key would lock everyone out; say so at import time. With no
@@ -48,6 +69,13 @@ class PlanGates(Generic[UserT]):
     def _user_plan(self) -> Callable[..., Awaitable[UserPlan]]:
         current_active_user = self.current_active_user
         catalog = self.catalog
+        if self.owner is not None:
+            owner_dependency = self.owner
+
+            async def owner_plan(owner: Owner = Depends(owner_dependency)) -> UserPlan:
+                return await catalog.for_owner(owner)
+
+            return owner_plan
 
         async def user_plan(user: Any = Depends(current_active_user)) -> UserPlan:
             return await catalog.for_user(user.id)
@@ -68,7 +96,7 @@ class PlanGates(Generic[UserT]):
                 )
             return plan
 
-        return require_active_subscription
+        return declares_errors(402)(require_active_subscription)
 
     def require_plan(self, *keys: str) -> PlanDependency:
         """One of the plans ``keys`` (the default plan counts when it is one of them)."""
@@ -86,7 +114,7 @@ class PlanGates(Generic[UserT]):
                 raise SubscriptionRequired(wanted, f"{needed}; subscribe to it.")
             raise PlanRequired(wanted, f"{needed}; your plan is {plan.key or 'not one of them'}.")
 
-        return require_plan
+        return declares_errors(402, 403)(require_plan)
 
     def require_feature(self, feature: str) -> PlanDependency:
         """A plan that grants ``feature`` (see ``PlanSettings.features``)."""
@@ -103,4 +131,4 @@ class PlanGates(Generic[UserT]):
                 raise SubscriptionRequired(granting, f"{needed}; subscribe to it.")
             raise FeatureNotInPlan(granting, f"{needed}; your plan is {plan.key or 'none'}.")
 
-        return require_feature
+        return declares_errors(402, 403)(require_feature)

@@ -1,8 +1,9 @@
-"""Plans: what each configured plan grants, and which plan a user is on.
+"""Plans: what each configured plan grants, and which plan a billing owner is on.
 
-:meth:`PlanCatalog.for_user` is the one call other features need::
+:meth:`PlanCatalog.for_owner` (:meth:`PlanCatalog.for_user` for a user) is the one call
+other features need::
 
-    plan = await kit.plans.for_user(user.id)
+    plan = await kit.plans.for_user(user.id)   # or for_owner(Owner("organization", 3))
     plan.key                    # "pro", the default plan's key, or None
     plan.quota("ai_tokens")     # the plan's limit, or None when the plan sets none
     "reports" in plan.features
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.billing.models import SubscriptionMixin
 from saaskit.billing.types import SubscriptionState
+from saaskit.owners import Owner, as_owner
 from saaskit.settings import BillingSettings, PlanSettings
 
 # When a user has several subscriptions, the one shown is the most useful: entitled
@@ -74,6 +76,23 @@ def aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def owner_of_row(row: SubscriptionMixin) -> Owner | None:
+    """The owner a stored subscription bills (rows of an older kit: by ``user_id``)."""
+    if row.user_id is not None:
+        return Owner.user(row.user_id)
+    if row.owner_kind and row.owner_id is not None and row.owner_kind != "user":
+        return Owner.parse(f"{row.owner_kind}:{row.owner_id}")
+    return None
+
+
+def owned_by(model: type[SubscriptionMixin], owner: Owner) -> ColumnElement[bool]:
+    """The rows of ``owner``: users by ``user_id`` (its foreign key forgets deleted
+    users, and an older kit writes only it), other owners by ``owner_kind``/``owner_id``."""
+    if owner.kind == "user":
+        return model.user_id == owner.id
+    return (model.owner_kind == owner.kind) & (model.owner_id == owner.id)
+
+
 def state_of(row: SubscriptionMixin) -> SubscriptionState:
     return SubscriptionState(
         stripe_subscription_id=row.stripe_subscription_id,
@@ -89,6 +108,7 @@ def state_of(row: SubscriptionMixin) -> SubscriptionState:
         canceled_at=aware(row.canceled_at),
         ended_at=aware(row.ended_at),
         updated_from_event_at=aware(row.updated_from_event_at),
+        owner=owner_of_row(row),
     )
 
 
@@ -149,10 +169,11 @@ class PlanCatalog:
             subscription=subscription,
         )
 
-    async def subscriptions(self, user_id: int) -> list[SubscriptionState]:
-        """The user's subscriptions, most relevant first (see :meth:`current`)."""
+    async def subscriptions(self, owner: Owner | int) -> list[SubscriptionState]:
+        """The owner's subscriptions (an ``int`` is a user id), most relevant first."""
+        owner = as_owner(owner)
         async with self.session_factory() as db:
-            rows = await db.scalars(select(self.model).where(self.model.user_id == user_id))
+            rows = await db.scalars(select(self.model).where(owned_by(self.model, owner)))
             states = [state_of(row) for row in rows]
         states.sort(
             key=lambda s: (
@@ -163,20 +184,24 @@ class PlanCatalog:
         )
         return states
 
-    async def current(self, user_id: int) -> SubscriptionState | None:
-        """The user's most relevant subscription (entitled first), if any."""
+    async def current(self, owner: Owner | int) -> SubscriptionState | None:
+        """The owner's most relevant subscription (entitled first), if any."""
         if not self.settings.enabled:
             return None
-        found = await self.subscriptions(user_id)
+        found = await self.subscriptions(owner)
         return found[0] if found else None
 
-    async def plan_of(self, user_id: int) -> str | None:
-        """The key of the user's plan (``None``: no plan); see :meth:`for_user`."""
-        return (await self.for_user(user_id)).key
+    async def plan_of(self, owner: Owner | int) -> str | None:
+        """The key of the owner's plan (``None``: no plan); see :meth:`for_owner`."""
+        return (await self.for_owner(as_owner(owner))).key
 
     async def for_user(self, user_id: int) -> UserPlan:
-        """The plan ``user_id`` is on now (one indexed query; none with billing off)."""
-        current = await self.current(user_id)
+        """The plan the user ``user_id`` is on now: ``for_owner(Owner.user(user_id))``."""
+        return await self.for_owner(Owner.user(user_id))
+
+    async def for_owner(self, owner: Owner) -> UserPlan:
+        """The plan ``owner`` is on now (one indexed query; none with billing off)."""
+        current = await self.current(owner)
         if current is None or not self.is_entitled(current.status):
             return self.describe(self.settings.default_plan)
         if current.plan in self.plans:

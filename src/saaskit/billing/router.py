@@ -1,11 +1,16 @@
-"""The billing router: plans, checkout, portal, subscription, sync and the webhook."""
+"""The billing router: plans, checkout, portal, subscription, sync and the webhook.
+
+Owner-scoped routes act for the signed-in user, or for the owner named by the optional
+``owner`` query parameter (``organization:3``) once the owner's kind says the user may
+manage it; anything else is 404, whether the owner exists or not.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 
 from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.schemas import (
@@ -18,6 +23,8 @@ from saaskit.billing.schemas import (
 )
 from saaskit.billing.service import BillingService
 from saaskit.errors import error_responses
+from saaskit.exceptions import BillingOwnerNotFound
+from saaskit.owners import Owner
 from saaskit.routing import body_limits, new_router
 from saaskit.settings import SaaSKitSettings
 from saaskit.types import UserT
@@ -45,9 +52,25 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
     billing = kit.billing
     current_active_user = kit.current_active_user
 
-    async def status_of(user_id: int) -> BillingStatus:
-        plan = await kit.plans.for_user(user_id)
-        return BillingStatus.of(plan, await kit.plans.current(user_id))
+    async def status_of(owner: Owner) -> BillingStatus:
+        plan = await kit.plans.for_owner(owner)
+        return BillingStatus.of(plan, await kit.plans.current(owner))
+
+    async def billing_owner(
+        owner: str | None = Query(
+            None,
+            max_length=64,
+            description="Act for this billing owner (`organization:3`) instead of yourself; "
+            "404 unless you may manage its billing.",
+        ),
+        user: UserT = Depends(current_active_user),
+    ) -> Owner:
+        requested = None
+        if owner is not None:
+            requested = Owner.parse(owner)
+            if requested is None:
+                raise BillingOwnerNotFound()
+        return await billing.owner_for(user, requested)
 
     @router.get(
         "/plans",
@@ -63,13 +86,13 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         name="billing:checkout",
         response_model=CheckoutRead,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(400, 401, 409, 422, 502, 503),
+        responses=error_responses(400, 401, 404, 409, 422, 502, 503),
     )
     async def create_checkout_session(
-        body: CheckoutBody, user: UserT = Depends(current_active_user)
+        body: CheckoutBody, owner: Owner = Depends(billing_owner)
     ) -> Any:
         session = await billing.checkout(
-            user.id,
+            owner,
             body.plan,
             quantity=body.quantity,
             success_url=body.success_url,
@@ -82,31 +105,31 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         name="billing:portal",
         response_model=PortalRead,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 502, 503),
+        responses=error_responses(401, 404, 502, 503),
     )
-    async def customer_portal(user: UserT = Depends(current_active_user)) -> Any:
-        return PortalRead(url=await billing.portal(user.id))
+    async def customer_portal(owner: Owner = Depends(billing_owner)) -> Any:
+        return PortalRead(url=await billing.portal(owner))
 
     @router.get(
         "/subscription",
         name="billing:subscription",
         response_model=BillingStatus,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401),
+        responses=error_responses(401, 404),
     )
-    async def subscription(user: UserT = Depends(current_active_user)) -> Any:
-        return await status_of(user.id)
+    async def subscription(owner: Owner = Depends(billing_owner)) -> Any:
+        return await status_of(owner)
 
     @router.post(
         "/sync",
         name="billing:sync",
         response_model=BillingStatus,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 429, 502, 503),
+        responses=error_responses(401, 404, 429, 502, 503),
     )
-    async def sync(user: UserT = Depends(current_active_user)) -> Any:
-        await billing.sync_user(user.id)
-        return await status_of(user.id)
+    async def sync(owner: Owner = Depends(billing_owner)) -> Any:
+        await billing.sync_owner(owner)
+        return await status_of(owner)
 
     @router.post(
         "/webhook",

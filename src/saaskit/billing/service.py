@@ -1,4 +1,9 @@
-"""Billing rules: plans on offer, checkout, customer portal and eager sync. No HTTP here."""
+"""Billing rules: plans on offer, checkout, customer portal and eager sync. No HTTP here.
+
+Every action is for a billing owner (:class:`~saaskit.owners.Owner`; a bare ``int`` is
+a user id). The service trusts the owner it is given: callers that take an owner from a
+client authorize it first (:meth:`BillingService.owner_for`, as the router does).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ from urllib.parse import urlsplit
 
 from saaskit.billing.customers import CustomerManager
 from saaskit.billing.gateway import BillingGateway
+from saaskit.billing.owners import OwnerRegistry
 from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.types import CheckoutRequest, CheckoutSession, Price
 from saaskit.billing.webhooks import WebhookProcessor
 from saaskit.exceptions import AlreadySubscribed, RateLimited, RedirectNotAllowed, UnknownPlan
+from saaskit.owners import Owner, as_owner
 from saaskit.settings import BillingSettings, PlanSettings
 from saaskit.store import Store
 from saaskit.types import UserT
@@ -21,7 +28,7 @@ from saaskit.types import UserT
 # Statuses that mean the user already pays (or should): a second checkout would
 # create a second subscription, so they manage it in the portal instead.
 LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused"})
-SYNC_LIMIT = 10  # eager syncs per user per minute: each one calls Stripe
+SYNC_LIMIT = 10  # eager syncs per owner per minute: each one calls Stripe
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -49,7 +56,7 @@ class PlanOffer:
 
 
 class BillingService(Generic[UserT]):
-    """Checkout, portal and sync for one user at a time; usable outside HTTP."""
+    """Checkout, portal and sync for one billing owner at a time; usable outside HTTP."""
 
     def __init__(
         self,
@@ -72,6 +79,7 @@ class BillingService(Generic[UserT]):
         self.sync = sync
         self.webhooks = webhooks
         self.store = store
+        self.owners: OwnerRegistry = customers.owners
         frontend = frontend_url.rstrip("/")
         self.success_url = (
             settings.success_url or f"{frontend}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"
@@ -104,9 +112,19 @@ class BillingService(Generic[UserT]):
             for key, plan in self.catalog.plans.items()
         ]
 
+    async def owner_for(self, user: object, requested: Owner | None) -> Owner:
+        """The owner ``user`` acts for: itself, or ``requested`` if it may manage it.
+
+        Raises:
+            BillingOwnerNotFound: ``requested`` is unknown or not ``user``'s to manage.
+        """
+        if requested is None:
+            return Owner.user(getattr(user, "id"))  # noqa: B009 - any user model
+        return await self.owners.authorize(user, requested)
+
     async def checkout(
         self,
-        user_id: int,
+        owner: Owner | int,
         plan: str,
         *,
         quantity: int = 1,
@@ -118,18 +136,19 @@ class BillingService(Generic[UserT]):
         Raises:
             UnknownPlan: ``plan`` is not a configured plan with a price.
             RedirectNotAllowed: a URL is on a foreign origin.
-            AlreadySubscribed: the user already has a live subscription.
+            AlreadySubscribed: the owner already has a live subscription.
         """
+        owner = as_owner(owner)
         settings = self.catalog.get(plan)
         if settings is None or not settings.price:
             raise UnknownPlan(self.catalog.unknown_plan_message())
         success = self.redirect(success_url, self.success_url)
         cancel = self.redirect(cancel_url, self.cancel_url)
-        known = await self.catalog.subscriptions(user_id)
+        known = await self.catalog.subscriptions(owner)
         if any(s.status in LIVE_STATUSES for s in known):
             raise AlreadySubscribed()
         price_id = await self.prices.price_id(plan)
-        customer_id = await self.customers.ensure(user_id)
+        customer_id = await self.customers.ensure(owner)
         # Stripe may know of a subscription no webhook has told us about yet.
         fresh = await self.sync.customer(customer_id)
         if any(s.status in LIVE_STATUSES for s in fresh):
@@ -144,27 +163,34 @@ class BillingService(Generic[UserT]):
                 quantity=quantity,
                 success_url=success,
                 cancel_url=cancel,
-                user_id=user_id,
+                user_id=owner.id if owner.kind == "user" else None,
                 plan=plan,
                 trial_days=trial,
+                owner=owner,
             )
         )
 
-    async def portal(self, user_id: int) -> str:
+    async def portal(self, owner: Owner | int) -> str:
         """A customer-portal URL (the customer is created if it does not exist yet)."""
-        customer_id = await self.customers.ensure(user_id)
+        customer_id = await self.customers.ensure(as_owner(owner))
         return await self.gateway.create_portal_session(customer_id, self.portal_return_url)
 
     async def sync_user(self, user_id: int) -> UserPlan:
-        """Re-read the user's subscriptions from Stripe now (after Checkout's redirect).
+        """``sync_owner(Owner.user(user_id))``."""
+        return await self.sync_owner(Owner.user(user_id))
+
+    async def sync_owner(self, owner: Owner) -> UserPlan:
+        """Re-read the owner's subscriptions from Stripe now (after Checkout's redirect).
 
         Raises:
-            RateLimited: more than ``SYNC_LIMIT`` syncs for the user in a minute.
+            RateLimited: more than ``SYNC_LIMIT`` syncs for the owner in a minute.
         """
-        count, retry_after = await self.store.hit(f"billing:sync:{user_id}", 60)
+        # Users keep the pre-owner key: one limit across a rolling deploy.
+        key = owner.id if owner.kind == "user" else owner
+        count, retry_after = await self.store.hit(f"billing:sync:{key}", 60)
         if count > SYNC_LIMIT:
             raise RateLimited(retry_after)
-        user = await self.customers.users.get(user_id)
-        if user is not None and user.stripe_customer_id:
-            await self.sync.customer(user.stripe_customer_id)
-        return await self.catalog.for_user(user_id)
+        customer_id = await self.customers.customer_id(owner)
+        if customer_id:
+            await self.sync.customer(customer_id)
+        return await self.catalog.for_owner(owner)

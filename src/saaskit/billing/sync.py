@@ -8,6 +8,7 @@ change nothing, and a user back from Checkout can sync before any webhook arrive
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Generic
 
@@ -20,6 +21,7 @@ from saaskit.billing.locks import store_lock
 from saaskit.billing.plans import PlanCatalog, aware, state_of
 from saaskit.billing.types import RemoteSubscription, SubscriptionState
 from saaskit.hooks import Hooks
+from saaskit.owners import Owner
 from saaskit.store import Store
 from saaskit.types import UserT
 from saaskit.users.service import UserService
@@ -28,6 +30,7 @@ logger = logging.getLogger("saaskit.billing")
 
 # Fields whose change is worth an on_subscription_changed hook.
 _MATERIAL = (
+    "owner",
     "user_id",
     "plan",
     "price_id",
@@ -45,8 +48,13 @@ def _material(state: SubscriptionState | None) -> tuple[object, ...] | None:
     return None if state is None else tuple(getattr(state, name) for name in _MATERIAL)
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+def owner_hint(metadata: Mapping[str, str]) -> Owner | None:
+    """The owner our own checkout metadata names (``owner_kind``/``owner_id``, or the
+    ``user_id`` of kits before billing owners)."""
+    kind, number = metadata.get("owner_kind"), metadata.get("owner_id")
+    if kind and number:
+        return Owner.parse(f"{kind}:{number}")
+    return Owner.parse(f"user:{metadata.get('user_id') or ''}")
 
 
 class SubscriptionSync(Generic[UserT]):
@@ -75,14 +83,21 @@ class SubscriptionSync(Generic[UserT]):
         *,
         event_at: datetime | None = None,
         user_hint: int | None = None,
+        owner_hint: Owner | None = None,
     ) -> SubscriptionState | None:
-        """Re-fetch one subscription and store it (``None`` if Stripe has none)."""
+        """Re-fetch one subscription and store it (``None`` if Stripe has none).
+
+        ``owner_hint`` (``user_hint``: a user id) names the owner when the customer is
+        not linked to one yet (a checkout's reference).
+        """
+        if owner_hint is None and user_hint is not None:
+            owner_hint = Owner.user(user_hint)
         async with store_lock(self.store, f"billing:subscription-lock:{subscription_id}"):
             remote = await self.gateway.get_subscription(subscription_id)
             if remote is None:
                 logger.warning("stripe subscription %s no longer exists", subscription_id)
                 return None
-            state, changed = await self._apply(remote, event_at=event_at, user_hint=user_hint)
+            state, changed = await self._apply(remote, event_at=event_at, hint=owner_hint)
         if changed:  # hooks run outside the lock: a slow hook must not hold up syncing
             await self._notify(state)
         return state
@@ -135,31 +150,27 @@ class SubscriptionSync(Generic[UserT]):
             row.canceled_at = row.canceled_at or now
             await db.commit()
 
-    async def _user_for(self, remote: RemoteSubscription, hint: int | None) -> int | None:
-        """The user of a subscription: by customer id, else by our own metadata."""
-        model = self.users.model
-        async with self.users.session_factory() as db:
-            found = await db.scalar(
-                select(model.id).where(model.stripe_customer_id == remote.customer_id)
-            )
-            if found is not None:
-                return int(found)
-            candidate = hint or _int(remote.metadata.get("user_id"))
-            if candidate is None:
-                return None
-            exists = await db.scalar(select(model.id).where(model.id == candidate))
-        return int(exists) if exists is not None else None
+    async def _owner_for(self, remote: RemoteSubscription, hint: Owner | None) -> Owner | None:
+        """The owner of a subscription: by customer id, else by our own metadata; an
+        owner that does not exist (any more) is none."""
+        found = await self.customers.owner_of(remote.customer_id)
+        if found is not None:
+            return found
+        candidate = hint or owner_hint(remote.metadata)
+        if candidate is None or not await self.customers.owners.exists(candidate):
+            return None
+        return candidate
 
     async def _apply(
         self,
         remote: RemoteSubscription,
         *,
         event_at: datetime | None,
-        user_hint: int | None = None,
+        hint: Owner | None = None,
     ) -> tuple[SubscriptionState, bool]:
         """Store ``remote``; returns the stored state and whether it changed."""
         plan = self.catalog.plan_for_price(remote.price_id, remote.price_lookup_key)
-        user_id = await self._user_for(remote, user_hint)
+        owner = await self._owner_for(remote, hint)
         values: dict[str, Any] = {
             "stripe_customer_id": remote.customer_id,
             "plan": plan,
@@ -174,7 +185,7 @@ class SubscriptionSync(Generic[UserT]):
         }
         for attempt in range(2):
             try:
-                before, after = await self._write(remote.id, values, user_id, event_at)
+                before, after = await self._write(remote.id, values, owner, event_at)
                 break
             except IntegrityError:
                 # Another process inserted the row first (no shared lock without Redis).
@@ -183,15 +194,16 @@ class SubscriptionSync(Generic[UserT]):
         changed = _material(before) != _material(after)
         if changed:
             logger.info(
-                "subscription %s of user %s: %s (%s)",
+                "subscription %s of %s: %s (%s)",
                 remote.id,
-                after.user_id,
+                after.owner or "no known owner",
                 after.status,
                 after.plan,
             )
         return after, changed
 
     async def _notify(self, state: SubscriptionState) -> None:
+        # The hook takes a user: other owners' changes are for their own feature's hooks.
         if state.user_id is None:
             return
         user = await self.users.get(state.user_id)
@@ -202,7 +214,7 @@ class SubscriptionSync(Generic[UserT]):
         self,
         subscription_id: str,
         values: dict[str, Any],
-        user_id: int | None,
+        owner: Owner | None,
         event_at: datetime | None,
     ) -> tuple[SubscriptionState | None, SubscriptionState]:
         async with self.users.session_factory() as db:
@@ -216,8 +228,11 @@ class SubscriptionSync(Generic[UserT]):
                 db.add(row)
             for name, value in values.items():
                 setattr(row, name, value)
-            if user_id is not None:
-                row.user_id = user_id
+            if owner is not None:  # a known owner is never unset by a later, blind sync
+                row.owner_kind, row.owner_id = owner.kind, owner.id
+                row.user_id = owner.id if owner.kind == "user" else None
+            elif row.owner_id is None and row.user_id is None:
+                row.owner_kind = None
             previous = aware(row.updated_from_event_at)
             if event_at is not None and (previous is None or previous < event_at):
                 row.updated_from_event_at = event_at

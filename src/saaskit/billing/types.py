@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from saaskit.owners import Owner
 from saaskit.types import PaymentFailure, SubscriptionState
 
 __all__ = [
@@ -67,16 +68,28 @@ class RemoteCustomer:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutRequest:
-    """What saaskit asks Stripe Checkout for: one configured price, for one user."""
+    """What saaskit asks Stripe Checkout for: one configured price, for one owner.
+
+    ``user_id`` is the user owner's id (``None`` for other owners); ``owner`` defaults
+    to that user.
+    """
 
     customer_id: str
     price_id: str
     quantity: int
     success_url: str
     cancel_url: str
-    user_id: int
+    user_id: int | None
     plan: str
     trial_days: int = 0
+    owner: Owner | None = None
+
+    @property
+    def reference(self) -> str:
+        """Checkout's ``client_reference_id``: the user id for users (as kits before
+        billing owners sent it), ``kind:id`` for other owners."""
+        owner = self.owner or Owner.user(self.user_id or 0)
+        return str(owner.id) if owner.kind == "user" else str(owner)
 
 
 @dataclass(frozen=True, slots=True)

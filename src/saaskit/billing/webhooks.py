@@ -32,6 +32,8 @@ from saaskit.exceptions import (
     WebhookFailed,
 )
 from saaskit.hooks import Hooks
+from saaskit.observability.metrics import recorder
+from saaskit.owners import Owner
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
 from saaskit.types import UserT
@@ -168,11 +170,15 @@ class WebhookProcessor(Generic[UserT]):
         """Verify, store and process one delivery (or queue it, in background mode)."""
         event_id, event_type, pending = await self.record(body, signature)
         if not pending:
+            recorder().webhook("duplicate")
             return Receipt(event_id, event_type, "duplicate")
         if self.runner is not None:
             await self.runner.enqueue(PROCESS_TASK, {"event_id": event_id})
+            recorder().webhook("queued")
             return Receipt(event_id, event_type, "queued")
         done = await self.process(event_id)
+        if not done:
+            recorder().webhook("duplicate")
         return Receipt(event_id, event_type, "processed" if done else "duplicate")
 
     async def process(self, event_id: str) -> bool:
@@ -200,6 +206,7 @@ class WebhookProcessor(Generic[UserT]):
             try:
                 await self.handle(row.payload)
             except Exception as error:
+                recorder().webhook(FAILED)
                 row.status = FAILED
                 row.last_error = f"{type(error).__name__}: {error}"[:2000]
                 await db.commit()
@@ -217,6 +224,11 @@ class WebhookProcessor(Generic[UserT]):
             row.status, row.last_error = PROCESSED, None
             row.processed_at = datetime.now(UTC)
             await db.commit()
+            created = row.event_created_at
+            if created is not None and created.tzinfo is None:  # SQLite keeps no zone
+                created = created.replace(tzinfo=UTC)
+            lag = (row.processed_at - created).total_seconds() if created else None
+            recorder().webhook(PROCESSED, lag)
             return True
 
     async def handle(self, event: dict[str, Any]) -> None:
@@ -232,8 +244,9 @@ class WebhookProcessor(Generic[UserT]):
             subscription = _id(obj.get("subscription"))
             if subscription:
                 reference = str(obj.get("client_reference_id") or "")
-                hint = int(reference) if reference.isdigit() else None
-                await self.sync.subscription(subscription, event_at=at, user_hint=hint)
+                # "5" (a user, as every kit version writes it) or "organization:3".
+                hint = Owner.parse(reference if ":" in reference else f"user:{reference}")
+                await self.sync.subscription(subscription, event_at=at, owner_hint=hint)
         elif kind == "customer.deleted":
             await self.sync.customer_deleted(str(obj["id"]), event_at=at)
         else:

@@ -7,9 +7,10 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.billing.customers import CustomerManager
+from saaskit.billing.customers import CREATE_TASK, CustomerManager
 from saaskit.billing.gateway import BillingGateway, StripeGateway
-from saaskit.billing.models import WebhookEventMixin
+from saaskit.billing.models import BillingCustomerMixin, WebhookEventMixin
+from saaskit.billing.owners import OwnerRegistry, UserOwners
 from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.service import BillingService
@@ -28,6 +29,9 @@ class BillingModels(Protocol):
 
     @property
     def webhook_event(self) -> type[WebhookEventMixin]: ...
+
+    @property
+    def billing_customer(self) -> type[BillingCustomerMixin]: ...
 
 
 class BillingKit(Protocol[UserT]):
@@ -64,13 +68,24 @@ class BillingKit(Protocol[UserT]):
 def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> BillingService[UserT]:
     """The billing service on ``kit``'s store, users and hooks.
 
-    Also registers the ``after_register`` hook that creates Stripe customers (when
-    ``billing.create_customer_on_register``) and the ``billing.process_event`` task.
+    Registers the ``"user"`` billing owner kind, the ``billing.process_event`` and
+    ``billing.create_customer`` tasks, and two kit listeners (apart from the host's
+    hooks): after registration, queue the Stripe customer's creation (when
+    ``billing.create_customer_on_register``; registration never waits for Stripe), and
+    after a user's deletion, drop their customer link.
     """
     settings = kit.settings.billing
     gateway = gateway or StripeGateway(settings)
+    owners = OwnerRegistry()
+    owners.register("user", UserOwners(kit.users))
     customers = CustomerManager(
-        kit.users, gateway, kit.store, register_timeout=settings.timeout_seconds
+        kit.users,
+        gateway,
+        kit.store,
+        model=kit.models.billing_customer,
+        owners=owners,
+        session_factory=kit.session_factory,
+        runner=kit.runner,
     )
     sync = SubscriptionSync(kit.plans, gateway, customers, kit.users, kit.store, kit.hooks)
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -96,6 +111,8 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
         store=kit.store,
     )
     if settings.create_customer_on_register:
-        kit.hooks.after_register.append(customers.on_register)
+        kit.hooks.listen("after_register", customers.on_register)
+    kit.hooks.listen("after_delete", customers.on_user_deleted)
     kit.tasks[PROCESS_TASK] = webhooks.process_task
+    kit.tasks[CREATE_TASK] = customers.create_task
     return service

@@ -8,8 +8,37 @@ Example:
     $ saaskit run app.main:app --workers 4
     $ saaskit check                     # is this configuration fit for production?
     ```
+
+The commands (and so FastAPI, SQLAlchemy, Alembic) are imported on first use:
+``saaskit --version`` answers without them.
 """
 
-from saaskit.cli.root import app, main
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from saaskit.cli.root import app
 
 __all__ = ["app", "main"]
+
+
+def main() -> None:
+    """Entry point of the ``saaskit`` console script."""
+    if sys.argv[1:] == ["--version"]:
+        from saaskit.__about__ import __version__
+
+        print(f"saaskit {__version__}")
+        return
+    from saaskit.cli.root import main as run
+
+    run()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from saaskit.cli.root import app
+
+        return app
+    raise AttributeError(f"module 'saaskit.cli' has no attribute {name!r}")

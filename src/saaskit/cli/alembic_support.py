@@ -28,9 +28,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from saaskit.cli.output import describe_validation_error, fail, load_settings
 from saaskit.exceptions import MissingExtra
 from saaskit.migrations import packaged_config, project_config
+from saaskit.settings import database_url_problem
 
 # Alembic's chatter that says nothing to a user of the CLI.
-_NOISE = ("Context impl ", "Will assume ", "setting up autogenerate plugin ")
+# "Detected sequence ..." is PostgreSQL's SERIAL columns being recognised, once per table.
+_NOISE = (
+    "Context impl ",
+    "Will assume ",
+    "setting up autogenerate plugin ",
+    "Detected sequence named ",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,9 @@ class MigrationTarget:
     config: Config
     url: str
     is_project: bool
+    source: str = "SAASKIT_DATABASE_URL"
+    """Where ``url`` came from: ``--database-url``, ``alembic.ini``, ``SAASKIT_DATABASE_URL``
+    or ``default`` (the settings' default, ``./saaskit.db``)."""
 
 
 def resolve_target(
@@ -59,18 +69,39 @@ def resolve_target(
     ``SAASKIT_DATABASE_URL`` (settings).
     """
     directory = directory or Path.cwd()
+    if database_url:
+        _refuse_unusable(database_url, "--database-url")
     config = project_config(directory, database_url)
     if config is None:
-        url = database_url or settings_url or load_settings().database_url
-        return MigrationTarget(packaged_config(url), url, is_project=False)
+        url, source = (
+            (database_url, "--database-url") if database_url else _settings_url(settings_url)
+        )
+        return MigrationTarget(packaged_config(url), url, is_project=False, source=source)
     # The project's env.py imports its models (``from app.models import Base``).
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
     url = database_url or config.get_main_option("sqlalchemy.url") or ""
+    source = "--database-url" if database_url else "sqlalchemy.url in alembic.ini"
+    if url and not database_url:
+        _refuse_unusable(url, source)
     if not url:
-        url = settings_url or load_settings().database_url
+        url, source = _settings_url(settings_url)
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    return MigrationTarget(config, url, is_project=True)
+    return MigrationTarget(config, url, is_project=True, source=source)
+
+
+def _settings_url(settings_url: str | None) -> tuple[str, str]:
+    if settings_url is not None:
+        return settings_url, "SAASKIT_DATABASE_URL"
+    settings = load_settings()
+    explicit = "database_url" in settings.model_fields_set
+    return settings.database_url, "SAASKIT_DATABASE_URL" if explicit else "default"
+
+
+def _refuse_unusable(url: str, source: str) -> None:
+    problem = database_url_problem(url)
+    if problem:
+        fail(f"{source}: {problem}")
 
 
 class _EchoHandler(logging.Handler):

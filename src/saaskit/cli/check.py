@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import typer
 from alembic.util import CommandError
@@ -21,6 +23,12 @@ from saaskit.cli.alembic_support import (
 from saaskit.cli.database import describe_database, missing_sqlite_file
 from saaskit.cli.output import describe_validation_error, fail, failed, passed, redact_url, warned
 from saaskit.db.engine import create_engine
+from saaskit.env_names import (
+    configured,
+    describe_unknown,
+    placeholder_secrets,
+    unknown_variables,
+)
 from saaskit.exceptions import MissingExtra
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import create_store
@@ -62,6 +70,7 @@ def check() -> None:
     asyncio.run(_probe(settings, report))
     for problem in settings.problems():
         (report.fail if environment == "production" else report.warn)(problem)
+    _check_variables(settings, report)
     if report.failures:
         typer.secho(
             f"\n{report.failures} problem(s) would stop production.", fg=typer.colors.RED, err=True
@@ -69,6 +78,17 @@ def check() -> None:
         raise typer.Exit(1)
     suffix = f" ({report.warnings} warning(s) for production)" if report.warnings else ""
     typer.secho(f"\nAll checks passed{suffix}.", fg=typer.colors.GREEN)
+
+
+def _check_variables(settings: SaaSKitSettings, report: Report) -> None:
+    """Typos in variable names (warnings) and secrets left as placeholders (failures)."""
+    for name, suggestion in unknown_variables(configured(os.environ, Path(".env"))):
+        report.warn(describe_unknown(name, suggestion))
+    for name in placeholder_secrets(settings):
+        report.fail(
+            f"{name} is a placeholder from an example, not a real value; set the real one"
+            + (" (`saaskit secret` makes one)" if name == "SAASKIT_SECRET_KEY" else "")
+        )
 
 
 def _load_settings() -> tuple[SaaSKitSettings, str]:

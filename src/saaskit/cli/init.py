@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from saaskit.cli.origin import installed_source
 from saaskit.cli.output import fail
 from saaskit.cli.scaffold import FEATURES, ProjectSpec, create_project
 
@@ -92,7 +93,9 @@ def init(
         ```
     """
     try:
-        spec = ProjectSpec(name, database.value, parse_features(features))
+        spec = ProjectSpec(
+            name, database.value, parse_features(features), source=installed_source()
+        )
     except ValueError as error:
         fail(str(error))
     target = (directory or Path(name)).absolute()
@@ -117,12 +120,16 @@ def _next_steps(spec: ProjectSpec, target: Path) -> None:
     shown = target.as_posix() if shown.startswith("..") else shown
     included = ", ".join(sorted(spec.features)) or "no optional features"
     typer.secho(f"Created {shown} ({spec.database}; {included}).", fg=typer.colors.GREEN)
-    steps = [f"cd {shown}"]
+    typer.echo(f"saaskit is installed from {spec.source.description} (see pyproject.toml).")
+    steps = [
+        f"cd {shown}",
+        "python3 -m venv .venv && .venv/bin/pip install -e '.[dev]'   # app, saaskit, tests",
+    ]
     if spec.database == "postgres":
         steps.append("docker compose up -d db redis   # PostgreSQL and Redis")
     steps += [
-        "saaskit migrate                 # create the tables",
-        "saaskit run                     # http://127.0.0.1:8000/docs",
-        "pip install -e '.[dev]' && pytest",
+        ".venv/bin/saaskit migrate       # create the tables",
+        ".venv/bin/saaskit run           # http://127.0.0.1:8000/docs",
+        ".venv/bin/pytest",
     ]
     typer.echo("Next:\n" + "\n".join(f"  {step}" for step in steps))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 import uvicorn.config
+
+from saaskit.observability.logs import log_config
 
 
 class LogLevel(StrEnum):
@@ -30,20 +31,21 @@ LogLevelOption = Annotated[
 ]
 
 
-def uvicorn_log_config(level: LogLevel) -> dict[str, Any]:
+def uvicorn_log_config(level: LogLevel, *, json_lines: bool = False) -> dict[str, Any]:
     """uvicorn's logging configuration, plus the ``saaskit`` loggers at ``level``.
 
     ``uvicorn.run`` only sets up its own loggers; without a handler of their own, the
     ``saaskit`` ones would fall through to Python's last-resort handler, which prints
     WARNING and above only. They get uvicorn's console handler (stderr, its formatter)
     instead and do not propagate, like uvicorn's loggers, so that a host whose app adds a
-    root handler does not see each line twice.
+    root handler does not see each line twice. With ``json_lines`` every line is one JSON
+    object with the request id (``SAASKIT_LOG__FORMAT=json``).
 
     Example:
         >>> uvicorn_log_config(LogLevel.debug)["loggers"]["saaskit"]["level"]
         'DEBUG'
     """
-    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config = log_config(uvicorn.config.LOGGING_CONFIG, json_lines=json_lines)
     config["loggers"]["saaskit"] = {
         "handlers": ["default"],
         "level": level.value.upper(),

@@ -18,6 +18,7 @@ from saaskit.cli.alembic_support import (
     database_revisions,
     resolve_target,
 )
+from saaskit.cli.database import missing_sqlite_file
 from saaskit.cli.output import fail, redact_url
 from saaskit.migrations import downgrade as run_downgrade
 from saaskit.migrations import upgrade as run_upgrade
@@ -47,6 +48,7 @@ def migrate(
 ) -> None:
     """Apply migrations: the project's (alembic.ini here) or saaskit's own default models'."""
     target = resolve_target(database_url)
+    _refuse_accidental_database(target)
     _announce("Migrating", target)
     with alembic_session():
         run_upgrade(target.config, revision)
@@ -62,6 +64,7 @@ def downgrade(
 ) -> None:
     """Revert migrations down to REVISION (`base` removes every migrated table)."""
     target = resolve_target(database_url)
+    _refuse_accidental_database(target)
     _announce("Downgrading", target)
     with alembic_session():
         run_downgrade(target.config, revision)
@@ -97,6 +100,19 @@ def makemigrations(
         )
     if skipped:
         typer.echo("No changes detected; no migration written.")
+
+
+def _refuse_accidental_database(target: MigrationTarget) -> None:
+    """Outside a project, nothing names a database: do not create ./saaskit.db unasked."""
+    missing = missing_sqlite_file(target.url)
+    if target.is_project or target.source != "default" or missing is None:
+        return
+    fail(
+        f"no project here (no alembic.ini in {Path.cwd()}) and SAASKIT_DATABASE_URL is not "
+        f"set, so this would create {missing}.",
+        hint="Run it in your project's folder, or name the database: set SAASKIT_DATABASE_URL "
+        f"or pass --database-url (e.g. --database-url sqlite+aiosqlite:///./{missing.name}).",
+    )
 
 
 def _no_changes(directives: Iterable[MigrationScript]) -> bool:

@@ -10,6 +10,7 @@ from saaskit.__about__ import __version__
 from saaskit.cli.billing import billing_app
 from saaskit.cli.check import check
 from saaskit.cli.demo import demo
+from saaskit.cli.guard import GuardedGroup
 from saaskit.cli.init import init
 from saaskit.cli.migrate import downgrade, makemigrations, migrate
 from saaskit.cli.run import run
@@ -19,6 +20,7 @@ from saaskit.cli.worker import worker
 
 app = typer.Typer(
     name="saaskit",
+    cls=GuardedGroup,
     help="Auth, users and billing for FastAPI apps: run, migrate and check a saaskit project.",
     no_args_is_help=True,
     add_completion=False,

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 
 from saaskit.cli.discovery import DiscoveryError, find_app
 from saaskit.cli.logs import LogLevel, LogLevelOption, uvicorn_log_config
 from saaskit.cli.output import fail, http_url
+from saaskit.observability.multiprocess import prepare_multiprocess_metrics
 from saaskit.settings import SaaSKitSettings
 
 HOW_TO_NAME_THE_APP = (
@@ -83,8 +84,16 @@ def run(
     # (worker and reload processes inherit sys.path).
     if str(directory) not in sys.path:
         sys.path.insert(0, str(directory))
+    _refuse_missing_module(app, directory)
+    # Broken SAASKIT_* variables are reported here in a line (GuardedGroup), not as a
+    # traceback from every worker.
+    settings = SaaSKitSettings()
     if workers > 1:
-        _warn_if_unshared()
+        if not settings.redis_url:
+            _warn_unshared()
+        # Before the workers import prometheus_client (metrics may be enabled in code too).
+        prepare_multiprocess_metrics()
+    json_lines = settings.log.format == "json"
     typer.echo(f"Serving {app} on {http_url(host, port)}", err=True)
     uvicorn.run(
         app,
@@ -97,20 +106,31 @@ def run(
         forwarded_allow_ips=forwarded_allow_ips,
         access_log=access_log,
         log_level=log_level.value,
-        log_config=uvicorn_log_config(log_level),
+        log_config=uvicorn_log_config(log_level, json_lines=json_lines),
     )
 
 
-def _warn_if_unshared() -> None:
-    """Several workers with the in-process store each keep their own sessions."""
+def _refuse_missing_module(app: str, directory: Path) -> None:
+    """Fail in one line when the app's module cannot be found (uvicorn prints a traceback)."""
+    module = app.partition(":")[0]
+    importlib.invalidate_caches()
     try:
-        redis_url = SaaSKitSettings().redis_url
-    except ValidationError:
-        return  # the app reports its own settings errors when it starts
-    if not redis_url:
-        typer.secho(
-            "Warning: several workers without SAASKIT_REDIS_URL: each keeps its own sessions and "
-            "rate limits, so a token refreshed in one is unknown to the others.",
-            fg=typer.colors.YELLOW,
-            err=True,
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or the name is malformed
+        found = False
+    if not found:
+        fail(
+            f"cannot import module {module!r} (from {app}): no such module in {directory}.",
+            hint="Run it in the project's folder, or fix the import string "
+            "(saaskit run package.module:app).",
         )
+
+
+def _warn_unshared() -> None:
+    """Several workers with the in-process store each keep their own sessions."""
+    typer.secho(
+        "Warning: several workers without SAASKIT_REDIS_URL: each keeps its own sessions and "
+        "rate limits, so a token refreshed in one is unknown to the others.",
+        fg=typer.colors.YELLOW,
+        err=True,
+    )

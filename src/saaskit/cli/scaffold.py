@@ -11,6 +11,7 @@ import importlib.util
 import io
 import re
 import secrets
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sqlalchemy import MetaData
 
 from saaskit.__about__ import __version__
 from saaskit.cli.envfile import render_env
+from saaskit.cli.origin import INDEX, SaaskitSource
 from saaskit.migrations.portable import write_initial_migration
 
 FEATURES = ("billing", "ai", "celery")
@@ -45,6 +47,7 @@ class ProjectSpec:
     name: str
     database: Database = "sqlite"
     features: frozenset[str] = frozenset(FEATURES)
+    source: SaaskitSource = INDEX
 
     def __post_init__(self) -> None:
         if not NAME_PATTERN.fullmatch(self.name):
@@ -84,6 +87,11 @@ class ProjectSpec:
             "extras": ",".join(self.extras),
             "features_text": ",".join(f for f in FEATURES if f in self.features) or "none",
             "saaskit_version": __version__,
+            "saaskit_requirement": self.source.requirement(",".join(self.extras), __version__),
+            "saaskit_testing_requirement": self.source.requirement("testing", __version__),
+            "saaskit_source": self.source.description,
+            "direct_reference": self.source.reference is not None,
+            "saaskit_from_path": (self.source.reference or "").startswith("file:"),
             **{feature: feature in self.features for feature in FEATURES},
         }
 
@@ -159,7 +167,14 @@ def write_settings(spec: ProjectSpec, target: Path) -> None:
             "POSTGRES_PASSWORD": (
                 "Password of the PostgreSQL service of docker-compose.yml.",
                 db_password,
-            )
+            ),
+            "POSTGRES_PORT": (
+                "Port docker compose publishes PostgreSQL on, on this machine (5433 if a local "
+                "PostgreSQL has 5432; then use it in SAASKIT_DATABASE_URL too).",
+                "5432",
+            ),
+            "REDIS_PORT": ("Port docker compose publishes Redis on, on this machine.", "6379"),
+            "APP_PORT": ("Port docker compose publishes the app on, on this machine.", "8000"),
         }
         (target / filename).write_text(render_env(active, title=title, extra=extra), "utf-8")
 
@@ -193,5 +208,7 @@ def write_migrations(target: Path) -> Path:
 def create_project(spec: ProjectSpec, target: Path) -> None:
     """Write the whole project into the (empty) folder ``target``."""
     render_templates(spec, target)
+    if spec.source.wheel is not None:
+        shutil.copy2(spec.source.wheel, target / "wheels" / spec.source.wheel.name)
     write_settings(spec, target)
     write_migrations(target)

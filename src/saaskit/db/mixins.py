@@ -16,7 +16,7 @@ fullwidth letters, on every database.
 from __future__ import annotations
 
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Boolean, DateTime, Integer, String, false, func, true
 from sqlalchemy.orm import Mapped, mapped_column, validates
@@ -46,14 +46,31 @@ def normalize_email(email: str) -> str:
     return unicodedata.normalize("NFKC", folded)
 
 
+def utcnow() -> datetime:
+    """Now, in UTC, to the microsecond: the Python-side default of the timestamp columns.
+
+    ``func.now()`` stays as the server default for rows written by plain SQL, but SQLite's
+    ``CURRENT_TIMESTAMP`` has whole seconds where PostgreSQL's ``now()`` has microseconds;
+    a value made here has microseconds on both.
+    """
+    return datetime.now(UTC)
+
+
 class TimestampMixin:
-    """``created_at`` (set by the database) and ``updated_at`` (set on every update)."""
+    """``created_at`` (set on insert) and ``updated_at`` (set on every update), in UTC.
+
+    Both carry microseconds on every database (see :func:`utcnow`).
+    """
 
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False, index=True
+        DateTime(timezone=True),
+        default=utcnow,
+        server_default=func.now(),
+        nullable=False,
+        index=True,
     )
     updated_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), onupdate=func.now(), nullable=True, default=None
+        DateTime(timezone=True), onupdate=utcnow, nullable=True, default=None
     )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from saaskit.exceptions import require_module
+from saaskit.observability.metrics import recorder
 from saaskit.store.base import CasResult, Entry, StoreUnavailable
 from saaskit.store.batching import MgetBatcher
 
@@ -62,6 +63,7 @@ def _unavailable_on_error(
         try:
             return await method(*args, **kwargs)
         except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+            recorder().store_error()
             raise StoreUnavailable() from error
 
     return wrapper

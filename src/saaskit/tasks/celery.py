@@ -23,6 +23,9 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.exceptions import ServiceUnavailable, require_module
+from saaskit.observability.metrics import recorder
+from saaskit.observability.requestid import REQUEST_ID, valid_request_id
+from saaskit.observability.tracing import inject, task_span
 from saaskit.settings import SaaSKitSettings, TaskSettings
 from saaskit.tasks.loop import ProcessLoop
 from saaskit.tasks.runner import RETRYABLE, TaskFunction
@@ -146,6 +149,10 @@ def build_celery_app(kit: CeleryKit) -> Any:
     app.task(name=RUN_TASK, bind=True, shared=False, max_retries=kit.settings.tasks.max_retries)(
         _task_body(kit, loop)
     )
+    if kit.settings.log.format == "json":
+        # Celery sets up its own handlers when the worker starts; give them JSON lines.
+        signals.after_setup_logger.connect(json_handlers, weak=False)
+        signals.after_setup_task_logger.connect(json_handlers, weak=False)
     closer = _KitCloser(kit, loop)
     app.saaskit_closer = closer  # the signals below hold it weakly
     signals.worker_process_shutdown.connect(closer.on_shutdown)  # a prefork child exits
@@ -153,10 +160,20 @@ def build_celery_app(kit: CeleryKit) -> Any:
     return app
 
 
+def json_handlers(logger: logging.Logger | None = None, **_: Any) -> None:
+    """Make the handlers Celery set up on ``logger`` write saaskit's JSON lines."""
+    from saaskit.observability.logs import JsonFormatter
+
+    for handler in getattr(logger, "handlers", ()):
+        handler.setFormatter(JsonFormatter())
+
+
 def _task_body(kit: CeleryKit, loop: ProcessLoop) -> Any:
     settings = kit.settings.tasks
 
-    def run(self: Any, name: str, payload: dict[str, Any]) -> None:
+    def run(
+        self: Any, name: str, payload: dict[str, Any], context: dict[str, str] | None = None
+    ) -> None:
         task = kit.tasks.get(name)
         if task is None:
             logger.error(
@@ -168,12 +185,15 @@ def _task_body(kit: CeleryKit, loop: ProcessLoop) -> Any:
             raise LookupError(f"unknown task {name!r}")
         retries: int = self.request.retries
         try:
-            loop.run(task(payload), timeout=settings.task_time_limit)
+            loop.run(_in_context(name, task(payload), context), timeout=settings.task_time_limit)
+            recorder().task(name, "ok")
         except RETRYABLE as error:
             if retries >= settings.max_retries:
+                recorder().task(name, "failed")
                 logger.error("task %s failed after %d attempts: %s", name, retries + 1, error)
                 raise
             delay = retry_delay(settings, retries)
+            recorder().task(name, "retry")
             logger.warning(
                 "task %s failed (%s); retry %d of %d in %.1fs",
                 name,
@@ -189,10 +209,33 @@ def _task_body(kit: CeleryKit, loop: ProcessLoop) -> Any:
                 **_hidden_payload(name),
             ) from error
         except Exception:
+            recorder().task(name, "failed")
             logger.exception("task %s failed (not retried)", name)
             raise
 
     return run
+
+
+async def _in_context(name: str, work: Any, context: dict[str, str] | None) -> None:
+    """Run ``work`` with the request id and trace of the request that enqueued it (the
+    task loop's thread does not share the Celery thread's context)."""
+    context = context or {}
+    request_id = context.get("request_id")
+    token = REQUEST_ID.set(request_id if valid_request_id(request_id) else None)
+    try:
+        with task_span(name, context):
+            await work
+    finally:
+        REQUEST_ID.reset(token)
+
+
+def _task_context() -> dict[str, str]:
+    """What a task carries from the request that enqueues it: its id and trace context."""
+    context = inject()
+    request_id = REQUEST_ID.get()
+    if request_id:
+        context["request_id"] = request_id
+    return context
 
 
 def _hidden_payload(name: str) -> dict[str, str]:
@@ -259,6 +302,7 @@ class CeleryRunner:
             self.app.send_task,
             RUN_TASK,
             args=(name, payload),
+            kwargs={"context": _task_context()},
             queue=self.queue,
             **_hidden_payload(name),
         )

@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from saaskit.exceptions import SaaSKitError, ServiceUnavailable
+from saaskit.observability.metrics import recorder
+from saaskit.observability.tracing import task_span
 
 logger = logging.getLogger("saaskit.tasks")
 
@@ -61,20 +63,29 @@ class InProcessRunner:
         task.add_done_callback(self._running.discard)
 
     async def _run(self, name: str, payload: dict[str, Any]) -> None:
+        # Created in the caller's context: its request id and trace carry over.
+        with task_span(name):
+            await self._attempts(name, payload)
+
+    async def _attempts(self, name: str, payload: dict[str, Any]) -> None:
         for attempt in range(self.retries + 1):
             try:
                 await self.tasks[name](payload)
+                recorder().task(name, "ok")
                 return
             except RETRYABLE as error:
                 if attempt == self.retries:
+                    recorder().task(name, "failed")
                     logger.error(
                         "task %s failed after %d attempts", name, attempt + 1, exc_info=error
                     )
                     return
                 delay = self.backoff * 2**attempt
+                recorder().task(name, "retry")
                 logger.warning("task %s failed (%s); retrying in %.1fs", name, error, delay)
                 await asyncio.sleep(delay)
             except Exception:
+                recorder().task(name, "failed")
                 logger.exception("task %s failed", name)
                 return
 

@@ -20,13 +20,20 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.base import instance_state, manager_of_class
 
 from saaskit.store import Entry, Store
+from saaskit.store.keys import user_tag
+from saaskit.store.reads import Read
 from saaskit.types import UserT as UserT  # re-exported: hosts and older code import it here
 
 _NOT_CACHED = frozenset({"hashed_password"})
 
 
-def user_cache_key(user_id: int) -> str:
-    return f"user:{user_id}"
+def _cache_key(user_id: int) -> str:
+    # The user's hash tag: read with the session in one MGET (saaskit.store.keys).
+    return f"{user_tag(user_id)}:user"
+
+
+def _legacy_cache_key(user_id: int) -> str:
+    return f"user:{user_id}"  # saaskit 0.x, before hash tags
 
 
 _DECODERS: dict[type, Any] = {
@@ -96,10 +103,23 @@ class UserCodec(Generic[UserT]):
 class UserCache(Generic[UserT]):
     """Read-through cache of users in the store."""
 
-    def __init__(self, store: Store, model: type[UserT], ttl: int) -> None:
+    def __init__(
+        self, store: Store, model: type[UserT], ttl: int, *, legacy_keys: bool = False
+    ) -> None:
         self.store = store
         self.codec = UserCodec(model)
         self.ttl = ttl
+        self.legacy_keys = legacy_keys
+
+    def read(self, user_id: int) -> Read[UserT | None]:
+        """The cached user, as a read to combine with others in one round trip."""
+        decode = self.codec.decode
+        return Read((_cache_key(user_id),), lambda raws: decode(raws[0]) if raws[0] else None)
+
+    async def get(self, user_id: int) -> UserT | None:
+        """The cached user (None when not cached)."""
+        raw = await self.store.get(_cache_key(user_id))
+        return self.codec.decode(raw) if raw else None
 
     async def put(self, user: UserT) -> None:
         for key, value, ttl in self.entries(user):
@@ -109,7 +129,10 @@ class UserCache(Generic[UserT]):
         """What :meth:`put` writes, to write it with other entries in one round trip."""
         if self.ttl <= 0:
             return []
-        return [(user_cache_key(user.id), self.codec.encode(user), self.ttl)]
+        return [(_cache_key(user.id), self.codec.encode(user), self.ttl)]
 
     async def invalidate(self, user_id: int) -> None:
-        await self.store.delete(user_cache_key(user_id))
+        """Forget the cached user (the next read loads it from the database)."""
+        await self.store.delete(_cache_key(user_id))
+        if self.legacy_keys:  # still read by processes of the previous version
+            await self.store.delete(_legacy_cache_key(user_id))

@@ -282,7 +282,7 @@ class UserService(Generic[UserT]):
         await self.audit.record(
             AuditAction.USER_DELETED, actor_id=actor_id, target_id=user_id, client=client
         )
-        await self.hooks.emit(self.hooks.after_delete, user, client)
+        await self.hooks.emit_event("after_delete", user, client)
 
     async def page(
         self, *, limit: int = 50, offset: int = 0, email: str | None = None

@@ -144,6 +144,10 @@ export type ErrorDetail = {
      * Plans
      */
     plans?: Array<string> | null;
+    /**
+     * Request Id
+     */
+    request_id?: string | null;
 };
 
 /**
@@ -176,16 +180,6 @@ export type FieldError = {
 };
 
 /**
- * HTTPValidationError
- */
-export type HttpValidationError = {
-    /**
-     * Detail
-     */
-    detail?: Array<ValidationError>;
-};
-
-/**
  * Health
  */
 export type Health = {
@@ -193,7 +187,7 @@ export type Health = {
      * Checks
      */
     checks?: {
-        [key: string]: 'ok' | 'down' | 'skipped';
+        [key: string]: 'ok' | 'down' | 'skipped' | 'behind';
     };
     /**
      * Status
@@ -505,34 +499,6 @@ export type UserUpdate = {
 };
 
 /**
- * ValidationError
- */
-export type ValidationError = {
-    /**
-     * Context
-     */
-    ctx?: {
-        [key: string]: unknown;
-    };
-    /**
-     * Input
-     */
-    input?: unknown;
-    /**
-     * Location
-     */
-    loc: Array<string | number>;
-    /**
-     * Message
-     */
-    msg: string;
-    /**
-     * Error Type
-     */
-    type: string;
-};
-
-/**
  * VerifyEmailRequest
  */
 export type VerifyEmailRequest = {
@@ -594,9 +560,9 @@ export type AuditListErrors = {
      */
     403: ErrorResponse;
     /**
-     * Validation Error
+     * Invalid input (submitted values are never echoed)
      */
-    422: HttpValidationError;
+    422: ErrorResponse;
 };
 
 export type AuditListError = AuditListErrors[keyof AuditListErrors];
@@ -1087,9 +1053,9 @@ export type AuthDeleteSessionErrors = {
      */
     404: ErrorResponse;
     /**
-     * Validation Error
+     * Invalid input (submitted values are never echoed)
      */
-    422: HttpValidationError;
+    422: ErrorResponse;
 };
 
 export type AuthDeleteSessionError = AuthDeleteSessionErrors[keyof AuthDeleteSessionErrors];
@@ -1230,9 +1196,9 @@ export type UsersListErrors = {
      */
     403: ErrorResponse;
     /**
-     * Validation Error
+     * Invalid input (submitted values are never echoed)
      */
-    422: HttpValidationError;
+    422: ErrorResponse;
 };
 
 export type UsersListError = UsersListErrors[keyof UsersListErrors];
@@ -1449,9 +1415,9 @@ export type UsersDeleteErrors = {
      */
     404: ErrorResponse;
     /**
-     * Validation Error
+     * Invalid input (submitted values are never echoed)
      */
-    422: HttpValidationError;
+    422: ErrorResponse;
 };
 
 export type UsersDeleteError = UsersDeleteErrors[keyof UsersDeleteErrors];
@@ -1491,9 +1457,9 @@ export type UsersGetErrors = {
      */
     404: ErrorResponse;
     /**
-     * Validation Error
+     * Invalid input (submitted values are never echoed)
      */
-    422: HttpValidationError;
+    422: ErrorResponse;
 };
 
 export type UsersGetError = UsersGetErrors[keyof UsersGetErrors];

@@ -6,7 +6,6 @@ from .audit_event_read_detail_type_0 import AuditEventReadDetailType0
 from .auth_login_data_body import AuthLoginDataBody
 from .checks import Checks
 from .checks_additional_property import ChecksAdditionalProperty
-from .context import Context
 from .demo_index import DemoIndex
 from .email_change_request import EmailChangeRequest
 from .email_request import EmailRequest
@@ -16,7 +15,6 @@ from .error_response import ErrorResponse
 from .field_error import FieldError
 from .health import Health
 from .health_status import HealthStatus
-from .http_validation_error import HTTPValidationError
 from .login_request import LoginRequest
 from .o_auth_error import OAuthError
 from .o_auth_error_error import OAuthErrorError
@@ -37,7 +35,6 @@ from .user_admin_update import UserAdminUpdate
 from .user_create import UserCreate
 from .user_read import UserRead
 from .user_update import UserUpdate
-from .validation_error import ValidationError
 from .verify_email_request import VerifyEmailRequest
 
 __all__ = (
@@ -47,7 +44,6 @@ __all__ = (
     "AuthLoginDataBody",
     "Checks",
     "ChecksAdditionalProperty",
-    "Context",
     "DemoIndex",
     "EmailChangeRequest",
     "EmailRequest",
@@ -57,7 +53,6 @@ __all__ = (
     "FieldError",
     "Health",
     "HealthStatus",
-    "HTTPValidationError",
     "LoginRequest",
     "OAuthError",
     "OAuthErrorError",
@@ -78,6 +73,5 @@ __all__ = (
     "UserCreate",
     "UserRead",
     "UserUpdate",
-    "ValidationError",
     "VerifyEmailRequest",
 )

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 
 class ChecksAdditionalProperty(StrEnum):
+    BEHIND = "behind"
     DOWN = "down"
     OK = "ok"
     SKIPPED = "skipped"

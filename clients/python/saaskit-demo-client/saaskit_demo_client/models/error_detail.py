@@ -25,6 +25,7 @@ class ErrorDetail:
         fields (list[FieldError] | None | Unset):
         fields_total (int | None | Unset):
         plans (list[str] | None | Unset):
+        request_id (None | str | Unset):
     """
 
     code: ErrorCode
@@ -32,6 +33,7 @@ class ErrorDetail:
     fields: list[FieldError] | None | Unset = UNSET
     fields_total: int | None | Unset = UNSET
     plans: list[str] | None | Unset = UNSET
+    request_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +68,12 @@ class ErrorDetail:
         else:
             plans = self.plans
 
+        request_id: None | str | Unset
+        if isinstance(self.request_id, Unset):
+            request_id = UNSET
+        else:
+            request_id = self.request_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -80,6 +88,8 @@ class ErrorDetail:
             field_dict["fields_total"] = fields_total
         if plans is not UNSET:
             field_dict["plans"] = plans
+        if request_id is not UNSET:
+            field_dict["request_id"] = request_id
 
         return field_dict
 
@@ -140,12 +150,22 @@ class ErrorDetail:
 
         plans = _parse_plans(d.pop("plans", UNSET))
 
+        def _parse_request_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        request_id = _parse_request_id(d.pop("request_id", UNSET))
+
         error_detail = cls(
             code=code,
             message=message,
             fields=fields,
             fields_total=fields_total,
             plans=plans,
+            request_id=request_id,
         )
 
         error_detail.additional_properties = d

@@ -6,7 +6,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
-from ...models.http_validation_error import HTTPValidationError
 from ...models.page_audit_event_read import PageAuditEventRead
 from ...types import UNSET, Response, Unset
 
@@ -52,7 +51,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | HTTPValidationError | PageAuditEventRead | None:
+) -> ErrorResponse | PageAuditEventRead | None:
     if response.status_code == 200:
         response_200 = PageAuditEventRead.from_dict(response.json())
 
@@ -69,7 +68,7 @@ def _parse_response(
         return response_403
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = ErrorResponse.from_dict(response.json())
 
         return response_422
 
@@ -81,7 +80,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | HTTPValidationError | PageAuditEventRead]:
+) -> Response[ErrorResponse | PageAuditEventRead]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -97,7 +96,7 @@ def sync_detailed(
     offset: int | Unset = 0,
     user_id: int | None | Unset = UNSET,
     action: None | str | Unset = UNSET,
-) -> Response[ErrorResponse | HTTPValidationError | PageAuditEventRead]:
+) -> Response[ErrorResponse | PageAuditEventRead]:
     """Audit:List
 
     Args:
@@ -111,7 +110,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | HTTPValidationError | PageAuditEventRead]
+        Response[ErrorResponse | PageAuditEventRead]
     """
 
     kwargs = _get_kwargs(
@@ -135,7 +134,7 @@ def sync(
     offset: int | Unset = 0,
     user_id: int | None | Unset = UNSET,
     action: None | str | Unset = UNSET,
-) -> ErrorResponse | HTTPValidationError | PageAuditEventRead | None:
+) -> ErrorResponse | PageAuditEventRead | None:
     """Audit:List
 
     Args:
@@ -149,7 +148,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | HTTPValidationError | PageAuditEventRead
+        ErrorResponse | PageAuditEventRead
     """
 
     return sync_detailed(
@@ -168,7 +167,7 @@ async def asyncio_detailed(
     offset: int | Unset = 0,
     user_id: int | None | Unset = UNSET,
     action: None | str | Unset = UNSET,
-) -> Response[ErrorResponse | HTTPValidationError | PageAuditEventRead]:
+) -> Response[ErrorResponse | PageAuditEventRead]:
     """Audit:List
 
     Args:
@@ -182,7 +181,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | HTTPValidationError | PageAuditEventRead]
+        Response[ErrorResponse | PageAuditEventRead]
     """
 
     kwargs = _get_kwargs(
@@ -204,7 +203,7 @@ async def asyncio(
     offset: int | Unset = 0,
     user_id: int | None | Unset = UNSET,
     action: None | str | Unset = UNSET,
-) -> ErrorResponse | HTTPValidationError | PageAuditEventRead | None:
+) -> ErrorResponse | PageAuditEventRead | None:
     """Audit:List
 
     Args:
@@ -218,7 +217,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | HTTPValidationError | PageAuditEventRead
+        ErrorResponse | PageAuditEventRead
     """
 
     return (

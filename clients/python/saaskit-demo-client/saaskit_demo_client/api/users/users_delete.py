@@ -7,7 +7,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
-from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
@@ -25,9 +24,7 @@ def _get_kwargs(
     return _kwargs
 
 
-def _parse_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Any | ErrorResponse | HTTPValidationError | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | ErrorResponse | None:
     if response.status_code == 204:
         response_204 = cast(Any, None)
         return response_204
@@ -48,7 +45,7 @@ def _parse_response(
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = ErrorResponse.from_dict(response.json())
 
         return response_422
 
@@ -58,9 +55,7 @@ def _parse_response(
         return None
 
 
-def _build_response(
-    *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[Any | ErrorResponse | HTTPValidationError]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | ErrorResponse]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -73,7 +68,7 @@ def sync_detailed(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> Response[Any | ErrorResponse | HTTPValidationError]:
+) -> Response[Any | ErrorResponse]:
     """Users:Delete
 
     Args:
@@ -84,7 +79,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse | HTTPValidationError]
+        Response[Any | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -102,7 +97,7 @@ def sync(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> Any | ErrorResponse | HTTPValidationError | None:
+) -> Any | ErrorResponse | None:
     """Users:Delete
 
     Args:
@@ -113,7 +108,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse | HTTPValidationError
+        Any | ErrorResponse
     """
 
     return sync_detailed(
@@ -126,7 +121,7 @@ async def asyncio_detailed(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> Response[Any | ErrorResponse | HTTPValidationError]:
+) -> Response[Any | ErrorResponse]:
     """Users:Delete
 
     Args:
@@ -137,7 +132,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Any | ErrorResponse | HTTPValidationError]
+        Response[Any | ErrorResponse]
     """
 
     kwargs = _get_kwargs(
@@ -153,7 +148,7 @@ async def asyncio(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> Any | ErrorResponse | HTTPValidationError | None:
+) -> Any | ErrorResponse | None:
     """Users:Delete
 
     Args:
@@ -164,7 +159,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Any | ErrorResponse | HTTPValidationError
+        Any | ErrorResponse
     """
 
     return (

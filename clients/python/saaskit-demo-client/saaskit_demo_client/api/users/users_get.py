@@ -7,7 +7,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
-from ...models.http_validation_error import HTTPValidationError
 from ...models.user_read import UserRead
 from ...types import Response
 
@@ -28,7 +27,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | HTTPValidationError | UserRead | None:
+) -> ErrorResponse | UserRead | None:
     if response.status_code == 200:
         response_200 = UserRead.from_dict(response.json())
 
@@ -50,7 +49,7 @@ def _parse_response(
         return response_404
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = ErrorResponse.from_dict(response.json())
 
         return response_422
 
@@ -62,7 +61,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | HTTPValidationError | UserRead]:
+) -> Response[ErrorResponse | UserRead]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -75,7 +74,7 @@ def sync_detailed(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> Response[ErrorResponse | HTTPValidationError | UserRead]:
+) -> Response[ErrorResponse | UserRead]:
     """Users:Get
 
     Args:
@@ -86,7 +85,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | HTTPValidationError | UserRead]
+        Response[ErrorResponse | UserRead]
     """
 
     kwargs = _get_kwargs(
@@ -104,7 +103,7 @@ def sync(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> ErrorResponse | HTTPValidationError | UserRead | None:
+) -> ErrorResponse | UserRead | None:
     """Users:Get
 
     Args:
@@ -115,7 +114,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | HTTPValidationError | UserRead
+        ErrorResponse | UserRead
     """
 
     return sync_detailed(
@@ -128,7 +127,7 @@ async def asyncio_detailed(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> Response[ErrorResponse | HTTPValidationError | UserRead]:
+) -> Response[ErrorResponse | UserRead]:
     """Users:Get
 
     Args:
@@ -139,7 +138,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | HTTPValidationError | UserRead]
+        Response[ErrorResponse | UserRead]
     """
 
     kwargs = _get_kwargs(
@@ -155,7 +154,7 @@ async def asyncio(
     user_id: int,
     *,
     client: AuthenticatedClient,
-) -> ErrorResponse | HTTPValidationError | UserRead | None:
+) -> ErrorResponse | UserRead | None:
     """Users:Get
 
     Args:
@@ -166,7 +165,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | HTTPValidationError | UserRead
+        ErrorResponse | UserRead
     """
 
     return (

@@ -6,7 +6,6 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
-from ...models.http_validation_error import HTTPValidationError
 from ...models.page_user_read import PageUserRead
 from ...types import UNSET, Response, Unset
 
@@ -44,7 +43,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | HTTPValidationError | PageUserRead | None:
+) -> ErrorResponse | PageUserRead | None:
     if response.status_code == 200:
         response_200 = PageUserRead.from_dict(response.json())
 
@@ -61,7 +60,7 @@ def _parse_response(
         return response_403
 
     if response.status_code == 422:
-        response_422 = HTTPValidationError.from_dict(response.json())
+        response_422 = ErrorResponse.from_dict(response.json())
 
         return response_422
 
@@ -73,7 +72,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | HTTPValidationError | PageUserRead]:
+) -> Response[ErrorResponse | PageUserRead]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -88,7 +87,7 @@ def sync_detailed(
     limit: int | Unset = 50,
     offset: int | Unset = 0,
     email: None | str | Unset = UNSET,
-) -> Response[ErrorResponse | HTTPValidationError | PageUserRead]:
+) -> Response[ErrorResponse | PageUserRead]:
     """Users:List
 
     Args:
@@ -101,7 +100,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | HTTPValidationError | PageUserRead]
+        Response[ErrorResponse | PageUserRead]
     """
 
     kwargs = _get_kwargs(
@@ -123,7 +122,7 @@ def sync(
     limit: int | Unset = 50,
     offset: int | Unset = 0,
     email: None | str | Unset = UNSET,
-) -> ErrorResponse | HTTPValidationError | PageUserRead | None:
+) -> ErrorResponse | PageUserRead | None:
     """Users:List
 
     Args:
@@ -136,7 +135,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | HTTPValidationError | PageUserRead
+        ErrorResponse | PageUserRead
     """
 
     return sync_detailed(
@@ -153,7 +152,7 @@ async def asyncio_detailed(
     limit: int | Unset = 50,
     offset: int | Unset = 0,
     email: None | str | Unset = UNSET,
-) -> Response[ErrorResponse | HTTPValidationError | PageUserRead]:
+) -> Response[ErrorResponse | PageUserRead]:
     """Users:List
 
     Args:
@@ -166,7 +165,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | HTTPValidationError | PageUserRead]
+        Response[ErrorResponse | PageUserRead]
     """
 
     kwargs = _get_kwargs(
@@ -186,7 +185,7 @@ async def asyncio(
     limit: int | Unset = 50,
     offset: int | Unset = 0,
     email: None | str | Unset = UNSET,
-) -> ErrorResponse | HTTPValidationError | PageUserRead | None:
+) -> ErrorResponse | PageUserRead | None:
     """Users:List
 
     Args:
@@ -199,7 +198,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | HTTPValidationError | PageUserRead
+        ErrorResponse | PageUserRead
     """
 
     return (
