@@ -18,9 +18,9 @@ from saaskit.exceptions import AIQuotaExceeded
 from saaskit.models import AIUsage, User
 from saaskit.store import Store, create_store
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, ask, new_user
-from tests.conftest import TEST_REDIS_URL
-from tests.conftest import test_settings as settings_for
+from tests.ai.helpers import AIKitFactory, ask, new_user
+from tests.helpers import TEST_REDIS_URL
+from tests.helpers import make_settings as settings_for
 
 
 @pytest.fixture

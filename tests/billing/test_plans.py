@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import Billing, billing_settings
-from tests.conftest import KitFactory, client_for
+from tests.billing.helpers import Billing, billing_settings
+from tests.helpers import KitFactory, client_for
 
 PLANS = "/api/v1/billing/plans"
 
