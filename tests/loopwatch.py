@@ -1,59 +1,55 @@
-"""Watch the event loop for stalls while some work runs.
+"""Prove that blocking work runs beside the event loop, without measuring time.
 
-The cyclic garbage collector is paused while watching: late in a full test run the
-process holds over a million objects (FastAPI keeps up to 4096 endpoint functions in
-its callable caches, and with them dozens of test kits), and one generation-2 pass
-then stops every thread for 0.2-1 s (measured). That pause is the test process's,
-not the code under test's, and it would be counted as a stall.
+Timing a loop's stalls flakes on a loaded machine (a descheduled test process looks like
+a stalled loop); these checks ask the loop to run a callback while the blocking call is in
+progress instead, which a loop that waits for the call cannot do.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
-import itertools
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from tests.helpers import GUARD_SECONDS
+
+T = TypeVar("T")
 
 
-@dataclass
-class LoopWatch:
-    ticks: list[float] = field(default_factory=list)
-    started: float = 0.0
-
-    @property
-    def gaps(self) -> list[float]:
-        """Time between consecutive ticks of a 10 ms ticker, seconds."""
-        return [later - earlier for earlier, later in itertools.pairwise(self.ticks)]
-
-    @property
-    def ticks_since_start(self) -> int:
-        return sum(1 for tick in self.ticks if tick >= self.started)
+@dataclass(frozen=True)
+class BlockingCall:
+    on_loop_thread: bool
+    loop_ran_meanwhile: bool
 
 
-@asynccontextmanager
-async def watch_loop() -> AsyncIterator[LoopWatch]:
-    """Tick every 10 ms on the running loop; ``watch.started`` marks the watched work."""
-    watch = LoopWatch()
-    stop = asyncio.Event()
+class BesideTheLoop:
+    """Wraps a blocking function that must run off the event loop, and proves that it does.
 
-    async def ticker() -> None:
-        while not stop.is_set():
-            watch.ticks.append(time.perf_counter())
-            await asyncio.sleep(0.01)
+    Each call records whether it ran on the loop's thread and, when it did not, waits
+    (up to :data:`GUARD_SECONDS`) for the loop to run a callback while the call is in
+    progress: a loop that waited for the call could not. No timing is measured.
+    """
 
-    gc.collect()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    task = asyncio.create_task(ticker())
-    try:
-        await asyncio.sleep(0.02)
-        watch.started = time.perf_counter()
-        yield watch
-    finally:
-        stop.set()
-        await task
-        if was_enabled:
-            gc.enable()
+    def __init__(self, fn: Callable[..., T], loop: asyncio.AbstractEventLoop) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.loop_thread = threading.get_ident()  # built on the loop's thread
+        self.calls: list[BlockingCall] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        on_loop = threading.get_ident() == self.loop_thread
+        ran = False
+        if not on_loop:
+            tick = threading.Event()
+            self.loop.call_soon_threadsafe(tick.set)
+            ran = tick.wait(GUARD_SECONDS)
+        self.calls.append(BlockingCall(on_loop_thread=on_loop, loop_ran_meanwhile=ran))
+        return self.fn(*args, **kwargs)
+
+    def assert_ran_beside_the_loop(self) -> None:
+        assert self.calls, "the blocking function was never called"
+        for call in self.calls:
+            assert not call.on_loop_thread, "a blocking call ran on the event loop's thread"
+            assert call.loop_ran_meanwhile, "the event loop was stalled during a blocking call"

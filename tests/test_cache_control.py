@@ -10,7 +10,7 @@ from fastapi.responses import PlainTextResponse
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import bearer, build_app, client_for, signed_up
+from tests.helpers import bearer, build_app, client_for, signed_up
 
 
 async def test_the_kits_authenticated_responses_say_no_store(client: httpx.AsyncClient) -> None:

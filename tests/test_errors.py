@@ -15,7 +15,7 @@ from saaskit.errors import status_for
 from saaskit.models import User
 from saaskit.observability.logs import JsonFormatter
 from saaskit.store import StoreUnavailable
-from tests.conftest import PASSWORD, KitFactory, build_app, client_for, register
+from tests.helpers import PASSWORD, KitFactory, build_app, client_for, register
 
 
 def host_app(kit: SaaSKit[User]) -> FastAPI:

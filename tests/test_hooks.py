@@ -14,7 +14,7 @@ from saaskit import SaaSKit
 from saaskit.auth.client import ClientInfo
 from saaskit.email import MemorySender
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login, register, signed_up
+from tests.helpers import PASSWORD, bearer, login, register, signed_up
 
 Calls = list[tuple[Any, ...]]
 

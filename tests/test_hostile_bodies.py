@@ -17,7 +17,7 @@ from saaskit import SaaSKit
 from saaskit.errors import MAX_FIELD_ERRORS
 from saaskit.json_limits import JsonLimits, JsonTooComplex, loads_bounded
 from saaskit.models import User
-from tests.conftest import KitFactory, build_app, client_for
+from tests.helpers import KitFactory, build_app, client_for
 
 UNAUTHENTICATED = [
     "/api/v1/auth/login",

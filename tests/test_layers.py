@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -170,3 +172,15 @@ def test_an_unknown_name_of_the_database_package_is_an_attribute_error() -> None
         importlib.import_module("saaskit.db").nothing  # noqa: B018
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         importlib.import_module("saaskit.db.tables").nothing  # noqa: B018
+
+
+def test_light_modules_load_neither_fastapi_nor_sqlalchemy() -> None:
+    """What the package docstring promises: ``SaaSKit`` is imported on first access."""
+    code = (
+        "import sys, saaskit, saaskit.settings, saaskit.exceptions, saaskit.__about__\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'sqlalchemy'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

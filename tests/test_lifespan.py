@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import KitFactory
+from tests.helpers import KitFactory
 
 
 @pytest.fixture(autouse=True)

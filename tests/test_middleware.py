@@ -11,7 +11,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, build_app, client_for, register
+from tests.helpers import PASSWORD, KitFactory, build_app, client_for, register
 
 LIMIT = 1024
 

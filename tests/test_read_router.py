@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from saaskit import SaaSKitSettings
 from saaskit.db.replicas import ReadRouter
-from tests.conftest import PASSWORD, bearer, client_for, login
 from tests.docs.helpers import SNIPPETS, load_path
+from tests.helpers import PASSWORD, bearer, client_for, login
 from tests.ports import free_port
 
 

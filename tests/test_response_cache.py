@@ -11,8 +11,8 @@ import pytest
 
 from saaskit.cache import ResponseCache
 from saaskit.store import Store, StoreUnavailable
-from tests.conftest import PASSWORD, bearer, client_for, login, new_store
 from tests.docs.helpers import SNIPPETS, load_path
+from tests.helpers import PASSWORD, bearer, client_for, login, new_store
 
 
 class CountingStore:

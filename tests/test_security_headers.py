@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, build_app, client_for, register, signed_up
+from tests.helpers import PASSWORD, KitFactory, build_app, client_for, register, signed_up
 
 BASELINE = {
     "x-content-type-options": "nosniff",

@@ -17,7 +17,7 @@ import pytest
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.settings import DEFAULT_SECRET_KEY
 from saaskit.signing_key import signing_key
-from tests.conftest import bearer, build_app, new_store, signed_up
+from tests.helpers import bearer, build_app, new_store, signed_up
 
 GOOD_KEY = "x7Hq9sL2vN4pR8tW1yZ3bD5fG6jK0mQ2aE4uI8oP"
 

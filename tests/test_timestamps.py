@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 async def test_created_at_keeps_microseconds_on_every_database(kit: SaaSKit[User]) -> None:

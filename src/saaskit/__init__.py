@@ -1,8 +1,10 @@
 """saaskit: production-grade auth, users, billing and AI metering for FastAPI.
 
-``SaaSKit`` and ``SaaSKitSettings`` are imported on first access, so light entry points
-(password-hashing worker processes, ``saaskit --help``) do not load FastAPI and
-SQLAlchemy.
+``SaaSKit`` and ``SaaSKitSettings`` are imported on first access. Importing any module of
+the package runs this file first, so a light one (``saaskit.__about__``,
+``saaskit.settings``, ``saaskit.exceptions``) does not pay for FastAPI and SQLAlchemy.
+(The password-hashing worker processes import nothing from saaskit: they run
+``saaskit/auth/_hashworker.py`` as a file.)
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,12 +12,8 @@ from saaskit import SaaSKit
 from saaskit.models import User
 from saaskit.testing import FakeOpenAI
 from saaskit.testing.openai_pytest import fake_openai  # noqa: F401 - a fixture
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, signed_up
-
-AIKitFactory = Callable[..., Awaitable[SaaSKit[User]]]
-
-
-REPLY = "Sure thing, here is a short answer"
+from tests.ai.helpers import REPLY, AIKitFactory
+from tests.helpers import KitFactory, client_for
 
 
 @pytest.fixture(autouse=True)
@@ -48,19 +44,3 @@ async def ai_kit(make_ai_kit: AIKitFactory) -> SaaSKit[User]:
 async def ai_client(ai_kit: SaaSKit[User]) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(ai_kit) as client:
         yield client
-
-
-async def new_user(kit: SaaSKit[User], email: str = "alice@example.com") -> int:
-    user = await kit.users.create(email, PASSWORD)
-    return user.id
-
-
-async def auth_headers(
-    client: httpx.AsyncClient, email: str = "alice@example.com"
-) -> dict[str, str]:
-    tokens = await signed_up(client, email)
-    return bearer(tokens["access_token"])
-
-
-def ask(text: str = "Hello there") -> list[dict[str, str]]:
-    return [{"role": "user", "content": text}]

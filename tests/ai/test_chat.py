@@ -16,8 +16,8 @@ from saaskit.ai.metering import counter_key
 from saaskit.exceptions import AINotConfigured, MissingExtra
 from saaskit.models import User
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, ask, auth_headers, new_user
-from tests.conftest import KitFactory, client_for
+from tests.ai.helpers import AIKitFactory, ask, auth_headers, new_user
+from tests.helpers import KitFactory, client_for
 
 CHAT = "/api/v1/ai/chat"
 USAGE = "/api/v1/ai/usage"

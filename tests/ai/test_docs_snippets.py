@@ -11,7 +11,7 @@ from saaskit.exceptions import AIQuotaExceeded
 from saaskit.models import User
 from saaskit.owners import Owner
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, new_user
+from tests.ai.helpers import AIKitFactory, new_user
 from tests.docs.helpers import SNIPPETS, load_path
 
 

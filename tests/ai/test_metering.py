@@ -18,9 +18,9 @@ from saaskit.exceptions import AIQuotaExceeded
 from saaskit.models import AIUsage, User
 from saaskit.store import Store, create_store
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, ask, new_user
-from tests.conftest import TEST_REDIS_URL
-from tests.conftest import test_settings as settings_for
+from tests.ai.helpers import AIKitFactory, ask, new_user
+from tests.helpers import TEST_REDIS_URL
+from tests.helpers import make_settings as settings_for
 
 
 @pytest.fixture
@@ -183,12 +183,21 @@ async def test_instances_sharing_a_store_share_the_quota(
 ) -> None:
     first, second = two_instances
     uid = await new_user(first)
-    fake_openai.delay_next(0.3, times=30)
+    fake_openai.hold()  # every call that gets past its reservation waits in the fake
 
-    results = await asyncio.gather(
-        *(kit.ai.chat(uid, ask("Hi")) for kit in (first, second) for _ in range(15)),
-        return_exceptions=True,
-    )
+    chats = [
+        asyncio.ensure_future(kit.ai.chat(uid, ask("Hi")))
+        for kit in (first, second)
+        for _ in range(15)
+    ]
+    # Until each call is either refused or waiting in the fake, so all reservations are
+    # held at once (no answer can hand tokens back early, however slow the machine).
+    for _ in range(100_000):
+        if sum(chat.done() for chat in chats) + fake_openai.held == len(chats):
+            break
+        await asyncio.sleep(0.001)
+    fake_openai.release()
+    results = await asyncio.gather(*chats, return_exceptions=True)
 
     answered = [r for r in results if not isinstance(r, BaseException)]
     assert all(isinstance(r, AIQuotaExceeded) for r in results if isinstance(r, BaseException))

@@ -12,7 +12,7 @@ from saaskit.ai.quotas import DefaultQuota, QuotasByKind, owner_tokens
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.models import AIUsage, User
 from saaskit.owners import Owner
-from tests.ai.conftest import ask, new_user
+from tests.ai.helpers import ask, new_user
 
 ORG = Owner("organization", 1)
 

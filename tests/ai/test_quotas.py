@@ -14,9 +14,9 @@ from saaskit.settings import AISettings
 from saaskit.testing import FakeOpenAI
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
-from tests.ai.conftest import AIKitFactory, ask, auth_headers, new_user
-from tests.conftest import KitFactory, client_for, new_store
-from tests.conftest import test_settings as settings_for
+from tests.ai.helpers import AIKitFactory, ask, auth_headers, new_user
+from tests.helpers import KitFactory, client_for, new_store
+from tests.helpers import make_settings as settings_for
 
 
 class PlanStub:

@@ -24,8 +24,8 @@ from saaskit.ai.metering import Reservation, UsageMeter
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.models import User
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, ask, auth_headers, new_user
-from tests.conftest import client_for
+from tests.ai.helpers import AIKitFactory, ask, auth_headers, new_user
+from tests.helpers import client_for
 
 CHAT = "/api/v1/ai/chat"
 # OpenAI's chat format frames each message with 3 tokens and primes the reply with 3.

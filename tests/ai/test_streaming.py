@@ -18,8 +18,8 @@ from saaskit.ai.streaming import ChatStream
 from saaskit.exceptions import AIUpstreamError
 from saaskit.models import User
 from saaskit.testing import FakeOpenAI
-from tests.ai.conftest import AIKitFactory, ask, auth_headers, new_user
-from tests.conftest import build_app, client_for
+from tests.ai.helpers import AIKitFactory, ask, auth_headers, new_user
+from tests.helpers import GUARD_SECONDS, build_app, client_for
 
 CHAT = "/api/v1/ai/chat"
 REPLY = "Sure thing, here is a short answer"
@@ -133,7 +133,7 @@ async def test_server_without_usage_chunk_is_charged_an_estimate(
     assert (await ai_kit.ai.usage(uid)).used_tokens == stream.usage.total_tokens
 
 
-async def wait_for(condition: Any, within: float = 5.0) -> None:
+async def wait_for(condition: Any, within: float = GUARD_SECONDS) -> None:
     deadline = time.monotonic() + within
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"

@@ -13,7 +13,7 @@ from saaskit import SaaSKit
 from saaskit.audit.models import AuditEventMixin
 from saaskit.email import MemorySender
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, build_app, login, register
+from tests.helpers import PASSWORD, bearer, build_app, login, register
 
 CLIENT_IP = "198.51.100.23"
 AGENT = "audit-test/1.0"

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from saaskit import SaaSKit
 from saaskit.db.engine import create_session_factory, single_statements
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login, register
+from tests.helpers import PASSWORD, bearer, login, register
 from tests.ports import free_port
 
 

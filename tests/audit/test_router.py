@@ -7,7 +7,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login, signed_up
+from tests.helpers import PASSWORD, bearer, login, signed_up
 
 AUDIT = "/api/v1/audit"
 FIELDS = {"id", "created_at", "action", "outcome", "actor_id", "target_id", "ip", "user_agent"}

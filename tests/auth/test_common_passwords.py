@@ -16,7 +16,7 @@ from saaskit.email import MemorySender
 from saaskit.exceptions import InvalidPassword
 from saaskit.models import User
 from saaskit.settings import AuthSettings
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
+from tests.helpers import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
 
 COMMON = ["password1234", "Password1234", "PASSWORD1234"]
 DEFAULT_MINIMUM = AuthSettings().min_password_length

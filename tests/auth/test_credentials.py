@@ -22,9 +22,9 @@ from saaskit.auth.credentials import FULL_ACCESS, Principal
 from saaskit.exceptions import InvalidToken
 from saaskit.models import User
 from saaskit.store import StoreUnavailable
-from tests.conftest import bearer, build_app, client_for, signed_up
-from tests.conftest import test_settings as kit_settings
 from tests.docs.helpers import SNIPPETS, load_path
+from tests.helpers import bearer, build_app, client_for, signed_up
+from tests.helpers import make_settings as kit_settings
 
 KEY_READ = "sk_read_0123456789"
 KEY_WRITE = "sk_write_0123456789"

@@ -10,7 +10,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, register
+from tests.helpers import PASSWORD, KitFactory, bearer, client_for, register
 
 LOGIN = "/api/v1/auth/login"
 

@@ -10,8 +10,8 @@ from sqlalchemy import event
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import login, register
 from tests.databases import TEST_DATABASE_URL
+from tests.helpers import login, register
 
 pytestmark = pytest.mark.skipif(not TEST_DATABASE_URL, reason="PostgreSQL only (asyncpg)")
 

@@ -12,7 +12,7 @@ from saaskit import SaaSKit
 from saaskit.audit.service import AuditAction
 from saaskit.email import MemorySender
 from saaskit.models import User
-from tests.conftest import PASSWORD, answer, bearer, login, register
+from tests.helpers import PASSWORD, answer, bearer, login, register
 
 LOGIN = "/api/v1/auth/login"
 USERS = "/api/v1/users"

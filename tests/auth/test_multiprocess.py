@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from saaskit.migrations import packaged_config, upgrade
-from tests.conftest import PASSWORD, TEST_REDIS_URL
 from tests.databases import scratch_database
+from tests.helpers import PASSWORD, TEST_REDIS_URL
 from tests.ports import free_port
 
 pytestmark = [

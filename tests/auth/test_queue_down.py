@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from saaskit.exceptions import ServiceUnavailable
-from tests.conftest import PASSWORD, KitFactory, build_app, register
+from tests.helpers import PASSWORD, KitFactory, build_app, register
 
 
 class DownRunner:

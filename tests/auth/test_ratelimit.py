@@ -11,9 +11,12 @@ import pytest
 from pydantic import ValidationError
 
 from saaskit import SaaSKit, SaaSKitSettings
+from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
+from saaskit.exceptions import RateLimited
 from saaskit.models import User
-from saaskit.settings import RateLimit
-from tests.conftest import PASSWORD, KitFactory, answer, build_app, client_for, register, signed_up
+from saaskit.settings import RateLimit, RateLimitSettings
+from saaskit.store import MemoryStore
+from tests.helpers import PASSWORD, KitFactory, answer, build_app, client_for, register, signed_up
 
 LOGIN = "/api/v1/auth/login"
 FORGOT = "/api/v1/auth/forgot-password"
@@ -261,3 +264,23 @@ async def test_without_trusted_proxies_the_peer_address_is_recorded(
         )
 
     assert listed.json()[0]["ip"] == "127.0.0.1"
+
+
+def test_every_rate_limit_rule_is_a_setting_and_every_setting_a_rule() -> None:
+    settings = RateLimitSettings()
+    limiter = RateLimiter(MemoryStore(), settings)
+    fields = {name for name in RateLimitSettings.model_fields if name != "enabled"}
+
+    assert {rule.value for rule in RateLimitRule} == fields
+    for rule in RateLimitRule:
+        assert limiter.rule(rule) is getattr(settings, rule.value)
+
+
+async def test_a_rule_given_by_its_plain_name_counts_in_the_same_window() -> None:
+    limiter = RateLimiter(
+        MemoryStore(), RateLimitSettings(login_ip=RateLimit(limit=1, window_seconds=60))
+    )
+    await limiter.hit(RateLimitRule.LOGIN_IP, "203.0.113.9")
+
+    with pytest.raises(RateLimited):
+        await limiter.hit("login_ip", "203.0.113.9")  # type: ignore[arg-type]

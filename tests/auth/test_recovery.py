@@ -11,7 +11,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.email import MemorySender
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, bearer, login, signed_up
+from tests.helpers import PASSWORD, KitFactory, bearer, login, signed_up
 
 FORGOT = "/api/v1/auth/forgot-password"
 RESET = "/api/v1/auth/reset-password"

@@ -10,7 +10,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, login, register
+from tests.helpers import PASSWORD, login, register
 
 REGISTER = "/api/v1/auth/register"
 SECRET = "never-echo-this-S3cret!"

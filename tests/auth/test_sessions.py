@@ -8,7 +8,7 @@ import httpx
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import bearer, login, register, signed_up
+from tests.helpers import bearer, login, register, signed_up
 
 ME = "/api/v1/users/me"
 REFRESH = "/api/v1/auth/refresh"

@@ -20,7 +20,7 @@ from saaskit.email import MemorySender
 from saaskit.exceptions import InvalidToken
 from saaskit.models import User
 from saaskit.store import Store
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     KitFactory,
     bearer,

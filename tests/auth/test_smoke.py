@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import bearer, signed_up
+from tests.helpers import bearer, signed_up
 
 
 async def test_register_login_me_refresh(client: httpx.AsyncClient) -> None:

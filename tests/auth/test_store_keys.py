@@ -13,7 +13,7 @@ from saaskit import SaaSKit
 from saaskit.models import User
 from saaskit.store import Store
 from saaskit.store.keys import hash_tag
-from tests.conftest import (
+from tests.helpers import (
     KitFactory,
     bearer,
     client_for,
@@ -22,8 +22,8 @@ from tests.conftest import (
     register,
     signed_up,
 )
-from tests.conftest import (
-    test_settings as kit_settings,
+from tests.helpers import (
+    make_settings as kit_settings,
 )
 
 

@@ -8,7 +8,7 @@ import httpx
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login, signed_up
+from tests.helpers import PASSWORD, bearer, login, signed_up
 
 ME = "/api/v1/users/me"
 

@@ -15,7 +15,7 @@ from saaskit import SaaSKit
 from saaskit.auth.tokens import TokenCodec
 from saaskit.exceptions import InvalidToken
 from saaskit.models import User
-from tests.conftest import KitFactory, bearer, client_for, signed_up
+from tests.helpers import KitFactory, bearer, client_for, signed_up
 
 ME = "/api/v1/users/me"
 KEY = "test-secret-key-that-is-long-enough-0123456789"  # the key of tests.conftest's kits

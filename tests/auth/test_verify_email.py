@@ -13,7 +13,7 @@ from fastapi import Depends
 from saaskit import SaaSKit
 from saaskit.email import MemorySender
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, bearer, build_app, client_for, login, register
+from tests.helpers import PASSWORD, KitFactory, bearer, build_app, client_for, login, register
 
 VERIFY = "/api/v1/auth/verify-email"
 REQUEST = "/api/v1/auth/request-verify-email"

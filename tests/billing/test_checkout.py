@@ -8,8 +8,8 @@ import pytest
 
 from saaskit.models import Subscription
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import Billing, add_prices, billing_settings
-from tests.conftest import KitFactory, answer, client_for
+from tests.billing.helpers import Billing, add_prices, billing_settings
+from tests.helpers import KitFactory, answer, client_for
 
 CHECKOUT = "/api/v1/billing/create-checkout-session"
 

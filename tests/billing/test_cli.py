@@ -15,9 +15,9 @@ from saaskit import SaaSKit
 from saaskit.cli import app
 from saaskit.models import WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import PLANS, Billing, add_prices, billing_settings, gated_app
-from tests.conftest import TEST_REDIS_URL, client_for, new_store
-from tests.conftest import test_settings as settings_for
+from tests.billing.helpers import PLANS, Billing, add_prices, billing_settings, gated_app
+from tests.helpers import TEST_REDIS_URL, client_for, new_store
+from tests.helpers import make_settings as settings_for
 
 
 @pytest.fixture(autouse=True)

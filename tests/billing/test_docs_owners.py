@@ -9,9 +9,9 @@ from types import ModuleType
 import httpx
 import pytest
 
-from tests.billing.conftest import Billing
-from tests.conftest import build_app
+from tests.billing.helpers import Billing
 from tests.docs.helpers import SNIPPETS, load_path
+from tests.helpers import build_app
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from typing import Any
 
 from saaskit.billing.types import PaymentFailure
 from saaskit.models import Subscription, User, WebhookEvent
-from tests.billing.conftest import Billing
+from tests.billing.helpers import Billing
 
 
 def event(kind: str, obj: dict[str, Any], event_id: str = "evt_manual") -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.billing.conftest import Billing
+from tests.billing.helpers import Billing
 
 
 async def test_register_creates_one_customer(billing: Billing) -> None:

@@ -7,8 +7,8 @@ from fastapi import Depends
 
 from saaskit.billing.plans import UserPlan
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import Billing, add_prices, billing_settings, gated_app
-from tests.conftest import KitFactory, answer, bearer, build_app, client_for, login, register
+from tests.billing.helpers import Billing, add_prices, billing_settings, gated_app
+from tests.helpers import KitFactory, answer, bearer, build_app, client_for, login, register
 
 
 async def test_without_subscription_402_names_what_to_buy(billing: Billing) -> None:

@@ -17,8 +17,8 @@ from fastapi import Depends, FastAPI
 from saaskit import SaaSKit
 from saaskit.errors import ErrorResponse
 from saaskit.models import User
-from tests.billing.conftest import Billing
-from tests.conftest import KitFactory, bearer, build_app, client_for
+from tests.billing.helpers import Billing
+from tests.helpers import KitFactory, bearer, build_app, client_for
 
 ERROR_REF = "#/components/schemas/ErrorResponse"
 

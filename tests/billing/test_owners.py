@@ -18,8 +18,8 @@ from saaskit.billing.plans import UserPlan
 from saaskit.billing.types import CheckoutRequest
 from saaskit.models import BillingCustomer, Subscription, User
 from saaskit.owners import Owner
-from tests.billing.conftest import Billing
-from tests.conftest import build_app, register
+from tests.billing.helpers import Billing
+from tests.helpers import build_app, register
 
 CHECKOUT = "/api/v1/billing/create-checkout-session"
 ORG = Owner("organization", 1)

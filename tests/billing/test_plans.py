@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import Billing, add_prices, billing_settings
-from tests.conftest import KitFactory, client_for
+from tests.billing.helpers import Billing, add_prices, billing_settings
+from tests.helpers import KitFactory, client_for
 
 PLANS = "/api/v1/billing/plans"
 

@@ -11,8 +11,8 @@ import pytest
 from saaskit.billing.types import PaymentFailure, SubscriptionState
 from saaskit.models import Subscription, User, WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import Billing, add_prices, billing_settings, gated_app
-from tests.conftest import KitFactory, client_for
+from tests.billing.helpers import Billing, add_prices, billing_settings, gated_app
+from tests.helpers import KitFactory, client_for
 
 WEBHOOK = "/api/v1/billing/webhook"
 

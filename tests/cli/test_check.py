@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cli.conftest import STRONG_SECRET, backend_env, invoke
-from tests.conftest import TEST_REDIS_URL
+from tests.cli.helpers import STRONG_SECRET, backend_env, invoke
 from tests.databases import TEST_DATABASE_URL
+from tests.helpers import TEST_REDIS_URL
 
 UNREACHABLE_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:1/x"
 

@@ -10,7 +10,7 @@ import pytest
 from saaskit.env_names import placeholder_secrets, unknown_variables
 from saaskit.kit import warn_unknown_variables
 from saaskit.settings import SaaSKitSettings
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 
 NOT_JSON = {"SAASKIT_CORS__ORIGINS": "http://a.example,http://b.example"}
 

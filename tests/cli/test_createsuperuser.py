@@ -8,9 +8,9 @@ from pathlib import Path
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.cli.conftest import backend_env, invoke
-from tests.conftest import PASSWORD
-from tests.conftest import test_settings as settings_for
+from tests.cli.helpers import backend_env, invoke
+from tests.helpers import PASSWORD
+from tests.helpers import make_settings as settings_for
 
 
 def _login(database_url: str, email: str) -> User:

@@ -11,8 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tests.cli.conftest import backend_env, invoke, serving, stopped_gracefully
-from tests.conftest import PASSWORD
+from tests.cli.helpers import backend_env, invoke, serving, stopped_gracefully
+from tests.helpers import PASSWORD
 
 
 def links_on_their_own_line(output: str, path: str) -> list[str]:

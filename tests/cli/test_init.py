@@ -12,7 +12,7 @@ from dotenv import dotenv_values
 
 from saaskit.cli.envfile import setting_names
 from saaskit.cli.origin import installed_source
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 
 BASE_FILES = {
     ".env",

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.conftest import run_saaskit, serving, table_columns
+from tests.cli.helpers import run_saaskit, serving, table_columns
 
 PHONE = "    phone: Mapped[str | None] = mapped_column(String(32), default=None)\n"
 COMPANY = "    company: Mapped[str | None] = mapped_column(String(200), default=None)\n"

@@ -9,7 +9,7 @@ import pytest
 
 from saaskit.cli import init as init_command
 from saaskit.cli.origin import INDEX, SaaskitSource, source_from_direct_url
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 
 
 def test_a_clone_is_named_by_its_file_url() -> None:

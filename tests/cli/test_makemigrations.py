@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import saaskit.migrations
-from tests.cli.conftest import invoke, run_saaskit, table_columns
+from tests.cli.helpers import invoke, run_saaskit, table_columns
 
 ALEMBIC_INI = """\
 [alembic]

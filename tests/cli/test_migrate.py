@@ -8,7 +8,7 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from saaskit.migrations import packaged_config
-from tests.cli.conftest import invoke, table_columns
+from tests.cli.helpers import invoke, table_columns
 
 
 def _head() -> str:

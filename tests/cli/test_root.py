@@ -10,7 +10,7 @@ from typer.main import get_command
 
 from saaskit import SaaSKitSettings, __version__
 from saaskit.cli import app
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 
 COMMANDS = {
     "demo",

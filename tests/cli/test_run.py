@@ -9,7 +9,7 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.cli.conftest import invoke, serving, stopped_gracefully
+from tests.cli.helpers import invoke, serving, stopped_gracefully
 
 PING_APP = """\
 from fastapi import FastAPI

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 
 CELERY_KIT = """\
 from saaskit import SaaSKit, SaaSKitSettings

@@ -14,8 +14,8 @@ from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
     OAuthError,
 )
 
-from tests.clients.conftest import LiveServer
-from tests.conftest import PASSWORD
+from tests.clients.helpers import LiveServer
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -22,8 +22,8 @@ from types import ModuleType
 
 import pytest
 
-from tests.clients.conftest import LiveServer
-from tests.conftest import PASSWORD
+from tests.clients.helpers import LiveServer
+from tests.helpers import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = ROOT / "clients"

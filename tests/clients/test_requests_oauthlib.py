@@ -15,8 +15,8 @@ from oauthlib.oauth2 import (  # type: ignore[import-untyped]
 )
 from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped]
 
-from tests.clients.conftest import LiveServer
-from tests.conftest import PASSWORD
+from tests.clients.helpers import LiveServer
+from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.slow
 CLIENT_ID = "saaskit-tests"

@@ -12,7 +12,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.auth.tokens import TokenCodec
 from saaskit.models import User
-from tests.conftest import bearer, login, register, signed_up
+from tests.helpers import bearer, login, register, signed_up
 
 REVOKE = "/api/v1/auth/revoke"
 TOKEN = "/api/v1/auth/token"

@@ -13,7 +13,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, register, signed_up
+from tests.helpers import PASSWORD, KitFactory, bearer, client_for, register, signed_up
 
 TOKEN = "/api/v1/auth/token"
 ME = "/api/v1/users/me"
@@ -334,9 +334,9 @@ async def test_with_the_store_down_both_endpoints_answer_503(database_url: str) 
     """Never tokens without the rate-limit and session checks, never a 500."""
     pytest.importorskip("redis", reason="the Redis store needs the `redis` extra")
     from saaskit.store.redis import RedisStore
-    from tests.conftest import test_settings
+    from tests.helpers import make_settings
 
-    kit = SaaSKit(test_settings(database_url), store=RedisStore("redis://127.0.0.1:1/0"))
+    kit = SaaSKit(make_settings(database_url), store=RedisStore("redis://127.0.0.1:1/0"))
     try:
         user = await kit.users.create("alice@example.com", PASSWORD)
         token, _ = kit.tokens.issue("refresh", user_id=user.id, session_id="0" * 32)

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from saaskit.email import MemorySender
-from tests.conftest import PASSWORD
 from tests.docs.helpers import SNIPPETS, load_path
+from tests.helpers import PASSWORD
 
 
 async def test_the_welcome_task_runs_after_registration(

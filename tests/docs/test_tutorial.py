@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from saaskit.cli import app as cli_app
-from tests.cli.conftest import run_saaskit, serving
+from tests.cli.helpers import run_saaskit, serving
 from tests.docs.helpers import DOCS, SNIPPETS
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from saaskit.models import User
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import add_prices, billing_settings
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, login
+from tests.billing.helpers import add_prices, billing_settings
+from tests.helpers import PASSWORD, KitFactory, bearer, client_for, login
 
 pytestmark = pytest.mark.slow
 

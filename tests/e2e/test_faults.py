@@ -30,11 +30,20 @@ from saaskit import SaaSKit
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import User, WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import add_prices, billing_settings
-from tests.conftest import PASSWORD, KitFactory, bearer, client_for, login, register, signed_up
-from tests.conftest import test_settings as settings_for
+from tests.billing.helpers import add_prices, billing_settings
 from tests.databases import TEST_DATABASE_URL, scratch_database
 from tests.e2e.processes import REDIS_SERVER, RedisServer
+from tests.helpers import (
+    GUARD_SECONDS,
+    PASSWORD,
+    KitFactory,
+    bearer,
+    client_for,
+    login,
+    register,
+    signed_up,
+)
+from tests.helpers import make_settings as settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -92,10 +101,12 @@ async def test_redis_down_is_503_and_the_app_recovers_when_it_is_back(
             stop = asyncio.Event()
             runner = asyncio.create_task(traffic(stop))
             try:
-                await until(lambda: len(seen) >= 10, 10)
+                await until(lambda: len(seen) >= 10, GUARD_SECONDS)
                 phase = "down"
                 await asyncio.to_thread(private_redis.kill)
-                await until(lambda: sum(p == "down" and s == 503 for p, _, s in seen) >= 6, 15)
+                await until(
+                    lambda: sum(p == "down" and s == 503 for p, _, s in seen) >= 6, GUARD_SECONDS
+                )
                 ready = await client.get("/health/ready")
                 assert ready.status_code == 503
                 assert ready.json()["checks"] == {
@@ -105,7 +116,7 @@ async def test_redis_down_is_503_and_the_app_recovers_when_it_is_back(
                 }
                 phase = "back"
                 await asyncio.to_thread(private_redis.start)
-                await until(lambda: ("back", "login", 200) in seen, 15)
+                await until(lambda: ("back", "login", 200) in seen, GUARD_SECONDS)
             finally:
                 stop.set()
                 await runner
@@ -160,7 +171,7 @@ async def terminate_connections(url: str) -> int:
 async def test_dropped_postgres_connections_are_replaced_without_a_restart(
     scratch_postgres: str,
 ) -> None:
-    from tests.conftest import new_store
+    from tests.helpers import new_store
 
     kit = SaaSKit(settings_for(scratch_postgres), store=new_store())
     try:
@@ -293,7 +304,7 @@ async def test_smtp_down_email_is_retried_and_delivered_when_the_server_is_back(
 ) -> None:
     from aiosmtpd.controller import Controller
 
-    from tests.email.conftest import CollectingHandler, SMTPServer
+    from tests.email.helpers import CollectingHandler, SMTPServer
     from tests.ports import free_port
 
     port = free_port()  # nothing listens here yet: the mail server is down
@@ -310,7 +321,7 @@ async def test_smtp_down_email_is_retried_and_delivered_when_the_server_is_back(
             assert response.status_code == 202, response.text
 
             # The first attempt fails (connection refused) and the runner backs off.
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + GUARD_SECONDS
             while "retrying" not in caplog.text:
                 assert time.monotonic() < deadline, caplog.text
                 await asyncio.sleep(0.02)

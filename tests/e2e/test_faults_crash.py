@@ -35,10 +35,10 @@ from saaskit.models import AuditEvent, User
 from saaskit.owners import Owner
 from saaskit.store import create_store
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.conftest import PASSWORD
-from tests.conftest import test_settings as settings_for
 from tests.databases import scratch_database
 from tests.e2e.processes import app_environment, start_app
+from tests.helpers import PASSWORD
+from tests.helpers import make_settings as settings_for
 
 pytestmark = pytest.mark.slow
 

@@ -38,9 +38,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from saaskit import SaaSKit
 from saaskit.models import User
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.conftest import add_prices, billing_settings
-from tests.conftest import PASSWORD, build_app, new_store
-from tests.conftest import test_settings as kit_settings
+from tests.billing.helpers import add_prices, billing_settings
+from tests.helpers import PASSWORD, build_app, new_store
+from tests.helpers import make_settings as kit_settings
 
 pytestmark = pytest.mark.slow
 

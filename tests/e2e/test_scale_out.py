@@ -33,9 +33,9 @@ from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.models import Subscription, User, WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.conftest import PASSWORD, TEST_REDIS_URL, bearer
 from tests.databases import TEST_DATABASE_URL, scratch_database
 from tests.e2e.processes import App, start_app, stop, wait_until
+from tests.helpers import PASSWORD, TEST_REDIS_URL, bearer
 from tests.ports import free_port
 from tests.tasks.celery_support import HostApp, running_worker, smtp_server
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.cli.conftest import backend_env, run_saaskit
-from tests.conftest import PASSWORD
+from tests.cli.helpers import backend_env, run_saaskit
 from tests.databases import scratch_database
 from tests.e2e.processes import stop, wait_until
+from tests.helpers import PASSWORD
 from tests.ports import free_port
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ import pytest
 from pydantic import SecretStr
 
 from saaskit.email import EmailDeliveryError, EmailMessage
-from tests.email.conftest import (
+from tests.email.helpers import (
     SMTP_PASSWORD,
     SMTP_USER,
     SMTPServer,

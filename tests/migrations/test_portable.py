@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from saaskit.migrations import upgrade
 from saaskit.migrations.portable import render_portable, write_initial_migration
 from saaskit.models import Base
-from tests.cli.conftest import table_columns
+from tests.cli.helpers import table_columns
 from tests.databases import scratch_database
 
 SCRIPT = Path(__file__).resolve().parents[2] / "src/saaskit/cli/templates/project/migrations"

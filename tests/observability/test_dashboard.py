@@ -8,7 +8,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import KitFactory, bearer, client_for, login, register
+from tests.helpers import KitFactory, bearer, client_for, login, register
 from tests.observability.helpers import METRICS_TOKEN
 
 DASHBOARD = Path(__file__).parents[2] / "docs" / "grafana" / "saaskit-dashboard.json"

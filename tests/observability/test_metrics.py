@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.models import User
 from saaskit.observability.metrics import MetricsMiddleware, Recorder
-from tests.conftest import PASSWORD, KitFactory, bearer, build_app, client_for, login, register
+from tests.helpers import PASSWORD, KitFactory, bearer, build_app, client_for, login, register
 from tests.observability.helpers import METRICS_TOKEN, label_values, value
 from tests.ports import free_port
 
@@ -174,12 +174,12 @@ async def test_without_prometheus_client_the_error_names_the_extra(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from saaskit.exceptions import MissingExtra
-    from tests.conftest import test_settings
+    from tests.helpers import make_settings
 
     monkeypatch.setitem(sys.modules, "prometheus_client", None)  # as if not installed
 
     with pytest.raises(MissingExtra, match=r"saaskit\[metrics\]"):
-        SaaSKit(test_settings(database_url, metrics=METRICS))
+        SaaSKit(make_settings(database_url, metrics=METRICS))
 
 
 async def test_database_and_store_errors_are_counted(database_url: str) -> None:
@@ -187,11 +187,11 @@ async def test_database_and_store_errors_are_counted(database_url: str) -> None:
 
     from saaskit.store.base import StoreUnavailable
     from saaskit.store.redis import RedisStore
-    from tests.conftest import test_settings
+    from tests.helpers import make_settings
     from tests.ports import free_port
 
     nowhere = RedisStore(f"redis://127.0.0.1:{free_port()}/0", socket_timeout=0.5)
-    kit = SaaSKit(test_settings(database_url, metrics=METRICS), store=nowhere)
+    kit = SaaSKit(make_settings(database_url, metrics=METRICS), store=nowhere)
     try:
         async with client_for(kit) as client:
             before = await scrape(client)

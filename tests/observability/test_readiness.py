@@ -12,8 +12,8 @@ from alembic.config import Config
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.migrations import PACKAGED_LOCATION, packaged_config, upgrade
 from saaskit.models import User
-from tests.conftest import client_for, new_store
 from tests.databases import scratch_database
+from tests.helpers import client_for, new_store
 
 
 def kit_on(url: str, **db: object) -> SaaSKit[User]:

@@ -12,7 +12,7 @@ from saaskit import SaaSKit
 from saaskit.models import User
 from saaskit.observability.logs import JsonFormatter
 from saaskit.tasks.celery import _in_context, _task_context
-from tests.conftest import PASSWORD, client_for
+from tests.helpers import PASSWORD, client_for
 
 
 class JsonLines(logging.Handler):

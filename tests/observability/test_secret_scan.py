@@ -7,7 +7,7 @@ import json
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, client_for, signed_up
+from tests.helpers import PASSWORD, KitFactory, client_for, signed_up
 from tests.secret_scan import REGISTRY, SecretRegistry
 
 

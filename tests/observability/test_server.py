@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from saaskit.migrations import packaged_config, upgrade
-from tests.conftest import PASSWORD, bearer
 from tests.databases import scratch_database
+from tests.helpers import PASSWORD, bearer
 from tests.observability.helpers import METRICS_TOKEN, value
 from tests.ports import free_port
 from tests.secret_scan import SecretRegistry

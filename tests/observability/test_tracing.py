@@ -17,8 +17,8 @@ from saaskit.tasks.celery import _in_context, _task_context
 from saaskit.testing import FakeOpenAI, FakeStripe
 from saaskit.testing.openai_pytest import fake_openai  # noqa: F401 - a fixture
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
-from tests.billing.conftest import add_prices, billing_settings
-from tests.conftest import PASSWORD, TEST_REDIS_URL, KitFactory, client_for
+from tests.billing.helpers import add_prices, billing_settings
+from tests.helpers import PASSWORD, TEST_REDIS_URL, KitFactory, client_for
 
 
 @pytest.fixture
@@ -130,12 +130,12 @@ async def test_without_the_otel_extra_the_error_names_it(
 ) -> None:
     from saaskit import SaaSKit
     from saaskit.exceptions import MissingExtra
-    from tests.conftest import test_settings
+    from tests.helpers import make_settings
 
     monkeypatch.setitem(sys.modules, "opentelemetry.instrumentation.sqlalchemy", None)
 
     with pytest.raises(MissingExtra, match=r"saaskit\[otel\]"):
-        SaaSKit(test_settings(database_url, tracing={"enabled": True}))
+        SaaSKit(make_settings(database_url, tracing={"enabled": True}))
     assert not tracing.enabled()
 
 

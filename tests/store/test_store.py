@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from saaskit.store import CasResult, MemoryStore, Store
-from tests.conftest import TEST_REDIS_URL
+from tests.helpers import TEST_REDIS_URL
 
 
 async def _redis_store(prefix: str) -> Store:
@@ -30,10 +30,25 @@ async def _drop_prefixed_keys(store: Store) -> None:
         await client.delete(*keys)
 
 
+class FakeClock:
+    """A monotonic clock that moves only when told (for the in-process store)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
 @pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[Store]:
     if request.param == "memory":
-        memory = MemoryStore()
+        memory = MemoryStore(clock=clock)
         yield memory
         await memory.close()
         return
@@ -41,6 +56,20 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
     yield redis
     await _drop_prefixed_keys(redis)
     await redis.close()
+
+
+@pytest.fixture
+def elapse(store: Store, clock: FakeClock) -> Callable[[float], Awaitable[None]]:
+    """Let ``seconds`` pass for ``store``: the fake clock moves for the in-process store;
+    Redis expires keys on its own clock, so there the test waits."""
+
+    async def elapse(seconds: float) -> None:
+        if isinstance(store, MemoryStore):
+            clock.now += seconds
+        else:
+            await asyncio.sleep(seconds)
+
+    return elapse
 
 
 async def test_get_put_and_overwrite(store: Store) -> None:
@@ -166,7 +195,9 @@ async def test_sets_add_list_and_remove_members(store: Store) -> None:
     assert await store.set_members("s") == set()
 
 
-async def test_write_many_stores_values_and_set_members_with_their_ttls(store: Store) -> None:
+async def test_write_many_stores_values_and_set_members_with_their_ttls(
+    store: Store, elapse: Callable[[float], Awaitable[None]]
+) -> None:
     await store.put("a", b"old")
 
     await store.write_many(
@@ -176,7 +207,7 @@ async def test_write_many_stores_values_and_set_members_with_their_ttls(store: S
 
     assert await store.get_many(["a", "b"]) == [b"new", b"brief"]
     assert await store.set_members("s") == {"x", "y"}
-    await asyncio.sleep(1.1)
+    await elapse(1.1)
     assert await store.get_many(["a", "b"]) == [b"new", None]
     assert await store.set_members("s") == set()
     assert await store.set_members("t") == {"z"}
@@ -187,7 +218,9 @@ async def test_ping(store: Store) -> None:
     assert await store.ping() is True
 
 
-async def test_values_with_a_ttl_expire_and_the_rest_survive(store: Store) -> None:
+async def test_values_with_a_ttl_expire_and_the_rest_survive(
+    store: Store, elapse: Callable[[float], Awaitable[None]]
+) -> None:
     await store.put("short", b"x", ttl=1)
     await store.put("forever", b"y")
     await store.put("swapped", b"old", ttl=1)
@@ -198,7 +231,7 @@ async def test_values_with_a_ttl_expire_and_the_rest_survive(store: Store) -> No
     assert (await store.hit("window", 1))[0] == 1
     assert (await store.hit("window", 1))[0] == 2
 
-    await asyncio.sleep(1.1)
+    await elapse(1.1)
 
     assert await store.get_many(["short", "swapped", "counter", "claimed"]) == [None] * 4
     assert await store.get("forever") == b"y"
@@ -220,3 +253,17 @@ async def test_redis_stores_with_different_prefixes_share_nothing() -> None:
         for store in (first, second):
             await _drop_prefixed_keys(store)
             await store.close()
+
+
+async def test_the_memory_store_expires_entries_on_its_own_clock_without_waiting() -> None:
+    clock = FakeClock()
+    store = MemoryStore(clock=clock)
+    await store.put("k", b"v", ttl=2)
+    await store.set_add("s", "m", ttl=2)
+
+    clock.now += 1.999
+    assert await store.get("k") == b"v"
+    assert await store.set_members("s") == {"m"}
+    clock.now += 0.001
+    assert await store.get("k") is None
+    assert await store.set_members("s") == set()

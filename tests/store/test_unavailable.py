@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -15,8 +14,8 @@ from saaskit import SaaSKit
 from saaskit.exceptions import ServiceUnavailable
 from saaskit.store import Store, StoreUnavailable
 from saaskit.store.redis import RedisStore
-from tests.conftest import PASSWORD, bearer, client_for
-from tests.conftest import test_settings as kit_settings
+from tests.helpers import GUARD_SECONDS, PASSWORD, bearer, client_for
+from tests.helpers import make_settings as kit_settings
 
 
 def closed_port() -> int:
@@ -53,12 +52,10 @@ OPERATIONS: list[tuple[str, Callable[[Store], Awaitable[Any]]]] = [
 async def test_closed_port_raises_store_unavailable_quickly(
     dead_store: RedisStore, name: str, operation: Callable[[Store], Awaitable[Any]]
 ) -> None:
-    started = time.perf_counter()
-
     with pytest.raises(StoreUnavailable) as info:
-        await operation(dead_store)
+        async with asyncio.timeout(GUARD_SECONDS):  # a refused connection, not a wait
+            await operation(dead_store)
 
-    assert time.perf_counter() - started < 2.0
     assert isinstance(info.value, ServiceUnavailable)
     assert info.value.code == "service_unavailable"
 
@@ -75,11 +72,10 @@ async def test_a_silent_server_times_out_instead_of_hanging() -> None:
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     store = RedisStore(f"redis://127.0.0.1:{port}/0", socket_timeout=0.3)
-    started = time.perf_counter()
     try:
         with pytest.raises(StoreUnavailable):
-            await store.get("k")
-        assert time.perf_counter() - started < 2.0
+            async with asyncio.timeout(GUARD_SECONDS):  # the 0.3 s socket timeout fires
+                await store.get("k")
     finally:
         await store.close()
         server.close()

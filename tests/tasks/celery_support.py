@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 
-from tests.cli.conftest import saaskit_command, subprocess_env
-from tests.conftest import TEST_REDIS_URL
-from tests.email.conftest import CollectingHandler, Delivered, SMTPServer
+from tests.cli.helpers import saaskit_command, subprocess_env
+from tests.email.helpers import CollectingHandler, Delivered, SMTPServer
+from tests.helpers import TEST_REDIS_URL
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.tasks.celery import CeleryRunner
-from tests.conftest import PASSWORD, TEST_REDIS_URL, register
+from tests.helpers import PASSWORD, TEST_REDIS_URL, register
 from tests.ports import free_port
 from tests.tasks.celery_support import (
     HostApp,

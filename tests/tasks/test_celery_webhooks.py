@@ -17,8 +17,8 @@ from saaskit.billing.models import WebhookEventMixin
 from saaskit.models import WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
-from tests.billing.conftest import add_prices, billing_settings
-from tests.conftest import TEST_REDIS_URL, bearer, login, register
+from tests.billing.helpers import add_prices, billing_settings
+from tests.helpers import TEST_REDIS_URL, bearer, login, register
 from tests.ports import free_port
 from tests.tasks.celery_support import running_worker, wait_until, write_host_app
 

@@ -15,7 +15,7 @@ from saaskit.email import MemorySender
 from saaskit.exceptions import EmailDeliveryError
 from saaskit.models import User
 from saaskit.tasks.runner import InProcessRunner, TransientError
-from tests.conftest import register
+from tests.helpers import register
 
 BACKOFF = 0.01
 

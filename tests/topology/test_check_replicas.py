@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import invoke
+from tests.cli.helpers import invoke
 from tests.ports import free_port
 from tests.topology.conftest import ReplicatedDatabase
 

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, client_for, login, new_store, register
-from tests.conftest import test_settings as settings_for
+from tests.helpers import PASSWORD, bearer, client_for, login, new_store, register
+from tests.helpers import make_settings as settings_for
 from tests.topology.conftest import ReplicatedDatabase
 
 pytestmark = pytest.mark.slow

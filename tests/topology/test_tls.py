@@ -22,7 +22,7 @@ from saaskit import SaaSKitSettings
 from saaskit.db.engine import create_engine
 from saaskit.settings import StoreSettings
 from saaskit.store import StoreUnavailable, create_store
-from tests.cli.conftest import STRONG_SECRET, invoke
+from tests.cli.helpers import STRONG_SECRET, invoke
 from tests.topology.certs import Certificates, make_certificates
 from tests.topology.postgres import PostgresServer, require_postgres_binaries, scratch_folder
 from tests.topology.redis_servers import TLSRedis, require_tls_redis

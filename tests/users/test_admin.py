@@ -9,7 +9,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login, signed_up
+from tests.helpers import PASSWORD, bearer, login, signed_up
 
 USERS = "/api/v1/users"
 

@@ -10,7 +10,7 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login
+from tests.helpers import PASSWORD, bearer, login
 
 TOO_BIG = 2**63
 

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 from saaskit import SaaSKit
 from saaskit.models import User
 from saaskit.users.cache import UserCodec
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 
 def sample() -> User:

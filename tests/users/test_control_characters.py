@@ -12,8 +12,8 @@ from sqlalchemy import text
 from saaskit import SaaSKit
 from saaskit.exceptions import InvalidInput
 from saaskit.models import User
-from tests.conftest import PASSWORD, answer, bearer, signed_up
 from tests.databases import TEST_DATABASE_URL
+from tests.helpers import PASSWORD, answer, bearer, signed_up
 
 REGISTER = "/api/v1/auth/register"
 ME = "/api/v1/users/me"

@@ -17,7 +17,7 @@ from saaskit import SaaSKit
 from saaskit.audit.service import AuditAction
 from saaskit.email import MemorySender
 from saaskit.models import User
-from tests.conftest import PASSWORD, KitFactory, bearer, login, register, signed_up
+from tests.helpers import PASSWORD, KitFactory, bearer, login, register, signed_up
 
 ME = "/api/v1/users/me"
 CHANGE = "/api/v1/users/me/email"

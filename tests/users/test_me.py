@@ -10,7 +10,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.exceptions import EmailAlreadyRegistered
 from saaskit.models import User
-from tests.conftest import PASSWORD, bearer, login, signed_up
+from tests.helpers import PASSWORD, bearer, login, signed_up
 
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"

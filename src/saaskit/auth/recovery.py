@@ -22,7 +22,7 @@ import logging
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.ratelimit import RateLimiter
+from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import (
@@ -74,8 +74,8 @@ class AccountRecovery(Generic[UserT]):
 
     async def _limit(self, email: str, client: ClientInfo) -> str:
         account = normalize_email(email)
-        await self.limiter.hit("forgot_ip", client.ip)
-        await self.limiter.hit("forgot_email", account)
+        await self.limiter.hit(RateLimitRule.FORGOT_IP, client.ip)
+        await self.limiter.hit(RateLimitRule.FORGOT_EMAIL, account)
         return account
 
     async def send_verification(self, user: UserT) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.ratelimit import RateLimiter
+from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
 from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
@@ -71,7 +71,7 @@ class AuthService(Generic[UserT]):
         ``send_verification`` to decide per call: an invitation flow whose link already
         proves the address passes False), then the host's ``after_register`` hooks.
         """
-        await self.limiter.hit("register_ip", client.ip)
+        await self.limiter.hit(RateLimitRule.REGISTER_IP, client.ip)
         user = await self.users.create(email, password, full_name=full_name, extra=extra)
         recorder().registration()
         await self.audit.record(
@@ -95,8 +95,8 @@ class AuthService(Generic[UserT]):
         """
         account = normalize_email(email)
         try:
-            await self.limiter.hit("login_account", account)
-            await self.limiter.hit("login_ip", client.ip)
+            await self.limiter.hit(RateLimitRule.LOGIN_ACCOUNT, account)
+            await self.limiter.hit(RateLimitRule.LOGIN_IP, client.ip)
         except RateLimited:
             recorder().login("locked")
             raise
@@ -108,8 +108,8 @@ class AuthService(Generic[UserT]):
                 AuditAction.LOGIN, outcome="failure", client=client, detail={"email": account}
             )
             raise
-        await self.limiter.reset("login_account", account)
-        await self.limiter.forgive("login_ip", client.ip)
+        await self.limiter.reset(RateLimitRule.LOGIN_ACCOUNT, account)
+        await self.limiter.forgive(RateLimitRule.LOGIN_IP, client.ip)
         if self.settings.require_verified_login and not user.is_verified:
             raise EmailNotVerified()
         session, jti = await self.sessions.open(
@@ -128,7 +128,7 @@ class AuthService(Generic[UserT]):
     async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
         """Rotate a refresh token into a new pair (single use; reuse revokes the session)."""
         claims = self.tokens.decode(refresh_token, "refresh")
-        await self.limiter.hit("refresh_session", claims.session_id)
+        await self.limiter.hit(RateLimitRule.REFRESH_SESSION, claims.session_id)
         try:
             session, jti = await self.sessions.rotate(claims.session_id, claims.user_id, claims.jti)
         except RefreshTokenReused:
@@ -160,8 +160,8 @@ class AuthService(Generic[UserT]):
         user = await self.users.get(session.user_id)  # the cached user holds no hash
         if user is None:
             raise UserNotFound()
-        await self.limiter.hit("login_account", user.email)
-        await self.limiter.hit("login_ip", client.ip)
+        await self.limiter.hit(RateLimitRule.LOGIN_ACCOUNT, user.email)
+        await self.limiter.hit(RateLimitRule.LOGIN_IP, client.ip)
         ok, _ = await self.users.passwords.verify(password, user.hashed_password)
         if not ok:
             await self.audit.record(
@@ -172,8 +172,8 @@ class AuthService(Generic[UserT]):
                 client=client,
             )
             raise InvalidCredentials("The password is incorrect.")
-        await self.limiter.reset("login_account", user.email)
-        await self.limiter.forgive("login_ip", client.ip)
+        await self.limiter.reset(RateLimitRule.LOGIN_ACCOUNT, user.email)
+        await self.limiter.forgive(RateLimitRule.LOGIN_IP, client.ip)
         if not await self.sessions.mark_authenticated(session):
             raise InvalidToken("The session has ended; log in again.")
         await self.audit.record(

@@ -15,7 +15,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic
+from typing import Any, Generic, Literal
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
@@ -58,13 +58,25 @@ PROCESS_TASK = "billing.process_event"
 STUCK_AFTER = timedelta(minutes=10)  # a "received" event older than this was interrupted
 
 
+EventStatus = Literal["received", "processed", "failed"]
+"""Where a stored event is: received (not done yet, or interrupted), processed, or failed
+(retried by ``saaskit billing retry-events`` and by a redelivery)."""
+
+RECEIVED: EventStatus = "received"
+PROCESSED: EventStatus = "processed"
+FAILED: EventStatus = "failed"
+
+ReceiptStatus = Literal["processed", "queued", "duplicate"]
+"""What the webhook route answers about one delivery."""
+
+
 @dataclass(frozen=True, slots=True)
 class Receipt:
     """What happened to a delivered event."""
 
     event_id: str
     type: str
-    status: str  # processed | queued | duplicate
+    status: ReceiptStatus
 
 
 def verify_signature(body: bytes, header: str | None, secret: str, tolerance: int) -> None:
@@ -136,7 +148,7 @@ class WebhookProcessor(Generic[UserT]):
         values: dict[str, Any] = {
             "stripe_event_id": event["id"],
             "type": event["type"][:128],
-            "status": "received",
+            "status": RECEIVED,
             "attempts": 0,
             "payload": event,
             "event_created_at": _when(event),
@@ -152,7 +164,7 @@ class WebhookProcessor(Generic[UserT]):
             status = await db.scalar(
                 select(self.model.status).where(self.model.stripe_event_id == event["id"])
             )
-        return event["id"], event["type"], status != "processed"
+        return event["id"], event["type"], status != PROCESSED
 
     async def receive(self, body: bytes, signature: str | None) -> Receipt:
         """Verify, store and process one delivery (or queue it, in background mode)."""
@@ -187,15 +199,15 @@ class WebhookProcessor(Generic[UserT]):
     async def _process(self, event_id: str) -> bool:
         async with self.session_factory() as db:
             row = await db.scalar(select(self.model).where(self.model.stripe_event_id == event_id))
-            if row is None or row.status == "processed":
+            if row is None or row.status == PROCESSED:
                 return False
             row.attempts += 1
             await db.commit()
             try:
                 await self.handle(row.payload)
             except Exception as error:
-                recorder().webhook("failed")
-                row.status = "failed"
+                recorder().webhook(FAILED)
+                row.status = FAILED
                 row.last_error = f"{type(error).__name__}: {error}"[:2000]
                 await db.commit()
                 logger.warning(
@@ -209,14 +221,14 @@ class WebhookProcessor(Generic[UserT]):
                 if isinstance(error, ServiceUnavailable):
                     raise
                 raise WebhookFailed() from error
-            row.status, row.last_error = "processed", None
+            row.status, row.last_error = PROCESSED, None
             row.processed_at = datetime.now(UTC)
             await db.commit()
             created = row.event_created_at
             if created is not None and created.tzinfo is None:  # SQLite keeps no zone
                 created = created.replace(tzinfo=UTC)
             lag = (row.processed_at - created).total_seconds() if created else None
-            recorder().webhook("processed", lag)
+            recorder().webhook(PROCESSED, lag)
             return True
 
     async def handle(self, event: dict[str, Any]) -> None:
@@ -284,8 +296,8 @@ class WebhookProcessor(Generic[UserT]):
                     select(self.model.stripe_event_id)
                     .where(
                         or_(
-                            self.model.status == "failed",
-                            (self.model.status == "received") & (self.model.created_at < stuck),
+                            self.model.status == FAILED,
+                            (self.model.status == RECEIVED) & (self.model.created_at < stuck),
                         )
                     )
                     .order_by(self.model.event_created_at, self.model.id)

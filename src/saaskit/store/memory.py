@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from saaskit.store.base import CasResult, Entry
 
@@ -13,29 +13,34 @@ class MemoryStore:
 
     It is honest about its limits: data lives in this process, so two app processes
     (or uvicorn workers) do not share sessions or rate limits. Use Redis for that.
+
+    Args:
+        clock: seconds on a monotonic clock (default :func:`time.monotonic`); tests pass
+            a fake one to let entries expire without sleeping.
     """
 
     shared = False
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._values: dict[str, tuple[bytes | int | set[str], float | None]] = {}
+        self._clock = clock
 
     def _live(self, key: str) -> bytes | int | set[str] | None:
         item = self._values.get(key)
         if item is None:
             return None
         value, expires = item
-        if expires is not None and expires <= time.monotonic():
+        if expires is not None and expires <= self._clock():
             del self._values[key]
             return None
         return value
 
     def _expiry(self, ttl: int | None) -> float | None:
-        return None if ttl is None else time.monotonic() + ttl
+        return None if ttl is None else self._clock() + ttl
 
     def _ttl_left(self, key: str) -> int:
         expires = self._values[key][1]
-        return 0 if expires is None else max(1, int(expires - time.monotonic() + 0.999))
+        return 0 if expires is None else max(1, int(expires - self._clock() + 0.999))
 
     async def get(self, key: str) -> bytes | None:
         value = self._live(key)

@@ -150,6 +150,8 @@ class OpenAIRequestHandler(BaseHTTPRequestHandler):
 
     def _chat(self, body: dict[str, Any]) -> None:
         fake = self.fake
+        if not fake._wait_if_held():
+            return  # the fake is stopping
         injection = fake._take()
         delayed = injection is not None and injection.kind == "delay"
         if delayed and fake._stopping.wait(injection.seconds if injection else 0):
