@@ -15,12 +15,16 @@ from saaskit.auth import hashpool
 from saaskit.auth.hashpool import HashPool
 from saaskit.auth.passwords import PwdlibHasher
 from saaskit.settings import AuthSettings
+from tests.helpers import GUARD_SECONDS
 
 SCHEME = ("bcrypt", 4)
 
 
 @pytest.fixture
-def pool() -> Iterator[HashPool]:
+def pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[HashPool]:
+    # A busy machine can leave a SCHED_IDLE worker without CPU for a while: unless a test
+    # is about starvation, wait for it (a hang guard) instead of bypassing it.
+    monkeypatch.setattr(hashpool, "MIN_PATIENCE", GUARD_SECONDS)
     pool = HashPool()
     pool.reserve(1)
     yield pool
@@ -76,14 +80,15 @@ def test_a_starved_worker_is_bypassed_at_normal_priority(
     pool: HashPool, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A stopped process gets no CPU at all: the worst case of SCHED_IDLE starvation.
-    monkeypatch.setattr(hashpool, "MIN_PATIENCE", 0.3)
     pool.call(hash_request())
     starved = the_worker(pool)
     os.kill(starved, signal.SIGSTOP)
+    monkeypatch.setattr(hashpool, "MIN_PATIENCE", 0.3)
     try:
         with caplog.at_level(logging.WARNING, "saaskit.auth"):
             hashed = pool.call(hash_request())["hash"]
     finally:
+        monkeypatch.setattr(hashpool, "MIN_PATIENCE", GUARD_SECONDS)
         if pool._all and the_worker(pool) == starved:
             os.kill(starved, signal.SIGCONT)
 
@@ -130,9 +135,9 @@ def test_callers_waiting_for_a_busy_pool_get_a_replacement_for_a_lost_worker(
 ) -> None:
     # One worker, three callers; the worker is stopped, so the first caller gives up on it
     # (starved) and the others must not wait forever for it to come back.
-    monkeypatch.setattr(hashpool, "MIN_PATIENCE", 0.3)
     pool.call(hash_request())
     os.kill(the_worker(pool), signal.SIGSTOP)
+    monkeypatch.setattr(hashpool, "MIN_PATIENCE", 0.3)
     with ThreadPoolExecutor(3) as callers:
         replies = list(callers.map(lambda _: pool.call(hash_request()), range(3)))
 
