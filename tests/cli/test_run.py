@@ -9,6 +9,7 @@ import httpx
 import pytest
 import uvicorn
 
+from saaskit.observability.multiprocess import MULTIPROC_ENV
 from tests.cli.helpers import invoke, serving, stopped_gracefully
 
 PING_APP = """\
@@ -24,9 +25,12 @@ async def ping() -> dict[str, str]:
 
 
 @pytest.fixture
-def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+def served(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
     """Calls to uvicorn.run, which is not actually started."""
     calls: list[dict[str, Any]] = []
+    # `run --workers N` points the process at a metrics folder for its workers; with the
+    # workers faked, keep that out of the test process (undone after the test).
+    monkeypatch.setenv(MULTIPROC_ENV, str(tmp_path / "metrics"))
 
     def fake_run(app: str, **options: Any) -> None:
         calls.append({"app": app, **options})
