@@ -66,12 +66,14 @@ async def test_one_account_per_email_under_concurrent_registration(
         assert me.status_code == 200
         assert me.json()["email"] == "race.condition@example.com"
 
+    # The Stripe customer is made by a task queued at registration (off the request).
+    await kit.runner.drain()
     async with kit.session_factory() as db:
         count = await db.scalar(select(func.count()).select_from(User))
         user = await db.scalar(select(User))
     assert count == 1
     assert user is not None
-    # Billing creates the Stripe customer at registration: the losers created none.
+    # Billing creates the Stripe customer after registration: the losers created none.
     customers = fake_stripe.customers()
     assert [c["id"] for c in customers] == [user.stripe_customer_id]
 
