@@ -7,37 +7,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from saaskit.migrations import packaged_config
 from saaskit.migrations.owners import copy_to_owners
 from tests.databases import scratch_database
+from tests.migrations.helpers import run_sql as run
 
 
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     with scratch_database(tmp_path, "owners") as url:
         yield url
-
-
-def run(url: str, statement: str, rows: list[dict[str, Any]] | None = None) -> list[Any]:
-    """Plain SQL on ``url``, written around the models as an older kit would."""
-
-    async def go() -> list[Any]:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                result = await connection.execute(sa.text(statement), rows or {})
-                return list(result.all()) if result.returns_rows else []
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def seed(url: str) -> None:

@@ -7,16 +7,15 @@ import asyncio
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from saaskit.migrations import packaged_config
 from saaskit.migrations.emails import EmailReport, normalize_stored_emails
 from tests.databases import scratch_database
+from tests.migrations.helpers import run_sql as run
 
 # Addresses as saaskit stored them before NFKC (lower-cased only), or as written around it.
 LEGACY = {
@@ -40,21 +39,6 @@ AFTER = {
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     with scratch_database(tmp_path, "emails") as url:
         yield url
-
-
-def run(url: str, statement: str, rows: list[dict[str, Any]] | None = None) -> list[Any]:
-    """Plain SQL on ``url``: written around the model, as legacy rows were."""
-
-    async def go() -> list[Any]:
-        engine = create_async_engine(url)
-        try:
-            async with engine.begin() as connection:
-                result = await connection.execute(sa.text(statement), rows or {})
-                return list(result.all()) if result.returns_rows else []
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 LEGACY_ROWS = [{"id": key, "email": address} for key, address in LEGACY.items()]
