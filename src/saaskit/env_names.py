@@ -74,9 +74,20 @@ def _names(model: type[BaseModel], prefix: str) -> tuple[set[str], set[str], set
     return exact, open_prefixes, json_valued
 
 
-def known_variables() -> tuple[frozenset[str], frozenset[str]]:
-    """Every ``SAASKIT_*`` name the settings read, and the prefixes of free-form ones."""
+def known_variables(
+    sections: Mapping[str, type[BaseModel]] | None = None,
+) -> tuple[frozenset[str], frozenset[str]]:
+    """Every ``SAASKIT_*`` name the settings read, and the prefixes of free-form ones.
+
+    Args:
+        sections: features' settings sections by name (``SAASKIT_<NAME>__*``).
+    """
     exact, open_prefixes, _ = _names(SaaSKitSettings, PREFIX)
+    for name, model in (sections or {}).items():
+        variable = PREFIX + name.upper()
+        inner, open_inner, _ = _names(model, variable + "__")
+        exact |= {variable} | inner
+        open_prefixes |= open_inner
     return frozenset(exact), frozenset(open_prefixes)
 
 
@@ -99,9 +110,16 @@ def not_json(values: Mapping[str, str], field: str | None = None) -> list[str]:
     return bad
 
 
-def unknown_variables(names: Iterable[str]) -> list[tuple[str, str | None]]:
-    """Each ``SAASKIT_*`` name no setting reads, with the closest known name (or ``None``)."""
-    exact, open_prefixes = known_variables()
+def unknown_variables(
+    names: Iterable[str], sections: Mapping[str, type[BaseModel]] | None = None
+) -> list[tuple[str, str | None]]:
+    """Each ``SAASKIT_*`` name no setting reads, with the closest known name (or ``None``).
+
+    Args:
+        names: the variable names set.
+        sections: features' settings sections by name, whose variables are known too.
+    """
+    exact, open_prefixes = known_variables(sections)
     found: list[tuple[str, str | None]] = []
     for name in sorted(set(names)):
         upper = name.upper()

@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from saaskit import exceptions as exc
@@ -85,7 +85,9 @@ class FieldError(BaseModel):
 
 
 class ErrorDetail(BaseModel):
-    code: ErrorCode
+    code: str = Field(examples=["invalid_credentials"])
+    """Stable and machine-readable: one of saaskit's :class:`ErrorCode` values, or a
+    feature's own code."""
     message: str
     fields: list[FieldError] | None = None
     fields_total: int | None = None
@@ -137,7 +139,7 @@ def declared_status(cls: type[exc.SaaSKitError]) -> int | None:
 
 def error_json(
     status: int,
-    code: ErrorCode,
+    code: str,
     message: str,
     *,
     fields: list[FieldError] | None = None,

@@ -64,7 +64,9 @@ class SaaSKitError(Exception):
     ``DeprecationWarning``; ``tests/test_error_statuses.py`` fails for the kit's own.
     """
 
-    code: ErrorCode = ErrorCode.ERROR
+    code: str = ErrorCode.ERROR
+    """The kit's own classes use an :class:`ErrorCode`; a feature's or a host's any
+    lowercase ``snake_case`` string of its own."""
     message = "Something went wrong."
     status: ClassVar[int | None] = None
 

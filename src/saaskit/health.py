@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saaskit.features import Feature, FeatureHost
 from saaskit.routing import body_limits, new_router
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
@@ -161,3 +162,20 @@ async def _database_ok(kit: HealthKit) -> bool:
         return True
     except Exception:
         return False
+
+
+class HealthFeature(Feature[None]):
+    """``/health`` and ``/health/ready``, at the root (no prefix)."""
+
+    name = "health"
+    tags = ("health",)
+
+    def build(self, kit: FeatureHost) -> None:
+        """Nothing to build: the routes read the kit's engine and store."""
+        return None
+
+    def router(self, kit: FeatureHost, service: None) -> APIRouter:
+        """The probes; readiness waits for saaskit's own migrations when the kit uses
+        its default models (``kit.packaged_models``)."""
+        packaged = bool(getattr(kit, "packaged_models", True))
+        return build_health_router(cast(Any, kit), packaged_migrations=packaged)

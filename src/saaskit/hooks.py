@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic
+from typing import Any, Generic, ParamSpec
 
 from saaskit.types import ClientInfo, PaymentFailure, SubscriptionState, UserT
 
@@ -22,6 +22,29 @@ TokenHook = Callable[[UserT, str, ClientInfo], Awaitable[None]]
 UpdateHook = Callable[[UserT, dict[str, Any], ClientInfo], Awaitable[None]]
 SubscriptionHook = Callable[[UserT, SubscriptionState], Awaitable[None]]
 PaymentFailedHook = Callable[[UserT, PaymentFailure], Awaitable[None]]
+
+P = ParamSpec("P")
+
+
+class HookEvent(Generic[P]):
+    """A hook event a feature declares (``Feature.hook_events``), typed by its arguments.
+
+    Example:
+        ```python
+        NOTE_CREATED: HookEvent[[Note, ClientInfo]] = HookEvent("note_created")
+
+        @kit.hooks.on(NOTE_CREATED)          # host code
+        async def notify(note: Note, client: ClientInfo) -> None: ...
+
+        await hooks.fire(NOTE_CREATED, note, client)   # the feature's service
+        ```
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"HookEvent({self.name!r})"
 
 
 class Hooks(Generic[UserT]):
@@ -41,18 +64,47 @@ class Hooks(Generic[UserT]):
         # apart from the host's hooks, so host code that replaces or clears a hook list
         # cannot switch a kit rule off; they run before the host's hooks.
         self._kit: dict[str, list[Callable[..., Awaitable[None]]]] = {}
+        # The host's hooks of events features declared (``declare``), by event name.
+        self._declared: dict[str, list[Callable[..., Awaitable[None]]]] = {}
+
+    def declare(self, event: HookEvent[Any]) -> None:
+        """Make ``event`` (a feature's) known: hooks can then listen to it."""
+        if isinstance(getattr(self, event.name, None), list):
+            raise ValueError(f"hook event {event.name!r} is one of saaskit's own")
+        self._declared.setdefault(event.name, [])
+
+    def on(
+        self, event: HookEvent[P]
+    ) -> Callable[[Callable[P, Awaitable[None]]], Callable[P, Awaitable[None]]]:
+        """Decorator: run the function after a feature's ``event``."""
+        if event.name not in self._declared:
+            raise ValueError(f"no hook event {event.name!r} (is its feature part of the kit?)")
+
+        def register(fn: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+            self._declared[event.name].append(fn)
+            return fn
+
+        return register
+
+    async def fire(self, event: HookEvent[P], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Run the kit's listeners, then the host's hooks, of a feature's ``event``."""
+        for hook in [*self._kit.get(event.name, []), *self._declared.get(event.name, [])]:
+            try:
+                await hook(*args, **kwargs)
+            except Exception:
+                logger.exception("hook %s failed", getattr(hook, "__qualname__", hook))
 
     def listen(self, event: str, fn: Callable[..., Awaitable[None]]) -> None:
         """Register one of saaskit's own listeners for ``event`` (``"after_register"``,
         ``"after_delete"``, ...); it gets the same arguments as the host's hooks."""
-        if not isinstance(getattr(self, event, None), list):
+        if event not in self._declared and not isinstance(getattr(self, event, None), list):
             raise ValueError(f"no hook event {event!r}")
         self._kit.setdefault(event, []).append(fn)
 
     async def emit_event(self, event: str, *args: Any) -> None:
         """Run the kit's listeners for ``event``, then the host's hooks (``self.<event>``)."""
         await self.emit(self._kit.get(event, []), *args)
-        await self.emit(getattr(self, event), *args)
+        await self.emit(self._declared.get(event) or getattr(self, event, []), *args)
 
     def on_after_register(self, fn: UserHook[UserT]) -> UserHook[UserT]:
         """After a user registered (the user, the client)."""

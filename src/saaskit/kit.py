@@ -3,14 +3,15 @@ services, dependencies and routers for a host FastAPI app."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
@@ -18,7 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
+from saaskit.ai.wiring import AIFeature
 from saaskit.audit.service import AuditLog
+from saaskit.audit.wiring import AuditFeature
 from saaskit.auth.client import ClientResolver
 from saaskit.auth.credentials import Authenticator, SessionTokenReader
 from saaskit.auth.dependencies import AuthDependencies, Authenticate, build_dependencies
@@ -31,10 +34,19 @@ from saaskit.auth.tokens import TokenCodec
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
+from saaskit.billing.wiring import BillingFeature
 from saaskit.cache import ResponseCache
 from saaskit.db.engine import create_engine, create_read_router, create_session_factory
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
 from saaskit.env_names import configured, describe_unknown, unknown_variables
+from saaskit.features import (
+    DataEraser,
+    DataExporter,
+    Feature,
+    FeatureRegistry,
+    declare_tables,
+)
+from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
@@ -62,16 +74,24 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("saaskit")
 _warned: set[str] = set()
+ServiceT = TypeVar("ServiceT")
 
 
-def warn_unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+def warn_unknown_variables(
+    environ: Mapping[str, str] | None = None,
+    sections: Mapping[str, type[BaseModel]] | None = None,
+) -> list[str]:
     """Log a warning for each ``SAASKIT_*`` variable no setting reads (a typo, most often).
 
     Each name is warned about once per process; returns the lines logged this time.
+
+    Args:
+        environ: the variables (default: ``os.environ``, then ``.env``).
+        sections: features' settings sections by name (their variables are known).
     """
     values = configured(os.environ if environ is None else environ, Path(".env"))
     lines: list[str] = []
-    for name, suggestion in unknown_variables(values):
+    for name, suggestion in unknown_variables(values, sections):
         if name not in _warned:
             _warned.add(name)
             lines.append(describe_unknown(name, suggestion))
@@ -132,6 +152,7 @@ class SaaSKit(Generic[UserT]):
         task_runner: TaskRunner | None = None,
         ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
+        features: Sequence[Feature[Any]] = (),
     ) -> None: ...
 
     @overload
@@ -150,6 +171,7 @@ class SaaSKit(Generic[UserT]):
         task_runner: TaskRunner | None = None,
         ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
+        features: Sequence[Feature[Any]] = (),
     ) -> None: ...
 
     def __init__(
@@ -167,9 +189,21 @@ class SaaSKit(Generic[UserT]):
         task_runner: TaskRunner | None = None,
         ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
         billing_gateway: BillingGateway | None = None,
+        features: Sequence[Feature[Any]] = (),
     ) -> None:
         self.settings = settings or SaaSKitSettings()
-        warn_unknown_variables()
+        self._features = FeatureRegistry(
+            _compose(
+                [
+                    AuditFeature(),
+                    HealthFeature(),
+                    BillingFeature(billing_gateway),
+                    AIFeature(ai_quotas),
+                ],
+                features,
+            )
+        )
+        warn_unknown_variables(sections=self._features.sections())
         # The no-op recorder unless this kit's settings enable metrics.
         self.metrics: Recorder = NULL_RECORDER
         if self.settings.metrics.enabled:
@@ -178,9 +212,9 @@ class SaaSKit(Generic[UserT]):
             from saaskit.errortracking import init_sentry
 
             init_sentry(self.settings)  # process-wide: the SDK has one client
-        self._ai_quotas = ai_quotas
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
         self.models = models or _models_for(self.user_model)
+        self._declare_feature_tables()
         self.user_read_schema = user_read_schema
         self.user_create_schema = user_create_schema
         self.user_update_schema = user_update_schema
@@ -204,6 +238,7 @@ class SaaSKit(Generic[UserT]):
         self.tasks = email_tasks(self.mailer)
         self.runner: TaskRunner = task_runner or self._default_runner()
         self.hooks: Hooks[UserT] = Hooks()
+        self._features.declare(self.hooks)
         self.audit = AuditLog(self.models.audit_event, self.session_factory, reads=self.reads)
         self.limiter = RateLimiter(self.store, self.settings.rate_limit)
         self.client_info = ClientResolver(self.settings.http.trusted_proxies)
@@ -280,16 +315,20 @@ class SaaSKit(Generic[UserT]):
             self.settings.billing, self.models.subscription, self.session_factory
         )
         self.gates: PlanGates[UserT] = PlanGates(self.plans, self.current_active_user)
-        self._billing: BillingService[UserT] | None = None
-        if self.settings.billing.enabled:
-            from saaskit.billing.wiring import build_billing
-
-            self._billing = build_billing(self, billing_gateway)
+        # Every enabled feature's service, in order (billing's when enabled; AI's on use).
+        self._features.build(self, self.tasks)
         if self.settings.tracing.enabled:
             from saaskit.observability.tracing import enable_tracing
 
             # The Redis store's client (the in-process store has none).
             enable_tracing(self.engine, getattr(self.store, "_client", None))
+
+    def _declare_feature_tables(self) -> None:
+        """Declare the tables of features the host's ``build_models`` call did not name."""
+        specs = [spec for feature in self._features for spec in feature.tables]
+        declared = declare_tables(_base_of(self.models.audit_event), self.user_model, specs)
+        if self.models.tables is not declared:  # KitModels made by hand
+            self.models = dataclasses.replace(self.models, tables=declared)
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":
@@ -305,6 +344,55 @@ class SaaSKit(Generic[UserT]):
         from saaskit.tasks.celery import build_celery_app
 
         return build_celery_app(self)
+
+    @overload
+    def feature(self, feature: type[Feature[ServiceT]]) -> ServiceT: ...
+
+    @overload
+    def feature(self, feature: str) -> Any: ...
+
+    def feature(self, feature: type[Feature[Any]] | str) -> Any:
+        """A feature's service: ``kit.feature(NotesFeature)`` (typed) or ``kit.feature("notes")``.
+
+        Args:
+            feature: the feature's class or name.
+
+        Returns:
+            Its service, built on first use for a lazy feature.
+
+        Raises:
+            KeyError: the kit has no such feature.
+            RuntimeError: the settings do not enable it.
+        """
+        name = feature if isinstance(feature, str) else feature.name
+        return self._features.service(self, name)
+
+    @property
+    def features(self) -> FeatureRegistry:
+        """This kit's features, in order (the kit's own first)."""
+        return self._features
+
+    def feature_settings(self, name: str) -> BaseModel:
+        """Feature ``name``'s settings section (from ``SAASKIT_<NAME>__*``)."""
+        return self._features.settings_of(self.settings, name)
+
+    def data_exporters(self) -> list[DataExporter]:
+        """What a privacy export of a user gathers, from every built feature."""
+        return self._features.exporters()
+
+    def data_erasers(self) -> list[DataEraser]:
+        """What erasing a user's data runs, from every built feature."""
+        return self._features.erasers()
+
+    @property
+    def packaged_models(self) -> bool:
+        """Whether the kit uses saaskit's default models (and so its packaged migrations)."""
+        return self.models is default_tables
+
+    @property
+    def _billing(self) -> BillingService[UserT] | None:
+        billing: BillingService[UserT] | None = self._features.built("billing")
+        return billing
 
     @property
     def billing(self) -> BillingService[UserT]:
@@ -369,44 +457,40 @@ class SaaSKit(Generic[UserT]):
 
         return build_users_router(self)
 
-    @cached_property
+    @property
     def audit_router(self) -> APIRouter:
         """``GET /audit`` for superusers (mount at ``/api/v1/audit``)."""
-        from saaskit.audit.router import build_audit_router
+        return self._router("audit")
 
-        return build_audit_router(self)
-
-    @cached_property
+    @property
     def health_router(self) -> APIRouter:
         """``/health`` and ``/health/ready`` (mount at the root)."""
-        from saaskit.health import build_health_router
+        return self._router("health")
 
-        return build_health_router(self, packaged_migrations=self.models is default_tables)
-
-    @cached_property
+    @property
     def ai(self) -> AIService:
         """AI chat with per-user metering and quotas: ``await kit.ai.chat(user.id, messages)``.
 
         Usable from host code too (``kit.ai.record_usage``, ``kit.ai.metered``); the
         ``openai`` package (``saaskit[ai]``) is needed only to call a provider.
         """
-        from saaskit.ai.wiring import build_ai_service
+        service: AIService = self._features.service(self, "ai")
+        return service
 
-        return build_ai_service(self, self._ai_quotas)
-
-    @cached_property
+    @property
     def ai_router(self) -> APIRouter:
         """``POST /chat`` and ``GET /usage`` (mount at ``/api/v1/ai``)."""
-        from saaskit.ai.router import build_ai_router
+        return self._router("ai")
 
-        return build_ai_router(self)
-
-    @cached_property
+    @property
     def billing_router(self) -> APIRouter:
         """Plans, checkout, portal, subscription, sync, webhook (``/api/v1/billing``)."""
-        from saaskit.billing.router import build_billing_router
+        return self._router("billing")
 
-        return build_billing_router(self)
+    def _router(self, name: str) -> APIRouter:
+        router = self._features.router(self, name)
+        assert router is not None  # the kit's own features all have one
+        return router
 
     def install(self, app: FastAPI) -> None:
         """Mount every router under ``settings.api_prefix`` and add the middleware.
@@ -426,17 +510,11 @@ class SaaSKit(Generic[UserT]):
         from saaskit.openapi import document_errors
 
         prefix = self.settings.api_prefix
+        # Authentication and users are the kit's core (every feature's routes depend on
+        # them); then each enabled feature mounts its router, in order.
         app.include_router(self.auth_router, prefix=f"{prefix}/auth", tags=["auth"])
         app.include_router(self.users_router, prefix=f"{prefix}/users", tags=["users"])
-        app.include_router(self.audit_router, prefix=f"{prefix}/audit", tags=["audit"])
-        app.include_router(self.health_router, tags=["health"])
-        if self._billing is not None:
-            app.include_router(self.billing_router, prefix=f"{prefix}/billing", tags=["billing"])
-        if self.settings.ai.enabled:
-            from saaskit.exceptions import require_module
-
-            require_module("openai", "ai")  # fail at startup, not at the first chat
-            app.include_router(self.ai_router, prefix=f"{prefix}/ai", tags=["ai"])
+        self._features.install(self, app)
         if self.settings.http.install_error_handlers:
             install_error_handlers(app)
         # The OpenAPI of every route, the host's included, lists the errors of the kit's
@@ -513,10 +591,7 @@ class SaaSKit(Generic[UserT]):
     async def aclose(self) -> None:
         """Release the database pool, the store connection and the hashing threads."""
         await self.runner.close()
-        if "ai" in self.__dict__:  # built on first use
-            await self.ai.aclose()
-        if self._billing is not None:
-            await self._billing.gateway.aclose()
+        await self._features.aclose()  # the services built (AI's only once used)
         await self.reads.dispose()
         await self.engine.dispose()
         await self.store.close()
@@ -549,6 +624,19 @@ def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) ->
         return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
     return serve_metrics
+
+
+def _compose(own: list[Feature[Any]], extra: Sequence[Feature[Any]]) -> list[Feature[Any]]:
+    """The kit's own features then the host's; a host feature named like one of the
+    kit's replaces it in place (``BillingFeature(gateway=...)``)."""
+    replacing = {feature.name: feature for feature in extra}
+    composed = [replacing.pop(feature.name, feature) for feature in own]
+    return [*composed, *(feature for feature in extra if feature.name in replacing)]
+
+
+def _base_of(model: type[Any]) -> Any:
+    """The ``DeclarativeBase`` a mapped class was declared on."""
+    return next(c for c in model.__mro__ if "registry" in c.__dict__)
 
 
 def _models_for(user_model: type[Any]) -> KitModels:

@@ -20,14 +20,25 @@ working (a lazy alias of this function).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import DeclarativeBase
 
-from saaskit.ai.models import AIUsageMixin
-from saaskit.audit.models import AuditEventMixin
-from saaskit.billing.models import BillingCustomerMixin, SubscriptionMixin, WebhookEventMixin
+from saaskit.ai.models import AI_TABLES, AIUsageMixin
+from saaskit.audit.models import AUDIT_TABLES, AuditEventMixin
+from saaskit.billing.models import (
+    BILLING_TABLES,
+    BillingCustomerMixin,
+    SubscriptionMixin,
+    WebhookEventMixin,
+)
 from saaskit.db.mixins import UserMixin
+from saaskit.features import declare_tables
+
+if TYPE_CHECKING:
+    from saaskit.features import Feature
 
 __all__ = ["KitModels", "build_models"]
 
@@ -41,53 +52,46 @@ class KitModels:
     webhook_event: type[WebhookEventMixin]
     ai_usage: type[AIUsageMixin]
     billing_customer: type[BillingCustomerMixin]
+    tables: Mapping[str, type[Any]] = field(default_factory=dict, compare=False, hash=False)
+    """Every table declared on this metadata by key, the features' too
+    (``kit.models.tables["note"]``)."""
 
 
-def build_models(base: type[DeclarativeBase], user_model: type[UserMixin]) -> KitModels:
-    """Declare saaskit's tables on ``base`` (call once per metadata; later calls return
-    the same models)."""
+def build_models(
+    base: type[DeclarativeBase],
+    user_model: type[UserMixin],
+    features: Sequence[Feature[Any]] = (),
+) -> KitModels:
+    """Declare saaskit's tables, and those of ``features``, on ``base``.
+
+    Call it once per metadata, in the module that defines the host's models, so Alembic
+    autogenerate sees every table; later calls return the same models (and declare the
+    tables of features not seen before).
+
+    Args:
+        base: the host's ``DeclarativeBase``.
+        user_model: the host's user model.
+        features: features with tables of their own (``Feature.tables``).
+
+    Returns:
+        The tables, by name.
+    """
+    extra = [spec for feature in features for spec in feature.tables]
     existing: KitModels | None = base.__dict__.get("__saaskit_models__")
     if existing is not None:
+        declare_tables(base, user_model, extra)
         return existing
-    audit_event: type[AuditEventMixin] = type(
-        "AuditEvent",
-        (AuditEventMixin, base),
-        {"__tablename__": "audit_events", "__module__": base.__module__},
-    )
-    subscription: type[SubscriptionMixin] = type(
-        "Subscription",
-        (SubscriptionMixin, base),
-        {
-            "__tablename__": "subscriptions",
-            "__module__": base.__module__,
-            "__user_table__": user_model.__tablename__,  # type: ignore[attr-defined]
-        },
-    )
-    webhook_event: type[WebhookEventMixin] = type(
-        "WebhookEvent",
-        (WebhookEventMixin, base),
-        {"__tablename__": "webhook_events", "__module__": base.__module__},
-    )
-    ai_usage: type[AIUsageMixin] = type(
-        "AIUsage",
-        (AIUsageMixin, base),
-        {
-            "__tablename__": "ai_usage",
-            "__module__": base.__module__,
-            "__user_table__": user_model.__tablename__,  # type: ignore[attr-defined]
-        },
-    )
-    billing_customer: type[BillingCustomerMixin] = type(
-        "BillingCustomer",
-        (BillingCustomerMixin, base),
-        {"__tablename__": "billing_customers", "__module__": base.__module__},
-    )
+    # The kit's own features' tables, in the order they were always declared.
+    own = {spec.key: spec for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES)}
+    order = ("audit_event", "subscription", "webhook_event", "ai_usage", "billing_customer")
+    declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(
-        audit_event=audit_event,
-        subscription=subscription,
-        webhook_event=webhook_event,
-        ai_usage=ai_usage,
-        billing_customer=billing_customer,
+        audit_event=declared["audit_event"],
+        subscription=declared["subscription"],
+        webhook_event=declared["webhook_event"],
+        ai_usage=declared["ai_usage"],
+        billing_customer=declared["billing_customer"],
+        tables=declared,
     )
     setattr(base, "__saaskit_models__", models)  # noqa: B010 - marks the metadata as done
     return models

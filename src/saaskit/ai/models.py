@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from saaskit.features import TableSpec
+
 MONTH_LENGTH = 7
 """Length of a month key, ``YYYY-MM``."""
 
@@ -60,3 +62,9 @@ class AIUsageMixin:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+
+AI_TABLES: tuple[TableSpec, ...] = (
+    TableSpec("ai_usage", "AIUsage", "ai_usage", AIUsageMixin, user_table=True),
+)
+"""The AI feature's tables (declared by :func:`saaskit.tables.build_models`)."""

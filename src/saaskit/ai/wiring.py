@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
-from saaskit.ai.models import AIUsageMixin
+from saaskit.ai.models import AI_TABLES, AIUsageMixin
 from saaskit.ai.quotas import (
     AI_TOKENS_QUOTA,
     DefaultQuota,
@@ -18,8 +18,20 @@ from saaskit.ai.quotas import (
 )
 from saaskit.ai.service import AIService
 from saaskit.db.replicas import ReadRouter
+from saaskit.exceptions import (
+    AIModelNotAllowed,
+    AINotConfigured,
+    AIQuotaExceeded,
+    AIUpstreamError,
+    AIUpstreamRateLimited,
+    AIUpstreamTimeout,
+)
+from saaskit.features import Feature, FeatureHost
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter, FastAPI
 
 
 class AIModels(Protocol):
@@ -70,3 +82,53 @@ def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
     if any(AI_TOKENS_QUOTA in plan.quotas for plan in plans):
         return PlanQuota(kit.plans, default)
     return DefaultQuota(default)
+
+
+class AIFeature(Feature[AIService]):
+    """AI chat with metering and quotas: built on first use (``kit.ai``), usable from
+    host code even when the routes are off; ``POST /chat`` and ``GET /usage`` are
+    mounted when ``ai.enabled``.
+
+    Args:
+        quotas: each owner's monthly tokens (default: :func:`default_quotas`).
+    """
+
+    name = "ai"
+    prefix = "/ai"
+    tags = ("ai",)
+    tables = AI_TABLES
+    lazy = True
+    errors = (
+        AINotConfigured,
+        AIModelNotAllowed,
+        AIQuotaExceeded,
+        AIUpstreamError,
+        AIUpstreamRateLimited,
+        AIUpstreamTimeout,
+    )
+
+    def __init__(self, quotas: QuotaResolver | OwnerQuotaResolver | None = None) -> None:
+        self.quotas = quotas
+
+    def build(self, kit: FeatureHost) -> AIService:
+        """The AI service (see :func:`build_ai_service`)."""
+        return build_ai_service(cast(AIKit, kit), self.quotas)
+
+    def router(self, kit: FeatureHost, service: AIService | None) -> APIRouter:
+        """``POST /chat`` and ``GET /usage``."""
+        from saaskit.ai.router import build_ai_router
+
+        return build_ai_router(cast(Any, kit))
+
+    def install(self, kit: FeatureHost, app: FastAPI, router: APIRouter) -> None:
+        """Mount the routes when ``ai.enabled`` (the ``openai`` package is then needed)."""
+        if not kit.settings.ai.enabled:
+            return
+        from saaskit.exceptions import require_module
+
+        require_module("openai", "ai")  # fail at startup, not at the first chat
+        super().install(kit, app, router)
+
+    async def aclose(self, service: AIService) -> None:
+        """Close the provider's client."""
+        await service.aclose()

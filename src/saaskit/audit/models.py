@@ -13,6 +13,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saaskit.db.mixins import utcnow
+from saaskit.features import TableSpec
 
 
 class AuditEventMixin:
@@ -37,3 +38,9 @@ class AuditEventMixin:
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+AUDIT_TABLES: tuple[TableSpec, ...] = (
+    TableSpec("audit_event", "AuditEvent", "audit_events", AuditEventMixin),
+)
+"""The audit feature's tables (declared by :func:`saaskit.tables.build_models`)."""

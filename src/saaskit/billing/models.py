@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from saaskit.db.mixins import TimestampMixin, utcnow
+from saaskit.features import TableSpec
 
 OWNER_KIND_LENGTH = 32
 
@@ -136,3 +137,11 @@ class WebhookEventMixin:
     processed_at: Mapped[datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True, default=None
     )
+
+
+BILLING_TABLES: tuple[TableSpec, ...] = (
+    TableSpec("subscription", "Subscription", "subscriptions", SubscriptionMixin, user_table=True),
+    TableSpec("webhook_event", "WebhookEvent", "webhook_events", WebhookEventMixin),
+    TableSpec("billing_customer", "BillingCustomer", "billing_customers", BillingCustomerMixin),
+)
+"""The billing feature's tables (declared by :func:`saaskit.tables.build_models`)."""

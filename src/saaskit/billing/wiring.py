@@ -3,25 +3,43 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.billing.customers import CREATE_TASK, CustomerManager
 from saaskit.billing.gateway import BillingGateway, StripeGateway
-from saaskit.billing.models import BillingCustomerMixin, WebhookEventMixin
+from saaskit.billing.models import BILLING_TABLES, BillingCustomerMixin, WebhookEventMixin
 from saaskit.billing.owners import OwnerRegistry, UserOwners
 from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.service import BillingService
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
+from saaskit.exceptions import (
+    AlreadySubscribed,
+    BillingOwnerNotFound,
+    BillingRejected,
+    BillingUnavailable,
+    FeatureNotInPlan,
+    InvalidWebhook,
+    InvalidWebhookSignature,
+    PlanRequired,
+    RedirectNotAllowed,
+    SubscriptionRequired,
+    UnknownPlan,
+    WebhookFailed,
+)
+from saaskit.features import Feature, FeatureHost
 from saaskit.hooks import Hooks
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskFunction, TaskRunner
 from saaskit.types import UserT
 from saaskit.users.service import UserService
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
 
 
 class BillingModels(Protocol):
@@ -116,3 +134,51 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
     kit.tasks[PROCESS_TASK] = webhooks.process_task
     kit.tasks[CREATE_TASK] = customers.create_task
     return service
+
+
+class BillingFeature(Feature[BillingService[Any]]):
+    """Stripe billing: built with the kit when ``billing.enabled`` (``kit.billing``).
+
+    Args:
+        gateway: the payment provider (default: Stripe, from the settings).
+    """
+
+    name = "billing"
+    prefix = "/billing"
+    tags = ("billing",)
+    tables = BILLING_TABLES
+    errors = (
+        SubscriptionRequired,
+        PlanRequired,
+        FeatureNotInPlan,
+        UnknownPlan,
+        RedirectNotAllowed,
+        AlreadySubscribed,
+        BillingUnavailable,
+        BillingRejected,
+        BillingOwnerNotFound,
+        InvalidWebhookSignature,
+        InvalidWebhook,
+        WebhookFailed,
+    )
+
+    def __init__(self, gateway: BillingGateway | None = None) -> None:
+        self.gateway = gateway
+
+    def enabled(self, settings: SaaSKitSettings) -> bool:
+        """``SAASKIT_BILLING__ENABLED``."""
+        return settings.billing.enabled
+
+    def build(self, kit: FeatureHost) -> BillingService[Any]:
+        """The billing service (see :func:`build_billing`)."""
+        return build_billing(cast("BillingKit[Any]", kit), self.gateway)
+
+    def router(self, kit: FeatureHost, service: BillingService[Any] | None) -> APIRouter:
+        """Plans, checkout, portal, subscription, sync, webhook."""
+        from saaskit.billing.router import build_billing_router
+
+        return build_billing_router(cast(Any, kit))
+
+    async def aclose(self, service: BillingService[Any]) -> None:
+        """Close the gateway's HTTP client."""
+        await service.gateway.aclose()

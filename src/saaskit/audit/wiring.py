@@ -1,0 +1,83 @@
+"""The audit feature: its table, actions, router and its part of a privacy export.
+
+The :class:`~saaskit.audit.service.AuditLog` itself is built by the kit before any
+feature (authentication and users write to it), so :meth:`AuditFeature.build` hands
+back the kit's log.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from saaskit.audit.models import AUDIT_TABLES
+from saaskit.audit.service import AuditAction, AuditLog
+from saaskit.features import Feature, FeatureHost
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+EXPORT_BATCH = 500
+"""Events read per query when exporting a user's trail."""
+
+
+class AuditExporter:
+    """The audit events a user did or was the target of, oldest first (privacy export)."""
+
+    name = "audit_events"
+
+    def __init__(self, log: AuditLog) -> None:
+        self.log = log
+
+    async def export(self, user_id: int) -> list[dict[str, Any]]:
+        """Every event whose actor or target is ``user_id``, as JSON-ready dicts.
+
+        Args:
+            user_id: the user whose events are exported.
+
+        Returns:
+            The events, oldest first.
+        """
+        found: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            rows, total = await self.log.page(limit=EXPORT_BATCH, offset=offset, user_id=user_id)
+            found.extend(
+                {
+                    "action": row.action,
+                    "outcome": row.outcome,
+                    "actor_id": row.actor_id,
+                    "target_id": row.target_id,
+                    "ip": row.ip,
+                    "user_agent": row.user_agent,
+                    "detail": row.detail,
+                    "created_at": row.created_at.isoformat(),
+                }
+                for row in rows
+            )
+            offset += len(rows)
+            if not rows or offset >= total:
+                return found[::-1]
+
+
+class AuditFeature(Feature[AuditLog]):
+    """``GET /audit`` for superusers and the ``audit_events`` table."""
+
+    name = "audit"
+    prefix = "/audit"
+    tags = ("audit",)
+    tables = AUDIT_TABLES
+    audit_actions = tuple(AuditAction)
+
+    def build(self, kit: FeatureHost) -> AuditLog:
+        """The kit's audit log (built before the features)."""
+        return cast(AuditLog, kit.audit)
+
+    def router(self, kit: FeatureHost, service: AuditLog | None) -> APIRouter:
+        """``GET /audit``."""
+        from saaskit.audit.router import build_audit_router
+
+        return build_audit_router(cast(Any, kit))
+
+    def exporters(self, service: AuditLog) -> tuple[AuditExporter]:
+        """The user's audit trail."""
+        return (AuditExporter(service),)
