@@ -15,7 +15,9 @@ unless the Alembic config sets ``sqlalchemy.url``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from alembic import command, context
 from alembic.config import Config
@@ -27,7 +29,11 @@ from saaskit.exceptions import require_module
 from saaskit.migrations.portable import render_portable
 from saaskit.settings import SaaSKitSettings
 
+if TYPE_CHECKING:
+    from saaskit.features import Feature
+
 PACKAGED_LOCATION = str(Path(__file__).parent)
+PACKAGED_VERSIONS = str(Path(__file__).parent / "versions")
 
 
 def _run_sync(connection: Connection, metadata: MetaData) -> None:
@@ -72,12 +78,47 @@ def run_env(metadata: MetaData) -> None:
     asyncio.run(_run_async(url, metadata))
 
 
-def packaged_config(url: str | None = None) -> Config:
-    """Alembic config for saaskit's own migrations (the default models)."""
+def packaged_config(url: str | None = None, features: Iterable[Feature[Any]] = ()) -> Config:
+    """Alembic config for saaskit's own migrations (the default models).
+
+    Args:
+        url: the database (default: the settings').
+        features: features whose migrations run too (their ``migrations`` folders).
+    """
     config = Config()
     config.set_main_option("script_location", PACKAGED_LOCATION)
     if url:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return with_features(config, features)
+
+
+def with_features(config: Config, features: Iterable[Feature[Any]]) -> Config:
+    """Add each feature's Alembic folder to ``config``'s ``version_locations``.
+
+    A feature's revisions are a branch of their own (``branch_labels = ("<name>",)``,
+    ``depends_on`` the kit revision they need), so ``upgrade heads`` applies them with
+    saaskit's. In a host's ``alembic.ini`` the same is one line::
+
+        version_locations = %(here)s/migrations/versions my_feature:migrations
+
+    Args:
+        config: an Alembic config (saaskit's packaged one or a host's).
+        features: the features; those without ``migrations`` are skipped.
+
+    Returns:
+        ``config``, changed.
+    """
+    folders = [str(f.migrations) for f in features if f.migrations is not None]
+    if not folders:
+        return config
+    current = config.get_main_option("version_locations")
+    if current:
+        locations = current.split()
+    else:
+        script = config.get_main_option("script_location") or PACKAGED_LOCATION
+        locations = [str(Path(script) / "versions")]
+    config.set_main_option("path_separator", "space")
+    config.set_main_option("version_locations", " ".join([*locations, *folders]))
     return config
 
 
@@ -93,7 +134,8 @@ def project_config(directory: Path, url: str | None = None) -> Config | None:
 
 
 def upgrade(config: Config, revision: str = "head") -> None:
-    command.upgrade(config, revision)
+    """Upgrade to ``revision``; ``head`` is every head: saaskit's and each feature's branch."""
+    command.upgrade(config, "heads" if revision == "head" else revision)
 
 
 def downgrade(config: Config, revision: str) -> None:
