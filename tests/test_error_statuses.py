@@ -60,3 +60,18 @@ def test_an_error_with_a_code_but_no_status_is_400_with_a_deprecation_warning() 
 def test_the_generic_error_code_is_400_without_a_warning(recwarn: pytest.WarningsRecorder) -> None:
     assert status_for(SaaSKitError("something")) == 400
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_every_error_class_a_feature_registers_declares_its_status() -> None:
+    from saaskit.kit import default_features
+    from tests.features.sample.wiring import SampleFeature
+
+    features = [*default_features(), SampleFeature()]
+    missing = [
+        f"{feature.name}: {cls.__qualname__}"
+        for feature in features
+        for cls in feature.errors
+        if declared_status(cls) is None
+    ]
+    assert missing == []
+    assert all(feature.errors for feature in features if feature.name in {"billing", "ai"})

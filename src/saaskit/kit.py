@@ -193,15 +193,7 @@ class SaaSKit(Generic[UserT]):
     ) -> None:
         self.settings = settings or SaaSKitSettings()
         self._features = FeatureRegistry(
-            _compose(
-                [
-                    AuditFeature(),
-                    HealthFeature(),
-                    BillingFeature(billing_gateway),
-                    AIFeature(ai_quotas),
-                ],
-                features,
-            )
+            _compose(default_features(billing_gateway, ai_quotas), features)
         )
         warn_unknown_variables(sections=self._features.sections())
         # The no-op recorder unless this kit's settings enable metrics.
@@ -624,6 +616,22 @@ def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) ->
         return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
 
     return serve_metrics
+
+
+def default_features(
+    billing_gateway: BillingGateway | None = None,
+    ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
+) -> list[Feature[Any]]:
+    """The kit's own features, in the order their routers are mounted.
+
+    Args:
+        billing_gateway: the payment provider (default: Stripe).
+        ai_quotas: each owner's monthly AI tokens (default: from the plans).
+
+    Returns:
+        Audit, health, billing and AI (authentication and users are the kit's core).
+    """
+    return [AuditFeature(), HealthFeature(), BillingFeature(billing_gateway), AIFeature(ai_quotas)]
 
 
 def _compose(own: list[Feature[Any]], extra: Sequence[Feature[Any]]) -> list[Feature[Any]]:

@@ -117,17 +117,13 @@ export type EmailRequest = {
 };
 
 /**
- * ErrorCode
- *
- * Every error code a saaskit response can carry (``{"error": {"code": ...}}``).
- */
-export type ErrorCode = 'error' | 'internal_error' | 'validation_error' | 'payload_too_large' | 'not_found' | 'method_not_allowed' | 'http_error' | 'invalid_credentials' | 'invalid_token' | 'not_authenticated' | 'inactive_user' | 'permission_denied' | 'reauthentication_required' | 'email_already_registered' | 'invalid_password' | 'user_not_found' | 'session_not_found' | 'rate_limited' | 'email_not_verified' | 'invalid_link_token' | 'service_unavailable' | 'email_delivery_failed' | 'ai_not_configured' | 'ai_model_not_allowed' | 'ai_quota_exceeded' | 'ai_upstream_error' | 'ai_upstream_rate_limited' | 'ai_upstream_timeout' | 'subscription_required' | 'plan_required' | 'feature_not_in_plan' | 'unknown_plan' | 'redirect_not_allowed' | 'already_subscribed' | 'billing_unavailable' | 'billing_rejected' | 'invalid_signature' | 'invalid_webhook' | 'webhook_failed';
-
-/**
  * ErrorDetail
  */
 export type ErrorDetail = {
-    code: ErrorCode;
+    /**
+     * Code
+     */
+    code: string;
     /**
      * Fields
      */
