@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import json
+import logging
+import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -17,6 +19,9 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 
 from saaskit.settings import SaaSKitSettings
+
+logger = logging.getLogger("saaskit")
+_warned: set[str] = set()
 
 PREFIX = "SAASKIT_"
 NOT_SETTINGS = ("SAASKIT_TEST_",)
@@ -167,3 +172,25 @@ def placeholder_secrets(settings: SaaSKitSettings) -> list[str]:
 
     visit(settings, PREFIX)
     return found
+
+
+def warn_unknown_variables(
+    environ: Mapping[str, str] | None = None,
+    sections: Mapping[str, type[BaseModel]] | None = None,
+) -> list[str]:
+    """Log a warning for each ``SAASKIT_*`` variable no setting reads (a typo, most often).
+
+    Each name is warned about once per process; returns the lines logged this time.
+
+    Args:
+        environ: the variables (default: ``os.environ``, then ``.env``).
+        sections: features' settings sections by name (their variables are known).
+    """
+    values = configured(os.environ if environ is None else environ, Path(".env"))
+    lines: list[str] = []
+    for name, suggestion in unknown_variables(values, sections):
+        if name not in _warned:
+            _warned.add(name)
+            lines.append(describe_unknown(name, suggestion))
+            logger.warning(lines[-1])
+    return lines

@@ -3,14 +3,12 @@ services, dependencies and routers for a host FastAPI app."""
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
 import os
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from fastapi import APIRouter, FastAPI
@@ -38,14 +36,8 @@ from saaskit.billing.wiring import BillingFeature
 from saaskit.cache import ResponseCache
 from saaskit.db.engine import create_engine, create_read_router, create_session_factory
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
-from saaskit.env_names import configured, describe_unknown, unknown_variables
-from saaskit.features import (
-    DataEraser,
-    DataExporter,
-    Feature,
-    FeatureRegistry,
-    declare_tables,
-)
+from saaskit.env_names import warn_unknown_variables
+from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
@@ -57,10 +49,10 @@ from saaskit.observability.metrics import (
     enable_metrics,
     recorder,
 )
-from saaskit.settings import MetricsSettings, SaaSKitSettings
+from saaskit.settings import SaaSKitSettings
 from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
-from saaskit.tables import KitModels, build_models
+from saaskit.tables import KitModels, declare_feature_tables, models_for
 from saaskit.tasks.definitions import email_tasks
 from saaskit.tasks.runner import InProcessRunner, TaskRunner
 from saaskit.types import UserT
@@ -73,30 +65,7 @@ if TYPE_CHECKING:
     from saaskit.billing.service import BillingService
 
 logger = logging.getLogger("saaskit")
-_warned: set[str] = set()
 ServiceT = TypeVar("ServiceT")
-
-
-def warn_unknown_variables(
-    environ: Mapping[str, str] | None = None,
-    sections: Mapping[str, type[BaseModel]] | None = None,
-) -> list[str]:
-    """Log a warning for each ``SAASKIT_*`` variable no setting reads (a typo, most often).
-
-    Each name is warned about once per process; returns the lines logged this time.
-
-    Args:
-        environ: the variables (default: ``os.environ``, then ``.env``).
-        sections: features' settings sections by name (their variables are known).
-    """
-    values = configured(os.environ if environ is None else environ, Path(".env"))
-    lines: list[str] = []
-    for name, suggestion in unknown_variables(values, sections):
-        if name not in _warned:
-            _warned.add(name)
-            lines.append(describe_unknown(name, suggestion))
-            logger.warning(lines[-1])
-    return lines
 
 
 class SaaSKit(Generic[UserT]):
@@ -205,8 +174,11 @@ class SaaSKit(Generic[UserT]):
 
             init_sentry(self.settings)  # process-wide: the SDK has one client
         self.user_model: type[UserT] = cast("type[UserT]", user_model or DefaultUser)
-        self.models = models or _models_for(self.user_model)
-        self._declare_feature_tables()
+        self.models = declare_feature_tables(
+            models or models_for(self.user_model, DefaultUser, default_tables),
+            self.user_model,
+            self._features,
+        )
         self.user_read_schema = user_read_schema
         self.user_create_schema = user_create_schema
         self.user_update_schema = user_update_schema
@@ -314,13 +286,6 @@ class SaaSKit(Generic[UserT]):
 
             # The Redis store's client (the in-process store has none).
             enable_tracing(self.engine, getattr(self.store, "_client", None))
-
-    def _declare_feature_tables(self) -> None:
-        """Declare the tables of features the host's ``build_models`` call did not name."""
-        specs = [spec for feature in self._features for spec in feature.tables]
-        declared = declare_tables(_base_of(self.models.audit_event), self.user_model, specs)
-        if self.models.tables is not declared:  # KitModels made by hand
-            self.models = dataclasses.replace(self.models, tables=declared)
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":
@@ -524,7 +489,9 @@ class SaaSKit(Generic[UserT]):
             app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
         app.add_middleware(RequestIdMiddleware, header=self.settings.log.request_id_header)
         if isinstance(self.metrics, PrometheusRecorder):
-            self._install_metrics(app, self.metrics)
+            from saaskit.middleware import install_metrics
+
+            install_metrics(app, self.settings.metrics, self.metrics)
         if self.settings.tracing.enabled:
             from saaskit.observability.tracing import instrument_app
 
@@ -540,19 +507,6 @@ class SaaSKit(Generic[UserT]):
         gateway = self._billing.gateway if self._billing is not None else None
         client = getattr(getattr(gateway, "_http", None), "_client", None)
         return [client] if client is not None else []
-
-    def _install_metrics(self, app: FastAPI, metrics: PrometheusRecorder) -> None:
-        from saaskit.observability.metrics import MetricsMiddleware
-
-        app.add_middleware(MetricsMiddleware, recorder=metrics)  # outermost: sees every answer
-        settings = self.settings.metrics
-        if settings.port is None:  # else only on the internal port (see lifespan)
-            app.add_route(
-                settings.path,
-                _metrics_endpoint(settings, metrics),
-                methods=["GET"],
-                include_in_schema=False,
-            )
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI | None = None) -> AsyncIterator[None]:
@@ -594,30 +548,6 @@ def _count_database_error(_context: Any) -> None:
     recorder().database_error()
 
 
-def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) -> Any:
-    """The endpoint of the metrics page on the app's port (the token is required)."""
-    from starlette.concurrency import run_in_threadpool
-    from starlette.requests import Request
-    from starlette.responses import Response
-
-    from saaskit.errors import error_json
-    from saaskit.exceptions import ErrorCode
-    from saaskit.observability.metrics import authorized
-
-    async def serve_metrics(request: Request) -> Response:
-        if not authorized(settings, request.headers.get("authorization")):
-            return error_json(
-                401,
-                ErrorCode.NOT_AUTHENTICATED,
-                "Metrics need the metrics bearer token.",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        body, content_type = await run_in_threadpool(metrics.render)
-        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
-
-    return serve_metrics
-
-
 def default_features(
     billing_gateway: BillingGateway | None = None,
     ai_quotas: QuotaResolver | OwnerQuotaResolver | None = None,
@@ -640,24 +570,3 @@ def _compose(own: list[Feature[Any]], extra: Sequence[Feature[Any]]) -> list[Fea
     replacing = {feature.name: feature for feature in extra}
     composed = [replacing.pop(feature.name, feature) for feature in own]
     return [*composed, *(feature for feature in extra if feature.name in replacing)]
-
-
-def _base_of(model: type[Any]) -> Any:
-    """The ``DeclarativeBase`` a mapped class was declared on."""
-    return next(c for c in model.__mro__ if "registry" in c.__dict__)
-
-
-def _models_for(user_model: type[Any]) -> KitModels:
-    """saaskit's tables for ``user_model``'s metadata (built once per metadata)."""
-    if user_model is DefaultUser:
-        return default_tables
-    base = next(c for c in user_model.__mro__ if "registry" in c.__dict__)
-    existing: KitModels | None = base.__dict__.get("__saaskit_models__")
-    if existing is None:
-        logger.info(
-            "saaskit: declaring its tables on %s; call saaskit.db.build_models(Base, User) in "
-            "your models module so Alembic autogenerate sees them",
-            base.__qualname__,
-        )
-        existing = build_models(base, user_model)
-    return existing

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saaskit.errors import SECURITY_HEADERS_SCOPE_KEY, error_json
 from saaskit.exceptions import ErrorCode
+
+if TYPE_CHECKING:
+    from saaskit.observability.metrics import PrometheusRecorder
+    from saaskit.settings import MetricsSettings
 
 
 class _TooLarge(HTTPException):
@@ -119,3 +125,48 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def install_metrics(app: Any, settings: MetricsSettings, metrics: PrometheusRecorder) -> None:
+    """Add the metrics middleware (outermost: it sees every answer) and, unless the
+    metrics have their own port, the metrics page on the app's port.
+
+    Args:
+        app: the host's FastAPI app.
+        settings: ``settings.metrics``.
+        metrics: the kit's recorder.
+    """
+    from saaskit.observability.metrics import MetricsMiddleware
+
+    app.add_middleware(MetricsMiddleware, recorder=metrics)
+    if settings.port is None:  # else only on the internal port (see the kit's lifespan)
+        app.add_route(
+            settings.path,
+            _metrics_endpoint(settings, metrics),
+            methods=["GET"],
+            include_in_schema=False,
+        )
+
+
+def _metrics_endpoint(settings: MetricsSettings, metrics: PrometheusRecorder) -> Any:
+    """The endpoint of the metrics page on the app's port (the token is required)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from saaskit.errors import error_json
+    from saaskit.exceptions import ErrorCode
+    from saaskit.observability.metrics import authorized
+
+    async def serve_metrics(request: Request) -> Response:
+        if not authorized(settings, request.headers.get("authorization")):
+            return error_json(
+                401,
+                ErrorCode.NOT_AUTHENTICATED,
+                "Metrics need the metrics bearer token.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        body, content_type = await run_in_threadpool(metrics.render)
+        return Response(body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
+
+    return serve_metrics

@@ -20,7 +20,9 @@ working (a lazy alias of this function).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,8 @@ from saaskit.billing.models import (
 )
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
+
+logger = logging.getLogger("saaskit")
 
 if TYPE_CHECKING:
     from saaskit.features import Feature
@@ -95,3 +99,54 @@ def build_models(
     )
     setattr(base, "__saaskit_models__", models)  # noqa: B010 - marks the metadata as done
     return models
+
+
+def base_of(model: type[Any]) -> Any:
+    """The ``DeclarativeBase`` a mapped class was declared on."""
+    return next(c for c in model.__mro__ if "registry" in c.__dict__)
+
+
+def models_for(user_model: type[Any], default_user: type[Any], default: KitModels) -> KitModels:
+    """saaskit's tables for ``user_model``'s metadata (built once per metadata).
+
+    Args:
+        user_model: the host's user model.
+        default_user: saaskit's default user model, whose tables are ``default``.
+        default: saaskit's tables on its default metadata.
+
+    Returns:
+        The tables, declared on the user model's base when they were not yet.
+    """
+    if user_model is default_user:
+        return default
+    base = base_of(user_model)
+    existing: KitModels | None = base.__dict__.get("__saaskit_models__")
+    if existing is None:
+        logger.info(
+            "saaskit: declaring its tables on %s; call saaskit.db.build_models(Base, User) in "
+            "your models module so Alembic autogenerate sees them",
+            base.__qualname__,
+        )
+        existing = build_models(base, user_model)
+    return existing
+
+
+def declare_feature_tables(
+    models: KitModels, user_model: type[Any], features: Iterable[Feature[Any]]
+) -> KitModels:
+    """``models`` with the tables of ``features`` the host's ``build_models`` call did not
+    name declared on the same metadata.
+
+    Args:
+        models: the kit's tables.
+        user_model: the host's user model.
+        features: every feature of the kit.
+
+    Returns:
+        ``models`` itself, or a copy when it was made by hand (without a table registry).
+    """
+    specs = [spec for feature in features for spec in feature.tables]
+    declared = declare_tables(base_of(models.audit_event), user_model, specs)
+    if models.tables is declared:
+        return models
+    return dataclasses.replace(models, tables=declared)
