@@ -36,7 +36,7 @@ from saaskit.billing.wiring import BillingFeature
 from saaskit.cache import ResponseCache
 from saaskit.db.engine import create_engine, create_read_router, create_session_factory
 from saaskit.email import EmailRenderer, EmailSender, Mailer, create_sender
-from saaskit.env_names import warn_unknown_variables
+from saaskit.env_names import warn_unknown_variables as warn_unknown_variables
 from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
