@@ -148,3 +148,41 @@ async def test_a_failing_hook_is_logged_and_the_request_still_succeeds(
     assert len(failures) == 2
     assert all(r.exc_info for r in failures)
     assert "broken" in failures[0].getMessage()
+
+
+async def test_a_feature_declared_event_runs_the_kits_listeners_then_the_hosts_hooks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from saaskit.hooks import HookEvent, Hooks
+
+    invited: HookEvent[[int, str]] = HookEvent("member_invited")
+    hooks: Hooks[User] = Hooks()
+    with pytest.raises(ValueError, match="no hook event 'member_invited'"):
+        hooks.on(invited)
+    hooks.declare(invited)
+    calls: list[str] = []
+
+    async def kit_listener(user_id: int, email: str) -> None:
+        calls.append(f"kit {user_id} {email}")
+
+    @hooks.on(invited)
+    async def host_hook(user_id: int, email: str) -> None:
+        calls.append(f"host {user_id} {email}")
+
+    @hooks.on(invited)
+    async def failing(user_id: int, email: str) -> None:
+        raise RuntimeError("boom")
+
+    hooks.listen("member_invited", kit_listener)
+    with caplog.at_level(logging.ERROR, logger="saaskit.hooks"):
+        await hooks.fire(invited, 7, "bob@example.com")
+        await hooks.emit_event("member_invited", 8, "eve@example.com")
+    assert calls == [
+        "kit 7 bob@example.com",
+        "host 7 bob@example.com",
+        "kit 8 eve@example.com",
+        "host 8 eve@example.com",
+    ]
+    assert caplog.text.count("failing failed") == 2  # logged, the others still ran
+    with pytest.raises(ValueError, match="one of saaskit's own"):
+        hooks.declare(HookEvent("after_login"))

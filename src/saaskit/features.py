@@ -316,7 +316,22 @@ class Feature(Generic[ServiceT]):
         """Release what the service holds (``kit.aclose``, the lifespan's end)."""
 
 
-FeatureT = TypeVar("FeatureT", bound=Feature[Any])
+CORE_PREFIXES = frozenset({"/auth", "/users"})
+"""Where the kit's core routers are mounted: no feature mounts there."""
+
+
+def _check_section(feature: Feature[Any]) -> None:
+    """A feature named like one of saaskit's own settings (``auth``, ``db``, ...) with a
+    settings model of its own would read that section's variables, secrets included:
+    refused. (The kit's own ``billing`` and ``ai`` read their sections directly.)"""
+    field = SaaSKitSettings.model_fields.get(feature.name)
+    if field is None or feature.settings_model is None:
+        return
+    if field.annotation is not feature.settings_model:
+        raise FeatureError(
+            f"feature {feature.name!r} is named like saaskit's own {feature.name!r} "
+            "settings; choose another name"
+        )
 
 
 class FeatureRegistry:
@@ -328,12 +343,23 @@ class FeatureRegistry:
         self.features: dict[str, Feature[Any]] = {}
         actions: dict[str, str] = {}
         events: dict[str, str] = {}
+        prefixes: dict[str, str] = {}
         for feature in features:
             name = getattr(feature, "name", None)
             if not isinstance(name, str) or not name.isidentifier():
                 raise FeatureError(f"{type(feature).__qualname__} declares no valid `name`")
             if name in self.features:
                 raise FeatureError(f"two features are named {name!r}")
+            _check_section(feature)
+            if feature.prefix is not None:
+                if feature.prefix in prefixes or feature.prefix in CORE_PREFIXES:
+                    owner = prefixes.get(feature.prefix)
+                    used = f"feature {owner!r}" if owner else "the kit's core"
+                    raise FeatureError(
+                        f"feature {name!r} would mount at {feature.prefix!r}, "
+                        f"already used by {used}"
+                    )
+                prefixes[feature.prefix] = name
             self.features[name] = feature
             missing = [
                 cls.__qualname__

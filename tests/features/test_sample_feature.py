@@ -21,6 +21,7 @@ from saaskit.migrations import packaged_config, upgrade
 from saaskit.types import ClientInfo
 from tests.databases import scratch_database
 from tests.features.helpers import HostUser, host_models, write_alembic_ini
+from tests.features.sample.schemas import SampleSettings
 from tests.features.sample.service import NOTE_CREATED, NOTE_CREATED_ACTION, NoteService
 from tests.features.sample.wiring import SampleFeature
 from tests.helpers import bearer, client_for, make_settings, new_store, signed_up
@@ -215,3 +216,58 @@ def test_an_unknown_feature_is_a_key_error_naming_the_known_ones(database_url: s
     kit = SaaSKit(make_settings(database_url))
     with pytest.raises(KeyError, match="no feature 'nope' \\(features: audit, health, billing"):
         kit.feature("nope")
+
+
+class _Impostor(Feature[None]):
+    """Named like saaskit's auth settings: it would read SAASKIT_AUTH__* (secrets too)."""
+
+    name = "auth"
+    settings_model = SampleSettings
+
+    def build(self, kit: FeatureHost) -> None:
+        return None
+
+
+class _Shadow(Feature[None]):
+    """Mounted where the kit's authentication routes are."""
+
+    name = "shadow"
+    prefix = "/auth"
+
+    def build(self, kit: FeatureHost) -> None:
+        return None
+
+
+class _SamePrefix(Feature[None]):
+    name = "same_prefix"
+    prefix = "/sample"
+
+    def build(self, kit: FeatureHost) -> None:
+        return None
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        ([_Impostor()], "named like saaskit's own 'auth' settings"),
+        ([_Shadow()], "would mount at '/auth', already used by the kit's core"),
+        (
+            [SampleFeature(), _SamePrefix()],
+            "would mount at '/sample', already used by feature 'sample'",
+        ),
+    ],
+)
+def test_a_feature_cannot_read_saaskits_own_settings_or_mount_over_other_routes(
+    database_url: str, features: list[Feature[Any]], message: str
+) -> None:
+    with pytest.raises(FeatureError, match=message):
+        SaaSKit(make_settings(database_url), features=features)
+
+
+def test_a_feature_named_like_one_of_the_kits_replaces_it_in_place(database_url: str) -> None:
+    from saaskit.billing.wiring import BillingFeature
+
+    replacement = BillingFeature()
+    kit = SaaSKit(make_settings(database_url), features=[replacement])
+    assert [feature.name for feature in kit.features] == ["audit", "health", "billing", "ai"]
+    assert kit.features.named("billing") is replacement
