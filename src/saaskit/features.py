@@ -267,7 +267,8 @@ class Feature(Generic[ServiceT]):
     name: ClassVar[str]
     """Unique name: ``kit.feature(name)``, the settings section, the Alembic branch."""
     settings_model: ClassVar[type[BaseModel] | None] = None
-    """The settings section, read from ``SAASKIT_<NAME>__*`` (see :func:`read_section`)."""
+    """The settings section, read from ``SAASKIT_<NAME>__*`` (see :func:`read_section`),
+    unless the instance has a ``settings`` attribute of that model (given in code)."""
     prefix: ClassVar[str | None] = None
     """Where the router is mounted, under ``settings.api_prefix``; ``None``: at the root."""
     tags: ClassVar[Sequence[str]] = ()
@@ -405,10 +406,14 @@ class FeatureRegistry:
     def settings_of(self, settings: SaaSKitSettings, name: str) -> BaseModel:
         """The settings section of feature ``name`` (read once)."""
         if name not in self._settings:
-            model = self.named(name).settings_model
+            feature = self.named(name)
+            model = feature.settings_model
             if model is None:
                 raise KeyError(f"feature {name!r} declares no settings")
-            self._settings[name] = read_section(settings, name, model)
+            given = getattr(feature, "settings", None)  # passed in code: MyFeature(settings=...)
+            self._settings[name] = (
+                given if isinstance(given, model) else read_section(settings, name, model)
+            )
         return self._settings[name]
 
     def sections(self) -> dict[str, type[BaseModel]]:

@@ -98,6 +98,22 @@ async def test_its_error_answers_with_its_status_in_the_error_envelope_and_its_s
         await kit.aclose()
 
 
+async def test_its_settings_can_be_given_in_code_instead(
+    host_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAASKIT_SAMPLE__MAX_NOTES", "1")
+    kit = SaaSKit(
+        make_settings(host_database),
+        user_model=HostUser,
+        models=host_models,
+        features=[SampleFeature(SampleSettings(max_notes=5))],
+    )
+    try:
+        assert kit.feature_settings("sample") == SampleSettings(max_notes=5)
+    finally:
+        await kit.aclose()
+
+
 async def test_its_audit_action_is_recorded_and_its_hook_event_reaches_host_hooks(
     kit: SaaSKit[HostUser],
 ) -> None:

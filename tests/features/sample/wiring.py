@@ -35,6 +35,9 @@ class SampleFeature(Feature[NoteService]):
     hook_events = (NOTE_CREATED,)
     migrations = Path(__file__).parent / "migrations"
 
+    def __init__(self, settings: SampleSettings | None = None) -> None:
+        self.settings = settings  # else read from SAASKIT_SAMPLE__*
+
     def build(self, kit: FeatureHost) -> NoteService:
         return NoteService(
             cast(type[SampleNoteMixin], kit.models.tables["sample_note"]),
