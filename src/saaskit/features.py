@@ -26,7 +26,7 @@ settings, errors, hooks and tasks, and reaches the rest of the kit only through 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
@@ -389,7 +389,7 @@ class FeatureRegistry:
         self._routers: dict[str, APIRouter | None] = {}
         self._settings: dict[str, BaseModel] = {}
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Feature[Any]]:
         return iter(self.features.values())
 
     def __contains__(self, name: object) -> bool:
