@@ -485,9 +485,15 @@ class SaaSKit(Generic[UserT]):
         # its 413 still passes through CORS and the security headers.
         app.add_middleware(BodySizeLimitMiddleware, max_bytes=self.settings.http.max_body_bytes)
         install_cors(app, self.settings.cors)  # never credentials through "*"
-        if self.settings.http.security_headers:
-            app.add_middleware(SecurityHeadersMiddleware, hsts=self.settings.is_production)
-        app.add_middleware(RequestIdMiddleware, header=self.settings.log.request_id_header)
+        request_id_header = self.settings.log.request_id_header
+        if self.settings.http.security_headers:  # it gives request ids too: one layer
+            app.add_middleware(
+                SecurityHeadersMiddleware,
+                hsts=self.settings.is_production,
+                request_id_header=request_id_header,
+            )
+        else:
+            app.add_middleware(RequestIdMiddleware, header=request_id_header)
         if isinstance(self.metrics, PrometheusRecorder):
             from saaskit.middleware import install_metrics
 

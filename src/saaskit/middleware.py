@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from saaskit.errors import SECURITY_HEADERS_SCOPE_KEY, error_json
 from saaskit.exceptions import ErrorCode
+from saaskit.observability.requestid import REQUEST_ID, REQUEST_ID_SCOPE_KEY, assign_request_id
 
 if TYPE_CHECKING:
     from saaskit.observability.metrics import PrometheusRecorder
@@ -96,8 +97,12 @@ class SecurityHeadersMiddleware:
     dependencies), so no shared or browser cache keeps a user's data.
     """
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool, request_id_header: str | None = None) -> None:
         self.app = app
+        # With a header name, it also does the work of RequestIdMiddleware (one layer
+        # instead of two on every request): kit.install() adds it so.
+        self.request_id_header = request_id_header
+        self.request_id_key = (request_id_header or "").lower().encode("latin-1")
         headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"x-frame-options", b"DENY"),
@@ -114,17 +119,30 @@ class SecurityHeadersMiddleware:
         # An unhandled error is answered by Starlette's ServerErrorMiddleware, outside every
         # middleware: saaskit's 500 handler reads the headers from here (same scope dict).
         scope[SECURITY_HEADERS_SCOPE_KEY] = self.headers
+        id_header = None
+        if self.request_id_header is not None:
+            id_header = assign_request_id(scope, self.request_id_key, self.request_id_header)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                existing = {name.lower() for name, _ in message.get("headers", [])}
+                headers = message.get("headers", [])
+                existing = {name.lower() for name, _ in headers}
                 extra = [(n, v) for n, v in self.headers if n not in existing]
                 if scope.get(PRINCIPAL_SCOPE_KEY) is not None and b"cache-control" not in existing:
                     extra.append(_NO_STORE)
-                message["headers"] = [*message.get("headers", []), *extra]
+                if id_header is not None:
+                    extra.append(id_header)
+                message["headers"] = [*headers, *extra]
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        if id_header is None:
+            await self.app(scope, receive, send_with_headers)
+            return
+        token = REQUEST_ID.set(scope[REQUEST_ID_SCOPE_KEY])
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            REQUEST_ID.reset(token)
 
 
 def install_metrics(app: Any, settings: MetricsSettings, metrics: PrometheusRecorder) -> None:

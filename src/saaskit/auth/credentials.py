@@ -35,7 +35,7 @@ from saaskit.auth.sessions import RefreshSession, SessionManager, is_session_id
 from saaskit.auth.tokens import TokenClaims, TokenCodec
 from saaskit.exceptions import InvalidToken, NotAuthenticated
 from saaskit.store import Store
-from saaskit.store.reads import read_pair
+from saaskit.store.reads import Read
 from saaskit.types import UserT
 from saaskit.users.cache import UserCache
 from saaskit.users.service import UserService
@@ -151,33 +151,44 @@ class SessionTokenReader(Generic[UserT]):
         self.users = users
         self.cache = cache
         self.scheme = OAuth2PasswordBearer(tokenUrl=token_url, auto_error=False)
-        self._verified: dict[str, TokenClaims] = {}
+        self._verified: dict[str, _Verified[UserT]] = {}
 
     def recognizes(self, credential: str) -> bool:
         return credential.count(".") == 2  # a compact JWS: header.payload.signature
 
     def claims(self, token: str) -> TokenClaims:
         """The claims of a valid access token (raises :class:`InvalidToken`)."""
-        claims = self._verified.get(token)
-        if claims is None or claims.expires_at <= time.time():
+        return self._verify(token).claims
+
+    def _verify(self, token: str) -> _Verified[UserT]:
+        """The verified token, with the store reads its requests make (built once per
+        token: the hot path formats no key and builds no read)."""
+        known = self._verified.get(token)
+        if known is None or known.claims.expires_at <= time.time():
             claims = self.tokens.decode(token, "access")
             if not is_session_id(claims.session_id):
                 raise InvalidToken()
             if len(self._verified) >= self.MAX_REMEMBERED:
                 self._verified.clear()
-            self._verified[token] = claims
-        return claims
+            known = _Verified(
+                claims,
+                self.sessions.read(claims.session_id, claims.user_id),
+                self.cache.read(claims.user_id),
+            )
+            self._verified[token] = known
+        return known
 
     def precheck(self, credential: str) -> None:
-        self.claims(credential)
+        self._verify(credential)
 
     async def read(self, credential: str) -> Principal[UserT]:
-        claims = self.claims(credential)
-        session, user = await read_pair(
-            self.store,
-            self.sessions.read(claims.session_id, claims.user_id),
-            self.cache.read(claims.user_id),
-        )
+        known = self._verify(credential)
+        claims = known.claims
+        # One round trip (one MGET, one hash slot): what read_pair does, with the keys
+        # joined once per token.
+        values = await self.store.get_many(known.keys)
+        session = known.session.decode(values[: known.split])
+        user = known.user.decode(values[known.split :])
         if session is None:  # ended, another user's, or stored by saaskit 0.x
             session = await self.sessions.adopt_legacy(claims.session_id, claims.user_id)
             if session is None:
@@ -186,14 +197,25 @@ class SessionTokenReader(Generic[UserT]):
             user = await self.users.load(claims.user_id)
             if user is None:
                 raise InvalidToken()
-        return Principal(
-            user=user,
-            method=SESSION,
-            credential_id=session.id,
-            scopes=FULL_ACCESS,
-            token_claims=claims,
-            refresh_session=session,
-        )
+        return Principal(user, SESSION, session.id, FULL_ACCESS, None, claims, session)
+
+
+class _Verified(Generic[UserT]):
+    """A verified access token and the reads of its session and user."""
+
+    __slots__ = ("claims", "keys", "session", "split", "user")
+
+    def __init__(
+        self,
+        claims: TokenClaims,
+        session: Read[RefreshSession | None],
+        user: Read[UserT | None],
+    ) -> None:
+        self.claims = claims
+        self.session = session
+        self.user = user
+        self.keys = session.keys + user.keys
+        self.split = len(session.keys)
 
 
 class Authenticator(Generic[UserT]):

@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from saaskit.auth.credentials import SESSION, Authenticator, Principal
 from saaskit.exceptions import (
     InactiveUser,
+    InvalidToken,
     NotAuthenticated,
     PermissionDenied,
     ReauthenticationRequired,
@@ -35,6 +36,7 @@ from saaskit.types import UserT
 
 __all__ = ["AuthDependencies", "Authenticate", "CurrentUser", "Principal", "build_dependencies"]
 
+_FIRST = "credential_0"  # the parameter of the first reader's credential
 _SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
 
 
@@ -83,6 +85,14 @@ class Authenticate(Generic[UserT]):
         if recent_seconds is not None:
             self.methods = frozenset({SESSION}) & (self.methods or frozenset({SESSION}))
         self.recent_seconds = recent_seconds
+        # Whether check() has more to do than the active flag (most dependencies don't).
+        self._strict = (
+            self.methods is not None
+            or verified
+            or superuser
+            or bool(self.scopes)
+            or recent_seconds is not None
+        )
         # Lets saaskit's route class check the credential before it reads a request body.
         self.__saaskit_authenticator__ = self
         # What it can answer, listed in the OpenAPI of every route that uses it: 401 for a
@@ -114,16 +124,30 @@ class Authenticate(Generic[UserT]):
     async def __call__(self, request: Request, **found: str | None) -> Principal[UserT] | None:
         principal: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
         if principal is None:
-            names = _names(len(self.authenticator.readers))
-            selected = self.authenticator.select([found.get(name) for name in names])
-            if selected is None:
-                if not self.auto_error:
-                    return None
-                raise NotAuthenticated()
-            reader, credential = selected
+            readers = self.authenticator.readers
+            if len(readers) == 1:  # Authenticator.select, for one reader
+                reader = readers[0]
+                credential = found.get(_FIRST)
+                if not credential:
+                    if not self.auto_error:
+                        return None
+                    raise NotAuthenticated()
+                if not reader.recognizes(credential):
+                    raise InvalidToken()
+            else:
+                names = _names(len(readers))
+                selected = self.authenticator.select([found.get(name) for name in names])
+                if selected is None:
+                    if not self.auto_error:
+                        return None
+                    raise NotAuthenticated()
+                reader, credential = selected
             principal = await reader.read(credential)
             request.scope[_SCOPE_KEY] = principal
-        self.check(principal)
+        if self._strict:
+            self.check(principal)
+        elif self.active and not principal.user.is_active:
+            raise InactiveUser()
         return principal
 
     def check(self, principal: Principal[UserT]) -> None:

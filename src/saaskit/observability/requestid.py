@@ -13,8 +13,8 @@ spaces, quotes or line breaks, so it cannot forge a log line or a JSON field.
 from __future__ import annotations
 
 import logging
+import os
 import re
-import secrets
 from contextvars import ContextVar
 from typing import Any
 
@@ -66,7 +66,26 @@ def valid_request_id(value: str | bytes | None) -> bool:
 
 def new_request_id() -> str:
     """A fresh random id (32 hex characters)."""
-    return secrets.token_hex(16)
+    return os.urandom(16).hex()
+
+
+def assign_request_id(scope: Scope, header: bytes, header_name: str) -> tuple[bytes, bytes]:
+    """Give the request of ``scope`` its id: the client's ``header`` when valid, else a
+    new one. Leaves it in the scope and returns the response header that carries it.
+
+    The caller keeps it in :data:`REQUEST_ID` while the request is handled.
+    """
+    request_id = None
+    for name, value in scope["headers"]:
+        if name == header:
+            if _VALID.fullmatch(value) is not None:
+                request_id = value.decode("ascii")
+            break
+    if request_id is None:
+        request_id = new_request_id()
+    scope[REQUEST_ID_SCOPE_KEY] = request_id
+    scope[REQUEST_ID_HEADER_SCOPE_KEY] = header_name
+    return header, request_id.encode("ascii")
 
 
 def current_request_id() -> str | None:
@@ -87,24 +106,14 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == self.header:
-                if _VALID.fullmatch(value) is not None:
-                    request_id = value.decode("ascii")
-                break
-        if request_id is None:
-            request_id = new_request_id()
-        scope[REQUEST_ID_SCOPE_KEY] = request_id
-        scope[REQUEST_ID_HEADER_SCOPE_KEY] = self.header_name
-        header = (self.header, request_id.encode("ascii"))
+        header = assign_request_id(scope, self.header, self.header_name)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
-        token = REQUEST_ID.set(request_id)
+        token = REQUEST_ID.set(scope[REQUEST_ID_SCOPE_KEY])
         try:
             await self.app(scope, receive, send_with_id)
         finally:
