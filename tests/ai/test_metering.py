@@ -7,9 +7,11 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from saaskit import SaaSKit
 from saaskit.ai.estimate import estimate_prompt_tokens
@@ -131,6 +133,49 @@ async def test_concurrent_first_calls_upsert_one_row(
     assert (row.prompt_tokens, row.completion_tokens, row.requests) == (30, 40, 10)
     assert row.total_tokens == 70
     assert row.updated_at is not None
+
+
+async def test_many_owners_first_writes_racing_lose_no_usage(
+    ai_kit: SaaSKit[User], meter: UsageMeter
+) -> None:
+    # On PostgreSQL the loser of a first-write race could hit the table's second unique
+    # key and drop its usage; every write must count.
+    uids = [await new_user(ai_kit, f"racer{index}@example.com") for index in range(8)]
+
+    await asyncio.gather(
+        *(meter.record(uid, "gpt-4o-mini", 1, 2) for uid in uids for _ in range(6))
+    )
+
+    async with ai_kit.session_factory() as db:
+        rows = (await db.execute(select(AIUsage).where(AIUsage.user_id.in_(uids)))).scalars().all()
+    assert sorted((row.user_id, row.requests, row.total_tokens) for row in rows) == sorted(
+        (uid, 6, 18) for uid in uids
+    )
+
+
+async def test_a_usage_write_that_loses_a_unique_key_race_is_tried_again(
+    ai_kit: SaaSKit[User], meter: UsageMeter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The race is inside one PostgreSQL statement (between its conflict check and its
+    # index insert), so it cannot be timed from outside: the first try fails as the loser
+    # of that race does.
+    uid = await new_user(ai_kit)
+    real = meter._upsert_once
+    failures = [IntegrityError("INSERT INTO ai_usage", {}, Exception("unique violation"))]
+
+    async def racing(values: dict[str, Any], keys: list[Any]) -> None:
+        if failures:
+            raise failures.pop()
+        await real(values, keys)
+
+    monkeypatch.setattr(meter, "_upsert_once", racing)
+
+    await meter.record(uid, "gpt-4o-mini", 3, 4)
+
+    async with ai_kit.session_factory() as db:
+        row = (await db.execute(select(AIUsage).where(AIUsage.user_id == uid))).scalar_one()
+    assert (row.requests, row.total_tokens) == (1, 7)
+    assert failures == []
 
 
 async def test_concurrent_chats_never_pass_the_quota(

@@ -40,6 +40,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import AIUsageMixin
@@ -49,6 +50,7 @@ from saaskit.observability.metrics import recorder
 from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 
+_UPSERT_ATTEMPTS = 3
 logger = logging.getLogger("saaskit.ai")
 
 # Counters outlive their month by a few days: calls that start on the last evening of
@@ -346,6 +348,21 @@ class UsageMeter:
         }
         keys: list[Any] = [table.user_id] if user else [table.owner_kind, table.owner_id]
         keys += [table.month, table.model]
+        # The table has two unique keys, and PostgreSQL's ON CONFLICT arbitrates one: when
+        # two first writes of a month race, the loser can hit the other key (a unique
+        # violation instead of the update). Its second try sees the winner's row, committed,
+        # and adds to it, so no usage is lost.
+        for attempt in range(_UPSERT_ATTEMPTS):
+            try:
+                await self._upsert_once(values, keys)
+                return
+            except IntegrityError:
+                if attempt == _UPSERT_ATTEMPTS - 1:
+                    raise
+                logger.info("AI usage write raced another first write; trying again")
+
+    async def _upsert_once(self, values: dict[str, Any], keys: list[Any]) -> None:
+        table = self.model
         async with self.session_factory() as db:
             dialect = (await db.connection()).dialect.name
             statement: Executable
