@@ -207,6 +207,10 @@ class RateLimitSettings(BaseModel):
     refresh_session: Limit = Field(
         RateLimit(limit=60, window_seconds=60), description="Token refreshes per session."
     )
+    billing_sync: Limit = Field(
+        RateLimit(limit=10, window_seconds=60),
+        description="Eager billing syncs (`POST /billing/sync`) per owner; each calls Stripe.",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -22,7 +22,6 @@ import logging
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import (
@@ -33,6 +32,7 @@ from saaskit.exceptions import (
     ServiceUnavailable,
 )
 from saaskit.hooks import Hooks
+from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
 from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
@@ -23,6 +22,7 @@ from saaskit.exceptions import (
 )
 from saaskit.hooks import Hooks
 from saaskit.observability.metrics import recorder
+from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService

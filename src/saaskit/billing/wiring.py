@@ -17,6 +17,7 @@ from saaskit.billing.service import BillingService
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
 from saaskit.hooks import Hooks
+from saaskit.ratelimit import RateLimiter
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskFunction, TaskRunner
@@ -109,6 +110,7 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
         sync=sync,
         webhooks=webhooks,
         store=kit.store,
+        limiter=RateLimiter(kit.store, kit.settings.rate_limit),
     )
     if settings.create_customer_on_register:
         kit.hooks.listen("after_register", customers.on_register)
