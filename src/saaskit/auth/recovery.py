@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 from saaskit.audit.service import AuditAction, AuditLog
 from saaskit.auth.tokens import TokenCodec
@@ -35,12 +35,27 @@ from saaskit.hooks import Hooks
 from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
 from saaskit.store import Store
+from saaskit.tasks.definitions import (
+    CHANGE_EMAIL,
+    EMAIL_CHANGED,
+    PASSWORD_CHANGED_EMAIL,
+    RESET_EMAIL,
+    VERIFY_EMAIL,
+    ChangeEmail,
+    EmailChanged,
+    PasswordChangedEmail,
+    ResetEmail,
+    VerifyEmail,
+)
 from saaskit.tasks.runner import TaskRunner
+from saaskit.tasks.typed import TaskDef, enqueue
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 NO_CLIENT = ClientInfo()
 logger = logging.getLogger("saaskit.auth")
+
+P = TypeVar("P")
 
 
 class AccountRecovery(Generic[UserT]):
@@ -87,7 +102,7 @@ class AccountRecovery(Generic[UserT]):
             claims={"email": user.email},
         )
         await self._send_email(
-            "email.verify", {"to": user.email, "token": token, "name": user.full_name}
+            VERIFY_EMAIL, VerifyEmail(to=user.email, token=token, name=user.full_name)
         )
 
     async def request_verification(self, email: str, *, client: ClientInfo = NO_CLIENT) -> None:
@@ -126,8 +141,8 @@ class AccountRecovery(Generic[UserT]):
             claims={"pwd": self._fingerprint(user.hashed_password)},
         )
         await self._send_email(
-            "email.reset",
-            {"to": user.email, "token": token, "name": user.full_name, "minutes": minutes},
+            RESET_EMAIL,
+            ResetEmail(to=user.email, token=token, minutes=minutes, name=user.full_name),
         )
         await self.hooks.emit(self.hooks.after_forgot_password, user, token, client)
 
@@ -147,7 +162,9 @@ class AccountRecovery(Generic[UserT]):
         await self.audit.record(
             AuditAction.PASSWORD_RESET, actor_id=user.id, target_id=user.id, client=client
         )
-        await self._send_email("email.password_changed", {"to": user.email, "name": user.full_name})
+        await self._send_email(
+            PASSWORD_CHANGED_EMAIL, PasswordChangedEmail(to=user.email, name=user.full_name)
+        )
         await self.hooks.emit(self.hooks.after_reset_password, user, client)
 
     async def request_email_change(
@@ -176,8 +193,8 @@ class AccountRecovery(Generic[UserT]):
             claims={"email": user.email, "new_email": new},
         )
         await self._send_email(
-            "email.change_email",
-            {"to": new, "token": token, "name": user.full_name, "minutes": hours * 60},
+            CHANGE_EMAIL,
+            ChangeEmail(to=new, token=token, minutes=hours * 60, name=user.full_name),
         )
         await self.audit.record(
             AuditAction.EMAIL_CHANGE_REQUESTED,
@@ -213,14 +230,14 @@ class AccountRecovery(Generic[UserT]):
             detail={"old_email": old, "new_email": new},
         )
         await self._send_email(
-            "email.email_changed", {"to": old, "new_email": new, "name": user.full_name}
+            EMAIL_CHANGED, EmailChanged(to=old, new_email=new, name=user.full_name)
         )
         await self.hooks.emit(
             self.hooks.after_update, user, {"email": new, "is_verified": True}, client
         )
         return user
 
-    async def _send_email(self, task: str, payload: dict[str, Any]) -> None:
+    async def _send_email(self, task: TaskDef[P], payload: P) -> None:
         """Queue an email; a task queue outage is logged, never shown to the client.
 
         Answering 503 only when the account exists would tell who is registered, and a
@@ -228,9 +245,9 @@ class AccountRecovery(Generic[UserT]):
         the email again once the queue is back.
         """
         try:
-            await self.runner.enqueue(task, payload)
+            await enqueue(self.runner, task, payload)
         except ServiceUnavailable:
-            logger.error("could not queue %s: the task queue is unavailable", task)
+            logger.error("could not queue %s: the task queue is unavailable", task.name)
 
     def _decode(self, token: str, kind: Any) -> dict[str, Any]:
         try:

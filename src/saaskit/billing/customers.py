@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import Any, Generic
 
 from sqlalchemy import delete, select, update
@@ -35,12 +36,24 @@ from saaskit.exceptions import BillingRejected, SaaSKitError
 from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
+from saaskit.tasks.typed import TaskDef, enqueue
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 logger = logging.getLogger("saaskit.billing")
 
-CREATE_TASK = "billing.create_customer"
+
+@dataclass(frozen=True, slots=True)
+class CreateCustomer:
+    """Payload of ``billing.create_customer``: the owner whose Stripe customer to create."""
+
+    owner_kind: str
+    owner_id: int
+
+
+CREATE_CUSTOMER = TaskDef("billing.create_customer", CreateCustomer)
+CREATE_TASK = CREATE_CUSTOMER.name
+
 # Stripe keeps idempotency keys for 24 hours; a generation counter that outlives them
 # lets an owner get a new customer after theirs was deleted in Stripe.
 GENERATION_TTL = 25 * 3600
@@ -217,7 +230,7 @@ class CustomerManager(Generic[UserT]):
         """Create the owner's customer in the background (task ``billing.create_customer``)."""
         if self.runner is None:
             return
-        await self.runner.enqueue(CREATE_TASK, {"owner_kind": owner.kind, "owner_id": owner.id})
+        await enqueue(self.runner, CREATE_CUSTOMER, CreateCustomer(owner.kind, owner.id))
 
     async def create_task(self, payload: dict[str, Any]) -> None:
         """Task ``billing.create_customer`` (``{"owner_kind": ..., "owner_id": ...}``).
@@ -225,7 +238,11 @@ class CustomerManager(Generic[UserT]):
         A failure is logged, not retried: the customer is then created at the owner's
         first checkout or portal visit instead (same idempotency key).
         """
-        owner = Owner.parse(f"{payload.get('owner_kind')}:{payload.get('owner_id')}")
+        await self.create_customer(CREATE_CUSTOMER.decode(payload))
+
+    async def create_customer(self, task: CreateCustomer) -> None:
+        """Create the Stripe customer of ``task``'s owner, if it still exists."""
+        owner = Owner.parse(f"{task.owner_kind}:{task.owner_id}")
         if owner is None or not await self.owners.exists(owner):
             return
         try:

@@ -276,7 +276,7 @@ class CeleryRunner:
     Example:
         ```python
         kit = SaaSKit(SaaSKitSettings(tasks={"backend": "celery"}, redis_url="redis://..."))
-        await kit.runner.enqueue("email.password_changed", {"to": "a@example.com"})
+        await enqueue(kit.runner, PASSWORD_CHANGED_EMAIL, PasswordChangedEmail("a@example.com"))
         ```
     """
 
