@@ -13,6 +13,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.auth.client import ClientInfo
 from saaskit.email import MemorySender
+from saaskit.hooks import Hooks
 from saaskit.models import User
 from tests.helpers import PASSWORD, bearer, login, register, signed_up
 
@@ -148,3 +149,30 @@ async def test_a_failing_hook_is_logged_and_the_request_still_succeeds(
     assert len(failures) == 2
     assert all(r.exc_info for r in failures)
     assert "broken" in failures[0].getMessage()
+
+
+async def test_events_are_typed_and_kit_listeners_run_before_host_hooks() -> None:
+    hooks: Hooks[User] = Hooks()
+    order: list[str] = []
+    user = User(email="alice@example.com", hashed_password="x")
+    client = ClientInfo(ip="127.0.0.1", user_agent="t")
+
+    async def kit_listener(user: User, client: ClientInfo) -> None:
+        order.append("kit")
+
+    @hooks.on_after_login
+    async def host_hook(user: User, client: ClientInfo) -> None:
+        order.append("host")
+
+    hooks.listen("after_login", kit_listener)
+    await hooks.emit_event("after_login", user, client)
+    assert order == ["kit", "host"]
+
+    # Wrong arguments are refused by mypy (each ignore would be reported unused
+    # otherwise); at run time the failing hook is only logged.
+    await hooks.emit_event("after_login", user, "not a client", client)  # type: ignore[call-overload]
+    await hooks.emit_event("after_forgot_password", user, client)  # type: ignore[call-overload]
+    await hooks.emit(hooks.after_login, user)  # type: ignore[arg-type]
+    hooks.listen("after_update", kit_listener)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="no hook event"):
+        hooks.listen("after_lunch", kit_listener)  # type: ignore[call-overload]

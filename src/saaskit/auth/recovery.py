@@ -124,7 +124,7 @@ class AccountRecovery(Generic[UserT]):
             await self.audit.record(
                 AuditAction.EMAIL_VERIFIED, actor_id=user.id, target_id=user.id, client=client
             )
-            await self.hooks.emit(self.hooks.after_verify, user, client)
+            await self.hooks.emit_event("after_verify", user, client)
         return user
 
     async def forgot_password(self, email: str, *, client: ClientInfo = NO_CLIENT) -> None:
@@ -144,7 +144,7 @@ class AccountRecovery(Generic[UserT]):
             RESET_EMAIL,
             ResetEmail(to=user.email, token=token, minutes=minutes, name=user.full_name),
         )
-        await self.hooks.emit(self.hooks.after_forgot_password, user, token, client)
+        await self.hooks.emit_event("after_forgot_password", user, token, client)
 
     async def reset_password(
         self, token: str, password: str, *, client: ClientInfo = NO_CLIENT
@@ -165,7 +165,7 @@ class AccountRecovery(Generic[UserT]):
         await self._send_email(
             PASSWORD_CHANGED_EMAIL, PasswordChangedEmail(to=user.email, name=user.full_name)
         )
-        await self.hooks.emit(self.hooks.after_reset_password, user, client)
+        await self.hooks.emit_event("after_reset_password", user, client)
 
     async def request_email_change(
         self, user: UserT, new_email: str, *, client: ClientInfo = NO_CLIENT
@@ -232,8 +232,8 @@ class AccountRecovery(Generic[UserT]):
         await self._send_email(
             EMAIL_CHANGED, EmailChanged(to=old, new_email=new, name=user.full_name)
         )
-        await self.hooks.emit(
-            self.hooks.after_update, user, {"email": new, "is_verified": True}, client
+        await self.hooks.emit_event(
+            "after_update", user, {"email": new, "is_verified": True}, client
         )
         return user
 

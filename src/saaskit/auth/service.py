@@ -121,7 +121,7 @@ class AuthService(Generic[UserT]):
         await self.audit.record(
             AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
         )
-        await self.hooks.emit(self.hooks.after_login, user, client)
+        await self.hooks.emit_event("after_login", user, client)
         recorder().login("ok")
         return user, self.issue(session, jti)
 

@@ -208,7 +208,7 @@ class SubscriptionSync(Generic[UserT]):
             return
         user = await self.users.get(state.user_id)
         if user is not None:
-            await self.hooks.emit(self.hooks.subscription_changed, user, state)
+            await self.hooks.emit_event("subscription_changed", user, state)
 
     async def _write(
         self,

@@ -292,7 +292,7 @@ class WebhookProcessor(Generic[UserT]):
             else None,
             hosted_invoice_url=invoice.get("hosted_invoice_url"),
         )
-        await self.hooks.emit(self.hooks.payment_failed, user, failure)
+        await self.hooks.emit_event("payment_failed", user, failure)
 
     async def replay_failed(self, *, limit: int = 100) -> tuple[int, int]:
         """Process failed (and interrupted) events again, oldest first.

@@ -215,7 +215,7 @@ class UserService(Generic[UserT]):
                 client=client,
                 detail={"fields": fields},
             )
-            await self.hooks.emit(self.hooks.after_update, user, values, client)
+            await self.hooks.emit_event("after_update", user, values, client)
         return user
 
     async def change_email(self, user_id: int, new_email: str) -> UserT:
