@@ -164,6 +164,9 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
             # nothing that did not arrive whole.
             self.close_connection = True
             return
+        if not fake._wait_if_held():
+            self.close_connection = True  # the fake is stopping
+            return
         body = raw.decode()
         params = parse_form(body if method == "POST" else split.query)
         key = self.headers.get("Idempotency-Key") if method == "POST" else None

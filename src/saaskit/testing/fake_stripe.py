@@ -76,6 +76,12 @@ class FakeStripe:
         self.front = ApiFront(self.state, api_key)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._hold_lock = threading.Lock()
+        self._holding = False
+        self._released = threading.Event()
+        self._stopping = threading.Event()
+        self.held = 0
+        """API calls that arrived while :meth:`hold` was in force."""
 
     # ---- lifecycle -----------------------------------------------------------------
     @property
@@ -89,6 +95,7 @@ class FakeStripe:
         """Listen on a random port of 127.0.0.1 in a background thread."""
         if self._server is not None:
             return self
+        self._stopping.clear()
         server = _Server(("127.0.0.1", 0), StripeRequestHandler)
         server.fake = self
         self._server = server
@@ -104,6 +111,7 @@ class FakeStripe:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()  # held calls give up
         server.shutdown()
         server.server_close()
         if self._thread is not None:
@@ -196,6 +204,35 @@ class FakeStripe:
             self.front.failures.append(
                 Failure(status, body, method, path, times, disconnect, delay=delay)
             )
+
+    def hold(self) -> None:
+        """Keep every API call that arrives from now on waiting until :meth:`release`.
+
+        Held calls are counted in :attr:`held` and reach the fake's state only once
+        released, so a test can show that something completes while Stripe does not
+        answer (without a bound on how long it took).
+        """
+        with self._hold_lock:
+            self._released.clear()
+            self._holding = True
+            self.held = 0
+
+    def release(self) -> None:
+        """Let the held calls, and later ones, be answered."""
+        with self._hold_lock:
+            self._holding = False
+            self._released.set()
+
+    def _wait_if_held(self) -> bool:
+        """Block an API call while held; False if the fake is stopping meanwhile."""
+        with self._hold_lock:
+            if not self._holding:
+                return True
+            self.held += 1
+        while not self._released.wait(0.05):
+            if self._stopping.is_set():
+                return False
+        return True
 
     def clear_failures(self) -> None:
         """Forget the failures :meth:`fail_next` queued that have not happened yet."""
