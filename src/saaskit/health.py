@@ -62,9 +62,12 @@ def host_config(ini: str) -> Config:
 
 
 def migrations_config(settings: SaaSKitSettings, *, packaged: bool) -> Config | None:
-    """The migrations readiness waits for: the host's ``alembic.ini`` when
-    ``db.alembic_ini`` names one, else saaskit's own when ``packaged`` (the kit uses its
-    default models); ``None`` (not checked) otherwise or when the check is off."""
+    """The Alembic configuration whose migrations readiness waits for.
+
+    The host's ``alembic.ini`` when ``db.alembic_ini`` names one, else saaskit's own when
+    ``packaged`` (the kit uses its default models); ``None`` (not checked) otherwise or when the
+    check is off.
+    """
     if not settings.db.ready_requires_migrations:
         return None
     if settings.db.alembic_ini:
@@ -81,8 +84,10 @@ def _current(connection: Connection) -> tuple[str, ...]:
 
 
 class MigrationCheck:
-    """Compares the database's revision(s) with the head(s) of ``config``'s scripts (read
-    once, on the first check)."""
+    """Compares the database's revision(s) with the head(s) of ``config``'s scripts.
+
+    The heads are read once, on the first check.
+    """
 
     def __init__(self, engine: AsyncEngine, config: Config | None) -> None:
         self.engine = engine
@@ -104,8 +109,10 @@ class MigrationCheck:
 
 
 def build_health_router(kit: HealthKit, *, packaged_migrations: bool = True) -> APIRouter:
-    """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are up
-    and the database is at the migrations' head).
+    """The health routes.
+
+    ``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are up and the
+    database is at the migrations' head).
 
     Args:
         kit: the kit (its settings, engine and store).

@@ -647,8 +647,10 @@ class SentrySettings(BaseModel):
 
 
 class MetricsSettings(BaseModel):
-    """Prometheus metrics (``saaskit[metrics]``). Off unless ``enabled``; then they are
-    protected by ``token``, or served only on the internal ``port``, or both.
+    """Prometheus metrics (``saaskit[metrics]``).
+
+    Off unless ``enabled``; then they are protected by ``token``, or served only on the internal
+    ``port``, or both.
 
     With ``port`` set, metrics are not on the app's port at all: every worker process
     listens on ``host:port`` (shared with ``SO_REUSEPORT``) and any of them answers for
@@ -704,9 +706,11 @@ class LogSettings(BaseModel):
 
 
 class TracingSettings(BaseModel):
-    """OpenTelemetry tracing (``saaskit[otel]``): spans for requests, SQL, Redis, Stripe,
-    OpenAI and tasks, sent to the tracer provider the host (or ``opentelemetry-instrument``)
-    configures."""
+    """OpenTelemetry tracing (``saaskit[otel]``).
+
+    Spans for requests, SQL, Redis, Stripe, OpenAI and tasks, sent to the tracer provider the
+    host (or ``opentelemetry-instrument``) configures.
+    """
 
     enabled: bool = Field(False, description="Instrument the app, database, store and tasks.")
 

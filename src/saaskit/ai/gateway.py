@@ -96,8 +96,11 @@ class ChatGateway(Protocol):
 
 
 def create_openai_client(settings: AISettings) -> AsyncOpenAI:
-    """An ``AsyncOpenAI`` configured from ``settings`` (never from ``OPENAI_*`` variables
-    for the key and base URL, so the settings are the one source of truth)."""
+    """An ``AsyncOpenAI`` client configured from ``settings``.
+
+    The key and base URL never come from ``OPENAI_*`` variables, so the settings are the one
+    source of truth.
+    """
     require_module("openai", "ai")
     from openai import AsyncOpenAI
 

@@ -80,8 +80,11 @@ def counter_key(owner: Owner | int, month: str) -> str:
 
 
 def owned_by(table: type[AIUsageMixin], owner: Owner) -> ColumnElement[bool]:
-    """``owner``'s rows: users by ``user_id`` (rows of an older kit have only it),
-    other owners by ``owner_kind``/``owner_id``."""
+    """The condition selecting ``owner``'s usage rows.
+
+    Users by ``user_id`` (rows of an older kit have only it), other owners by
+    ``owner_kind``/``owner_id``.
+    """
     if owner.kind == "user":
         return table.user_id == owner.id
     return (table.owner_kind == owner.kind) & (table.owner_id == owner.id)
@@ -118,8 +121,10 @@ class ModelUsage:
 
 @dataclass(frozen=True)
 class MonthlyUsage:
-    """An owner's recorded usage in one month, per model (``user_id``: a user owner's
-    id, ``None`` for other owners)."""
+    """An owner's recorded usage in one month, per model.
+
+    ``user_id`` is a user owner's id, ``None`` for other owners.
+    """
 
     user_id: int | None
     month: str

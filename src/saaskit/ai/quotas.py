@@ -119,7 +119,9 @@ class PlanQuota:
 
 
 class QuotasByKind:
-    """One resolver per kind of owner, e.g. pooled organization quotas::
+    """One quota resolver per kind of owner.
+
+    For example, pooled organization quotas::
 
         QuotasByKind({"user": PlanQuota(kit.plans, 10_000), "organization": OrgPool(...)})
 

@@ -107,8 +107,10 @@ class StreamErrorDetail(BaseModel):
 
 
 class StreamError(BaseModel):
-    """An SSE event sent instead of ``usage`` when the provider fails mid-stream
-    (nothing is charged)."""
+    """The SSE event sent instead of ``usage`` when the provider fails mid-stream.
+
+    Nothing is charged.
+    """
 
     type: Literal["error"] = "error"
     error: StreamErrorDetail

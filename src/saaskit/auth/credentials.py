@@ -72,8 +72,11 @@ class Principal(Generic[UserT]):
 
     @property
     def claims(self) -> TokenClaims:
-        """The access token's claims; only a session principal has them (the kit's
-        ``principal`` dependency accepts sessions only)."""
+        """The access token's claims.
+
+        Only a session principal has them (the kit's ``principal`` dependency accepts
+        sessions only).
+        """
         if self.token_claims is None:
             raise NotAuthenticated("This needs a login session.")
         return self.token_claims
@@ -102,9 +105,11 @@ class CredentialReader(Protocol[UserT]):
 
     @property
     def scheme(self) -> CredentialScheme:
-        """A FastAPI security scheme (a :class:`~fastapi.security.base.SecurityBase`)
-        with ``auto_error=False``: it extracts the raw credential from a request (or
-        None) and documents it in OpenAPI."""
+        """The FastAPI security scheme of this credential, with ``auto_error=False``.
+
+        A :class:`~fastapi.security.base.SecurityBase`: it extracts the raw credential from
+        a request (or None) and documents it in OpenAPI.
+        """
         ...
 
     def recognizes(self, credential: str) -> bool:
@@ -205,9 +210,12 @@ class Authenticator(Generic[UserT]):
         self.readers: tuple[CredentialReader[UserT], ...] = tuple(readers)
 
     def add(self, reader: CredentialReader[UserT]) -> None:
-        """Try ``reader`` after the others (API keys, ...). Add readers before any
-        dependency is built: :class:`~saaskit.auth.dependencies.Authenticate` takes the
-        readers it sees when it is created."""
+        """Try ``reader`` after the others (API keys, ...).
+
+        Add readers before any dependency is built:
+        :class:`~saaskit.auth.dependencies.Authenticate` takes the readers it sees when it
+        is created.
+        """
         self.readers = (*self.readers, reader)
 
     async def extract(self, request: Request) -> list[str | None]:

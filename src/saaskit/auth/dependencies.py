@@ -93,8 +93,11 @@ class Authenticate(Generic[UserT]):
 
     @property
     def __signature__(self) -> inspect.Signature:
-        """The request, and each reader's security scheme as a sub-dependency (it
-        extracts the credential and documents it in OpenAPI)."""
+        """The dependency's parameters for FastAPI.
+
+        The request, and each reader's security scheme as a sub-dependency (it extracts the
+        credential and documents it in OpenAPI).
+        """
         parameters = [
             inspect.Parameter(
                 "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
@@ -145,10 +148,12 @@ class Authenticate(Generic[UserT]):
             raise ReauthenticationRequired()
 
     async def check_request(self, request: Request) -> None:
-        """Refuse a request without a valid credential before its body is read (a
-        signature check, no store round trip): an anonymous client cannot make an
-        authenticated route parse a large body. Optional dependencies let anonymous
-        requests through; a credential that is presented is checked either way."""
+        """Refuse a request without a valid credential before its body is read.
+
+        A signature check, no store round trip: an anonymous client cannot make an
+        authenticated route parse a large body. Optional dependencies let anonymous requests
+        through; a credential that is presented is checked either way.
+        """
         selected = self.authenticator.select(await self.authenticator.extract(request))
         if selected is None:
             if self.auto_error:
@@ -164,8 +169,10 @@ class Authenticate(Generic[UserT]):
 
 
 class CurrentUser(Generic[UserT]):
-    """An :class:`Authenticate` that yields the principal's user (``None`` for an
-    anonymous caller of an optional one)."""
+    """An :class:`Authenticate` that yields the principal's user.
+
+    The user is ``None`` for an anonymous caller of an optional one.
+    """
 
     def __init__(self, authenticate: Authenticate[UserT]) -> None:
         self.authenticate = authenticate

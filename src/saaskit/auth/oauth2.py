@@ -234,8 +234,11 @@ def build_oauth2_router(kit: OAuth2Kit[UserT]) -> APIRouter:
         openapi_extra=_TOKEN_BODY,
     )
     async def token(request: Request) -> Any:
-        """Log in (``grant_type=password``) or rotate a refresh token
-        (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape."""
+        """Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+
+        ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+        RFC 6749 shape.
+        """
         try:
             tokens = await _grant(kit, request, await read_form(request))
         except OAuthProblem as problem:

@@ -1,5 +1,4 @@
-"""Email verification, password reset and email change: single-use, expiring, user-bound
-links.
+"""Email verification, password reset and email change: single-use, expiring, user-bound links.
 
 Every token is a signed JWT with its own audience. A verification token is bound to the
 email it was sent to; a reset token to the password hash at the time of the request, so

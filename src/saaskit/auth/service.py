@@ -148,8 +148,9 @@ class AuthService(Generic[UserT]):
     async def reauthenticate(
         self, session: RefreshSession, password: str, *, client: ClientInfo = NO_CLIENT
     ) -> int:
-        """Prove the password again in ``session``; returns until when (epoch seconds) the
-        session counts as recently authenticated.
+        """Prove the password again in ``session``.
+
+        Returns until when (epoch seconds) the session counts as recently authenticated.
 
         One mechanism for every security-sensitive action (changing the email, deleting
         the account, and later features): a login or this call at most

@@ -101,8 +101,10 @@ class RefreshSession:
 
     @property
     def last_authenticated_at(self) -> int:
-        """When the user last gave their credentials here (records from older versions
-        have no ``authenticated_at``: their login time)."""
+        """When the user last gave their credentials here.
+
+        Records from older versions have no ``authenticated_at``: their login time.
+        """
         return self.authenticated_at or self.created_at
 
     def authenticated_within(self, seconds: int) -> bool:
@@ -173,8 +175,10 @@ class SessionManager:
         return session, jti
 
     def read(self, session_id: str, user_id: int) -> Read[RefreshSession | None]:
-        """The read of a session, to combine with others in one round trip; a session
-        of another user than ``user_id`` reads as missing."""
+        """The read of a session, to combine with others in one round trip.
+
+        A session of another user than ``user_id`` reads as missing.
+        """
         return Read((_session_key(user_id, session_id),), lambda raws: _owned(raws[0], user_id))
 
     async def get(self, session_id: str, user_id: int) -> RefreshSession | None:

@@ -60,10 +60,12 @@ GENERATION_TTL = 25 * 3600
 
 
 def _tag(owner: Owner) -> str:
-    """How an owner appears in keys: ``5`` for a user (the pre-owner form, so instances
-    of an older kit in a rolling deploy share locks and idempotency keys), else
-    ``organization-3``. A user's tag starts with a digit and no other kind's does, so
-    two owners never share a key."""
+    """How an owner appears in keys.
+
+    ``5`` for a user (the pre-owner form, so instances of an older kit in a rolling deploy share
+    locks and idempotency keys), else ``organization-3``. A user's tag starts with a digit and
+    no other kind's does, so two owners never share a key.
+    """
     return str(owner.id) if owner.kind == "user" else f"{owner.kind}-{owner.id}"
 
 
@@ -94,10 +96,13 @@ class CustomerManager(Generic[UserT]):
         self.runner = runner  # queues billing.create_customer (None: lazily only)
 
     async def idempotency_key(self, owner: Owner | Any) -> str:
-        """``saaskit-customer-{tag}-{created}[-{generation}]``, the tag ``5`` for a user and
+        """The idempotency key of creating ``owner``'s Stripe customer.
+
+        ``saaskit-customer-{tag}-{created}[-{generation}]``, the tag ``5`` for a user and
         ``organization-3`` for an organization: stable for one owner, distinct for another
         kind with the same id and after a database reset reuses the id (different
-        ``created_at``). A user object is read as its user owner."""
+        ``created_at``). A user object is read as its user owner.
+        """
         if not isinstance(owner, Owner):
             owner = Owner.user(owner.id)
         profile = await self.owners.profile(owner)
@@ -221,8 +226,11 @@ class CustomerManager(Generic[UserT]):
         await self.users.invalidate(user_id)
 
     async def on_register(self, user: UserT, client: ClientInfo) -> None:
-        """Kept for hosts that appended it to ``after_register`` themselves: it now only
-        queues the customer's creation (registration never waits for Stripe)."""
+        """Queue the Stripe customer's creation for a new user (deprecated as a hook).
+
+        Kept for hosts that appended it to ``after_register`` themselves: it now only queues
+        the creation (registration never waits for Stripe).
+        """
         del client
         await self.queue(Owner.user(user.id))
 
@@ -257,9 +265,11 @@ class CustomerManager(Generic[UserT]):
             )
 
     async def on_user_deleted(self, user: UserT, client: ClientInfo) -> None:
-        """Kit listener (``after_delete``): drop the user's customer link, so that a later
-        user given the same id (SQLite reuses ids) never inherits it. The customer and
-        its subscriptions stay in Stripe, and ``subscriptions`` keeps their record."""
+        """Kit listener (``after_delete``): drop the user's customer link.
+
+        A later user given the same id (SQLite reuses ids) never inherits it. The customer
+        and its subscriptions stay in Stripe, and ``subscriptions`` keeps their record.
+        """
         del client
         async with self.session_factory() as db:
             await db.execute(

@@ -73,8 +73,11 @@ class BillingGateway(Protocol):
 
 
 def owner_metadata(owner: Owner | None = None, user_id: int | None = None) -> dict[str, str]:
-    """Stripe metadata naming an owner: ``user_id`` for a user (what kits before billing
-    owners wrote and read), else ``owner_kind`` and ``owner_id``."""
+    """Stripe metadata naming an owner.
+
+    ``user_id`` for a user (what kits before billing owners wrote and read), else ``owner_kind``
+    and ``owner_id``.
+    """
     if owner is None:
         if user_id is None:
             raise TypeError("create_customer needs owner= (or user_id=)")

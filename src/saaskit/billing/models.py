@@ -111,8 +111,10 @@ class SubscriptionMixin(TimestampMixin):
 
 
 class WebhookEventMixin:
-    """One Stripe event as received: stored before processing, so duplicates are no-ops
-    and failures stay visible and replayable."""
+    """One Stripe event as received.
+
+    Stored before processing, so duplicates are no-ops and failures stay visible and replayable.
+    """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     stripe_event_id: Mapped[str] = mapped_column(

@@ -86,8 +86,11 @@ def owner_of_row(row: SubscriptionMixin) -> Owner | None:
 
 
 def owned_by(model: type[SubscriptionMixin], owner: Owner) -> ColumnElement[bool]:
-    """The rows of ``owner``: users by ``user_id`` (its foreign key forgets deleted
-    users, and an older kit writes only it), other owners by ``owner_kind``/``owner_id``."""
+    """The condition selecting ``owner``'s subscription rows.
+
+    Users by ``user_id`` (its foreign key forgets deleted users, and an older kit writes only
+    it), other owners by ``owner_kind``/``owner_id``.
+    """
     if owner.kind == "user":
         return model.user_id == owner.id
     return (model.owner_kind == owner.kind) & (model.owner_id == owner.id)

@@ -226,7 +226,10 @@ async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
 
 
 async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
-    """Can the Celery broker be reached? (Redis: PING; other brokers: a TCP connection.)"""
+    """Can the Celery broker be reached?
+
+    (Redis: PING; other brokers: a TCP connection.)
+    """
     url = settings.tasks.broker_url or settings.redis_url
     if not url:
         return  # settings.problems() already explains the missing broker

@@ -69,7 +69,7 @@ class ProjectSpec:
 
     @property
     def extras(self) -> list[str]:
-        """saaskit's extras the project depends on (compose always uses PostgreSQL, Redis)."""
+        """Saaskit's extras the project depends on (compose always uses PostgreSQL, Redis)."""
         extras = {"billing": "stripe", "ai": "ai", "celery": "celery"}
         return ["postgres", "redis", *(extras[f] for f in FEATURES if f in self.features)]
 

@@ -1,5 +1,7 @@
-"""The internal metrics port (``settings.metrics.port``): a tiny HTTP server, separate
-from the app's port, that answers ``GET <path>`` with the metrics page and nothing else.
+"""The internal metrics port (``settings.metrics.port``).
+
+A tiny HTTP server, separate from the app's port, that answers ``GET <path>`` with the metrics page
+and nothing else.
 
 Every worker process listens on the same port with ``SO_REUSEPORT``, so the kernel
 hands each scrape to one of them, and any of them reports every worker's samples

@@ -217,8 +217,10 @@ def _task_body(kit: CeleryKit, loop: ProcessLoop) -> Any:
 
 
 async def _in_context(name: str, work: Any, context: dict[str, str] | None) -> None:
-    """Run ``work`` with the request id and trace of the request that enqueued it (the
-    task loop's thread does not share the Celery thread's context)."""
+    """Run ``work`` with the request id and trace of the request that enqueued it.
+
+    The task loop's thread does not share the Celery thread's context.
+    """
     context = context or {}
     request_id = context.get("request_id")
     token = REQUEST_ID.set(request_id if valid_request_id(request_id) else None)
@@ -239,8 +241,10 @@ def _task_context() -> dict[str, str]:
 
 
 def _hidden_payload(name: str) -> dict[str, str]:
-    """How a task's arguments are shown in Celery's logs and monitoring tools: payloads
-    carry tokens (reset links), so only the task name."""
+    """How a task's arguments are shown in Celery's logs and monitoring tools.
+
+    Payloads carry tokens (reset links), so only the task name.
+    """
     return {"argsrepr": f"({name!r}, ...)", "kwargsrepr": "{}"}
 
 

@@ -207,8 +207,11 @@ def route(state: FakeStripeState, method: str, path: str, params: dict[str, Any]
 
 
 class ApiFront:
-    """What happens before a request reaches the resources: the key check, injected
-    failures, idempotency-key replay, and the request log. Runs under the state lock."""
+    """What happens before a request reaches the resources.
+
+    The key check, injected failures, idempotency-key replay, and the request log. Runs under
+    the state lock.
+    """
 
     def __init__(self, state: FakeStripeState, api_key: str) -> None:
         self.state = state

@@ -85,8 +85,10 @@ class UserMaker:
 
 
 async def bearer_headers(kit: SaaSKit[Any], user: Any) -> dict[str, str]:
-    """Open a session for ``user`` (as a login would, without the password) and return
-    its access token as an ``Authorization`` header."""
+    """Open a session for ``user`` and return its access token as a header.
+
+    As a login would, without the password: ``{"Authorization": "Bearer ..."}``.
+    """
     session, jti = await kit.sessions.open(user.id, ip="127.0.0.1", user_agent="saaskit-tests")
     tokens = kit.auth.issue(session, jti)
     return {"Authorization": f"Bearer {tokens.access_token}"}

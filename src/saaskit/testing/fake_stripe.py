@@ -196,9 +196,11 @@ class FakeStripe:
         disconnect: bool = False,
         delay: float = 0.0,
     ) -> None:
-        """Make the next ``times`` matching calls fail with a Stripe error envelope (or,
-        with ``disconnect``, by closing the connection without an answer), after
-        ``delay`` seconds (a slow Stripe, for client timeouts)."""
+        """Make the next ``times`` matching calls fail with a Stripe error envelope.
+
+        With ``disconnect``, by closing the connection without an answer; after ``delay``
+        seconds (a slow Stripe, for client timeouts).
+        """
         body = StripeFailure(status, message, type=type, code=code).body()
         with self.state.lock:
             self.front.failures.append(
@@ -246,8 +248,11 @@ class FakeStripe:
             return copy.deepcopy(self.state.complete_checkout(session_id))
 
     def change_subscription(self, subscription_id: str, **changes: Any) -> dict[str, Any]:
-        """Change ``price`` (id or lookup key), ``quantity``, ``status``,
-        ``cancel_at_period_end`` or ``metadata`` of a subscription."""
+        """Change a subscription as if in the Stripe dashboard.
+
+        Any of ``price`` (id or lookup key), ``quantity``, ``status``,
+        ``cancel_at_period_end`` or ``metadata``.
+        """
         with self.state.lock:
             return copy.deepcopy(self.state.change_subscription(subscription_id, **changes))
 

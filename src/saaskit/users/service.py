@@ -314,8 +314,10 @@ class UserService(Generic[UserT]):
 
 
 def _refuse_nul(values: Mapping[str, Any]) -> None:
-    """PostgreSQL cannot store NUL in text: refuse it here (422), for the host's own
-    columns too, instead of failing at the database (500)."""
+    """Refuse NUL characters in text (422), which PostgreSQL cannot store.
+
+    For the host's own columns too, instead of failing at the database (500).
+    """
     for key, value in values.items():
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput(f"`{key}` must not contain the NUL character.")
