@@ -48,6 +48,7 @@ class CacheScope:
 
     @property
     def tag(self) -> str:
+        """The scope as a Redis Cluster hash tag, so its keys share one slot."""
         return "{" + self.name + "}"  # one Redis Cluster hash slot per scope
 
 

@@ -31,16 +31,24 @@ class HealthKit(Protocol):
     """What the health router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The settings readiness reads (``db``, ``health``)."""
+        ...
 
     @property
-    def engine(self) -> AsyncEngine: ...
+    def engine(self) -> AsyncEngine:
+        """The database readiness pings."""
+        ...
 
     @property
-    def store(self) -> Store: ...
+    def store(self) -> Store:
+        """The store readiness pings."""
+        ...
 
 
 class Health(BaseModel):
+    """The body of ``GET /health`` and ``GET /health/ready``."""
+
     status: Literal["ok", "unavailable"]
     checks: dict[str, Literal["ok", "down", "skipped", "behind"]] = {}
 
@@ -95,6 +103,7 @@ class MigrationCheck:
         self._heads: frozenset[str] | None = None
 
     async def __call__(self) -> MigrationState:
+        """Whether the database is at the migrations' head (not checked without a config)."""
         if self.config is None:
             return "skipped"
         if self._heads is None:

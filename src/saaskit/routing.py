@@ -65,6 +65,8 @@ class BodyLimits:
 
 class BodyTooLarge(HTTPException):
     # An HTTPException, so FastAPI's body reading lets it through unchanged.
+    """A request body over its route's limit (413)."""
+
     def __init__(self, max_bytes: int) -> None:
         message = f"The request body is larger than {max_bytes} bytes."
         super().__init__(413, message, headers={"Connection": "close"})
@@ -134,6 +136,8 @@ def _bearer_check(dependant: Dependant) -> _CredentialCheck | None:
 
 
 class SaaSKitRoute(APIRoute):
+    """A route whose request bodies are read within :attr:`limits`."""
+
     limits: ClassVar[BodyLimits] = BodyLimits()
     saaskit_route: ClassVar[bool] = True
 

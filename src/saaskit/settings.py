@@ -557,6 +557,7 @@ class AISettings(BaseModel):
 
     @property
     def enabled(self) -> bool:
+        """Whether AI is configured (an API key or a base URL is set)."""
         return self.api_key is not None or self.base_url is not None
 
     @property
@@ -779,6 +780,7 @@ class SaaSKitSettings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
+        """Whether ``environment`` is ``production`` (stricter checks apply)."""
         return self.environment == "production"
 
     @field_validator("database_replica_urls", mode="before")

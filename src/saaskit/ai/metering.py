@@ -57,6 +57,7 @@ _COUNTER_GRACE = timedelta(days=3)
 
 
 def utc_now() -> datetime:
+    """The current time in UTC (the meters' default clock)."""
     return datetime.now(UTC)
 
 
@@ -116,6 +117,7 @@ class ModelUsage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
 
@@ -133,22 +135,27 @@ class MonthlyUsage:
 
     @property
     def resets_at(self) -> datetime:
+        """When the month's usage resets (the first instant of the next month, UTC)."""
         return month_reset(self.month)
 
     @property
     def prompt_tokens(self) -> int:
+        """Prompt tokens over every model."""
         return sum(m.prompt_tokens for m in self.models)
 
     @property
     def completion_tokens(self) -> int:
+        """Completion tokens over every model."""
         return sum(m.completion_tokens for m in self.models)
 
     @property
     def total_tokens(self) -> int:
+        """All tokens over every model."""
         return self.prompt_tokens + self.completion_tokens
 
     @property
     def requests(self) -> int:
+        """Calls recorded over every model."""
         return sum(m.requests for m in self.models)
 
 
@@ -184,6 +191,7 @@ class UsageMeter:
         self.clock = clock
 
     def current_month(self) -> str:
+        """The month usage is counted in now (``YYYY-MM``, by the meter's clock)."""
         return month_of(self.clock())
 
     async def reserve(self, owner: Owner | int, tokens: int, *, quota: int | None) -> Reservation:

@@ -65,6 +65,8 @@ class ChatReply(BaseModel):
 
 
 class ModelUsageRead(BaseModel):
+    """One model's share of a month's usage."""
+
     model: str
     prompt_tokens: int
     completion_tokens: int
@@ -102,6 +104,8 @@ class StreamUsage(BaseModel):
 
 
 class StreamErrorDetail(BaseModel):
+    """What went wrong mid-stream, in saaskit's error shape (code and message)."""
+
     code: ErrorCode
     message: str
 

@@ -40,6 +40,7 @@ class MeteredCall:
 
     @property
     def committed(self) -> bool:
+        """Whether the call's usage was recorded (its reservation settled)."""
         return self.reservation.settled
 
     async def commit(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
@@ -257,6 +258,7 @@ class AIService:
         )
 
     async def aclose(self) -> None:
+        """Close the provider gateway, if one was opened."""
         if self._gateway is not None:
             await self._gateway.aclose()
 

@@ -159,6 +159,7 @@ class SessionTokenReader(Generic[UserT]):
         self._verified: dict[str, TokenClaims] = {}
 
     def recognizes(self, credential: str) -> bool:
+        """Whether ``credential`` looks like a session access token (a compact JWS)."""
         return credential.count(".") == 2  # a compact JWS: header.payload.signature
 
     def claims(self, token: str) -> TokenClaims:
@@ -174,9 +175,21 @@ class SessionTokenReader(Generic[UserT]):
         return claims
 
     def precheck(self, credential: str) -> None:
+        """Check the token's signature and expiry without a store read.
+
+        Raises:
+            InvalidToken: the token is not a valid access token.
+        """
         self.claims(credential)
 
     async def read(self, credential: str) -> Principal[UserT]:
+        """The principal of a valid token whose session and user are still live.
+
+        The session and the cached user are read in one store round trip.
+
+        Raises:
+            InvalidToken: the token is invalid, its session ended or its user is gone.
+        """
         claims = self.claims(credential)
         session, user = await read_pair(
             self.store,

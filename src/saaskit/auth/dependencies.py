@@ -115,6 +115,16 @@ class Authenticate(Generic[UserT]):
         return inspect.Signature(parameters)
 
     async def __call__(self, request: Request, **found: str | None) -> Principal[UserT] | None:
+        """The request's principal, or ``None`` for an anonymous caller when optional.
+
+        Raises:
+            NotAuthenticated: no credential (and the dependency is not optional), or one
+                of a kind this dependency does not accept.
+            InvalidToken: the credential is not valid (or its session ended).
+            InactiveUser: the user is inactive and the dependency requires an active one.
+            PermissionDenied: the user is not verified, not a superuser or lacks a scope
+                the dependency requires.
+        """
         principal: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
         if principal is None:
             names = _names(len(self.authenticator.readers))
@@ -184,6 +194,7 @@ class CurrentUser(Generic[UserT]):
         return self.authenticate.__signature__
 
     async def __call__(self, request: Request, **found: str | None) -> UserT:
+        """The authenticated principal's user (see :class:`Authenticate`)."""
         principal = await self.authenticate(request, **found)
         return principal.user if principal is not None else None  # type: ignore[return-value]
 

@@ -44,13 +44,19 @@ class OAuth2Kit(Protocol[UserT]):
     """What the OAuth 2.0 router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The settings the token endpoint reads (``auth``, ``http``)."""
+        ...
 
     @property
-    def auth(self) -> AuthService[UserT]: ...
+    def auth(self) -> AuthService[UserT]:
+        """The auth service that logs in and refreshes."""
+        ...
 
     @property
-    def client_info(self) -> Callable[[Request], ClientInfo]: ...
+    def client_info(self) -> Callable[[Request], ClientInfo]:
+        """Resolves the client (address, user agent) of a request."""
+        ...
 
 
 OAuthErrorCode = Literal[
@@ -92,6 +98,7 @@ class OAuthProblem(Exception):
         self.headers = headers or {}
 
     def response(self) -> JSONResponse:
+        """The error as RFC 6749 answers it (``error``, ``error_description``)."""
         body = OAuthError(error=self.error, error_description=self.description)
         return JSONResponse(
             body.model_dump(),

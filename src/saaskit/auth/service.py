@@ -190,6 +190,7 @@ class AuthService(Generic[UserT]):
     async def logout(
         self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
     ) -> None:
+        """End one session of ``user_id`` and audit it."""
         await self.sessions.revoke(session_id, user_id)
         recorder().revocation("logout")
         await self.audit.record(
@@ -242,6 +243,11 @@ class AuthService(Generic[UserT]):
         return False
 
     async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
+        """End every session of ``user_id`` and audit it.
+
+        Returns:
+            How many sessions ended.
+        """
         ended = await self.sessions.revoke_all(user_id)
         recorder().revocation("logout_all", ended)
         await self.audit.record(

@@ -112,10 +112,12 @@ class RefreshSession:
         return self.last_authenticated_at + seconds >= int(time.time())
 
     def encode(self) -> bytes:
+        """The session as stored (compact JSON)."""
         return json.dumps(asdict(self), separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> RefreshSession:
+        """A stored session, from :meth:`encode`'s bytes (older records included)."""
         data = json.loads(raw)
         try:
             return cls(**data)

@@ -102,6 +102,7 @@ class SubscriptionMixin(TimestampMixin):
 
     @declared_attr
     def user_id(cls) -> Mapped[int | None]:
+        """The user owner's id; ``NULL`` for other owners and once the user is deleted."""
         return mapped_column(
             Integer,
             ForeignKey(f"{cls.__user_table__}.id", ondelete="SET NULL"),

@@ -100,5 +100,7 @@ class CheckoutRequest:
 
 @dataclass(frozen=True, slots=True)
 class CheckoutSession:
+    """A Checkout session Stripe created: its id and the URL to send the browser to."""
+
     id: str
     url: str

@@ -45,13 +45,16 @@ class Report:
     warnings: int = 0
 
     def ok(self, message: str) -> None:
+        """Print a passed check."""
         passed(message)
 
     def warn(self, message: str) -> None:
+        """Print and count a warning (the check still passes)."""
         self.warnings += 1
         warned(message)
 
     def fail(self, message: str) -> None:
+        """Print and count a failure (``saaskit check`` exits 1)."""
         self.failures += 1
         failed(message)
 

@@ -74,6 +74,7 @@ class ProjectSpec:
         return ["postgres", "redis", *(extras[f] for f in FEATURES if f in self.features)]
 
     def database_url(self, password: str) -> str:
+        """The project's database URL, with ``password`` for PostgreSQL."""
         if self.database == "postgres":  # the `db` service of docker-compose.yml
             return f"postgresql+asyncpg://{self.slug}:{password}@127.0.0.1:5432/{self.slug}"
         return f"sqlite+aiosqlite:///./{self.slug}.db"

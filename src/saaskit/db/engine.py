@@ -22,6 +22,7 @@ from saaskit.settings import DatabaseSettings, SaaSKitSettings
 
 
 def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite database URL."""
     return make_url(url).get_backend_name() == "sqlite"
 
 

@@ -93,12 +93,15 @@ def project_config(directory: Path, url: str | None = None) -> Config | None:
 
 
 def upgrade(config: Config, revision: str = "head") -> None:
+    """Migrate the database of ``config`` up to ``revision`` (default: the head)."""
     command.upgrade(config, revision)
 
 
 def downgrade(config: Config, revision: str) -> None:
+    """Migrate the database of ``config`` down to ``revision``."""
     command.downgrade(config, revision)
 
 
 def make_migration(config: Config, message: str) -> None:
+    """Autogenerate a revision named ``message`` from the models' differences."""
     command.revision(config, message=message, autogenerate=True)

@@ -274,6 +274,7 @@ class MetricsMiddleware:
         self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request and time it, labelled by its route template."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

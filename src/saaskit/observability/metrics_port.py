@@ -36,6 +36,7 @@ class MetricsPort:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
+        """Listen on ``metrics.host`` and ``metrics.port``."""
         assert self.settings.port is not None
         try:
             self._server = await asyncio.start_server(
@@ -54,6 +55,7 @@ class MetricsPort:
             )
 
     async def stop(self) -> None:
+        """Stop listening."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -89,6 +89,7 @@ class RequestIdMiddleware:
         self.header = header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request with its id set, and return the id in the response header."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -35,13 +35,19 @@ class CeleryKit(Protocol):
     """What the Celery app runs tasks of (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The settings of the broker, queue and retries (``tasks``)."""
+        ...
 
     @property
-    def tasks(self) -> Mapping[str, TaskFunction]: ...
+    def tasks(self) -> Mapping[str, TaskFunction]:
+        """The task functions a worker runs, by name."""
+        ...
 
     @property
-    def engine(self) -> AsyncEngine: ...
+    def engine(self) -> AsyncEngine:
+        """The database engine whose inherited connections a forked worker drops."""
+        ...
 
     async def aclose(self) -> None:
         """Release the kit's pools and threads."""

@@ -32,13 +32,17 @@ class UserFactory(Protocol):
         verified: bool = True,
         active: bool = True,
         **columns: Any,
-    ) -> Any: ...
+    ) -> Any:
+        """Create a user in the app's database; extra ``columns`` set host columns."""
+        ...
 
 
 class HeadersFactory(Protocol):
     """``await headers_for(user)``: an ``Authorization`` header of a new session."""
 
-    async def __call__(self, user: Any) -> dict[str, str]: ...
+    async def __call__(self, user: Any) -> dict[str, str]:
+        """Authorization headers of a new session of ``user``."""
+        ...
 
 
 class UserMaker:

@@ -171,6 +171,7 @@ class FakeStripe:
             return copy.deepcopy(list(self.state.collections[collection].values()))
 
     def customers(self) -> list[dict[str, Any]]:
+        """The customers that exist (deleted ones left out)."""
         return [c for c in self.objects("customers") if not c.get("deleted")]
 
     @property
@@ -257,22 +258,27 @@ class FakeStripe:
             return copy.deepcopy(self.state.change_subscription(subscription_id, **changes))
 
     def cancel_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Cancel a subscription now (``customer.subscription.deleted``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.cancel_subscription(subscription_id))
 
     def renew(self, subscription_id: str) -> dict[str, Any]:
+        """Start the subscription's next period, paid (``invoice.paid``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.renew(subscription_id))
 
     def fail_payment(self, subscription_id: str) -> dict[str, Any]:
+        """Fail the next invoice payment (``invoice.payment_failed``; ``past_due``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.fail_payment(subscription_id))
 
     def trial_will_end(self, subscription_id: str) -> dict[str, Any]:
+        """Send ``customer.subscription.trial_will_end`` for a trialing subscription."""
         with self.state.lock:
             return copy.deepcopy(self.state.trial_will_end(subscription_id))
 
     def delete_customer(self, customer_id: str) -> dict[str, Any]:
+        """Delete a customer and end its subscriptions (``customer.deleted``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.delete_customer(customer_id))
 

@@ -263,6 +263,12 @@ class UserService(Generic[UserT]):
     async def set_password(
         self, user_id: int, new: str, *, keep_session: str | None = None
     ) -> None:
+        """Hash and store a new password, ending every session but ``keep_session``.
+
+        Raises:
+            InvalidPassword: ``new`` fails the password policy.
+            UserNotFound: there is no user ``user_id``.
+        """
         self.passwords.check_policy(new)
         await self._set_hash(user_id, await self.passwords.hash(new))
         await self.sessions.revoke_all(user_id, keep=keep_session)
