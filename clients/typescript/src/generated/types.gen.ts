@@ -18,6 +18,8 @@ export type Accepted = {
 
 /**
  * AuditEventRead
+ *
+ * One audit event as ``GET /audit`` shows it.
  */
 export type AuditEventRead = {
     /**
@@ -181,6 +183,8 @@ export type FieldError = {
 
 /**
  * Health
+ *
+ * The body of ``GET /health`` and ``GET /health/ready``.
  */
 export type Health = {
     /**
@@ -259,6 +263,8 @@ export type PageUserRead = {
 
 /**
  * PasswordChange
+ *
+ * ``PATCH /users/me/password``: the current password and the new one.
  */
 export type PasswordChange = {
     /**
@@ -299,6 +305,8 @@ export type Reauthenticated = {
 
 /**
  * RefreshRequest
+ *
+ * ``POST /auth/refresh``: the refresh token to rotate.
  */
 export type RefreshRequest = {
     /**
@@ -309,6 +317,8 @@ export type RefreshRequest = {
 
 /**
  * ResetPasswordRequest
+ *
+ * ``POST /auth/reset-password``: the token from the reset link and the new password.
  */
 export type ResetPasswordRequest = {
     /**
@@ -500,6 +510,8 @@ export type UserUpdate = {
 
 /**
  * VerifyEmailRequest
+ *
+ * ``POST /auth/verify-email``: the token from the verification link.
  */
 export type VerifyEmailRequest = {
     /**
