@@ -13,6 +13,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.auth.client import ClientInfo
 from saaskit.email import MemorySender
+from saaskit.hooks import Hooks
 from saaskit.models import User
 from tests.helpers import PASSWORD, bearer, login, register, signed_up
 
@@ -173,10 +174,10 @@ async def test_a_feature_declared_event_runs_the_kits_listeners_then_the_hosts_h
     async def failing(user_id: int, email: str) -> None:
         raise RuntimeError("boom")
 
-    hooks.listen("member_invited", kit_listener)
+    hooks.listen(invited, kit_listener)
     with caplog.at_level(logging.ERROR, logger="saaskit.hooks"):
         await hooks.fire(invited, 7, "bob@example.com")
-        await hooks.emit_event("member_invited", 8, "eve@example.com")
+        await hooks.fire(invited, 8, "eve@example.com")
     assert calls == [
         "kit 7 bob@example.com",
         "host 7 bob@example.com",
@@ -186,3 +187,30 @@ async def test_a_feature_declared_event_runs_the_kits_listeners_then_the_hosts_h
     assert caplog.text.count("failing failed") == 2  # logged, the others still ran
     with pytest.raises(ValueError, match="one of saaskit's own"):
         hooks.declare(HookEvent("after_login"))
+
+
+async def test_events_are_typed_and_kit_listeners_run_before_host_hooks() -> None:
+    hooks: Hooks[User] = Hooks()
+    order: list[str] = []
+    user = User(email="alice@example.com", hashed_password="x")
+    client = ClientInfo(ip="127.0.0.1", user_agent="t")
+
+    async def kit_listener(user: User, client: ClientInfo) -> None:
+        order.append("kit")
+
+    @hooks.on_after_login
+    async def host_hook(user: User, client: ClientInfo) -> None:
+        order.append("host")
+
+    hooks.listen("after_login", kit_listener)
+    await hooks.emit_event("after_login", user, client)
+    assert order == ["kit", "host"]
+
+    # Wrong arguments are refused by mypy (each ignore would be reported unused
+    # otherwise); at run time the failing hook is only logged.
+    await hooks.emit_event("after_login", user, "not a client", client)  # type: ignore[call-overload]
+    await hooks.emit_event("after_forgot_password", user, client)  # type: ignore[call-overload]
+    await hooks.emit(hooks.after_login, user)  # type: ignore[arg-type]
+    hooks.listen("after_update", kit_listener)  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="no hook event"):
+        hooks.listen("after_lunch", kit_listener)  # type: ignore[call-overload]

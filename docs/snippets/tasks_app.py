@@ -4,13 +4,14 @@ The same code runs its tasks in-process (the default) or in ``saaskit worker`` p
 (``SAASKIT_TASKS__BACKEND=celery``): only the settings change.
 """
 
-from typing import Any
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.auth.client import ClientInfo
 from saaskit.models import User
+from saaskit.tasks.typed import TaskDef, enqueue
 
 kit = SaaSKit(SaaSKitSettings())
 app = FastAPI(lifespan=kit.lifespan)
@@ -18,16 +19,27 @@ kit.install(app)
 
 
 # --8<-- [start:task]
-async def send_welcome(payload: dict[str, Any]) -> None:
-    """Runs after the response (in-process) or in a worker; the payload is JSON."""
-    await kit.mailer.send_welcome(payload["to"], name=payload.get("name"))
+@dataclass(frozen=True)
+class Welcome:
+    """The task's payload: JSON values only (ids rather than objects)."""
+
+    to: str
+    name: str | None = None
+
+
+WELCOME = TaskDef("myapp.welcome", Welcome)
+
+
+async def send_welcome(payload: Welcome) -> None:
+    """Runs after the response (in-process) or in a worker."""
+    await kit.mailer.send_welcome(payload.to, name=payload.name)
 
 
 # A worker imports this module too, so its kit knows the task as well.
-kit.tasks["myapp.welcome"] = send_welcome
+kit.tasks[WELCOME.name] = WELCOME.handler(send_welcome)
 
 
 @kit.hooks.on_after_register
 async def welcome(user: User, client: ClientInfo) -> None:
-    await kit.runner.enqueue("myapp.welcome", {"to": user.email, "name": user.full_name})
+    await enqueue(kit.runner, WELCOME, Welcome(to=user.email, name=user.full_name))
     # --8<-- [end:task]

@@ -1,5 +1,6 @@
-"""Response caching in the store: per user, per organization or shared, with explicit
-invalidation (the seed's "API response caching").
+"""Response caching in the store: per user, per organization or shared.
+
+Entries are invalidated explicitly (the seed's "API response caching").
 
 An entry is the JSON of what a route returns, kept under a *scope* (``user:42``,
 ``org:7``, ``shared``) and a name (``reports``). Invalidating a scope drops every entry
@@ -47,6 +48,7 @@ class CacheScope:
 
     @property
     def tag(self) -> str:
+        """The scope as a Redis Cluster hash tag, so its keys share one slot."""
         return "{" + self.name + "}"  # one Redis Cluster hash slot per scope
 
 
@@ -103,8 +105,9 @@ class ResponseCache:
     async def put(
         self, scope: CacheScope, name: str, value: Any, *, ttl: int, generation: int | None = None
     ) -> Any:
-        """Store ``value`` (JSON-able, or a pydantic model) for ``ttl`` seconds; return its
-        JSON form (what a later :meth:`get` returns).
+        """Store ``value`` (JSON-able, or a pydantic model) for ``ttl`` seconds.
+
+        Returns its JSON form (what a later :meth:`get` returns).
 
         ``generation`` is the scope's generation when the value was read or built; an
         invalidation since then makes the entry a miss (default: the current one).

@@ -65,6 +65,7 @@ class ExactCredentialsCORSMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # The same header Starlette reads (the first Origin), so both agree on it.
+        """Apply CORS, sending credentials to exactly listed origins only."""
         origin = Headers(scope=scope).get("origin") if scope["type"] == "http" else None
         middleware = self.listed if origin in self.exact else self.others
         await middleware(scope, receive, send)

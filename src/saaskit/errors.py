@@ -219,7 +219,8 @@ def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
 
 def validation_error_response(error: RequestValidationError) -> JSONResponse:
     """422 listing the invalid fields (the first :data:`MAX_FIELD_ERRORS`), without the
-    submitted values, so its size never grows with the size of a hostile body."""
+    submitted values, so its size never grows with the size of a hostile body.
+    """
     errors = error.errors()
     shown = _field_errors(itertools.islice(errors, MAX_FIELD_ERRORS))
     total = len(errors)

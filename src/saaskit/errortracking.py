@@ -146,6 +146,7 @@ class SentryContextMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Tag the request's Sentry scope with its request id and route."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -324,7 +324,8 @@ CORE_PREFIXES = frozenset({"/auth", "/users"})
 def _check_section(feature: Feature[Any]) -> None:
     """A feature named like one of saaskit's own settings (``auth``, ``db``, ...) with a
     settings model of its own would read that section's variables, secrets included:
-    refused. (The kit's own ``billing`` and ``ai`` read their sections directly.)"""
+    refused. (The kit's own ``billing`` and ``ai`` read their sections directly.)
+    """
     field = SaaSKitSettings.model_fields.get(feature.name)
     if field is None or feature.settings_model is None:
         return

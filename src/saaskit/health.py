@@ -32,16 +32,24 @@ class HealthKit(Protocol):
     """What the health router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The settings readiness reads (``db``, ``health``)."""
+        ...
 
     @property
-    def engine(self) -> AsyncEngine: ...
+    def engine(self) -> AsyncEngine:
+        """The database readiness pings."""
+        ...
 
     @property
-    def store(self) -> Store: ...
+    def store(self) -> Store:
+        """The store readiness pings."""
+        ...
 
 
 class Health(BaseModel):
+    """The body of ``GET /health`` and ``GET /health/ready``."""
+
     status: Literal["ok", "unavailable"]
     checks: dict[str, Literal["ok", "down", "skipped", "behind"]] = {}
 
@@ -63,9 +71,12 @@ def host_config(ini: str) -> Config:
 
 
 def migrations_config(settings: SaaSKitSettings, *, packaged: bool) -> Config | None:
-    """The migrations readiness waits for: the host's ``alembic.ini`` when
-    ``db.alembic_ini`` names one, else saaskit's own when ``packaged`` (the kit uses its
-    default models); ``None`` (not checked) otherwise or when the check is off."""
+    """The Alembic configuration whose migrations readiness waits for.
+
+    The host's ``alembic.ini`` when ``db.alembic_ini`` names one, else saaskit's own when
+    ``packaged`` (the kit uses its default models); ``None`` (not checked) otherwise or when the
+    check is off.
+    """
     if not settings.db.ready_requires_migrations:
         return None
     if settings.db.alembic_ini:
@@ -82,8 +93,10 @@ def _current(connection: Connection) -> tuple[str, ...]:
 
 
 class MigrationCheck:
-    """Compares the database's revision(s) with the head(s) of ``config``'s scripts (read
-    once, on the first check)."""
+    """Compares the database's revision(s) with the head(s) of ``config``'s scripts.
+
+    The heads are read once, on the first check.
+    """
 
     def __init__(self, engine: AsyncEngine, config: Config | None) -> None:
         self.engine = engine
@@ -91,6 +104,7 @@ class MigrationCheck:
         self._heads: frozenset[str] | None = None
 
     async def __call__(self) -> MigrationState:
+        """Whether the database is at the migrations' head (not checked without a config)."""
         if self.config is None:
             return "skipped"
         if self._heads is None:
@@ -105,8 +119,10 @@ class MigrationCheck:
 
 
 def build_health_router(kit: HealthKit, *, packaged_migrations: bool = True) -> APIRouter:
-    """``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are up
-    and the database is at the migrations' head).
+    """The health routes.
+
+    ``GET /health`` (the process is up) and ``GET /health/ready`` (its backends are up and the
+    database is at the migrations' head).
 
     Args:
         kit: the kit (its settings, engine and store).
@@ -176,6 +192,7 @@ class HealthFeature(Feature[None]):
 
     def router(self, kit: FeatureHost, service: None) -> APIRouter:
         """The probes; readiness waits for saaskit's own migrations when the kit uses
-        its default models (``kit.packaged_models``)."""
+        its default models (``kit.packaged_models``).
+        """
         packaged = bool(getattr(kit, "packaged_models", True))
         return build_health_router(cast(Any, kit), packaged_migrations=packaged)

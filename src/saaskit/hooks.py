@@ -10,8 +10,8 @@ A hook that raises is logged and does not undo or fail the action it follows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, ParamSpec
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Generic, Literal, ParamSpec, overload
 
 from saaskit.types import ClientInfo, PaymentFailure, SubscriptionState, UserT
 
@@ -22,6 +22,16 @@ TokenHook = Callable[[UserT, str, ClientInfo], Awaitable[None]]
 UpdateHook = Callable[[UserT, dict[str, Any], ClientInfo], Awaitable[None]]
 SubscriptionHook = Callable[[UserT, SubscriptionState], Awaitable[None]]
 PaymentFailedHook = Callable[[UserT, PaymentFailure], Awaitable[None]]
+
+# The events, by the arguments their hooks take: ``emit_event`` and ``listen`` are
+# overloaded on these names, so mypy checks what a caller passes for each event.
+UserEvent = Literal[
+    "after_register", "after_login", "after_verify", "after_reset_password", "after_delete"
+]
+TokenEvent = Literal["after_forgot_password"]
+UpdateEvent = Literal["after_update"]
+SubscriptionEvent = Literal["subscription_changed"]
+PaymentFailedEvent = Literal["payment_failed"]
 
 P = ParamSpec("P")
 
@@ -94,15 +104,59 @@ class Hooks(Generic[UserT]):
             except Exception:
                 logger.exception("hook %s failed", getattr(hook, "__qualname__", hook))
 
-    def listen(self, event: str, fn: Callable[..., Awaitable[None]]) -> None:
-        """Register one of saaskit's own listeners for ``event`` (``"after_register"``,
-        ``"after_delete"``, ...); it gets the same arguments as the host's hooks."""
-        if event not in self._declared and not isinstance(getattr(self, event, None), list):
-            raise ValueError(f"no hook event {event!r}")
-        self._kit.setdefault(event, []).append(fn)
+    @overload
+    def listen(self, event: UserEvent, fn: UserHook[UserT]) -> None: ...
+    @overload
+    def listen(self, event: TokenEvent, fn: TokenHook[UserT]) -> None: ...
+    @overload
+    def listen(self, event: UpdateEvent, fn: UpdateHook[UserT]) -> None: ...
+    @overload
+    def listen(self, event: SubscriptionEvent, fn: SubscriptionHook[UserT]) -> None: ...
+    @overload
+    def listen(self, event: PaymentFailedEvent, fn: PaymentFailedHook[UserT]) -> None: ...
+    @overload
+    def listen(self, event: HookEvent[P], fn: Callable[P, Awaitable[None]]) -> None: ...
+    def listen(self, event: str | HookEvent[Any], fn: Callable[..., Awaitable[None]]) -> None:
+        """Register one of saaskit's own listeners for ``event``.
 
+        Args:
+            event: the hook event (``"after_register"``, ``"after_delete"``, ...), or a
+                feature's declared :class:`HookEvent`.
+            fn: gets the same arguments as the host's hooks of ``event``.
+
+        Raises:
+            ValueError: there is no hook event ``event``.
+        """
+        name = event.name if isinstance(event, HookEvent) else event
+        if name not in self._declared and not isinstance(getattr(self, name, None), list):
+            raise ValueError(f"no hook event {name!r}")
+        self._kit.setdefault(name, []).append(fn)
+
+    @overload
+    async def emit_event(self, event: UserEvent, user: UserT, client: ClientInfo, /) -> None: ...
+    @overload
+    async def emit_event(
+        self, event: TokenEvent, user: UserT, token: str, client: ClientInfo, /
+    ) -> None: ...
+    @overload
+    async def emit_event(
+        self, event: UpdateEvent, user: UserT, changes: dict[str, Any], client: ClientInfo, /
+    ) -> None: ...
+    @overload
+    async def emit_event(
+        self, event: SubscriptionEvent, user: UserT, state: SubscriptionState, /
+    ) -> None: ...
+    @overload
+    async def emit_event(
+        self, event: PaymentFailedEvent, user: UserT, failure: PaymentFailure, /
+    ) -> None: ...
     async def emit_event(self, event: str, *args: Any) -> None:
-        """Run the kit's listeners for ``event``, then the host's hooks (``self.<event>``)."""
+        """Run the kit's listeners for ``event``, then the host's hooks (``self.<event>``).
+
+        Args:
+            event: the hook event; the arguments that follow are checked against it.
+            *args: what the event's hooks take (the user first).
+        """
         await self.emit(self._kit.get(event, []), *args)
         await self.emit(self._declared.get(event) or getattr(self, event, []), *args)
 
@@ -155,10 +209,16 @@ class Hooks(Generic[UserT]):
         self.payment_failed.append(fn)
         return fn
 
-    async def emit(self, hooks: list[Callable[..., Awaitable[None]]], *args: Any) -> None:
-        """Call each hook in order; a failing hook is logged and skipped."""
+    async def emit(
+        self, hooks: Sequence[Callable[P, Awaitable[None]]], *args: P.args, **kwargs: P.kwargs
+    ) -> None:
+        """Call each hook in order with the arguments its type takes.
+
+        A failing hook is logged and skipped. Prefer :meth:`emit_event`, which also
+        runs the kit's own listeners.
+        """
         for hook in hooks:
             try:
-                await hook(*args)
+                await hook(*args, **kwargs)
             except Exception:
                 logger.exception("hook %s failed", getattr(hook, "__qualname__", hook))

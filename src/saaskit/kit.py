@@ -1,5 +1,6 @@
 """The :class:`SaaSKit` facade: one object that wires settings, database, store,
-services, dependencies and routers for a host FastAPI app."""
+services, dependencies and routers for a host FastAPI app.
+"""
 
 from __future__ import annotations
 
@@ -297,7 +298,8 @@ class SaaSKit(Generic[UserT]):
     @cached_property
     def celery_app(self) -> Any:
         """The Celery app of this kit (``saaskit[celery]``): its broker and queue from
-        ``settings.tasks``, and the task that runs ``kit.tasks`` in ``saaskit worker``."""
+        ``settings.tasks``, and the task that runs ``kit.tasks`` in ``saaskit worker``.
+        """
         from saaskit.tasks.celery import build_celery_app
 
         return build_celery_app(self)
@@ -572,7 +574,8 @@ def default_features(
 
 def _compose(own: list[Feature[Any]], extra: Sequence[Feature[Any]]) -> list[Feature[Any]]:
     """The kit's own features then the host's; a host feature named like one of the
-    kit's replaces it in place (``BillingFeature(gateway=...)``)."""
+    kit's replaces it in place (``BillingFeature(gateway=...)``).
+    """
     replacing = {feature.name: feature for feature in extra}
     composed = [replacing.pop(feature.name, feature) for feature in own]
     return [*composed, *(feature for feature in extra if feature.name in replacing)]

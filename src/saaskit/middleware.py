@@ -34,6 +34,7 @@ class BodySizeLimitMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse a request body over the limit with 413 (declared or streamed)."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -113,6 +114,7 @@ class SecurityHeadersMiddleware:
         self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Add the security headers to every HTTP response."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -1,5 +1,6 @@
-"""The OpenAPI document says what the routes answer: saaskit's error shape, and the errors
-the kit's dependencies add to any route that uses them.
+"""The OpenAPI document says what the routes answer.
+
+Saaskit's error shape, and the errors the kit's dependencies add to any route that uses them.
 
 A host route written as::
 
@@ -72,8 +73,10 @@ def _takes_input(route: APIRoute) -> bool:
 
 
 def missing_errors(route: APIRoute, *, validation: bool) -> list[int]:
-    """The error statuses ``route`` can answer but does not declare: those of its kit
-    dependencies, and 422 (if ``validation``) when it takes input."""
+    """The error statuses ``route`` can answer but does not declare.
+
+    Those of its kit dependencies, and 422 (if ``validation``) when it takes input.
+    """
     statuses = dependency_errors(route.dependant)
     if validation and _takes_input(route):
         statuses.add(422)

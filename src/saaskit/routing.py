@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute, APIRouter
 from fastapi.utils import generate_unique_id
 from starlette.exceptions import HTTPException
 from starlette.types import Receive, Scope
+from typing_extensions import override
 
 from saaskit.errors import (
     error_responses,
@@ -64,6 +65,8 @@ class BodyLimits:
 
 class BodyTooLarge(HTTPException):
     # An HTTPException, so FastAPI's body reading lets it through unchanged.
+    """A request body over its route's limit (413)."""
+
     def __init__(self, max_bytes: int) -> None:
         message = f"The request body is larger than {max_bytes} bytes."
         super().__init__(413, message, headers={"Connection": "close"})
@@ -85,6 +88,7 @@ class BoundedRequest(Request):
         super().__init__(scope, receive)
         self.limits = limits
 
+    @override
     async def stream(self) -> AsyncGenerator[bytes, None]:
         maximum = self.limits.max_bytes
         if maximum is None or hasattr(self, "_body"):
@@ -101,6 +105,7 @@ class BoundedRequest(Request):
                 raise BodyTooLarge(maximum)
             yield chunk
 
+    @override
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
             try:
@@ -131,6 +136,8 @@ def _bearer_check(dependant: Dependant) -> _CredentialCheck | None:
 
 
 class SaaSKitRoute(APIRoute):
+    """A route whose request bodies are read within :attr:`limits`."""
+
     limits: ClassVar[BodyLimits] = BodyLimits()
     saaskit_route: ClassVar[bool] = True
 
@@ -152,6 +159,7 @@ class SaaSKitRoute(APIRoute):
         # FastAPI reads the body before it runs dependencies: check the token first.
         self.bearer_check = _bearer_check(self.dependant) if self.body_field else None
 
+    @override
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
@@ -174,8 +182,11 @@ class SaaSKitRoute(APIRoute):
 
 @functools.cache
 def route_class(limits: BodyLimits) -> type[SaaSKitRoute]:
-    """The route class reading bodies within ``limits`` (one class per limits, so it
-    survives ``include_router``, which re-creates routes from their class)."""
+    """The route class reading bodies within ``limits``.
+
+    One class per limits, so it survives ``include_router``, which re-creates routes from their
+    class.
+    """
     return type("SaaSKitRoute", (SaaSKitRoute,), {"limits": limits})
 
 

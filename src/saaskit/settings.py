@@ -207,6 +207,10 @@ class RateLimitSettings(BaseModel):
     refresh_session: Limit = Field(
         RateLimit(limit=60, window_seconds=60), description="Token refreshes per session."
     )
+    billing_sync: Limit = Field(
+        RateLimit(limit=10, window_seconds=60),
+        description="Eager billing syncs (`POST /billing/sync`) per owner; each calls Stripe.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -553,6 +557,7 @@ class AISettings(BaseModel):
 
     @property
     def enabled(self) -> bool:
+        """Whether AI is configured (an API key or a base URL is set)."""
         return self.api_key is not None or self.base_url is not None
 
     @property
@@ -643,8 +648,10 @@ class SentrySettings(BaseModel):
 
 
 class MetricsSettings(BaseModel):
-    """Prometheus metrics (``saaskit[metrics]``). Off unless ``enabled``; then they are
-    protected by ``token``, or served only on the internal ``port``, or both.
+    """Prometheus metrics (``saaskit[metrics]``).
+
+    Off unless ``enabled``; then they are protected by ``token``, or served only on the internal
+    ``port``, or both.
 
     With ``port`` set, metrics are not on the app's port at all: every worker process
     listens on ``host:port`` (shared with ``SO_REUSEPORT``) and any of them answers for
@@ -700,9 +707,11 @@ class LogSettings(BaseModel):
 
 
 class TracingSettings(BaseModel):
-    """OpenTelemetry tracing (``saaskit[otel]``): spans for requests, SQL, Redis, Stripe,
-    OpenAI and tasks, sent to the tracer provider the host (or ``opentelemetry-instrument``)
-    configures."""
+    """OpenTelemetry tracing (``saaskit[otel]``).
+
+    Spans for requests, SQL, Redis, Stripe, OpenAI and tasks, sent to the tracer provider the
+    host (or ``opentelemetry-instrument``) configures.
+    """
 
     enabled: bool = Field(False, description="Instrument the app, database, store and tasks.")
 
@@ -771,6 +780,7 @@ class SaaSKitSettings(BaseSettings):
 
     @property
     def is_production(self) -> bool:
+        """Whether ``environment`` is ``production`` (stricter checks apply)."""
         return self.environment == "production"
 
     @field_validator("database_replica_urls", mode="before")

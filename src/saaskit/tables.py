@@ -107,7 +107,7 @@ def base_of(model: type[Any]) -> Any:
 
 
 def models_for(user_model: type[Any], default_user: type[Any], default: KitModels) -> KitModels:
-    """saaskit's tables for ``user_model``'s metadata (built once per metadata).
+    """Saaskit's tables for ``user_model``'s metadata (built once per metadata).
 
     Args:
         user_model: the host's user model.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -15,6 +16,7 @@ import stripe
 from saaskit.billing.http import build_http_client
 from saaskit.testing._stripe_http import parse_form
 from saaskit.testing.fake_stripe import FakeStripe
+from tests.helpers import GUARD_SECONDS
 
 
 @pytest.fixture
@@ -271,3 +273,22 @@ def test_a_body_cut_off_by_a_dying_client_creates_nothing(fake_stripe: FakeStrip
         raw.shutdown(socket.SHUT_WR)
         assert raw.recv(1024) == b""  # closed without an answer
     assert fake_stripe.customers() == []
+
+
+async def test_held_calls_wait_until_released(
+    sdk: stripe.StripeClient, fake_stripe: FakeStripe
+) -> None:
+    fake_stripe.hold()
+    creating = asyncio.ensure_future(sdk.v1.customers.create_async({"email": "a@example.com"}))
+    deadline = time.monotonic() + GUARD_SECONDS  # a guard against a hang, not a speed check
+    while not fake_stripe.held:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    assert not creating.done()
+    assert fake_stripe.customers() == []  # a held call has not reached the fake's state
+    fake_stripe.release()
+    customer = await creating
+    assert [c["id"] for c in fake_stripe.customers()] == [customer.id]
+    # Released: later calls are answered at once.
+    await sdk.v1.customers.retrieve_async(customer.id)
+    assert fake_stripe.held == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from saaskit.testing.fake_stripe import FakeStripe
-from tests.billing.helpers import Billing, add_prices, billing_settings
+from tests.billing.helpers import Billing, add_prices, billing_settings, gated_app
 from tests.helpers import KitFactory, client_for
 
 PLANS = "/api/v1/billing/plans"
@@ -79,6 +79,25 @@ async def test_sync_is_rate_limited(billing: Billing) -> None:
     limited = await billing.client.post("/api/v1/billing/sync", headers=headers)
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_the_sync_limit_is_the_configured_rate_limit_rule(
+    make_kit: KitFactory, fake_stripe: FakeStripe
+) -> None:
+    add_prices(fake_stripe)
+    kit = await make_kit(billing=billing_settings(fake_stripe), rate_limit={"billing_sync": "2/1h"})
+    async with client_for(kit, gated_app(kit)) as client:
+        billing = Billing(kit, client, fake_stripe)
+        alice = await billing.signup()
+        bob = await billing.signup("bob@example.com")
+        for _ in range(2):
+            assert (await client.post("/api/v1/billing/sync", headers=alice)).status_code == 200
+        limited = await client.post("/api/v1/billing/sync", headers=alice)
+        assert limited.status_code == 429
+        assert limited.json()["error"]["code"] == "rate_limited"
+        assert 3500 < int(limited.headers["Retry-After"]) <= 3600
+        # Counted per billing owner: another user still syncs.
+        assert (await client.post("/api/v1/billing/sync", headers=bob)).status_code == 200
 
 
 async def test_the_plan_list_is_served_from_the_response_cache(billing: Billing) -> None:

@@ -48,6 +48,7 @@ class TokenUsage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
 
@@ -76,7 +77,9 @@ class ChunkStream(Protocol):
 
     def __aiter__(self) -> AsyncGenerator[CompletionChunk, None]: ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Close the stream early (the provider stops generating)."""
+        ...
 
 
 class ChatGateway(Protocol):
@@ -84,7 +87,13 @@ class ChatGateway(Protocol):
 
     async def complete(
         self, *, model: str, messages: Sequence[Message], max_tokens: int
-    ) -> Completion: ...
+    ) -> Completion:
+        """One chat completion of at most ``max_tokens``.
+
+        Raises:
+            AIUpstreamError: the provider failed or refused (a subclass says which).
+        """
+        ...
 
     async def open_stream(
         self, *, model: str, messages: Sequence[Message], max_tokens: int
@@ -92,12 +101,17 @@ class ChatGateway(Protocol):
         """Start a streamed completion; provider errors before the first chunk raise here."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release the provider client's connections."""
+        ...
 
 
 def create_openai_client(settings: AISettings) -> AsyncOpenAI:
-    """An ``AsyncOpenAI`` configured from ``settings`` (never from ``OPENAI_*`` variables
-    for the key and base URL, so the settings are the one source of truth)."""
+    """An ``AsyncOpenAI`` client configured from ``settings``.
+
+    The key and base URL never come from ``OPENAI_*`` variables, so the settings are the one
+    source of truth.
+    """
     require_module("openai", "ai")
     from openai import AsyncOpenAI
 
@@ -132,6 +146,11 @@ class OpenAIGateway:
     async def complete(
         self, *, model: str, messages: Sequence[Message], max_tokens: int
     ) -> Completion:
+        """One chat completion through the OpenAI SDK, in a span.
+
+        Raises:
+            AIUpstreamError: the provider failed or refused (a subclass says which).
+        """
         try:
             with span("openai chat", {"gen_ai.request.model": model}):
                 response = await self.client.chat.completions.create(
@@ -155,6 +174,11 @@ class OpenAIGateway:
     async def open_stream(
         self, *, model: str, messages: Sequence[Message], max_tokens: int
     ) -> ChunkStream:
+        """Start a streamed completion that reports usage in its last chunk.
+
+        Raises:
+            AIUpstreamError: the provider failed before the first chunk.
+        """
         try:
             with span("openai chat", {"gen_ai.request.model": model, "saaskit.stream": True}):
                 raw = await self.client.chat.completions.create(
@@ -169,6 +193,7 @@ class OpenAIGateway:
         return _OpenAIChunkStream(raw)
 
     async def aclose(self) -> None:
+        """Close the OpenAI client, if one was made."""
         if self._client is not None:
             await self._client.close()
 

@@ -59,6 +59,7 @@ _COUNTER_GRACE = timedelta(days=3)
 
 
 def utc_now() -> datetime:
+    """The current time in UTC (the meters' default clock)."""
     return datetime.now(UTC)
 
 
@@ -82,8 +83,11 @@ def counter_key(owner: Owner | int, month: str) -> str:
 
 
 def owned_by(table: type[AIUsageMixin], owner: Owner) -> ColumnElement[bool]:
-    """``owner``'s rows: users by ``user_id`` (rows of an older kit have only it),
-    other owners by ``owner_kind``/``owner_id``."""
+    """The condition selecting ``owner``'s usage rows.
+
+    Users by ``user_id`` (rows of an older kit have only it), other owners by
+    ``owner_kind``/``owner_id``.
+    """
     if owner.kind == "user":
         return table.user_id == owner.id
     return (table.owner_kind == owner.kind) & (table.owner_id == owner.id)
@@ -115,13 +119,16 @@ class ModelUsage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
 
 @dataclass(frozen=True)
 class MonthlyUsage:
-    """An owner's recorded usage in one month, per model (``user_id``: a user owner's
-    id, ``None`` for other owners)."""
+    """An owner's recorded usage in one month, per model.
+
+    ``user_id`` is a user owner's id, ``None`` for other owners.
+    """
 
     user_id: int | None
     month: str
@@ -130,22 +137,27 @@ class MonthlyUsage:
 
     @property
     def resets_at(self) -> datetime:
+        """When the month's usage resets (the first instant of the next month, UTC)."""
         return month_reset(self.month)
 
     @property
     def prompt_tokens(self) -> int:
+        """Prompt tokens over every model."""
         return sum(m.prompt_tokens for m in self.models)
 
     @property
     def completion_tokens(self) -> int:
+        """Completion tokens over every model."""
         return sum(m.completion_tokens for m in self.models)
 
     @property
     def total_tokens(self) -> int:
+        """All tokens over every model."""
         return self.prompt_tokens + self.completion_tokens
 
     @property
     def requests(self) -> int:
+        """Calls recorded over every model."""
         return sum(m.requests for m in self.models)
 
 
@@ -181,6 +193,7 @@ class UsageMeter:
         self.clock = clock
 
     def current_month(self) -> str:
+        """The month usage is counted in now (``YYYY-MM``, by the meter's clock)."""
         return month_of(self.clock())
 
     async def reserve(self, owner: Owner | int, tokens: int, *, quota: int | None) -> Reservation:

@@ -55,12 +55,14 @@ class AIUsageMixin:
 
     @declared_attr
     def user_id(cls) -> Mapped[int | None]:
+        """The user owner's id (``None`` for other owners); deleting the user deletes the rows."""
         return mapped_column(
             Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"), nullable=True
         )
 
     @property
     def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
 
 

@@ -62,29 +62,37 @@ class DefaultQuota:
         self.tokens = tokens
 
     async def monthly_tokens(self, user_id: int) -> int | None:
+        """The same allowance for every user."""
         return self.tokens
 
     async def owner_tokens(self, owner: Owner) -> int | None:
+        """The same allowance for every owner."""
         return self.tokens
 
 
 class Plan(Protocol):
     """What :class:`PlanQuota` needs of a plan (:class:`saaskit.billing.plans.UserPlan`)."""
 
-    def quota(self, key: str, /) -> int | None: ...
+    def quota(self, key: str, /) -> int | None:
+        """The plan's quota named ``key`` (``None``: the plan sets none)."""
+        ...
 
 
 class PlanLookup(Protocol):
     """Finds a user's plan (:class:`saaskit.billing.plans.PlanCatalog`, ``kit.plans``)."""
 
-    async def for_user(self, user_id: int, /) -> Plan: ...
+    async def for_user(self, user_id: int, /) -> Plan:
+        """The plan of the user ``user_id`` (a plan without a key when on none)."""
+        ...
 
 
 @runtime_checkable
 class OwnerPlanLookup(Protocol):
     """Finds any owner's plan (``kit.plans`` has ``for_owner``)."""
 
-    async def for_owner(self, owner: Owner, /) -> Plan: ...
+    async def for_owner(self, owner: Owner, /) -> Plan:
+        """The plan of ``owner`` (a plan without a key when on none)."""
+        ...
 
 
 class PlanQuota:
@@ -105,9 +113,11 @@ class PlanQuota:
         self.default = default
 
     async def monthly_tokens(self, user_id: int) -> int | None:
+        """The ``ai_tokens`` quota of the user's plan, else ``default``."""
         return await self.owner_tokens(Owner.user(user_id))
 
     async def owner_tokens(self, owner: Owner) -> int | None:
+        """The ``ai_tokens`` quota of the owner's plan, else ``default``."""
         if owner.kind == "user":
             plan = await self.plans.for_user(owner.id)
         elif isinstance(self.plans, OwnerPlanLookup):
@@ -119,7 +129,9 @@ class PlanQuota:
 
 
 class QuotasByKind:
-    """One resolver per kind of owner, e.g. pooled organization quotas::
+    """One quota resolver per kind of owner.
+
+    For example, pooled organization quotas::
 
         QuotasByKind({"user": PlanQuota(kit.plans, 10_000), "organization": OrgPool(...)})
 
@@ -136,8 +148,10 @@ class QuotasByKind:
         self.default = default
 
     async def monthly_tokens(self, user_id: int) -> int | None:
+        """The allowance of the user ``user_id``, from the ``user`` resolver."""
         return await self.owner_tokens(Owner.user(user_id))
 
     async def owner_tokens(self, owner: Owner) -> int | None:
+        """The allowance from the resolver of ``owner``'s kind, else ``default``."""
         resolver = self.resolvers.get(owner.kind)
         return self.default if resolver is None else await owner_tokens(resolver, owner)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
+from typing_extensions import override
 
 from saaskit.ai.schemas import (
     ChatReply,
@@ -79,8 +80,10 @@ async def _events(stream: ChatStream) -> AsyncIterator[str]:
 
 
 class ChatEventStream(StreamingResponse):
-    """Server-sent events of a :class:`ChatStream`, settled however the response ends
-    (a client that goes away is charged what was streamed; see ``saaskit.ai.streaming``)."""
+    """Server-sent events of a :class:`ChatStream`, settled however the response ends.
+
+    A client that goes away is charged what was streamed (see ``saaskit.ai.streaming``).
+    """
 
     media_type = "text/event-stream"
 
@@ -91,6 +94,7 @@ class ChatEventStream(StreamingResponse):
         )
         self.stream = stream
 
+    @override
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)

@@ -65,6 +65,8 @@ class ChatReply(BaseModel):
 
 
 class ModelUsageRead(BaseModel):
+    """One model's share of a month's usage."""
+
     model: str
     prompt_tokens: int
     completion_tokens: int
@@ -102,13 +104,17 @@ class StreamUsage(BaseModel):
 
 
 class StreamErrorDetail(BaseModel):
+    """What went wrong mid-stream, in saaskit's error shape (code and message)."""
+
     code: ErrorCode
     message: str
 
 
 class StreamError(BaseModel):
-    """An SSE event sent instead of ``usage`` when the provider fails mid-stream
-    (nothing is charged)."""
+    """The SSE event sent instead of ``usage`` when the provider fails mid-stream.
+
+    Nothing is charged.
+    """
 
     type: Literal["error"] = "error"
     error: StreamErrorDetail

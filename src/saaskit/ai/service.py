@@ -40,6 +40,7 @@ class MeteredCall:
 
     @property
     def committed(self) -> bool:
+        """Whether the call's usage was recorded (its reservation settled)."""
         return self.reservation.settled
 
     async def commit(self, model: str, prompt_tokens: int, completion_tokens: int) -> None:
@@ -97,8 +98,10 @@ class AIService:
 
     @property
     def client(self) -> AsyncOpenAI:
-        """The ``AsyncOpenAI`` client, for calls ``chat`` does not cover; meter them
-        with :meth:`metered` or :meth:`record_usage`."""
+        """The ``AsyncOpenAI`` client, for calls ``chat`` does not cover.
+
+        Meter them with :meth:`metered` or :meth:`record_usage`.
+        """
         gateway = self.gateway
         if not isinstance(gateway, OpenAIGateway):
             raise TypeError("this kit's AI gateway is not an OpenAIGateway")
@@ -169,8 +172,10 @@ class AIService:
         model: str | None = None,
         max_tokens: int | None = None,
     ) -> ChatStream:
-        """Like :meth:`chat`, but the answer streams; errors before the first piece
-        (quota, model, provider refusal) raise here, not while iterating.
+        """Like :meth:`chat`, but the answer streams.
+
+        Errors before the first piece (quota, model, provider refusal) raise here, not while
+        iterating.
 
         Close the returned :class:`ChatStream` (``async with``) so that a stream left
         early still settles its reservation.
@@ -253,6 +258,7 @@ class AIService:
         )
 
     async def aclose(self) -> None:
+        """Close the provider gateway, if one was opened."""
         if self._gateway is not None:
             await self._gateway.aclose()
 

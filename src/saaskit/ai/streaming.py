@@ -64,6 +64,7 @@ class ChatStream:
 
     @property
     def settled(self) -> bool:
+        """Whether the stream's usage was charged (it ended, failed or was left)."""
         return self._reservation.settled
 
     def __aiter__(self) -> AsyncIterator[str]:

@@ -76,7 +76,8 @@ def build_ai_service(
 
 def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
     """The plan's ``ai_tokens`` quota (``kit.plans``) when some plan sets one, else
-    ``ai.default_monthly_tokens`` for everyone (no plan lookup per call)."""
+    ``ai.default_monthly_tokens`` for everyone (no plan lookup per call).
+    """
     default = kit.settings.ai.default_monthly_tokens
     plans = kit.settings.billing.plans.values()
     if any(AI_TOKENS_QUOTA in plan.quotas for plan in plans):

@@ -37,6 +37,8 @@ class AuditRouterKit(Protocol[UserT_co]):
 
 
 class AuditEventRead(BaseModel):
+    """One audit event as ``GET /audit`` shows it."""
+
     model_config = ConfigDict(from_attributes=True)
 
     id: int
@@ -57,6 +59,14 @@ class AuditEventRead(BaseModel):
 
 
 def build_audit_router(kit: AuditRouterKit[UserT]) -> APIRouter:
+    """The superuser-only ``GET /audit`` route: audit events, newest first, filterable.
+
+    Args:
+        kit: the kit whose audit service, settings and dependencies the route uses.
+
+    Returns:
+        A router to include under the API prefix.
+    """
     router = new_router(body_limits(kit.settings.http))
 
     @router.get(

@@ -1,0 +1,1 @@
+"""Authentication: registration, login, sessions and tokens, credentials, recovery flows."""

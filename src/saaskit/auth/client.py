@@ -18,6 +18,11 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_networks(entries: Sequence[str]) -> tuple[Network, ...]:
+    """The networks of ``trusted_proxies`` entries (addresses or CIDR ranges).
+
+    Raises:
+        ValueError: an entry is neither.
+    """
     return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
 
 
@@ -41,6 +46,10 @@ class ClientResolver:
         self.proxies = parse_networks(trusted_proxies)
 
     def ip(self, connection: HTTPConnection) -> str | None:
+        """The client's address.
+
+        The peer, or behind trusted proxies the last untrusted ``X-Forwarded-For`` hop.
+        """
         peer = connection.client.host if connection.client else None
         if not self.proxies or peer is None or not _trusted(peer, self.proxies):
             return peer
@@ -52,5 +61,6 @@ class ClientResolver:
         return peer
 
     def __call__(self, connection: HTTPConnection) -> ClientInfo:
+        """The client of ``connection``: its address and (shortened) user agent."""
         agent = connection.headers.get("user-agent")
         return ClientInfo(ip=self.ip(connection), user_agent=agent[:256] if agent else None)

@@ -72,8 +72,11 @@ class Principal(Generic[UserT]):
 
     @property
     def claims(self) -> TokenClaims:
-        """The access token's claims; only a session principal has them (the kit's
-        ``principal`` dependency accepts sessions only)."""
+        """The access token's claims.
+
+        Only a session principal has them (the kit's ``principal`` dependency accepts
+        sessions only).
+        """
         if self.token_claims is None:
             raise NotAuthenticated("This needs a login session.")
         return self.token_claims
@@ -102,9 +105,11 @@ class CredentialReader(Protocol[UserT]):
 
     @property
     def scheme(self) -> CredentialScheme:
-        """A FastAPI security scheme (a :class:`~fastapi.security.base.SecurityBase`)
-        with ``auto_error=False``: it extracts the raw credential from a request (or
-        None) and documents it in OpenAPI."""
+        """The FastAPI security scheme of this credential, with ``auto_error=False``.
+
+        A :class:`~fastapi.security.base.SecurityBase`: it extracts the raw credential from
+        a request (or None) and documents it in OpenAPI.
+        """
         ...
 
     def recognizes(self, credential: str) -> bool:
@@ -154,6 +159,7 @@ class SessionTokenReader(Generic[UserT]):
         self._verified: dict[str, _Verified[UserT]] = {}
 
     def recognizes(self, credential: str) -> bool:
+        """Whether ``credential`` looks like a session access token (a compact JWS)."""
         return credential.count(".") == 2  # a compact JWS: header.payload.signature
 
     def claims(self, token: str) -> TokenClaims:
@@ -162,7 +168,8 @@ class SessionTokenReader(Generic[UserT]):
 
     def _verify(self, token: str) -> _Verified[UserT]:
         """The verified token, with the store reads its requests make (built once per
-        token: the hot path formats no key and builds no read)."""
+        token: the hot path formats no key and builds no read).
+        """
         known = self._verified.get(token)
         if known is None or known.claims.expires_at <= time.time():
             claims = self.tokens.decode(token, "access")
@@ -179,9 +186,21 @@ class SessionTokenReader(Generic[UserT]):
         return known
 
     def precheck(self, credential: str) -> None:
+        """Check the token's signature and expiry without a store read.
+
+        Raises:
+            InvalidToken: the token is not a valid access token.
+        """
         self._verify(credential)
 
     async def read(self, credential: str) -> Principal[UserT]:
+        """The principal of a valid token whose session and user are still live.
+
+        The session and the cached user are read in one store round trip.
+
+        Raises:
+            InvalidToken: the token is invalid, its session ended or its user is gone.
+        """
         known = self._verify(credential)
         claims = known.claims
         # One round trip (one MGET, one hash slot): what read_pair does, with the keys
@@ -227,9 +246,12 @@ class Authenticator(Generic[UserT]):
         self.readers: tuple[CredentialReader[UserT], ...] = tuple(readers)
 
     def add(self, reader: CredentialReader[UserT]) -> None:
-        """Try ``reader`` after the others (API keys, ...). Add readers before any
-        dependency is built: :class:`~saaskit.auth.dependencies.Authenticate` takes the
-        readers it sees when it is created."""
+        """Try ``reader`` after the others (API keys, ...).
+
+        Add readers before any dependency is built:
+        :class:`~saaskit.auth.dependencies.Authenticate` takes the readers it sees when it
+        is created.
+        """
         self.readers = (*self.readers, reader)
 
     async def extract(self, request: Request) -> list[str | None]:

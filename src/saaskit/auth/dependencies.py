@@ -103,8 +103,11 @@ class Authenticate(Generic[UserT]):
 
     @property
     def __signature__(self) -> inspect.Signature:
-        """The request, and each reader's security scheme as a sub-dependency (it
-        extracts the credential and documents it in OpenAPI)."""
+        """The dependency's parameters for FastAPI.
+
+        The request, and each reader's security scheme as a sub-dependency (it extracts the
+        credential and documents it in OpenAPI).
+        """
         parameters = [
             inspect.Parameter(
                 "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
@@ -122,6 +125,16 @@ class Authenticate(Generic[UserT]):
         return inspect.Signature(parameters)
 
     async def __call__(self, request: Request, **found: str | None) -> Principal[UserT] | None:
+        """The request's principal, or ``None`` for an anonymous caller when optional.
+
+        Raises:
+            NotAuthenticated: no credential (and the dependency is not optional), or one
+                of a kind this dependency does not accept.
+            InvalidToken: the credential is not valid (or its session ended).
+            InactiveUser: the user is inactive and the dependency requires an active one.
+            PermissionDenied: the user is not verified, not a superuser or lacks a scope
+                the dependency requires.
+        """
         principal: Principal[UserT] | None = request.scope.get(_SCOPE_KEY)
         if principal is None:
             readers = self.authenticator.readers
@@ -169,10 +182,12 @@ class Authenticate(Generic[UserT]):
             raise ReauthenticationRequired()
 
     async def check_request(self, request: Request) -> None:
-        """Refuse a request without a valid credential before its body is read (a
-        signature check, no store round trip): an anonymous client cannot make an
-        authenticated route parse a large body. Optional dependencies let anonymous
-        requests through; a credential that is presented is checked either way."""
+        """Refuse a request without a valid credential before its body is read.
+
+        A signature check, no store round trip: an anonymous client cannot make an
+        authenticated route parse a large body. Optional dependencies let anonymous requests
+        through; a credential that is presented is checked either way.
+        """
         selected = self.authenticator.select(await self.authenticator.extract(request))
         if selected is None:
             if self.auto_error:
@@ -188,8 +203,10 @@ class Authenticate(Generic[UserT]):
 
 
 class CurrentUser(Generic[UserT]):
-    """An :class:`Authenticate` that yields the principal's user (``None`` for an
-    anonymous caller of an optional one)."""
+    """An :class:`Authenticate` that yields the principal's user.
+
+    The user is ``None`` for an anonymous caller of an optional one.
+    """
 
     def __init__(self, authenticate: Authenticate[UserT]) -> None:
         self.authenticate = authenticate
@@ -201,6 +218,7 @@ class CurrentUser(Generic[UserT]):
         return self.authenticate.__signature__
 
     async def __call__(self, request: Request, **found: str | None) -> UserT:
+        """The authenticated principal's user (see :class:`Authenticate`)."""
         principal = await self.authenticate(request, **found)
         return principal.user if principal is not None else None  # type: ignore[return-value]
 

@@ -44,13 +44,19 @@ class OAuth2Kit(Protocol[UserT]):
     """What the OAuth 2.0 router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The settings the token endpoint reads (``auth``, ``http``)."""
+        ...
 
     @property
-    def auth(self) -> AuthService[UserT]: ...
+    def auth(self) -> AuthService[UserT]:
+        """The auth service that logs in and refreshes."""
+        ...
 
     @property
-    def client_info(self) -> Callable[[Request], ClientInfo]: ...
+    def client_info(self) -> Callable[[Request], ClientInfo]:
+        """Resolves the client (address, user agent) of a request."""
+        ...
 
 
 OAuthErrorCode = Literal[
@@ -92,6 +98,7 @@ class OAuthProblem(Exception):
         self.headers = headers or {}
 
     def response(self) -> JSONResponse:
+        """The error as RFC 6749 answers it (``error``, ``error_description``)."""
         body = OAuthError(error=self.error, error_description=self.description)
         return JSONResponse(
             body.model_dump(),
@@ -234,8 +241,11 @@ def build_oauth2_router(kit: OAuth2Kit[UserT]) -> APIRouter:
         openapi_extra=_TOKEN_BODY,
     )
     async def token(request: Request) -> Any:
-        """Log in (``grant_type=password``) or rotate a refresh token
-        (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape."""
+        """Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+
+        ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+        RFC 6749 shape.
+        """
         try:
             tokens = await _grant(kit, request, await read_form(request))
         except OAuthProblem as problem:

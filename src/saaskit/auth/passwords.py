@@ -31,7 +31,9 @@ class PasswordHasher(Protocol):
         """Raise :class:`~saaskit.exceptions.InvalidPassword` if ``password`` is unacceptable."""
         ...
 
-    async def hash(self, password: str) -> str: ...
+    async def hash(self, password: str) -> str:
+        """A new hash of ``password`` (on a worker, not the event loop)."""
+        ...
 
     async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
         """Check ``password``; ``hashed=None`` runs a dummy verify of equal cost.
@@ -41,7 +43,9 @@ class PasswordHasher(Protocol):
         """
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Stop the hashing workers."""
+        ...
 
 
 COMMON_PASSWORDS_FILE = "common_passwords.txt.gz"
@@ -84,6 +88,11 @@ class PwdlibHasher:
         self._dummy_hash: str | None = None
 
     def check_policy(self, password: str) -> None:
+        """Refuse a password that is too short, too long, has a NUL or is a common one.
+
+        Raises:
+            InvalidPassword: with the reason.
+        """
         if "\x00" in password:  # C-string bcrypt implementations stop reading at NUL
             raise InvalidPassword("The password must not contain the NUL character.")
         minimum = self.settings.min_password_length
@@ -98,6 +107,7 @@ class PwdlibHasher:
             raise InvalidPassword("This password is too common; choose another one.")
 
     async def hash(self, password: str) -> str:
+        """A new hash of ``password`` with the configured algorithm and cost."""
         reply = await self._call({"op": "hash", "password": password})
         hashed: str = reply["hash"]
         return hashed
@@ -108,6 +118,11 @@ class PwdlibHasher:
         return self._dummy_hash
 
     async def verify(self, password: str, hashed: str | None) -> tuple[bool, str | None]:
+        """Check ``password`` against ``hashed`` (a dummy verify of equal cost when ``None``).
+
+        Returns:
+            Whether it matched and, when the hash should be upgraded, the new hash to store.
+        """
         too_long = len(password.encode("utf-8")) > BCRYPT_MAX_BYTES
         if hashed is None or (too_long and hashed.startswith("$2")):
             # Same cost as a real check, so the response time reveals nothing.
@@ -136,4 +151,5 @@ class PwdlibHasher:
         return reply
 
     def close(self) -> None:
+        """Stop the hashing workers without waiting for queued work."""
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,5 +1,4 @@
-"""Email verification, password reset and email change: single-use, expiring, user-bound
-links.
+"""Email verification, password reset and email change: single-use, expiring, user-bound links.
 
 Every token is a signed JWT with its own audience. A verification token is bound to the
 email it was sent to; a reset token to the password hash at the time of the request, so
@@ -19,10 +18,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
 from saaskit.auth.tokens import TokenCodec
 from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import (
@@ -33,14 +31,30 @@ from saaskit.exceptions import (
     ServiceUnavailable,
 )
 from saaskit.hooks import Hooks
+from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
 from saaskit.store import Store
+from saaskit.tasks.definitions import (
+    CHANGE_EMAIL,
+    EMAIL_CHANGED,
+    PASSWORD_CHANGED_EMAIL,
+    RESET_EMAIL,
+    VERIFY_EMAIL,
+    ChangeEmail,
+    EmailChanged,
+    PasswordChangedEmail,
+    ResetEmail,
+    VerifyEmail,
+)
 from saaskit.tasks.runner import TaskRunner
+from saaskit.tasks.typed import TaskDef, enqueue
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 NO_CLIENT = ClientInfo()
 logger = logging.getLogger("saaskit.auth")
+
+P = TypeVar("P")
 
 
 class AccountRecovery(Generic[UserT]):
@@ -87,7 +101,7 @@ class AccountRecovery(Generic[UserT]):
             claims={"email": user.email},
         )
         await self._send_email(
-            "email.verify", {"to": user.email, "token": token, "name": user.full_name}
+            VERIFY_EMAIL, VerifyEmail(to=user.email, token=token, name=user.full_name)
         )
 
     async def request_verification(self, email: str, *, client: ClientInfo = NO_CLIENT) -> None:
@@ -109,7 +123,7 @@ class AccountRecovery(Generic[UserT]):
             await self.audit.record(
                 AuditAction.EMAIL_VERIFIED, actor_id=user.id, target_id=user.id, client=client
             )
-            await self.hooks.emit(self.hooks.after_verify, user, client)
+            await self.hooks.emit_event("after_verify", user, client)
         return user
 
     async def forgot_password(self, email: str, *, client: ClientInfo = NO_CLIENT) -> None:
@@ -126,10 +140,10 @@ class AccountRecovery(Generic[UserT]):
             claims={"pwd": self._fingerprint(user.hashed_password)},
         )
         await self._send_email(
-            "email.reset",
-            {"to": user.email, "token": token, "name": user.full_name, "minutes": minutes},
+            RESET_EMAIL,
+            ResetEmail(to=user.email, token=token, minutes=minutes, name=user.full_name),
         )
-        await self.hooks.emit(self.hooks.after_forgot_password, user, token, client)
+        await self.hooks.emit_event("after_forgot_password", user, token, client)
 
     async def reset_password(
         self, token: str, password: str, *, client: ClientInfo = NO_CLIENT
@@ -147,8 +161,10 @@ class AccountRecovery(Generic[UserT]):
         await self.audit.record(
             AuditAction.PASSWORD_RESET, actor_id=user.id, target_id=user.id, client=client
         )
-        await self._send_email("email.password_changed", {"to": user.email, "name": user.full_name})
-        await self.hooks.emit(self.hooks.after_reset_password, user, client)
+        await self._send_email(
+            PASSWORD_CHANGED_EMAIL, PasswordChangedEmail(to=user.email, name=user.full_name)
+        )
+        await self.hooks.emit_event("after_reset_password", user, client)
 
     async def request_email_change(
         self, user: UserT, new_email: str, *, client: ClientInfo = NO_CLIENT
@@ -176,8 +192,8 @@ class AccountRecovery(Generic[UserT]):
             claims={"email": user.email, "new_email": new},
         )
         await self._send_email(
-            "email.change_email",
-            {"to": new, "token": token, "name": user.full_name, "minutes": hours * 60},
+            CHANGE_EMAIL,
+            ChangeEmail(to=new, token=token, minutes=hours * 60, name=user.full_name),
         )
         await self.audit.record(
             AuditAction.EMAIL_CHANGE_REQUESTED,
@@ -213,14 +229,14 @@ class AccountRecovery(Generic[UserT]):
             detail={"old_email": old, "new_email": new},
         )
         await self._send_email(
-            "email.email_changed", {"to": old, "new_email": new, "name": user.full_name}
+            EMAIL_CHANGED, EmailChanged(to=old, new_email=new, name=user.full_name)
         )
-        await self.hooks.emit(
-            self.hooks.after_update, user, {"email": new, "is_verified": True}, client
+        await self.hooks.emit_event(
+            "after_update", user, {"email": new, "is_verified": True}, client
         )
         return user
 
-    async def _send_email(self, task: str, payload: dict[str, Any]) -> None:
+    async def _send_email(self, task: TaskDef[P], payload: P) -> None:
         """Queue an email; a task queue outage is logged, never shown to the client.
 
         Answering 503 only when the account exists would tell who is registered, and a
@@ -228,9 +244,9 @@ class AccountRecovery(Generic[UserT]):
         the email again once the queue is back.
         """
         try:
-            await self.runner.enqueue(task, payload)
+            await enqueue(self.runner, task, payload)
         except ServiceUnavailable:
-            logger.error("could not queue %s: the task queue is unavailable", task)
+            logger.error("could not queue %s: the task queue is unavailable", task.name)
 
     def _decode(self, token: str, kind: Any) -> dict[str, Any]:
         try:

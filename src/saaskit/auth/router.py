@@ -242,8 +242,11 @@ def build_auth_router(kit: AuthRouterKit[UserT]) -> APIRouter:
         request: Request,
         p: Principal[UserT] = Depends(deps.principal),
     ) -> Reauthenticated:
-        """Confirm the password in this session, for the security-sensitive actions
-        (changing the email, deleting the account) of the next few minutes."""
+        """Confirm the password in this session.
+
+        It allows the security-sensitive actions (changing the email, deleting the account)
+        for the next few minutes.
+        """
         until = await kit.auth.reauthenticate(
             p.session, body.password, client=kit.client_info(request)
         )

@@ -24,6 +24,8 @@ class LoginRequest(BaseModel):
 
 
 class RefreshRequest(BaseModel):
+    """``POST /auth/refresh``: the refresh token to rotate."""
+
     model_config = ConfigDict(extra="forbid")
 
     refresh_token: SingleLine = Field(min_length=1, max_length=4096)
@@ -60,12 +62,16 @@ class EmailRequest(BaseModel):
 
 
 class VerifyEmailRequest(BaseModel):
+    """``POST /auth/verify-email``: the token from the verification link."""
+
     model_config = ConfigDict(extra="forbid")
 
     token: SingleLine = Field(min_length=1, max_length=4096)
 
 
 class ResetPasswordRequest(BaseModel):
+    """``POST /auth/reset-password``: the token from the reset link and the new password."""
+
     model_config = ConfigDict(extra="forbid")
 
     token: SingleLine = Field(min_length=1, max_length=4096)

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any, Generic
 
 from saaskit.audit.service import AuditAction, AuditLog
-from saaskit.auth.ratelimit import RateLimiter, RateLimitRule
 from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.sessions import RefreshSession, SessionManager
@@ -23,6 +22,7 @@ from saaskit.exceptions import (
 )
 from saaskit.hooks import Hooks
 from saaskit.observability.metrics import recorder
+from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
@@ -121,7 +121,7 @@ class AuthService(Generic[UserT]):
         await self.audit.record(
             AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
         )
-        await self.hooks.emit(self.hooks.after_login, user, client)
+        await self.hooks.emit_event("after_login", user, client)
         recorder().login("ok")
         return user, self.issue(session, jti)
 
@@ -148,8 +148,9 @@ class AuthService(Generic[UserT]):
     async def reauthenticate(
         self, session: RefreshSession, password: str, *, client: ClientInfo = NO_CLIENT
     ) -> int:
-        """Prove the password again in ``session``; returns until when (epoch seconds) the
-        session counts as recently authenticated.
+        """Prove the password again in ``session``.
+
+        Returns until when (epoch seconds) the session counts as recently authenticated.
 
         One mechanism for every security-sensitive action (changing the email, deleting
         the account, and later features): a login or this call at most
@@ -189,6 +190,7 @@ class AuthService(Generic[UserT]):
     async def logout(
         self, session_id: str, user_id: int, *, client: ClientInfo = NO_CLIENT
     ) -> None:
+        """End one session of ``user_id`` and audit it."""
         await self.sessions.revoke(session_id, user_id)
         recorder().revocation("logout")
         await self.audit.record(
@@ -241,6 +243,11 @@ class AuthService(Generic[UserT]):
         return False
 
     async def logout_all(self, user_id: int, *, client: ClientInfo = NO_CLIENT) -> int:
+        """End every session of ``user_id`` and audit it.
+
+        Returns:
+            How many sessions ended.
+        """
         ended = await self.sessions.revoke_all(user_id)
         recorder().revocation("logout_all", ended)
         await self.audit.record(

@@ -101,8 +101,10 @@ class RefreshSession:
 
     @property
     def last_authenticated_at(self) -> int:
-        """When the user last gave their credentials here (records from older versions
-        have no ``authenticated_at``: their login time)."""
+        """When the user last gave their credentials here.
+
+        Records from older versions have no ``authenticated_at``: their login time.
+        """
         return self.authenticated_at or self.created_at
 
     def authenticated_within(self, seconds: int) -> bool:
@@ -110,10 +112,12 @@ class RefreshSession:
         return self.last_authenticated_at + seconds >= int(time.time())
 
     def encode(self) -> bytes:
+        """The session as stored (compact JSON)."""
         return json.dumps(asdict(self), separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> RefreshSession:
+        """A stored session, from :meth:`encode`'s bytes (older records included)."""
         data = json.loads(raw)
         try:
             return cls(**data)
@@ -173,8 +177,10 @@ class SessionManager:
         return session, jti
 
     def read(self, session_id: str, user_id: int) -> Read[RefreshSession | None]:
-        """The read of a session, to combine with others in one round trip; a session
-        of another user than ``user_id`` reads as missing."""
+        """The read of a session, to combine with others in one round trip.
+
+        A session of another user than ``user_id`` reads as missing.
+        """
         return Read((_session_key(user_id, session_id),), lambda raws: _owned(raws[0], user_id))
 
     async def get(self, session_id: str, user_id: int) -> RefreshSession | None:

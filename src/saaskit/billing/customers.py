@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from dataclasses import dataclass
 from typing import Any, Generic
 
 from sqlalchemy import delete, select, update
@@ -35,22 +36,36 @@ from saaskit.exceptions import BillingRejected, SaaSKitError
 from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
+from saaskit.tasks.typed import TaskDef, enqueue
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.service import UserService
 
 logger = logging.getLogger("saaskit.billing")
 
-CREATE_TASK = "billing.create_customer"
+
+@dataclass(frozen=True, slots=True)
+class CreateCustomer:
+    """Payload of ``billing.create_customer``: the owner whose Stripe customer to create."""
+
+    owner_kind: str
+    owner_id: int
+
+
+CREATE_CUSTOMER = TaskDef("billing.create_customer", CreateCustomer)
+CREATE_TASK = CREATE_CUSTOMER.name
+
 # Stripe keeps idempotency keys for 24 hours; a generation counter that outlives them
 # lets an owner get a new customer after theirs was deleted in Stripe.
 GENERATION_TTL = 25 * 3600
 
 
 def _tag(owner: Owner) -> str:
-    """How an owner appears in keys: ``5`` for a user (the pre-owner form, so instances
-    of an older kit in a rolling deploy share locks and idempotency keys), else
-    ``organization-3``. A user's tag starts with a digit and no other kind's does, so
-    two owners never share a key."""
+    """How an owner appears in keys.
+
+    ``5`` for a user (the pre-owner form, so instances of an older kit in a rolling deploy share
+    locks and idempotency keys), else ``organization-3``. A user's tag starts with a digit and
+    no other kind's does, so two owners never share a key.
+    """
     return str(owner.id) if owner.kind == "user" else f"{owner.kind}-{owner.id}"
 
 
@@ -81,10 +96,13 @@ class CustomerManager(Generic[UserT]):
         self.runner = runner  # queues billing.create_customer (None: lazily only)
 
     async def idempotency_key(self, owner: Owner | Any) -> str:
-        """``saaskit-customer-{tag}-{created}[-{generation}]``, the tag ``5`` for a user and
+        """The idempotency key of creating ``owner``'s Stripe customer.
+
+        ``saaskit-customer-{tag}-{created}[-{generation}]``, the tag ``5`` for a user and
         ``organization-3`` for an organization: stable for one owner, distinct for another
         kind with the same id and after a database reset reuses the id (different
-        ``created_at``). A user object is read as its user owner."""
+        ``created_at``). A user object is read as its user owner.
+        """
         if not isinstance(owner, Owner):
             owner = Owner.user(owner.id)
         profile = await self.owners.profile(owner)
@@ -208,8 +226,11 @@ class CustomerManager(Generic[UserT]):
         await self.users.invalidate(user_id)
 
     async def on_register(self, user: UserT, client: ClientInfo) -> None:
-        """Kept for hosts that appended it to ``after_register`` themselves: it now only
-        queues the customer's creation (registration never waits for Stripe)."""
+        """Queue the Stripe customer's creation for a new user (deprecated as a hook).
+
+        Kept for hosts that appended it to ``after_register`` themselves: it now only queues
+        the creation (registration never waits for Stripe).
+        """
         del client
         await self.queue(Owner.user(user.id))
 
@@ -217,7 +238,7 @@ class CustomerManager(Generic[UserT]):
         """Create the owner's customer in the background (task ``billing.create_customer``)."""
         if self.runner is None:
             return
-        await self.runner.enqueue(CREATE_TASK, {"owner_kind": owner.kind, "owner_id": owner.id})
+        await enqueue(self.runner, CREATE_CUSTOMER, CreateCustomer(owner.kind, owner.id))
 
     async def create_task(self, payload: dict[str, Any]) -> None:
         """Task ``billing.create_customer`` (``{"owner_kind": ..., "owner_id": ...}``).
@@ -225,7 +246,11 @@ class CustomerManager(Generic[UserT]):
         A failure is logged, not retried: the customer is then created at the owner's
         first checkout or portal visit instead (same idempotency key).
         """
-        owner = Owner.parse(f"{payload.get('owner_kind')}:{payload.get('owner_id')}")
+        await self.create_customer(CREATE_CUSTOMER.decode(payload))
+
+    async def create_customer(self, task: CreateCustomer) -> None:
+        """Create the Stripe customer of ``task``'s owner, if it still exists."""
+        owner = Owner.parse(f"{task.owner_kind}:{task.owner_id}")
         if owner is None or not await self.owners.exists(owner):
             return
         try:
@@ -240,9 +265,11 @@ class CustomerManager(Generic[UserT]):
             )
 
     async def on_user_deleted(self, user: UserT, client: ClientInfo) -> None:
-        """Kit listener (``after_delete``): drop the user's customer link, so that a later
-        user given the same id (SQLite reuses ids) never inherits it. The customer and
-        its subscriptions stay in Stripe, and ``subscriptions`` keeps their record."""
+        """Kit listener (``after_delete``): drop the user's customer link.
+
+        A later user given the same id (SQLite reuses ids) never inherits it. The customer
+        and its subscriptions stay in Stripe, and ``subscriptions`` keeps their record.
+        """
         del client
         async with self.session_factory() as db:
             await db.execute(

@@ -51,30 +51,41 @@ class BillingGateway(Protocol):
         """
         ...
 
-    async def get_customer(self, customer_id: str) -> RemoteCustomer | None: ...
+    async def get_customer(self, customer_id: str) -> RemoteCustomer | None:
+        """The customer ``customer_id`` (deleted ones flagged), ``None`` if Stripe has none."""
+        ...
 
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id (``price_...``) or lookup key, keyed by the ref asked for."""
         ...
 
-    async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession: ...
+    async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
+        """A Checkout session for ``request``; returns its id and URL."""
+        ...
 
     async def create_portal_session(self, customer_id: str, return_url: str) -> str:
         """A customer-portal session; returns its URL."""
         ...
 
-    async def get_subscription(self, subscription_id: str) -> RemoteSubscription | None: ...
+    async def get_subscription(self, subscription_id: str) -> RemoteSubscription | None:
+        """The subscription ``subscription_id``, ``None`` if Stripe has none."""
+        ...
 
     async def list_subscriptions(self, customer_id: str) -> list[RemoteSubscription]:
         """Every subscription of the customer, ended ones included."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release the HTTP client's connections."""
+        ...
 
 
 def owner_metadata(owner: Owner | None = None, user_id: int | None = None) -> dict[str, str]:
-    """Stripe metadata naming an owner: ``user_id`` for a user (what kits before billing
-    owners wrote and read), else ``owner_kind`` and ``owner_id``."""
+    """Stripe metadata naming an owner.
+
+    ``user_id`` for a user (what kits before billing owners wrote and read), else ``owner_kind``
+    and ``owner_id``.
+    """
     if owner is None:
         if user_id is None:
             raise TypeError("create_customer needs owner= (or user_id=)")
@@ -85,6 +96,7 @@ def owner_metadata(owner: Owner | None = None, user_id: int | None = None) -> di
 
 
 def is_price_id(ref: str) -> bool:
+    """Whether ``ref`` is a Stripe price id (``price_...``) rather than a lookup key."""
     return ref.startswith("price_")
 
 
@@ -101,6 +113,7 @@ def _id(value: Any) -> str | None:
 
 
 def price_from_data(data: Mapping[str, Any]) -> Price:
+    """A :class:`Price` from Stripe's price object (expanded product included)."""
     recurring = data.get("recurring") or {}
     product = data.get("product")
     return Price(
@@ -203,6 +216,7 @@ class StripeGateway:
         owner: Owner | None = None,
         user_id: int | None = None,
     ) -> str:
+        """Create a customer tagged with its owner, under ``idempotency_key``; returns its id."""
         params: dict[str, Any] = {"email": email, "metadata": owner_metadata(owner, user_id)}
         if name:
             params["name"] = name
@@ -214,6 +228,7 @@ class StripeGateway:
         return str(customer.id)
 
     async def get_customer(self, customer_id: str) -> RemoteCustomer | None:
+        """Retrieve the customer ``customer_id`` (``None`` if Stripe has none)."""
         with self._errors("retrieve customer", missing_ok=True) as missing:
             customer = await self.client.v1.customers.retrieve_async(customer_id)
         if missing:
@@ -227,6 +242,7 @@ class StripeGateway:
         )
 
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
+        """Prices by id or lookup key (lookup keys in one list call), keyed by the ref asked for."""
         found: dict[str, Price] = {}
         ids = [ref for ref in refs if is_price_id(ref)]
         keys = [ref for ref in refs if not is_price_id(ref)]
@@ -247,6 +263,7 @@ class StripeGateway:
         return found
 
     async def create_checkout_session(self, request: CheckoutRequest) -> CheckoutSession:
+        """Create a subscription Checkout session, its owner in the metadata."""
         metadata = {**owner_metadata(request.owner, request.user_id), "plan": request.plan}
         subscription_data: dict[str, Any] = {"metadata": metadata}
         if request.trial_days:
@@ -266,6 +283,7 @@ class StripeGateway:
         return CheckoutSession(id=str(session.id), url=str(session.url))
 
     async def create_portal_session(self, customer_id: str, return_url: str) -> str:
+        """Create a customer-portal session; returns its URL."""
         with self._errors("create portal session"):
             session = await self.client.v1.billing_portal.sessions.create_async(
                 {"customer": customer_id, "return_url": return_url}
@@ -273,6 +291,7 @@ class StripeGateway:
         return str(session.url)
 
     async def get_subscription(self, subscription_id: str) -> RemoteSubscription | None:
+        """Retrieve the subscription ``subscription_id`` (``None`` if Stripe has none)."""
         with self._errors("retrieve subscription", missing_ok=True) as missing:
             obj = await self.client.v1.subscriptions.retrieve_async(subscription_id)
         if missing:
@@ -280,6 +299,7 @@ class StripeGateway:
         return subscription_from_data(obj.to_dict())
 
     async def list_subscriptions(self, customer_id: str) -> list[RemoteSubscription]:
+        """Every subscription of the customer, ended ones included."""
         with self._errors("list subscriptions"):
             page = await self.client.v1.subscriptions.list_async(
                 {"customer": customer_id, "status": "all", "limit": 100}
@@ -287,6 +307,7 @@ class StripeGateway:
         return [subscription_from_data(obj.to_dict()) for obj in page.data]
 
     async def aclose(self) -> None:
+        """Close the HTTP client the SDK uses."""
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
 

@@ -103,6 +103,7 @@ class SubscriptionMixin(TimestampMixin):
 
     @declared_attr
     def user_id(cls) -> Mapped[int | None]:
+        """The user owner's id; ``NULL`` for other owners and once the user is deleted."""
         return mapped_column(
             Integer,
             ForeignKey(f"{cls.__user_table__}.id", ondelete="SET NULL"),
@@ -112,8 +113,10 @@ class SubscriptionMixin(TimestampMixin):
 
 
 class WebhookEventMixin:
-    """One Stripe event as received: stored before processing, so duplicates are no-ops
-    and failures stay visible and replayable."""
+    """One Stripe event as received.
+
+    Stored before processing, so duplicates are no-ops and failures stay visible and replayable.
+    """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     stripe_event_id: Mapped[str] = mapped_column(

@@ -60,12 +60,14 @@ class UserOwners(Generic[UserT]):
         self.users = users
 
     async def profile(self, owner_id: int, /) -> OwnerProfile | None:
+        """The user's email, name and creation time (from the database), ``None`` if gone."""
         user = await self.users.get(owner_id)  # the database, not the cache
         if user is None:
             return None
         return OwnerProfile(email=user.email, name=user.full_name, created_at=user.created_at)
 
     async def can_manage(self, user: Any, owner_id: int, /) -> bool:
+        """Whether ``user`` may manage the billing of user ``owner_id``: only their own."""
         return bool(getattr(user, "id", None) == owner_id)
 
 

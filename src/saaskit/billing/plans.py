@@ -86,14 +86,18 @@ def owner_of_row(row: SubscriptionMixin) -> Owner | None:
 
 
 def owned_by(model: type[SubscriptionMixin], owner: Owner) -> ColumnElement[bool]:
-    """The rows of ``owner``: users by ``user_id`` (its foreign key forgets deleted
-    users, and an older kit writes only it), other owners by ``owner_kind``/``owner_id``."""
+    """The condition selecting ``owner``'s subscription rows.
+
+    Users by ``user_id`` (its foreign key forgets deleted users, and an older kit writes only
+    it), other owners by ``owner_kind``/``owner_id``.
+    """
     if owner.kind == "user":
         return model.user_id == owner.id
     return (model.owner_kind == owner.kind) & (model.owner_id == owner.id)
 
 
 def state_of(row: SubscriptionMixin) -> SubscriptionState:
+    """The :class:`SubscriptionState` of a stored subscription row."""
     return SubscriptionState(
         stripe_subscription_id=row.stripe_subscription_id,
         stripe_customer_id=row.stripe_customer_id,
@@ -130,6 +134,7 @@ class PlanCatalog:
         return key in self.plans
 
     def get(self, key: str) -> PlanSettings | None:
+        """The settings of plan ``key``, ``None`` if it is not configured."""
         return self.plans.get(key)
 
     def paid(self) -> list[str]:
@@ -138,6 +143,7 @@ class PlanCatalog:
 
     def unknown_plan_message(self) -> str:
         # The requested key is not echoed back (saaskit's errors never repeat input).
+        """The error message for a plan that cannot be bought, listing those that can."""
         return (
             "No such plan can be bought; choose one of: "
             f"{', '.join(self.paid()) or 'none configured'}."
@@ -148,6 +154,7 @@ class PlanCatalog:
         return [key for key, plan in self.plans.items() if feature in plan.features]
 
     def is_entitled(self, status: str) -> bool:
+        """Whether a subscription in ``status`` grants its plan (``billing.entitled_statuses``)."""
         return status in self.settings.entitled_statuses
 
     def plan_for_price(self, price_id: str | None, lookup_key: str | None) -> str | None:
@@ -158,6 +165,7 @@ class PlanCatalog:
         return None
 
     def describe(self, key: str | None, subscription: SubscriptionState | None = None) -> UserPlan:
+        """The :class:`UserPlan` of plan ``key`` (a plan without a key if unknown)."""
         plan = self.plans.get(key) if key else None
         if key is None or plan is None:
             return UserPlan(key=None, subscription=subscription)

@@ -36,6 +36,7 @@ class PlanRead(BaseModel):
 
     @classmethod
     def of(cls, offer: PlanOffer) -> PlanRead:
+        """The plan as listed, with its Stripe price when it has one."""
         price = offer.price
         return cls(
             key=offer.key,
@@ -78,6 +79,8 @@ class CheckoutRead(BaseModel):
 
 
 class PortalRead(BaseModel):
+    """``POST /billing/customer-portal``: where to send the browser."""
+
     url: str
 
 
@@ -97,6 +100,7 @@ class SubscriptionRead(BaseModel):
 
     @classmethod
     def of(cls, state: SubscriptionState) -> SubscriptionRead:
+        """The subscription as the API shows it."""
         return cls(
             id=state.stripe_subscription_id,
             plan=state.plan,
@@ -124,6 +128,7 @@ class BillingStatus(BaseModel):
 
     @classmethod
     def of(cls, plan: UserPlan, latest: SubscriptionState | None) -> BillingStatus:
+        """The owner's plan and its (or else the latest) subscription."""
         shown = plan.subscription or latest
         return cls(
             plan=plan.key,

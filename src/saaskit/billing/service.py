@@ -19,16 +19,18 @@ from saaskit.billing.prices import PriceBook
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.types import CheckoutRequest, CheckoutSession, Price
 from saaskit.billing.webhooks import WebhookProcessor
-from saaskit.exceptions import AlreadySubscribed, RateLimited, RedirectNotAllowed, UnknownPlan
+from saaskit.exceptions import AlreadySubscribed, RedirectNotAllowed, UnknownPlan
 from saaskit.owners import Owner, as_owner
-from saaskit.settings import BillingSettings, PlanSettings
+from saaskit.ratelimit import RateLimiter, RateLimitRule
+from saaskit.settings import BillingSettings, PlanSettings, RateLimitSettings
 from saaskit.store import Store
 from saaskit.types import UserT
 
 # Statuses that mean the user already pays (or should): a second checkout would
 # create a second subscription, so they manage it in the portal instead.
 LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused"})
-SYNC_LIMIT = 10  # eager syncs per owner per minute: each one calls Stripe
+SYNC_LIMIT = RateLimitSettings().billing_sync.limit
+"""Deprecated: the default of ``rate_limit.billing_sync`` (eager syncs per owner a minute)."""
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -70,6 +72,7 @@ class BillingService(Generic[UserT]):
         sync: SubscriptionSync[UserT],
         webhooks: WebhookProcessor[UserT],
         store: Store,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -79,6 +82,7 @@ class BillingService(Generic[UserT]):
         self.sync = sync
         self.webhooks = webhooks
         self.store = store
+        self.limiter = limiter or RateLimiter(store, RateLimitSettings())
         self.owners: OwnerRegistry = customers.owners
         frontend = frontend_url.rstrip("/")
         self.success_url = (
@@ -183,13 +187,10 @@ class BillingService(Generic[UserT]):
         """Re-read the owner's subscriptions from Stripe now (after Checkout's redirect).
 
         Raises:
-            RateLimited: more than ``SYNC_LIMIT`` syncs for the owner in a minute.
+            RateLimited: more than ``rate_limit.billing_sync`` syncs for the owner in its
+                window (10 a minute by default).
         """
-        # Users keep the pre-owner key: one limit across a rolling deploy.
-        key = owner.id if owner.kind == "user" else owner
-        count, retry_after = await self.store.hit(f"billing:sync:{key}", 60)
-        if count > SYNC_LIMIT:
-            raise RateLimited(retry_after)
+        await self.limiter.hit(RateLimitRule.BILLING_SYNC, str(owner))
         customer_id = await self.customers.customer_id(owner)
         if customer_id:
             await self.sync.customer(customer_id)

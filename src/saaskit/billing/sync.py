@@ -49,8 +49,10 @@ def _material(state: SubscriptionState | None) -> tuple[object, ...] | None:
 
 
 def owner_hint(metadata: Mapping[str, str]) -> Owner | None:
-    """The owner our own checkout metadata names (``owner_kind``/``owner_id``, or the
-    ``user_id`` of kits before billing owners)."""
+    """The owner our own checkout metadata names.
+
+    ``owner_kind``/``owner_id``, or the ``user_id`` of kits before billing owners.
+    """
     kind, number = metadata.get("owner_kind"), metadata.get("owner_id")
     if kind and number:
         return Owner.parse(f"{kind}:{number}")
@@ -151,8 +153,10 @@ class SubscriptionSync(Generic[UserT]):
             await db.commit()
 
     async def _owner_for(self, remote: RemoteSubscription, hint: Owner | None) -> Owner | None:
-        """The owner of a subscription: by customer id, else by our own metadata; an
-        owner that does not exist (any more) is none."""
+        """The owner of a subscription: by customer id, else by our own metadata.
+
+        An owner that does not exist (any more) is none.
+        """
         found = await self.customers.owner_of(remote.customer_id)
         if found is not None:
             return found
@@ -208,7 +212,7 @@ class SubscriptionSync(Generic[UserT]):
             return
         user = await self.users.get(state.user_id)
         if user is not None:
-            await self.hooks.emit(self.hooks.subscription_changed, user, state)
+            await self.hooks.emit_event("subscription_changed", user, state)
 
     async def _write(
         self,

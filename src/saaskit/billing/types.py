@@ -1,8 +1,11 @@
-"""Plain data that crosses the billing boundaries: what the gateway returns, what
-hooks receive and what services answer. No SQLAlchemy, no Stripe SDK objects.
+"""Plain data that crosses the billing boundaries.
+
+What the gateway returns, what hooks receive and what services answer. No SQLAlchemy, no Stripe SDK
+objects.
 
 ``SubscriptionState`` and ``PaymentFailure`` live in :mod:`saaskit.types` (hooks use them
-too); they are re-exported here."""
+too); they are re-exported here.
+"""
 
 from __future__ import annotations
 
@@ -86,13 +89,18 @@ class CheckoutRequest:
 
     @property
     def reference(self) -> str:
-        """Checkout's ``client_reference_id``: the user id for users (as kits before
-        billing owners sent it), ``kind:id`` for other owners."""
+        """Checkout's ``client_reference_id`` for ``owner``.
+
+        The user id for users (as kits before billing owners sent it), ``kind:id`` for other
+        owners.
+        """
         owner = self.owner or Owner.user(self.user_id or 0)
         return str(owner.id) if owner.kind == "user" else str(owner)
 
 
 @dataclass(frozen=True, slots=True)
 class CheckoutSession:
+    """A Checkout session Stripe created: its id and the URL to send the browser to."""
+
     id: str
     url: str

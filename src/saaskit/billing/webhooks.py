@@ -36,6 +36,7 @@ from saaskit.observability.metrics import recorder
 from saaskit.owners import Owner
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskRunner
+from saaskit.tasks.typed import TaskDef, enqueue
 from saaskit.types import UserT
 
 logger = logging.getLogger("saaskit.billing")
@@ -54,7 +55,17 @@ HANDLED = frozenset(
         "customer.deleted",
     }
 )
-PROCESS_TASK = "billing.process_event"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessEvent:
+    """Payload of ``billing.process_event``: the stored webhook event to process."""
+
+    event_id: str
+
+
+PROCESS_EVENT = TaskDef("billing.process_event", ProcessEvent)
+PROCESS_TASK = PROCESS_EVENT.name
 STUCK_AFTER = timedelta(minutes=10)  # a "received" event older than this was interrupted
 
 
@@ -173,7 +184,7 @@ class WebhookProcessor(Generic[UserT]):
             recorder().webhook("duplicate")
             return Receipt(event_id, event_type, "duplicate")
         if self.runner is not None:
-            await self.runner.enqueue(PROCESS_TASK, {"event_id": event_id})
+            await enqueue(self.runner, PROCESS_EVENT, ProcessEvent(event_id))
             recorder().webhook("queued")
             return Receipt(event_id, event_type, "queued")
         done = await self.process(event_id)
@@ -281,7 +292,7 @@ class WebhookProcessor(Generic[UserT]):
             else None,
             hosted_invoice_url=invoice.get("hosted_invoice_url"),
         )
-        await self.hooks.emit(self.hooks.payment_failed, user, failure)
+        await self.hooks.emit_event("payment_failed", user, failure)
 
     async def replay_failed(self, *, limit: int = 100) -> tuple[int, int]:
         """Process failed (and interrupted) events again, oldest first.
@@ -314,7 +325,15 @@ class WebhookProcessor(Generic[UserT]):
 
     async def process_task(self, payload: dict[str, Any]) -> None:
         """Task ``billing.process_event`` (``{"event_id": ...}``) for background mode."""
-        await self.process(str(payload["event_id"]))
+        await self.process(PROCESS_EVENT.decode(payload).event_id)
 
 
-__all__ = ["HANDLED", "PROCESS_TASK", "Receipt", "WebhookProcessor", "verify_signature"]
+__all__ = [
+    "HANDLED",
+    "PROCESS_EVENT",
+    "PROCESS_TASK",
+    "ProcessEvent",
+    "Receipt",
+    "WebhookProcessor",
+    "verify_signature",
+]

@@ -1,5 +1,6 @@
 """Builds the billing services of a kit (called by :class:`~saaskit.SaaSKit` when
-``billing.enabled``)."""
+``billing.enabled``).
+"""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from saaskit.exceptions import (
 )
 from saaskit.features import Feature, FeatureHost
 from saaskit.hooks import Hooks
+from saaskit.ratelimit import RateLimiter
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskFunction, TaskRunner
@@ -127,6 +129,7 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
         sync=sync,
         webhooks=webhooks,
         store=kit.store,
+        limiter=RateLimiter(kit.store, kit.settings.rate_limit),
     )
     if settings.create_customer_on_register:
         kit.hooks.listen("after_register", customers.on_register)

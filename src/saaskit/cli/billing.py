@@ -57,6 +57,7 @@ def replay_failed(
     ] = 100,
 ) -> None:
     """Process failed (or interrupted) Stripe webhook events again.
+
     \f
 
     Each event re-reads its subscription from Stripe, so replaying is safe in any

@@ -45,13 +45,16 @@ class Report:
     warnings: int = 0
 
     def ok(self, message: str) -> None:
+        """Print a passed check."""
         passed(message)
 
     def warn(self, message: str) -> None:
+        """Print and count a warning (the check still passes)."""
         self.warnings += 1
         warned(message)
 
     def fail(self, message: str) -> None:
+        """Print and count a failure (``saaskit check`` exits 1)."""
         self.failures += 1
         failed(message)
 
@@ -226,7 +229,10 @@ async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
 
 
 async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
-    """Can the Celery broker be reached? (Redis: PING; other brokers: a TCP connection.)"""
+    """Can the Celery broker be reached?
+
+    (Redis: PING; other brokers: a TCP connection.)
+    """
     url = settings.tasks.broker_url or settings.redis_url
     if not url:
         return  # settings.problems() already explains the missing broker

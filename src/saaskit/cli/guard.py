@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from typer.core import TyperGroup
+from typing_extensions import override
 
 from saaskit.cli.output import describe_validation_error, fail
 from saaskit.env_names import configured, not_json
@@ -48,6 +49,7 @@ def settings_error_message(error: SettingsError, environ: dict[str, str] | None 
 class GuardedGroup(TyperGroup):
     """The root command: turns configuration errors into a short message and exit status 1."""
 
+    @override
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
             return super().invoke(ctx)

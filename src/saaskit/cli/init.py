@@ -84,6 +84,7 @@ def init(
     ] = None,
 ) -> None:
     """Create a new project: app, models, settings, migrations, tests, Docker files.
+
     \f
 
     Example:

@@ -32,7 +32,7 @@ LogLevelOption = Annotated[
 
 
 def uvicorn_log_config(level: LogLevel, *, json_lines: bool = False) -> dict[str, Any]:
-    """uvicorn's logging configuration, plus the ``saaskit`` loggers at ``level``.
+    """Uvicorn's logging configuration, plus the ``saaskit`` loggers at ``level``.
 
     ``uvicorn.run`` only sets up its own loggers; without a handler of their own, the
     ``saaskit`` ones would fall through to Python's last-resort handler, which prints

@@ -69,11 +69,12 @@ class ProjectSpec:
 
     @property
     def extras(self) -> list[str]:
-        """saaskit's extras the project depends on (compose always uses PostgreSQL, Redis)."""
+        """Saaskit's extras the project depends on (compose always uses PostgreSQL, Redis)."""
         extras = {"billing": "stripe", "ai": "ai", "celery": "celery"}
         return ["postgres", "redis", *(extras[f] for f in FEATURES if f in self.features)]
 
     def database_url(self, password: str) -> str:
+        """The project's database URL, with ``password`` for PostgreSQL."""
         if self.database == "postgres":  # the `db` service of docker-compose.yml
             return f"postgresql+asyncpg://{self.slug}:{password}@127.0.0.1:5432/{self.slug}"
         return f"sqlite+aiosqlite:///./{self.slug}.db"

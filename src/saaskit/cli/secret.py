@@ -11,6 +11,7 @@ SECRET_BYTES = 48
 
 def secret() -> None:
     """Print a new random key for SAASKIT_SECRET_KEY (64 URL-safe characters).
+
     \f
 
     Example:

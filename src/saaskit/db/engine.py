@@ -22,6 +22,7 @@ from saaskit.settings import DatabaseSettings, SaaSKitSettings
 
 
 def is_sqlite(url: str) -> bool:
+    """Whether ``url`` is a SQLite database URL."""
     return make_url(url).get_backend_name() == "sqlite"
 
 
@@ -114,9 +115,12 @@ _NO_DEBUG = _NoDebugRecords()
 
 
 def _quiet_aiosqlite() -> None:
-    """aiosqlite logs every operation *with its arguments* at DEBUG, bound parameters
-    (password hashes, token digests) included; those records are dropped, so turning on
-    debug logging never writes a secret to a log."""
+    """Drops aiosqlite's DEBUG records, which carry bound parameters.
+
+    Aiosqlite logs every operation *with its arguments* at DEBUG, password hashes and token
+    digests included; dropping those records means turning on debug logging never writes a
+    secret to a log.
+    """
     logger = logging.getLogger("aiosqlite")
     if _NO_DEBUG not in logger.filters:
         logger.addFilter(_NO_DEBUG)

@@ -1,5 +1,7 @@
-"""Deprecated home of saaskit's tables: use :mod:`saaskit.tables` (``build_models``,
-``KitModels``) and :mod:`saaskit.audit.models` (``AuditEventMixin``).
+"""Deprecated home of saaskit's tables.
+
+Use :mod:`saaskit.tables` (``build_models``, ``KitModels``) and :mod:`saaskit.audit.models`
+(``AuditEventMixin``).
 
 Kept so that code importing from here keeps working, with a ``DeprecationWarning``. The
 names are looked up lazily by module name, so :mod:`saaskit.db` itself imports nothing

@@ -38,6 +38,7 @@ class ConsoleSender:
         self.redact = redact
 
     async def send(self, message: EmailMessage) -> None:
+        """Print the message to the log (links and tokens redacted when ``redact``)."""
         if self.redact:
             self.log.warning(
                 "Email to %s (%r) NOT delivered: no SMTP server is configured "

@@ -37,15 +37,15 @@ class Mailer:
         self.settings = settings
 
     def verification_link(self, token: str) -> str:
-        """``{frontend_url}{verify_path}?token=...``"""
+        """The verification link: ``{frontend_url}{verify_path}?token=...``."""
         return build_link(self.settings.frontend_url, self.settings.verify_path, token)
 
     def reset_link(self, token: str) -> str:
-        """``{frontend_url}{reset_path}?token=...``"""
+        """The password-reset link: ``{frontend_url}{reset_path}?token=...``."""
         return build_link(self.settings.frontend_url, self.settings.reset_path, token)
 
     def change_email_link(self, token: str) -> str:
-        """``{frontend_url}{change_email_path}?token=...``"""
+        """The email-change link: ``{frontend_url}{change_email_path}?token=...``."""
         return build_link(self.settings.frontend_url, self.settings.change_email_path, token)
 
     async def send(self, kind: str, to: str, context: Mapping[str, Any] | None = None) -> None:

@@ -58,6 +58,7 @@ class MemorySender:
         self.failure: Exception | None = None
 
     async def send(self, message: EmailMessage) -> None:
+        """Keep the message in :attr:`outbox` (or raise the failure set for tests)."""
         if self.failure is not None:
             raise self.failure
         self.outbox.append(message)

@@ -60,8 +60,7 @@ def build_link(base_url: str, path: str, token: str, *, param: str = "token") ->
 
 
 class EmailRenderer:
-    """Renders a kind of email (``verify_email``, ...) with a context to an
-    :class:`EmailMessage`.
+    """Renders a kind of email (``verify_email``, ...) with a context to an :class:`EmailMessage`.
 
     Every template sees ``project_name``, ``frontend_url``, ``email`` (the recipient) and
     ``name`` (``None`` unless given) besides the context passed to :meth:`render`.

@@ -15,7 +15,13 @@ class EmailSender(Protocol):
     could not be handed over; callers decide whether to retry.
     """
 
-    async def send(self, message: EmailMessage) -> None: ...
+    async def send(self, message: EmailMessage) -> None:
+        """Deliver ``message``.
+
+        Raises:
+            EmailDeliveryError: it could not be delivered (retried by the task runner).
+        """
+        ...
 
 
 def create_sender(settings: EmailSettings, *, production: bool = False) -> EmailSender:

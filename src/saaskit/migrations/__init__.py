@@ -139,8 +139,10 @@ def upgrade(config: Config, revision: str = "head") -> None:
 
 
 def downgrade(config: Config, revision: str) -> None:
+    """Migrate the database of ``config`` down to ``revision``."""
     command.downgrade(config, revision)
 
 
 def make_migration(config: Config, message: str) -> None:
+    """Autogenerate a revision named ``message`` from the models' differences."""
     command.revision(config, message=message, autogenerate=True)

@@ -87,8 +87,11 @@ def copy_back_to_users(
     customers_table: str = "billing_customers",
     usage_table: str = "ai_usage",
 ) -> int:
-    """For a downgrade: put user owners' customers back on ``users`` and drop the AI
-    usage of non-user owners (the old schema cannot hold it). Returns users updated."""
+    """For a downgrade: move billing back to the pre-owner schema.
+
+    Puts user owners' customers back on ``users`` and drops the AI usage of non-user owners (the
+    old schema cannot hold it). Returns the number of users updated.
+    """
     users = sa.table(user_table, sa.column("id"), sa.column("stripe_customer_id"))
     customers = _customers(customers_table)
     theirs = (customers.c.owner_kind == "user") & (customers.c.owner_id == users.c.id)

@@ -12,12 +12,16 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+from typing_extensions import override
+
 import saaskit.observability.requestid  # noqa: F401 - stamps records with the request id
 
 
 class JsonFormatter(logging.Formatter):
-    """Format a record as one JSON object: ``time``, ``level``, ``logger``, ``message``,
-    ``request_id`` (when the line belongs to a request or its task) and ``exception``.
+    """Formats a record as one JSON object.
+
+    Its keys: ``time``, ``level``, ``logger``, ``message``, ``request_id`` (when the line
+    belongs to a request or its task) and ``exception``.
 
     Every value is JSON-escaped, so no message can break the line into two records.
 
@@ -28,6 +32,7 @@ class JsonFormatter(logging.Formatter):
         {"time": "1970-01-01T00:00:00.000Z", "level": "INFO", "logger": "saaskit", "message": "hi"}
     """
 
+    @override
     def format(self, record: logging.LogRecord) -> str:
         stamp = datetime.fromtimestamp(record.created, UTC)
         entry: dict[str, Any] = {
@@ -50,8 +55,11 @@ JSON_FORMATTER = {"()": "saaskit.observability.logs.JsonFormatter"}
 
 
 def log_config(base: dict[str, Any], *, json_lines: bool) -> dict[str, Any]:
-    """``base`` (a ``logging.config.dictConfig`` dict, e.g. uvicorn's) with every
-    formatter replaced by :class:`JsonFormatter` when ``json_lines``."""
+    """A logging configuration that writes JSON lines when ``json_lines``.
+
+    ``base`` (a ``logging.config.dictConfig`` dict, e.g. uvicorn's) with every formatter
+    replaced by :class:`JsonFormatter`.
+    """
     config = copy.deepcopy(base)
     if json_lines:
         config["formatters"] = {name: dict(JSON_FORMATTER) for name in config["formatters"]}

@@ -22,6 +22,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from typing_extensions import override
 
 from saaskit.exceptions import require_module
 from saaskit.observability.multiprocess import multiprocess_mode
@@ -47,8 +48,10 @@ class Recorder:
         """One HTTP request answered."""
 
     def login(self, outcome: str) -> None:
-        """A login attempt: ``ok``, ``failed`` (wrong credentials) or ``locked`` (rate
-        limited)."""
+        """A login attempt.
+
+        The outcome is ``ok``, ``failed`` (wrong credentials) or ``locked`` (rate limited).
+        """
 
     def registration(self) -> None:
         """A user registered."""
@@ -69,8 +72,11 @@ class Recorder:
         """... and got one after ``waited`` seconds."""
 
     def webhook(self, status: str, lag: float | None = None) -> None:
-        """A Stripe event: ``processed``, ``failed``, ``duplicate`` or ``queued``; ``lag``
-        is the seconds since Stripe created it (when processed)."""
+        """A Stripe event.
+
+        The outcome is ``processed``, ``failed``, ``duplicate`` or ``queued``; ``lag`` is
+        the seconds since Stripe created it (when processed).
+        """
 
     def task(self, name: str, outcome: str) -> None:
         """A background task ran: ``ok``, ``retry`` or ``failed``."""
@@ -110,8 +116,10 @@ def enable_metrics() -> PrometheusRecorder:
 
 
 class PrometheusRecorder(Recorder):
-    """Records with ``prometheus_client``, in multiprocess mode when
-    ``PROMETHEUS_MULTIPROC_DIR`` is set."""
+    """Records with ``prometheus_client``.
+
+    In multiprocess mode when ``PROMETHEUS_MULTIPROC_DIR`` is set.
+    """
 
     enabled = True
 
@@ -171,6 +179,7 @@ class PrometheusRecorder(Recorder):
         # validates on every call, a dict lookup does not. Bounded like the labels.
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
+    @override
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in _METHODS else "other"  # a client picks it
         key = (method, route, status)
@@ -184,44 +193,56 @@ class PrometheusRecorder(Recorder):
         children[0].inc()
         children[1].observe(seconds)
 
+    @override
     def login(self, outcome: str) -> None:
         self.logins.labels(outcome).inc()
 
+    @override
     def registration(self) -> None:
         self.registrations.inc()
 
+    @override
     def refresh(self, outcome: str) -> None:
         self.refreshes.labels(outcome).inc()
 
+    @override
     def revocation(self, reason: str, sessions: int = 1) -> None:
         if sessions > 0:
             self.revocations.labels(reason).inc(sessions)
 
+    @override
     def rate_limited(self, rule: str) -> None:
         self.rate_limits.labels(rule).inc()
 
+    @override
     def hash_queued(self) -> None:
         self.hash_depth.inc()
 
+    @override
     def hash_started(self, waited: float) -> None:
         self.hash_depth.dec()
         self.hash_wait.observe(waited)
 
+    @override
     def webhook(self, status: str, lag: float | None = None) -> None:
         self.webhooks.labels(status).inc()
         if lag is not None:
             self.webhook_lag.observe(max(lag, 0.0))
 
+    @override
     def task(self, name: str, outcome: str) -> None:
         self.tasks.labels(name, outcome).inc()
 
+    @override
     def ai_tokens(self, model: str, prompt: int, completion: int) -> None:
         self.ai.labels(model, "prompt").inc(prompt)
         self.ai.labels(model, "completion").inc(completion)
 
+    @override
     def store_error(self) -> None:
         self.store_errors.inc()
 
+    @override
     def database_error(self) -> None:
         self.database_errors.inc()
 
@@ -253,6 +274,7 @@ class MetricsMiddleware:
         self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count the request and time it, labelled by its route template."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -273,8 +295,9 @@ class MetricsMiddleware:
 
 
 def route_template(scope: Scope) -> str:
-    """The template of the route that answered (``/api/v1/users/{user_id}``), from what
-    the router left in the scope; ``unmatched`` when no route matched.
+    """The template of the route that answered (``/api/v1/users/{user_id}``).
+
+    Read from what the router left in the scope; ``unmatched`` when no route matched.
 
     FastAPI keeps the full template of a route of an included router (prefixes and all)
     in its effective route context; a plain Starlette route has it as ``path_format``.
@@ -291,8 +314,11 @@ def route_template(scope: Scope) -> str:
 
 
 def authorized(settings: MetricsSettings, authorization: str | None) -> bool:
-    """Whether a scrape may read the page: no token configured (internal port only), or
-    ``Authorization: Bearer <token>`` with the token (compared in constant time)."""
+    """Whether a scrape may read the metrics page.
+
+    Yes with no token configured (internal port only), or with ``Authorization: Bearer <token>``
+    carrying the token (compared in constant time).
+    """
     if settings.token is None:
         return True
     if not authorization:

@@ -1,5 +1,7 @@
-"""The internal metrics port (``settings.metrics.port``): a tiny HTTP server, separate
-from the app's port, that answers ``GET <path>`` with the metrics page and nothing else.
+"""The internal metrics port (``settings.metrics.port``).
+
+A tiny HTTP server, separate from the app's port, that answers ``GET <path>`` with the metrics page
+and nothing else.
 
 Every worker process listens on the same port with ``SO_REUSEPORT``, so the kernel
 hands each scrape to one of them, and any of them reports every worker's samples
@@ -34,6 +36,7 @@ class MetricsPort:
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
+        """Listen on ``metrics.host`` and ``metrics.port``."""
         assert self.settings.port is not None
         try:
             self._server = await asyncio.start_server(
@@ -52,6 +55,7 @@ class MetricsPort:
             )
 
     async def stop(self) -> None:
+        """Stop listening."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -33,8 +33,10 @@ _VALID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
 
 
 def _stamp_records() -> None:
-    """Give every log record a ``request_id`` attribute, read when the record is made (a
-    formatter may run later, or in another thread)."""
+    """Give every log record a ``request_id`` attribute.
+
+    It is read when the record is made: a formatter may run later, or in another thread.
+    """
     previous = logging.getLogRecordFactory()
     if getattr(previous, "saaskit_request_id", False):
         return
@@ -94,8 +96,11 @@ def current_request_id() -> str | None:
 
 
 class RequestIdMiddleware:
-    """Give every HTTP request an id, return it in ``header`` and keep it in
-    :data:`REQUEST_ID` while the request is handled."""
+    """Give every HTTP request an id.
+
+    The id is returned in ``header`` and kept in :data:`REQUEST_ID` while the request is
+    handled.
+    """
 
     def __init__(self, app: ASGIApp, header: str = "X-Request-ID") -> None:
         self.app = app
@@ -103,6 +108,7 @@ class RequestIdMiddleware:
         self.header = header.lower().encode("latin-1")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request with its id set, and return the id in the response header."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -121,8 +121,10 @@ def inject() -> dict[str, str]:
 
 @contextmanager
 def task_span(name: str, carrier: Mapping[str, str] | None = None) -> Iterator[None]:
-    """The span of one task run, a child of the trace in ``carrier`` (from
-    :func:`inject`) when there is one."""
+    """The span of one task run.
+
+    A child of the trace in ``carrier`` (from :func:`inject`) when there is one.
+    """
     if _tracer is None:
         yield
         return

@@ -25,6 +25,7 @@ class MgetBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values of ``keys``, read together with the other reads of this loop turn."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[bytes | None]] = loop.create_future()
         self._pending.append((keys, future))

@@ -27,8 +27,10 @@ class Read(Generic[A]):
 
 
 async def read_pair(store: Store, first: Read[A], second: Read[B]) -> tuple[A, B]:
-    """Both reads in one round trip (keep their keys in one hash slot: see
-    :mod:`saaskit.store.keys`)."""
+    """Both reads in one round trip.
+
+    Keep their keys in one hash slot: see :mod:`saaskit.store.keys`.
+    """
     split = len(first.keys)
     values = await store.get_many(first.keys + second.keys)
     return first.decode(values[:split]), second.decode(values[split:])

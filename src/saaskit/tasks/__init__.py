@@ -1,0 +1,1 @@
+"""Background tasks: typed definitions, the in-process runner and the Celery runner."""

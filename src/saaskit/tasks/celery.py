@@ -35,13 +35,19 @@ class CeleryKit(Protocol):
     """What the Celery app runs tasks of (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The settings of the broker, queue and retries (``tasks``)."""
+        ...
 
     @property
-    def tasks(self) -> Mapping[str, TaskFunction]: ...
+    def tasks(self) -> Mapping[str, TaskFunction]:
+        """The task functions a worker runs, by name."""
+        ...
 
     @property
-    def engine(self) -> AsyncEngine: ...
+    def engine(self) -> AsyncEngine:
+        """The database engine whose inherited connections a forked worker drops."""
+        ...
 
     async def aclose(self) -> None:
         """Release the kit's pools and threads."""
@@ -217,8 +223,10 @@ def _task_body(kit: CeleryKit, loop: ProcessLoop) -> Any:
 
 
 async def _in_context(name: str, work: Any, context: dict[str, str] | None) -> None:
-    """Run ``work`` with the request id and trace of the request that enqueued it (the
-    task loop's thread does not share the Celery thread's context)."""
+    """Run ``work`` with the request id and trace of the request that enqueued it.
+
+    The task loop's thread does not share the Celery thread's context.
+    """
     context = context or {}
     request_id = context.get("request_id")
     token = REQUEST_ID.set(request_id if valid_request_id(request_id) else None)
@@ -239,8 +247,10 @@ def _task_context() -> dict[str, str]:
 
 
 def _hidden_payload(name: str) -> dict[str, str]:
-    """How a task's arguments are shown in Celery's logs and monitoring tools: payloads
-    carry tokens (reset links), so only the task name."""
+    """How a task's arguments are shown in Celery's logs and monitoring tools.
+
+    Payloads carry tokens (reset links), so only the task name.
+    """
     return {"argsrepr": f"({name!r}, ...)", "kwargsrepr": "{}"}
 
 
@@ -276,7 +286,7 @@ class CeleryRunner:
     Example:
         ```python
         kit = SaaSKit(SaaSKitSettings(tasks={"backend": "celery"}, redis_url="redis://..."))
-        await kit.runner.enqueue("email.password_changed", {"to": "a@example.com"})
+        await enqueue(kit.runner, PASSWORD_CHANGED_EMAIL, PasswordChangedEmail("a@example.com"))
         ```
     """
 

@@ -82,8 +82,10 @@ class ProcessLoop:
         return future.result()
 
     def stop(self, final: Hook | None = None, *, timeout: float = 10.0) -> None:
-        """Await ``final`` on the loop (e.g. closing the kit), then stop it; a no-op when
-        this process never started one."""
+        """Await ``final`` on the loop (e.g. closing the kit), then stop it.
+
+        A no-op when this process never started one.
+        """
         with self._lock:
             loop, thread = self._loop, self._thread
             if loop is None or thread is None or self._pid != os.getpid():

@@ -30,13 +30,25 @@ RETRYABLE: tuple[type[BaseException], ...] = (TransientError, ServiceUnavailable
 class TaskRunner(Protocol):
     """Runs named tasks outside the request that asked for them."""
 
-    async def enqueue(self, name: str, payload: dict[str, Any]) -> None: ...
+    async def enqueue(self, name: str, payload: dict[str, Any]) -> None:
+        """Queue task ``name`` with its JSON ``payload``.
+
+        This is the wire-level contract a runner implements; typed callers use
+        :func:`saaskit.tasks.typed.enqueue`.
+
+        Raises:
+            KeyError: the kit defines no task ``name``.
+            ServiceUnavailable: the queue cannot be reached (nothing was queued).
+        """
+        ...
 
     async def drain(self) -> None:
         """Wait for queued work (in-process: every task started so far)."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the runner (in-process: after its tasks finished)."""
+        ...
 
 
 class InProcessRunner:
@@ -56,6 +68,11 @@ class InProcessRunner:
         self._running: set[asyncio.Task[None]] = set()
 
     async def enqueue(self, name: str, payload: dict[str, Any]) -> None:
+        """Start the task on this event loop after the caller returns.
+
+        Raises:
+            KeyError: no task ``name`` is defined.
+        """
         if name not in self.tasks:
             raise KeyError(f"unknown task {name!r}")
         task = asyncio.get_running_loop().create_task(self._run(name, payload))
@@ -90,8 +107,10 @@ class InProcessRunner:
                 return
 
     async def drain(self) -> None:
+        """Wait until every task started so far (and those they start) finished."""
         while self._running:
             await asyncio.gather(*list(self._running), return_exceptions=True)
 
     async def close(self) -> None:
+        """Wait for the running tasks (the app's lifespan calls it on shutdown)."""
         await self.drain()

@@ -1,5 +1,6 @@
-"""Helpers for testing saaskit and host apps built on it: fake external services, users
-and tokens. The pytest fixtures are in :mod:`saaskit.testing.plugin`.
+"""Helpers for testing saaskit and host apps built on it: fake external services, users and tokens.
+
+The pytest fixtures are in :mod:`saaskit.testing.plugin`.
 
 The names are imported on first access: pytest loads the plugin (a module of this
 package) before it starts anything else, coverage measurement included, so importing

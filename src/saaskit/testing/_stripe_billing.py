@@ -1,5 +1,7 @@
-"""The fake Stripe's subscriptions and invoices, and the lifecycle a test drives:
-complete a checkout, change, renew, fail a payment, cancel, delete a customer."""
+"""The fake Stripe's subscriptions and invoices, and the lifecycle a test drives.
+
+Complete a checkout, change, renew, fail a payment, cancel, delete a customer.
+"""
 
 from __future__ import annotations
 

@@ -164,6 +164,9 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
             # nothing that did not arrive whole.
             self.close_connection = True
             return
+        if not fake._wait_if_held():
+            self.close_connection = True  # the fake is stopping
+            return
         body = raw.decode()
         params = parse_form(body if method == "POST" else split.query)
         key = self.headers.get("Idempotency-Key") if method == "POST" else None
@@ -204,8 +207,11 @@ def route(state: FakeStripeState, method: str, path: str, params: dict[str, Any]
 
 
 class ApiFront:
-    """What happens before a request reaches the resources: the key check, injected
-    failures, idempotency-key replay, and the request log. Runs under the state lock."""
+    """What happens before a request reaches the resources.
+
+    The key check, injected failures, idempotency-key replay, and the request log. Runs under
+    the state lock.
+    """
 
     def __init__(self, state: FakeStripeState, api_key: str) -> None:
         self.state = state

@@ -32,13 +32,17 @@ class UserFactory(Protocol):
         verified: bool = True,
         active: bool = True,
         **columns: Any,
-    ) -> Any: ...
+    ) -> Any:
+        """Create a user in the app's database; extra ``columns`` set host columns."""
+        ...
 
 
 class HeadersFactory(Protocol):
     """``await headers_for(user)``: an ``Authorization`` header of a new session."""
 
-    async def __call__(self, user: Any) -> dict[str, str]: ...
+    async def __call__(self, user: Any) -> dict[str, str]:
+        """Authorization headers of a new session of ``user``."""
+        ...
 
 
 class UserMaker:
@@ -85,8 +89,10 @@ class UserMaker:
 
 
 async def bearer_headers(kit: SaaSKit[Any], user: Any) -> dict[str, str]:
-    """Open a session for ``user`` (as a login would, without the password) and return
-    its access token as an ``Authorization`` header."""
+    """Open a session for ``user`` and return its access token as a header.
+
+    As a login would, without the password: ``{"Authorization": "Bearer ..."}``.
+    """
     session, jti = await kit.sessions.open(user.id, ip="127.0.0.1", user_agent="saaskit-tests")
     tokens = kit.auth.issue(session, jti)
     return {"Authorization": f"Bearer {tokens.access_token}"}

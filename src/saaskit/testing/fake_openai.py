@@ -94,6 +94,7 @@ class FakeOpenAI:
         return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
 
     def start(self) -> FakeOpenAI:
+        """Listen on a random port of 127.0.0.1 in a background thread."""
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(("127.0.0.1", 0), OpenAIRequestHandler)
@@ -108,6 +109,7 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
+        """Stop listening; held and delayed calls give up."""
         self._stopping.set()  # wakes delayed responses
         if self._server is not None:
             self._server.shutdown()

@@ -76,6 +76,12 @@ class FakeStripe:
         self.front = ApiFront(self.state, api_key)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._hold_lock = threading.Lock()
+        self._holding = False
+        self._released = threading.Event()
+        self._stopping = threading.Event()
+        self.held = 0
+        """API calls that arrived while :meth:`hold` was in force."""
 
     # ---- lifecycle -----------------------------------------------------------------
     @property
@@ -89,6 +95,7 @@ class FakeStripe:
         """Listen on a random port of 127.0.0.1 in a background thread."""
         if self._server is not None:
             return self
+        self._stopping.clear()
         server = _Server(("127.0.0.1", 0), StripeRequestHandler)
         server.fake = self
         self._server = server
@@ -104,6 +111,7 @@ class FakeStripe:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()  # held calls give up
         server.shutdown()
         server.server_close()
         if self._thread is not None:
@@ -163,6 +171,7 @@ class FakeStripe:
             return copy.deepcopy(list(self.state.collections[collection].values()))
 
     def customers(self) -> list[dict[str, Any]]:
+        """The customers that exist (deleted ones left out)."""
         return [c for c in self.objects("customers") if not c.get("deleted")]
 
     @property
@@ -188,14 +197,45 @@ class FakeStripe:
         disconnect: bool = False,
         delay: float = 0.0,
     ) -> None:
-        """Make the next ``times`` matching calls fail with a Stripe error envelope (or,
-        with ``disconnect``, by closing the connection without an answer), after
-        ``delay`` seconds (a slow Stripe, for client timeouts)."""
+        """Make the next ``times`` matching calls fail with a Stripe error envelope.
+
+        With ``disconnect``, by closing the connection without an answer; after ``delay``
+        seconds (a slow Stripe, for client timeouts).
+        """
         body = StripeFailure(status, message, type=type, code=code).body()
         with self.state.lock:
             self.front.failures.append(
                 Failure(status, body, method, path, times, disconnect, delay=delay)
             )
+
+    def hold(self) -> None:
+        """Keep every API call that arrives from now on waiting until :meth:`release`.
+
+        Held calls are counted in :attr:`held` and reach the fake's state only once
+        released, so a test can show that something completes while Stripe does not
+        answer (without a bound on how long it took).
+        """
+        with self._hold_lock:
+            self._released.clear()
+            self._holding = True
+            self.held = 0
+
+    def release(self) -> None:
+        """Let the held calls, and later ones, be answered."""
+        with self._hold_lock:
+            self._holding = False
+            self._released.set()
+
+    def _wait_if_held(self) -> bool:
+        """Block an API call while held; False if the fake is stopping meanwhile."""
+        with self._hold_lock:
+            if not self._holding:
+                return True
+            self.held += 1
+        while not self._released.wait(0.05):
+            if self._stopping.is_set():
+                return False
+        return True
 
     def clear_failures(self) -> None:
         """Forget the failures :meth:`fail_next` queued that have not happened yet."""
@@ -209,28 +249,36 @@ class FakeStripe:
             return copy.deepcopy(self.state.complete_checkout(session_id))
 
     def change_subscription(self, subscription_id: str, **changes: Any) -> dict[str, Any]:
-        """Change ``price`` (id or lookup key), ``quantity``, ``status``,
-        ``cancel_at_period_end`` or ``metadata`` of a subscription."""
+        """Change a subscription as if in the Stripe dashboard.
+
+        Any of ``price`` (id or lookup key), ``quantity``, ``status``,
+        ``cancel_at_period_end`` or ``metadata``.
+        """
         with self.state.lock:
             return copy.deepcopy(self.state.change_subscription(subscription_id, **changes))
 
     def cancel_subscription(self, subscription_id: str) -> dict[str, Any]:
+        """Cancel a subscription now (``customer.subscription.deleted``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.cancel_subscription(subscription_id))
 
     def renew(self, subscription_id: str) -> dict[str, Any]:
+        """Start the subscription's next period, paid (``invoice.paid``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.renew(subscription_id))
 
     def fail_payment(self, subscription_id: str) -> dict[str, Any]:
+        """Fail the next invoice payment (``invoice.payment_failed``; ``past_due``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.fail_payment(subscription_id))
 
     def trial_will_end(self, subscription_id: str) -> dict[str, Any]:
+        """Send ``customer.subscription.trial_will_end`` for a trialing subscription."""
         with self.state.lock:
             return copy.deepcopy(self.state.trial_will_end(subscription_id))
 
     def delete_customer(self, customer_id: str) -> dict[str, Any]:
+        """Delete a customer and end its subscriptions (``customer.deleted``)."""
         with self.state.lock:
             return copy.deepcopy(self.state.delete_customer(customer_id))
 

@@ -86,8 +86,10 @@ def _saaskit_schema(tmp_path_factory: pytest.TempPathFactory) -> SchemaTemplate:
 
 @pytest.fixture
 def saaskit_env() -> dict[str, str]:
-    """Extra ``SAASKIT_*`` settings for the app under test; override it in ``conftest.py``
-    (e.g. ``{"SAASKIT_BILLING__ENABLED": "true", "SAASKIT_BILLING__PLANS": ...}``)."""
+    """Extra ``SAASKIT_*`` settings for the app under test; override it in ``conftest.py`` (e.g.
+
+    ``{"SAASKIT_BILLING__ENABLED": "true", "SAASKIT_BILLING__PLANS": ...}``).
+    """
     return {}
 
 
@@ -187,8 +189,11 @@ async def saaskit_client(saaskit_app: FastAPI) -> AsyncIterator[httpx.AsyncClien
 
 @pytest.fixture
 def saaskit_make_user(saaskit_kit: SaaSKit[Any]) -> UserFactory:
-    """``await saaskit_make_user(email=None, *, password=TEST_PASSWORD, superuser=False,
-    verified=True, active=True, **columns)``: a user in the app's database."""
+    """Fixture: an async factory of users in the app's database.
+
+    Call it as ``await saaskit_make_user(email=None, *, password=TEST_PASSWORD, superuser=False,
+    verified=True, active=True, **columns)``.
+    """
     return UserMaker(saaskit_kit)
 
 
@@ -206,8 +211,11 @@ async def saaskit_superuser(saaskit_make_user: UserFactory) -> Any:
 
 @pytest.fixture
 def saaskit_headers_for(saaskit_kit: SaaSKit[Any]) -> HeadersFactory:
-    """``await saaskit_headers_for(user)``: ``{"Authorization": "Bearer ..."}`` of a new
-    session of ``user``."""
+    """Fixture: authorization headers for a user.
+
+    ``await saaskit_headers_for(user)`` is ``{"Authorization": "Bearer ..."}`` of a new session
+    of ``user``.
+    """
 
     async def headers_for(user: Any) -> dict[str, str]:
         return await bearer_headers(saaskit_kit, user)

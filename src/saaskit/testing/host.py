@@ -94,8 +94,11 @@ def find_target(root: Path, ini: Mapping[str, str]) -> HostTarget:
 
 
 def base_environment(database_url: str) -> dict[str, str]:
-    """Settings every test gets: its own SQLite file, memory store, fast hashing, no
-    SMTP, in-process tasks, and billing/AI placeholders until a fake is wired in."""
+    """Settings every test gets.
+
+    Its own SQLite file, memory store, fast hashing, no SMTP, in-process tasks, and billing/AI
+    placeholders until a fake is wired in.
+    """
     return {
         "SAASKIT_ENVIRONMENT": "development",
         "SAASKIT_SECRET_KEY": TEST_SECRET_KEY,

@@ -46,6 +46,7 @@ FIXTURE_NAMES = (
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """Declare the ``saaskit_app`` ini option (the app under test, ``module:attribute``)."""
     parser.addini(
         "saaskit_app",
         "The app under test as module:attribute (default: [tool.saaskit] app, else app.main:app).",

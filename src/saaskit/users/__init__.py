@@ -1,0 +1,1 @@
+"""Users: the service, the user cache, schemas and the ``/users`` routes."""

@@ -77,10 +77,12 @@ class UserCodec(Generic[UserT]):
                     break
 
     def encode(self, user: UserT) -> bytes:
+        """The user's cached columns as compact JSON."""
         data = {key: _encode_value(getattr(user, key)) for key in self._keys}
         return json.dumps(data, separators=(",", ":")).encode()
 
     def decode(self, raw: bytes) -> UserT:
+        """A detached user from :meth:`encode`'s bytes."""
         data: dict[str, Any] = json.loads(raw)
         for key, decoder in self._decoders.items():
             if data.get(key) is not None:
@@ -122,6 +124,7 @@ class UserCache(Generic[UserT]):
         return self.codec.decode(raw) if raw else None
 
     async def put(self, user: UserT) -> None:
+        """Cache ``user`` (and its lookup entries) for the cache's TTL."""
         for key, value, ttl in self.entries(user):
             await self.store.put(key, value, ttl=ttl)
 

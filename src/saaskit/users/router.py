@@ -141,8 +141,10 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         request: Request,
         user: UserT = Depends(deps.current_reauthenticated_user),
     ) -> Accepted:
-        """Send a confirmation link to the new address; the email changes when it is
-        opened (``POST /auth/confirm-email-change``), and the old address is told.
+        """Send a confirmation link to the new address.
+
+        The email changes when it is opened (``POST /auth/confirm-email-change``), and the
+        old address is told.
 
         Needs a recent login or ``POST /auth/reauthenticate`` (403
         ``reauthentication_required`` otherwise).

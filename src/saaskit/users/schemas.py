@@ -105,6 +105,8 @@ class EmailChangeRequest(BaseModel):
 
 
 class PasswordChange(BaseModel):
+    """``PATCH /users/me/password``: the current password and the new one."""
+
     model_config = ConfigDict(extra="forbid")
 
     current_password: PasswordText = Field(min_length=1, max_length=4096)

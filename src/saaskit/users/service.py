@@ -215,7 +215,7 @@ class UserService(Generic[UserT]):
                 client=client,
                 detail={"fields": fields},
             )
-            await self.hooks.emit(self.hooks.after_update, user, values, client)
+            await self.hooks.emit_event("after_update", user, values, client)
         return user
 
     async def change_email(self, user_id: int, new_email: str) -> UserT:
@@ -263,6 +263,12 @@ class UserService(Generic[UserT]):
     async def set_password(
         self, user_id: int, new: str, *, keep_session: str | None = None
     ) -> None:
+        """Hash and store a new password, ending every session but ``keep_session``.
+
+        Raises:
+            InvalidPassword: ``new`` fails the password policy.
+            UserNotFound: there is no user ``user_id``.
+        """
         self.passwords.check_policy(new)
         await self._set_hash(user_id, await self.passwords.hash(new))
         await self.sessions.revoke_all(user_id, keep=keep_session)
@@ -314,8 +320,10 @@ class UserService(Generic[UserT]):
 
 
 def _refuse_nul(values: Mapping[str, Any]) -> None:
-    """PostgreSQL cannot store NUL in text: refuse it here (422), for the host's own
-    columns too, instead of failing at the database (500)."""
+    """Refuse NUL characters in text (422), which PostgreSQL cannot store.
+
+    For the host's own columns too, instead of failing at the database (500).
+    """
     for key, value in values.items():
         if isinstance(value, str) and "\x00" in value:
             raise InvalidInput(f"`{key}` must not contain the NUL character.")

@@ -93,8 +93,10 @@ export const authLogoutAll = <ThrowOnError extends boolean = false>(options?: Op
 /**
  * Auth:Reauthenticate
  *
- * Confirm the password in this session, for the security-sensitive actions
- * (changing the email, deleting the account) of the next few minutes.
+ * Confirm the password in this session.
+ *
+ * It allows the security-sensitive actions (changing the email, deleting the account)
+ * for the next few minutes.
  */
 export const authReauthenticate = <ThrowOnError extends boolean = false>(options: Options<AuthReauthenticateData, ThrowOnError>) => (options.client ?? client).post<AuthReauthenticateResponses, AuthReauthenticateErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -194,8 +196,10 @@ export const authDeleteSession = <ThrowOnError extends boolean = false>(options:
 /**
  * OAuth 2.0 token endpoint (password and refresh_token grants)
  *
- * Log in (``grant_type=password``) or rotate a refresh token
- * (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape.
+ * Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+ *
+ * ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+ * RFC 6749 shape.
  */
 export const authToken = <ThrowOnError extends boolean = false>(options: Options<AuthTokenData, ThrowOnError>) => (options.client ?? client).post<AuthTokenResponses, AuthTokenErrors, ThrowOnError>({
     ...urlSearchParamsBodySerializer,
@@ -266,8 +270,10 @@ export const usersUpdateMe = <ThrowOnError extends boolean = false>(options: Opt
 /**
  * Users:Change Email
  *
- * Send a confirmation link to the new address; the email changes when it is
- * opened (``POST /auth/confirm-email-change``), and the old address is told.
+ * Send a confirmation link to the new address.
+ *
+ * The email changes when it is opened (``POST /auth/confirm-email-change``), and the
+ * old address is told.
  *
  * Needs a recent login or ``POST /auth/reauthenticate`` (403
  * ``reauthentication_required`` otherwise).

@@ -18,6 +18,8 @@ export type Accepted = {
 
 /**
  * AuditEventRead
+ *
+ * One audit event as ``GET /audit`` shows it.
  */
 export type AuditEventRead = {
     /**
@@ -177,6 +179,8 @@ export type FieldError = {
 
 /**
  * Health
+ *
+ * The body of ``GET /health`` and ``GET /health/ready``.
  */
 export type Health = {
     /**
@@ -255,6 +259,8 @@ export type PageUserRead = {
 
 /**
  * PasswordChange
+ *
+ * ``PATCH /users/me/password``: the current password and the new one.
  */
 export type PasswordChange = {
     /**
@@ -295,6 +301,8 @@ export type Reauthenticated = {
 
 /**
  * RefreshRequest
+ *
+ * ``POST /auth/refresh``: the refresh token to rotate.
  */
 export type RefreshRequest = {
     /**
@@ -305,6 +313,8 @@ export type RefreshRequest = {
 
 /**
  * ResetPasswordRequest
+ *
+ * ``POST /auth/reset-password``: the token from the reset link and the new password.
  */
 export type ResetPasswordRequest = {
     /**
@@ -496,6 +506,8 @@ export type UserUpdate = {
 
 /**
  * VerifyEmailRequest
+ *
+ * ``POST /auth/verify-email``: the token from the verification link.
  */
 export type VerifyEmailRequest = {
     /**

@@ -16,7 +16,8 @@ T = TypeVar("T", bound="AuditEventRead")
 
 @_attrs_define
 class AuditEventRead:
-    """
+    """One audit event as ``GET /audit`` shows it.
+
     Attributes:
         action (str):
         actor_id (int | None):

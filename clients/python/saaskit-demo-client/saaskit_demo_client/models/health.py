@@ -18,7 +18,8 @@ T = TypeVar("T", bound="Health")
 
 @_attrs_define
 class Health:
-    """
+    """The body of ``GET /health`` and ``GET /health/ready``.
+
     Attributes:
         status (HealthStatus):
         checks (Checks | Unset):

@@ -10,7 +10,8 @@ T = TypeVar("T", bound="PasswordChange")
 
 @_attrs_define
 class PasswordChange:
-    """
+    """``PATCH /users/me/password``: the current password and the new one.
+
     Attributes:
         current_password (str):
         new_password (str):

@@ -10,7 +10,8 @@ T = TypeVar("T", bound="RefreshRequest")
 
 @_attrs_define
 class RefreshRequest:
-    """
+    """``POST /auth/refresh``: the refresh token to rotate.
+
     Attributes:
         refresh_token (str):
     """

@@ -10,7 +10,8 @@ T = TypeVar("T", bound="ResetPasswordRequest")
 
 @_attrs_define
 class ResetPasswordRequest:
-    """
+    """``POST /auth/reset-password``: the token from the reset link and the new password.
+
     Attributes:
         password (str):
         token (str):

@@ -10,7 +10,8 @@ T = TypeVar("T", bound="VerifyEmailRequest")
 
 @_attrs_define
 class VerifyEmailRequest:
-    """
+    """``POST /auth/verify-email``: the token from the verification link.
+
     Attributes:
         token (str):
     """

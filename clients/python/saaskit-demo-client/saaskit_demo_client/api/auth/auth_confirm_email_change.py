@@ -85,7 +85,8 @@ def sync_detailed(
      Switch the account to the new address with the token from the link sent there.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -116,7 +117,8 @@ def sync(
      Switch the account to the new address with the token from the link sent there.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,7 +144,8 @@ async def asyncio_detailed(
      Switch the account to the new address with the token from the link sent there.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +174,8 @@ async def asyncio(
      Switch the account to the new address with the token from the link sent there.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -87,8 +87,10 @@ def sync_detailed(
 ) -> Response[ErrorResponse | Reauthenticated]:
     """Auth:Reauthenticate
 
-     Confirm the password in this session, for the security-sensitive actions
-    (changing the email, deleting the account) of the next few minutes.
+     Confirm the password in this session.
+
+    It allows the security-sensitive actions (changing the email, deleting the account)
+    for the next few minutes.
 
     Args:
         body (ReauthenticateRequest): The current password, to unlock security-sensitive actions
@@ -120,8 +122,10 @@ def sync(
 ) -> ErrorResponse | Reauthenticated | None:
     """Auth:Reauthenticate
 
-     Confirm the password in this session, for the security-sensitive actions
-    (changing the email, deleting the account) of the next few minutes.
+     Confirm the password in this session.
+
+    It allows the security-sensitive actions (changing the email, deleting the account)
+    for the next few minutes.
 
     Args:
         body (ReauthenticateRequest): The current password, to unlock security-sensitive actions
@@ -148,8 +152,10 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | Reauthenticated]:
     """Auth:Reauthenticate
 
-     Confirm the password in this session, for the security-sensitive actions
-    (changing the email, deleting the account) of the next few minutes.
+     Confirm the password in this session.
+
+    It allows the security-sensitive actions (changing the email, deleting the account)
+    for the next few minutes.
 
     Args:
         body (ReauthenticateRequest): The current password, to unlock security-sensitive actions
@@ -179,8 +185,10 @@ async def asyncio(
 ) -> ErrorResponse | Reauthenticated | None:
     """Auth:Reauthenticate
 
-     Confirm the password in this session, for the security-sensitive actions
-    (changing the email, deleting the account) of the next few minutes.
+     Confirm the password in this session.
+
+    It allows the security-sensitive actions (changing the email, deleting the account)
+    for the next few minutes.
 
     Args:
         body (ReauthenticateRequest): The current password, to unlock security-sensitive actions

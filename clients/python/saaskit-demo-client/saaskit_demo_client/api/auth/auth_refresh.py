@@ -93,7 +93,7 @@ def sync_detailed(
     """Auth:Refresh
 
     Args:
-        body (RefreshRequest):
+        body (RefreshRequest): ``POST /auth/refresh``: the refresh token to rotate.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -122,7 +122,7 @@ def sync(
     """Auth:Refresh
 
     Args:
-        body (RefreshRequest):
+        body (RefreshRequest): ``POST /auth/refresh``: the refresh token to rotate.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -146,7 +146,7 @@ async def asyncio_detailed(
     """Auth:Refresh
 
     Args:
-        body (RefreshRequest):
+        body (RefreshRequest): ``POST /auth/refresh``: the refresh token to rotate.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -173,7 +173,7 @@ async def asyncio(
     """Auth:Refresh
 
     Args:
-        body (RefreshRequest):
+        body (RefreshRequest): ``POST /auth/refresh``: the refresh token to rotate.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -74,7 +74,8 @@ def sync_detailed(
      Set a new password with the token from the link; ends every session.
 
     Args:
-        body (ResetPasswordRequest):
+        body (ResetPasswordRequest): ``POST /auth/reset-password``: the token from the reset link
+            and the new password.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -105,7 +106,8 @@ def sync(
      Set a new password with the token from the link; ends every session.
 
     Args:
-        body (ResetPasswordRequest):
+        body (ResetPasswordRequest): ``POST /auth/reset-password``: the token from the reset link
+            and the new password.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +133,8 @@ async def asyncio_detailed(
      Set a new password with the token from the link; ends every session.
 
     Args:
-        body (ResetPasswordRequest):
+        body (ResetPasswordRequest): ``POST /auth/reset-password``: the token from the reset link
+            and the new password.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -160,7 +163,8 @@ async def asyncio(
      Set a new password with the token from the link; ends every session.
 
     Args:
-        body (ResetPasswordRequest):
+        body (ResetPasswordRequest): ``POST /auth/reset-password``: the token from the reset link
+            and the new password.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

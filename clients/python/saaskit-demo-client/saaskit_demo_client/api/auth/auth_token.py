@@ -79,8 +79,10 @@ def sync_detailed(
 ) -> Response[OAuthError | TokenPair]:
     """OAuth 2.0 token endpoint (password and refresh_token grants)
 
-     Log in (``grant_type=password``) or rotate a refresh token
-    (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape.
+     Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+
+    ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+    RFC 6749 shape.
 
     Args:
         body (TokenRequest):
@@ -111,8 +113,10 @@ def sync(
 ) -> OAuthError | TokenPair | None:
     """OAuth 2.0 token endpoint (password and refresh_token grants)
 
-     Log in (``grant_type=password``) or rotate a refresh token
-    (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape.
+     Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+
+    ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+    RFC 6749 shape.
 
     Args:
         body (TokenRequest):
@@ -138,8 +142,10 @@ async def asyncio_detailed(
 ) -> Response[OAuthError | TokenPair]:
     """OAuth 2.0 token endpoint (password and refresh_token grants)
 
-     Log in (``grant_type=password``) or rotate a refresh token
-    (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape.
+     Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+
+    ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+    RFC 6749 shape.
 
     Args:
         body (TokenRequest):
@@ -168,8 +174,10 @@ async def asyncio(
 ) -> OAuthError | TokenPair | None:
     """OAuth 2.0 token endpoint (password and refresh_token grants)
 
-     Log in (``grant_type=password``) or rotate a refresh token
-    (``grant_type=refresh_token``), form-encoded; errors in the RFC 6749 shape.
+     Log in or rotate a refresh token (the OAuth 2.0 token endpoint).
+
+    ``grant_type=password`` or ``grant_type=refresh_token``, form-encoded; errors in the
+    RFC 6749 shape.
 
     Args:
         body (TokenRequest):

@@ -80,7 +80,8 @@ def sync_detailed(
      Confirm the address with the token from the link.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -111,7 +112,8 @@ def sync(
      Confirm the address with the token from the link.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -137,7 +139,8 @@ async def asyncio_detailed(
      Confirm the address with the token from the link.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -166,7 +169,8 @@ async def asyncio(
      Confirm the address with the token from the link.
 
     Args:
-        body (VerifyEmailRequest):
+        body (VerifyEmailRequest): ``POST /auth/verify-email``: the token from the verification
+            link.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

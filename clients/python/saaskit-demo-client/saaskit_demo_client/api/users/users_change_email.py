@@ -97,8 +97,10 @@ def sync_detailed(
 ) -> Response[Accepted | ErrorResponse]:
     """Users:Change Email
 
-     Send a confirmation link to the new address; the email changes when it is
-    opened (``POST /auth/confirm-email-change``), and the old address is told.
+     Send a confirmation link to the new address.
+
+    The email changes when it is opened (``POST /auth/confirm-email-change``), and the
+    old address is told.
 
     Needs a recent login or ``POST /auth/reauthenticate`` (403
     ``reauthentication_required`` otherwise).
@@ -133,8 +135,10 @@ def sync(
 ) -> Accepted | ErrorResponse | None:
     """Users:Change Email
 
-     Send a confirmation link to the new address; the email changes when it is
-    opened (``POST /auth/confirm-email-change``), and the old address is told.
+     Send a confirmation link to the new address.
+
+    The email changes when it is opened (``POST /auth/confirm-email-change``), and the
+    old address is told.
 
     Needs a recent login or ``POST /auth/reauthenticate`` (403
     ``reauthentication_required`` otherwise).
@@ -164,8 +168,10 @@ async def asyncio_detailed(
 ) -> Response[Accepted | ErrorResponse]:
     """Users:Change Email
 
-     Send a confirmation link to the new address; the email changes when it is
-    opened (``POST /auth/confirm-email-change``), and the old address is told.
+     Send a confirmation link to the new address.
+
+    The email changes when it is opened (``POST /auth/confirm-email-change``), and the
+    old address is told.
 
     Needs a recent login or ``POST /auth/reauthenticate`` (403
     ``reauthentication_required`` otherwise).
@@ -198,8 +204,10 @@ async def asyncio(
 ) -> Accepted | ErrorResponse | None:
     """Users:Change Email
 
-     Send a confirmation link to the new address; the email changes when it is
-    opened (``POST /auth/confirm-email-change``), and the old address is told.
+     Send a confirmation link to the new address.
+
+    The email changes when it is opened (``POST /auth/confirm-email-change``), and the
+    old address is told.
 
     Needs a recent login or ``POST /auth/reauthenticate`` (403
     ``reauthentication_required`` otherwise).

@@ -77,7 +77,7 @@ def sync_detailed(
     """Users:Change Password
 
     Args:
-        body (PasswordChange):
+        body (PasswordChange): ``PATCH /users/me/password``: the current password and the new one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -106,7 +106,7 @@ def sync(
     """Users:Change Password
 
     Args:
-        body (PasswordChange):
+        body (PasswordChange): ``PATCH /users/me/password``: the current password and the new one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -130,7 +130,7 @@ async def asyncio_detailed(
     """Users:Change Password
 
     Args:
-        body (PasswordChange):
+        body (PasswordChange): ``PATCH /users/me/password``: the current password and the new one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,7 +157,7 @@ async def asyncio(
     """Users:Change Password
 
     Args:
-        body (PasswordChange):
+        body (PasswordChange): ``PATCH /users/me/password``: the current password and the new one.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
