@@ -85,6 +85,8 @@ class FieldError(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    """What went wrong: a stable code for programs, a message for people."""
+
     code: str = Field(examples=["invalid_credentials"])
     """Stable and machine-readable: one of saaskit's :class:`ErrorCode` values, or a
     feature's own code."""
@@ -148,6 +150,23 @@ def error_json(
     plans: list[str] | None = None,
     request_id: str | None = None,
 ) -> JSONResponse:
+    """Build saaskit's error response (an :class:`ErrorResponse` body).
+
+    Every error the kit answers goes through here, so all share one shape.
+
+    Args:
+        status: the HTTP status.
+        code: the error's stable code (an :class:`ErrorCode` value or a feature's own).
+        message: what went wrong, for people.
+        fields: the invalid fields (validation errors).
+        fields_total: how many fields were invalid, when ``fields`` lists only some.
+        headers: extra response headers (``Retry-After``, ``WWW-Authenticate``, ...).
+        plans: the plans that would allow the request (billing errors).
+        request_id: the request's id (default: the current request's).
+
+    Returns:
+        The JSON response; fields that are ``None`` are left out of the body.
+    """
     detail = ErrorDetail(
         code=code,
         message=message,
@@ -218,8 +237,11 @@ def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
 
 
 def validation_error_response(error: RequestValidationError) -> JSONResponse:
-    """422 listing the invalid fields (the first :data:`MAX_FIELD_ERRORS`), without the
-    submitted values, so its size never grows with the size of a hostile body.
+    """Answer a request that failed validation: 422 listing the invalid fields.
+
+    Only the first :data:`MAX_FIELD_ERRORS` fields are listed (``fields_total`` then
+    counts them all), and never the submitted values, so the response's size never
+    grows with the size of a hostile body.
     """
     errors = error.errors()
     shown = _field_errors(itertools.islice(errors, MAX_FIELD_ERRORS))

@@ -10,6 +10,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from typing_extensions import override
+
 
 class ErrorCode(StrEnum):
     """Every error code a saaskit response can carry (``{"error": {"code": ...}}``)."""
@@ -87,26 +89,48 @@ class InvalidInput(SaaSKitError):
 
 
 class InvalidCredentials(SaaSKitError):
+    """Wrong email or password at login, or a wrong current password (401).
+
+    Login answers the same for an unknown email, an inactive account and a wrong
+    password, so the error never tells whether an account exists.
+    """
+
     code = ErrorCode.INVALID_CREDENTIALS
     message = "Incorrect email or password."
 
 
 class InvalidToken(SaaSKitError):
+    """An access or refresh token that is malformed, expired, revoked or forged (401)."""
+
     code = ErrorCode.INVALID_TOKEN
     message = "The token is invalid or has expired."
 
 
 class NotAuthenticated(SaaSKitError):
+    """No credential on a request that needs a signed-in user (401).
+
+    Also raised for a credential of a kind the route does not accept (a login
+    session only, say).
+    """
+
     code = ErrorCode.NOT_AUTHENTICATED
     message = "Authentication required."
 
 
 class InactiveUser(SaaSKitError):
+    """The credential is valid but its account is deactivated (401)."""
+
     code = ErrorCode.INACTIVE_USER
     message = "This account is inactive."
 
 
 class PermissionDenied(SaaSKitError):
+    """Signed in, but not allowed to do this (403).
+
+    For example: a superuser-only route, an unverified email where a verified one is
+    required, or a credential without the scope the route needs.
+    """
+
     code = ErrorCode.PERMISSION_DENIED
     message = "You do not have permission to do this."
 
@@ -123,6 +147,8 @@ class ReauthenticationRequired(SaaSKitError):
 
 
 class EmailAlreadyRegistered(SaaSKitError):
+    """Registration or an email change to an address another account uses (409)."""
+
     code = ErrorCode.EMAIL_ALREADY_REGISTERED
     message = "An account with this email already exists."
 
@@ -141,6 +167,11 @@ class RefreshTokenReused(InvalidToken):
 
 
 class EmailNotVerified(SaaSKitError):
+    """Login refused until the email is verified (403).
+
+    Only with ``auth.require_verified_login``.
+    """
+
     code = ErrorCode.EMAIL_NOT_VERIFIED
     message = "Verify your email address before logging in."
 
@@ -153,16 +184,31 @@ class InvalidLinkToken(SaaSKitError):
 
 
 class UserNotFound(SaaSKitError):
+    """No user with this id (404)."""
+
     code = ErrorCode.USER_NOT_FOUND
     message = "No such user."
 
 
 class SessionNotFound(SaaSKitError):
+    """No such login session among the caller's own (404).
+
+    Another user's session id is not found either, so session ids cannot be probed.
+    """
+
     code = ErrorCode.SESSION_NOT_FOUND
     message = "No such session."
 
 
 class RateLimited(SaaSKitError):
+    """A rate limit was reached: too many attempts from one client or at one account (429).
+
+    Args:
+        retry_after: seconds until a retry may succeed (at least 1; sent as the
+            ``Retry-After`` header).
+        message: replaces the class's default message.
+    """
+
     code = ErrorCode.RATE_LIMITED
     message = "Too many requests; try again later."
 
@@ -172,6 +218,11 @@ class RateLimited(SaaSKitError):
 
 
 class ServiceUnavailable(SaaSKitError):
+    """A backing service (store, task broker, mail server, provider) is unavailable (503).
+
+    Transient: the client may retry. Subclasses say which service failed.
+    """
+
     code = ErrorCode.SERVICE_UNAVAILABLE
     message = "A backing service is unavailable; try again shortly."
 
@@ -239,6 +290,11 @@ class RedirectNotAllowed(SaaSKitError):
 
 
 class AlreadySubscribed(SaaSKitError):
+    """A checkout for an owner that already has an active subscription (409).
+
+    Plan changes go through the customer portal instead.
+    """
+
     code = ErrorCode.ALREADY_SUBSCRIBED
     message = "You already have an active subscription; change it in the customer portal."
 
@@ -265,11 +321,19 @@ class BillingOwnerNotFound(SaaSKitError):
 
 
 class InvalidWebhookSignature(SaaSKitError):
+    """A Stripe webhook whose ``Stripe-Signature`` is missing, wrong or too old (400).
+
+    Also raised when no webhook secret is configured: unsigned events are never
+    accepted.
+    """
+
     code = ErrorCode.INVALID_SIGNATURE
     message = "The Stripe-Signature header is missing, invalid or too old."
 
 
 class InvalidWebhook(SaaSKitError):
+    """A correctly signed webhook body that is not a Stripe event (400)."""
+
     code = ErrorCode.INVALID_WEBHOOK
     message = "The webhook body is not a Stripe event."
 
@@ -329,6 +393,7 @@ class AIQuotaExceeded(RateLimited):
         self.requested = requested
         self.resets_at = resets_at
 
+    @override
     def response_headers(self) -> dict[str, str]:
         return {
             "X-AI-Quota-Limit": str(self.quota),
@@ -364,11 +429,14 @@ class AIUpstreamRateLimited(AIUpstreamError):
         super().__init__(reason)
         self.retry_after = retry_after
 
+    @override
     def response_headers(self) -> dict[str, str]:
         return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
 
 
 class AIUpstreamTimeout(AIUpstreamError):
+    """The AI provider did not answer within ``ai.timeout`` seconds (504)."""
+
     code = ErrorCode.AI_UPSTREAM_TIMEOUT
     message = "The AI provider did not answer in time; try again."
 

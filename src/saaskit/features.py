@@ -136,8 +136,11 @@ class _SectionReader(BaseSettings):
 
 
 def read_section(settings: BaseModel, name: str, model: type[SettingsT]) -> SettingsT:
-    """A settings section: ``settings.<name>`` when the settings have it, else read
-    from ``SAASKIT_<NAME>__*`` (environment, then ``.env``) as saaskit reads its own.
+    """Read one feature's settings section.
+
+    The section is ``settings.<name>`` when the settings have it (as a ``model``),
+    else it is read from ``SAASKIT_<NAME>__*`` (environment, then ``.env``), the way
+    saaskit reads its own sections.
 
     Args:
         settings: the kit's settings.
@@ -171,14 +174,27 @@ class AuditRecorder(Protocol):
         target_id: int | None = None,
         client: ClientInfo | None = None,
         detail: dict[str, Any] | None = None,
-    ) -> None: ...
+    ) -> None:
+        """Write one audit event; never raises (a failed write is logged).
+
+        Args:
+            action: what happened (one of the declared audit actions).
+            outcome: ``"success"`` or ``"failure"``.
+            actor_id: the user who did it, if any.
+            target_id: the user it was done to, if any.
+            client: where the request came from (IP address and user agent).
+            detail: extra JSON-ready context.
+        """
+        ...
 
 
 class TableLookup(Protocol):
     """The kit's tables (:class:`saaskit.tables.KitModels`)."""
 
     @property
-    def tables(self) -> Mapping[str, type[Any]]: ...
+    def tables(self) -> Mapping[str, type[Any]]:
+        """Every mapped table class, by its :attr:`TableSpec.key`."""
+        ...
 
 
 class FeatureHost(Protocol):
@@ -189,22 +205,34 @@ class FeatureHost(Protocol):
     """
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The kit's settings (a feature's own section: :meth:`feature_settings`)."""
+        ...
 
     @property
-    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on the kit's (primary) database."""
+        ...
 
     @property
-    def models(self) -> TableLookup: ...
+    def models(self) -> TableLookup:
+        """The kit's tables, a feature's own among them (``kit.models.tables[key]``)."""
+        ...
 
     @property
-    def hooks(self) -> Hooks[Any]: ...
+    def hooks(self) -> Hooks[Any]:
+        """The kit's hooks: emit the feature's events, listen to the kit's."""
+        ...
 
     @property
-    def runner(self) -> TaskRunner: ...
+    def runner(self) -> TaskRunner:
+        """Queues background tasks (the feature's own come from :meth:`Feature.tasks`)."""
+        ...
 
     @property
-    def audit(self) -> AuditRecorder: ...
+    def audit(self) -> AuditRecorder:
+        """The kit's audit log."""
+        ...
 
     @property
     def current_active_user(self) -> Callable[..., Any]:
@@ -216,7 +244,19 @@ class FeatureHost(Protocol):
         """Where a request came from (trusted proxies applied): ``kit.client_info(request)``."""
         ...
 
-    def feature_settings(self, name: str) -> BaseModel: ...
+    def feature_settings(self, name: str) -> BaseModel:
+        """Read a feature's settings section (once; see :func:`read_section`).
+
+        Args:
+            name: the feature's name.
+
+        Returns:
+            An instance of the feature's ``settings_model``.
+
+        Raises:
+            KeyError: no feature ``name``, or it declares no settings.
+        """
+        ...
 
 
 class DataExporter(Protocol):
@@ -322,9 +362,14 @@ CORE_PREFIXES = frozenset({"/auth", "/users"})
 
 
 def _check_section(feature: Feature[Any]) -> None:
-    """A feature named like one of saaskit's own settings (``auth``, ``db``, ...) with a
-    settings model of its own would read that section's variables, secrets included:
-    refused. (The kit's own ``billing`` and ``ai`` read their sections directly.)
+    """Refuse a feature whose settings section is one of saaskit's own.
+
+    A feature named like one of saaskit's own settings (``auth``, ``db``, ...) with a
+    settings model of its own would read that section's variables, secrets included.
+    (The kit's own ``billing`` and ``ai`` read their sections directly.)
+
+    Raises:
+        FeatureError: ``feature`` would read one of saaskit's own sections.
     """
     field = SaaSKitSettings.model_fields.get(feature.name)
     if field is None or feature.settings_model is None:

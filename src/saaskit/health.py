@@ -191,8 +191,10 @@ class HealthFeature(Feature[None]):
         return None
 
     def router(self, kit: FeatureHost, service: None) -> APIRouter:
-        """The probes; readiness waits for saaskit's own migrations when the kit uses
-        its default models (``kit.packaged_models``).
+        """The liveness and readiness probes.
+
+        Readiness also waits for saaskit's own migrations when the kit uses its
+        default models (``kit.packaged_models``).
         """
         packaged = bool(getattr(kit, "packaged_models", True))
         return build_health_router(cast(Any, kit), packaged_migrations=packaged)

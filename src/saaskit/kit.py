@@ -1,5 +1,7 @@
-"""The :class:`SaaSKit` facade: one object that wires settings, database, store,
-services, dependencies and routers for a host FastAPI app.
+"""The :class:`SaaSKit` facade.
+
+One object that wires settings, database, store, services, dependencies and routers
+for a host FastAPI app.
 """
 
 from __future__ import annotations
@@ -297,8 +299,10 @@ class SaaSKit(Generic[UserT]):
 
     @cached_property
     def celery_app(self) -> Any:
-        """The Celery app of this kit (``saaskit[celery]``): its broker and queue from
-        ``settings.tasks``, and the task that runs ``kit.tasks`` in ``saaskit worker``.
+        """The Celery app of this kit (needs ``saaskit[celery]``).
+
+        Its broker and queue come from ``settings.tasks``; its one task runs
+        ``kit.tasks`` in ``saaskit worker``.
         """
         from saaskit.tasks.celery import build_celery_app
 
@@ -573,8 +577,10 @@ def default_features(
 
 
 def _compose(own: list[Feature[Any]], extra: Sequence[Feature[Any]]) -> list[Feature[Any]]:
-    """The kit's own features then the host's; a host feature named like one of the
-    kit's replaces it in place (``BillingFeature(gateway=...)``).
+    """Order the kit's features: its own, then the host's.
+
+    A host feature named like one of the kit's replaces it in place
+    (``BillingFeature(gateway=...)``).
     """
     replacing = {feature.name: feature for feature in extra}
     composed = [replacing.pop(feature.name, feature) for feature in own]

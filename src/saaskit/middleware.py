@@ -148,8 +148,10 @@ class SecurityHeadersMiddleware:
 
 
 def install_metrics(app: Any, settings: MetricsSettings, metrics: PrometheusRecorder) -> None:
-    """Add the metrics middleware (outermost: it sees every answer) and, unless the
-    metrics have their own port, the metrics page on the app's port.
+    """Add the metrics middleware and, if needed, the metrics page to ``app``.
+
+    The middleware goes outermost, so it sees every answer. The metrics page is
+    served on the app's port unless the metrics have their own (``settings.port``).
 
     Args:
         app: the host's FastAPI app.

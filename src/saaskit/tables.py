@@ -134,8 +134,10 @@ def models_for(user_model: type[Any], default_user: type[Any], default: KitModel
 def declare_feature_tables(
     models: KitModels, user_model: type[Any], features: Iterable[Feature[Any]]
 ) -> KitModels:
-    """``models`` with the tables of ``features`` the host's ``build_models`` call did not
-    name declared on the same metadata.
+    """Declare the feature tables ``models`` lacks on the same metadata.
+
+    These are the tables of ``features`` that the host's ``build_models`` call did
+    not name.
 
     Args:
         models: the kit's tables.

@@ -38,45 +38,73 @@ class AIModels(Protocol):
     """The AI table of the kit's models (:class:`saaskit.tables.KitModels`)."""
 
     @property
-    def ai_usage(self) -> type[AIUsageMixin]: ...
+    def ai_usage(self) -> type[AIUsageMixin]:
+        """The mapped usage table: tokens per owner, model and month."""
+        ...
 
 
 class AIKit(Protocol):
     """What the AI service is built from (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The ``ai`` section configures the service, ``billing.plans`` the quotas."""
+        ...
 
     @property
-    def models(self) -> AIModels: ...
+    def models(self) -> AIModels:
+        """Where the usage table is found."""
+        ...
 
     @property
-    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on the primary database, for the usage writes."""
+        ...
 
     @property
-    def store(self) -> Store: ...
+    def store(self) -> Store:
+        """Holds each owner's monthly token counter (calls in flight included)."""
+        ...
 
     @property
-    def plans(self) -> PlanLookup: ...
+    def plans(self) -> PlanLookup:
+        """Each user's plan, for the plan quotas (:class:`PlanQuota`)."""
+        ...
 
     @property
-    def reads(self) -> ReadRouter: ...
+    def reads(self) -> ReadRouter:
+        """Runs the usage reports on a replica when one is configured."""
+        ...
 
 
 def build_ai_service(
     kit: AIKit, quotas: QuotaResolver | OwnerQuotaResolver | None = None
 ) -> AIService:
-    """The kit's :class:`AIService` on its database, store and ``ai`` settings.
+    """Build the kit's :class:`AIService` on its database, store and ``ai`` settings.
 
-    ``quotas`` defaults to :func:`default_quotas`.
+    Args:
+        kit: what the service is built from.
+        quotas: each owner's monthly tokens (default: :func:`default_quotas`).
+
+    Returns:
+        The service (``kit.ai``).
     """
     meter = UsageMeter(kit.models.ai_usage, kit.session_factory, kit.store, reads=kit.reads)
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 
 def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
-    """The plan's ``ai_tokens`` quota (``kit.plans``) when some plan sets one, else
-    ``ai.default_monthly_tokens`` for everyone (no plan lookup per call).
+    """Pick the default monthly token quotas.
+
+    When some plan sets an ``ai_tokens`` quota, each user gets their plan's
+    (``kit.plans``); else everyone gets ``ai.default_monthly_tokens``, with no plan
+    lookup per call.
+
+    Args:
+        kit: whose settings and plans decide.
+
+    Returns:
+        The quota resolver.
     """
     default = kit.settings.ai.default_monthly_tokens
     plans = kit.settings.billing.plans.values()
@@ -86,9 +114,11 @@ def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
 
 
 class AIFeature(Feature[AIService]):
-    """AI chat with metering and quotas: built on first use (``kit.ai``), usable from
-    host code even when the routes are off; ``POST /chat`` and ``GET /usage`` are
-    mounted when ``ai.enabled``.
+    """AI chat with metering and quotas.
+
+    The service is built on first use (``kit.ai``) and is usable from host code even
+    when the routes are off; ``POST /chat`` and ``GET /usage`` are mounted when
+    ``ai.enabled``.
 
     Args:
         quotas: each owner's monthly tokens (default: :func:`default_quotas`).

@@ -167,8 +167,13 @@ class SessionTokenReader(Generic[UserT]):
         return self._verify(token).claims
 
     def _verify(self, token: str) -> _Verified[UserT]:
-        """The verified token, with the store reads its requests make (built once per
-        token: the hot path formats no key and builds no read).
+        """Verify ``token`` and prepare the store reads its requests make.
+
+        Built once per token and remembered until it expires, so the hot path formats
+        no key and builds no read.
+
+        Raises:
+            InvalidToken: the token is malformed, expired, forged or not a session's.
         """
         known = self._verified.get(token)
         if known is None or known.claims.expires_at <= time.time():

@@ -1,5 +1,7 @@
-"""Builds the billing services of a kit (called by :class:`~saaskit.SaaSKit` when
-``billing.enabled``).
+"""Builds the billing services of a kit.
+
+:class:`BillingFeature` is one of the kit's own features: :class:`~saaskit.SaaSKit`
+builds it when ``billing.enabled``.
 """
 
 from __future__ import annotations
@@ -48,51 +50,80 @@ class BillingModels(Protocol):
     """The billing tables of the kit's models (:class:`saaskit.tables.KitModels`)."""
 
     @property
-    def webhook_event(self) -> type[WebhookEventMixin]: ...
+    def webhook_event(self) -> type[WebhookEventMixin]:
+        """The mapped table of received Stripe events (deduplicated, replayable)."""
+        ...
 
     @property
-    def billing_customer(self) -> type[BillingCustomerMixin]: ...
+    def billing_customer(self) -> type[BillingCustomerMixin]:
+        """The mapped table linking each billing owner to its Stripe customer."""
+        ...
 
 
 class BillingKit(Protocol[UserT]):
     """What the billing services are built from (:class:`saaskit.SaaSKit` has it)."""
 
     @property
-    def settings(self) -> SaaSKitSettings: ...
+    def settings(self) -> SaaSKitSettings:
+        """The ``billing`` section, and ``email.frontend_url`` for redirects."""
+        ...
 
     @property
-    def models(self) -> BillingModels: ...
+    def models(self) -> BillingModels:
+        """Where the billing tables are found."""
+        ...
 
     @property
-    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+    def session_factory(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions on the primary database, for customers and webhook events."""
+        ...
 
     @property
-    def store(self) -> Store: ...
+    def store(self) -> Store:
+        """Holds the per-owner locks, the price cache and the rate limits."""
+        ...
 
     @property
-    def users(self) -> UserService[UserT]: ...
+    def users(self) -> UserService[UserT]:
+        """The ``"user"`` billing owners and their Stripe customer ids."""
+        ...
 
     @property
-    def plans(self) -> PlanCatalog: ...
+    def plans(self) -> PlanCatalog:
+        """The configured plans and each owner's subscription."""
+        ...
 
     @property
-    def hooks(self) -> Hooks[UserT]: ...
+    def hooks(self) -> Hooks[UserT]:
+        """Emits subscription and payment events; listens to registration and deletion."""
+        ...
 
     @property
-    def runner(self) -> TaskRunner: ...
+    def runner(self) -> TaskRunner:
+        """Queues customer creation and (``webhook_processing="background"``) events."""
+        ...
 
     @property
-    def tasks(self) -> dict[str, TaskFunction]: ...
+    def tasks(self) -> dict[str, TaskFunction]:
+        """The kit's task table; billing adds its two tasks to it."""
+        ...
 
 
 def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> BillingService[UserT]:
-    """The billing service on ``kit``'s store, users and hooks.
+    """Build the billing service on ``kit``'s store, users and hooks.
 
     Registers the ``"user"`` billing owner kind, the ``billing.process_event`` and
     ``billing.create_customer`` tasks, and two kit listeners (apart from the host's
     hooks): after registration, queue the Stripe customer's creation (when
     ``billing.create_customer_on_register``; registration never waits for Stripe), and
     after a user's deletion, drop their customer link.
+
+    Args:
+        kit: what the service is built from; gets the tasks and listeners.
+        gateway: the payment provider (default: Stripe, from ``billing`` settings).
+
+    Returns:
+        The service (``kit.billing``).
     """
     settings = kit.settings.billing
     gateway = gateway or StripeGateway(settings)

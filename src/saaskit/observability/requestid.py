@@ -72,10 +72,18 @@ def new_request_id() -> str:
 
 
 def assign_request_id(scope: Scope, header: bytes, header_name: str) -> tuple[bytes, bytes]:
-    """Give the request of ``scope`` its id: the client's ``header`` when valid, else a
-    new one. Leaves it in the scope and returns the response header that carries it.
+    """Give the request of ``scope`` its id.
 
-    The caller keeps it in :data:`REQUEST_ID` while the request is handled.
+    The id is the client's ``header`` when valid, else a new one; it is left in the
+    scope. The caller keeps it in :data:`REQUEST_ID` while the request is handled.
+
+    Args:
+        scope: the request's ASGI scope.
+        header: the request id header's name, lowercase bytes (as ASGI gives them).
+        header_name: the same name as configured, kept in the scope for the 500 handler.
+
+    Returns:
+        The response header that carries the id: ``(name, value)``.
     """
     request_id = None
     for name, value in scope["headers"]:

@@ -120,6 +120,8 @@ export type EmailRequest = {
 
 /**
  * ErrorDetail
+ *
+ * What went wrong: a stable code for programs, a message for people.
  */
 export type ErrorDetail = {
     /**

@@ -17,7 +17,8 @@ T = TypeVar("T", bound="ErrorDetail")
 
 @_attrs_define
 class ErrorDetail:
-    """
+    """What went wrong: a stable code for programs, a message for people.
+
     Attributes:
         code (str):
         message (str):

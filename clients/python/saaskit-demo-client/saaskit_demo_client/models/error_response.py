@@ -18,7 +18,7 @@ class ErrorResponse:
     """The body of every saaskit error response.
 
     Attributes:
-        error (ErrorDetail):
+        error (ErrorDetail): What went wrong: a stable code for programs, a message for people.
     """
 
     error: ErrorDetail
