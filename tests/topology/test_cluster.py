@@ -22,6 +22,8 @@ from saaskit.store.keys import user_tag
 from tests.helpers import GUARD_SECONDS, bearer, build_app, login, make_settings, signed_up
 from tests.topology.redis_cluster import RedisCluster, commands_since
 
+pytestmark = pytest.mark.slow
+
 
 def cluster_settings(database_url: str, cluster: RedisCluster, **overrides: Any) -> Any:
     return make_settings(

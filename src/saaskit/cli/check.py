@@ -225,6 +225,12 @@ async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
     if reachable:
         report.ok("redis cluster reachable" if settings.store.cluster else "redis reachable")
         await _match_cluster_mode(settings.redis_url, settings, report)
+    elif (
+        reachable is not None
+        and settings.store.cluster
+        and await _redis_reachable(settings.redis_url, settings, report, "redis", cluster=False)
+    ):
+        await _match_cluster_mode(settings.redis_url, settings, report)  # a single Redis
     elif reachable is not None:
         report.fail(f"redis unreachable at {redact_url(settings.redis_url)}")
 
