@@ -1,4 +1,5 @@
-"""An unreachable Redis (or Redis Cluster) fails fast as StoreUnavailable, and requests get 503, not 500."""
+"""An unreachable Redis (or Redis Cluster) fails fast as StoreUnavailable, and requests
+get 503, not 500."""
 
 from __future__ import annotations
 
