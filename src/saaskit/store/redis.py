@@ -54,8 +54,9 @@ return value
 def _unreachable_errors() -> tuple[type[BaseException], ...]:
     """redis-py's errors that mean "the store cannot answer now", not "wrong request":
     connection failures and time-outs, and on a cluster a node or slot without a master
-    (``CLUSTERDOWN``, a failover in progress), a slot being moved (``TRYAGAIN``), a write
-    that reached a node just demoted to replica (``READONLY``), no reachable node."""
+    (``CLUSTERDOWN``, a failover in progress), a slot being moved (``TRYAGAIN``, ``MOVED``
+    after every redirect), a write that reached a node just demoted to replica
+    (``READONLY``), no reachable node."""
     from redis import exceptions as e
 
     unreachable: tuple[type[BaseException], ...] = (
@@ -65,6 +66,7 @@ def _unreachable_errors() -> tuple[type[BaseException], ...]:
         e.ClusterError,
         e.TryAgainError,
         e.ReadOnlyError,
+        e.AskError,  # MOVED/ASK still answered after redis-py's redirects: slots in flux
     )
     return unreachable
 
