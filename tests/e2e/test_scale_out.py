@@ -82,6 +82,9 @@ http {{
     upstream saaskit {{
 {servers}
         keepalive 32;
+        # Below uvicorn's 5 s keep-alive: nginx never reuses a connection uvicorn is closing
+        # (a POST on such a connection is a 502 that nginx may not retry).
+        keepalive_timeout 4s;
     }}
     server {{
         listen 127.0.0.1:{port};
