@@ -223,6 +223,17 @@ class RedisCluster:
         port = next(int(p[1].split("@")[0].rsplit(":", 1)[1]) for p in lines if p[3] == master_id)
         return next(node for node in self.nodes if node.port == port)
 
+    def catch_up(self, master: ClusterNode) -> None:
+        """Wait until ``master``'s replica has every write the master acknowledged so far
+        (replication is asynchronous: a master killed before that loses them)."""
+        target = int(info(master.port, "replication")["master_repl_offset"])
+        replica = self.replica_of(master)
+
+        def caught_up() -> bool:
+            return int(info(replica.port, "replication").get("slave_repl_offset", -1)) >= target
+
+        wait_until(caught_up, 60, f"replica {replica.port} to catch up")
+
     def failover(self, replica: ClusterNode) -> None:
         """``CLUSTER FAILOVER`` on ``replica``: it takes over its master's slots after
         catching up (no write is lost), the master becomes its replica."""
@@ -257,15 +268,18 @@ def scratch_cluster_folder() -> Path:
 def commands_since(
     before: dict[int, dict[str, int]], after: dict[int, dict[str, int]]
 ) -> dict[int, dict[str, int]]:
-    """What each node received between two :meth:`RedisCluster.commands` snapshots
-    (the ``info`` calls of the snapshots themselves left out), nodes with none dropped."""
+    """What each node received from clients between two :meth:`RedisCluster.commands`
+    snapshots, nodes with none dropped. Left out: the snapshots' own ``INFO`` and the
+    replication housekeeping between the nodes (a replica's ``REPLCONF ACK`` every
+    second, its master's ``PING`` every 10 s)."""
+    ignored = {"info", "replconf", "ping"}
     delta: dict[int, dict[str, int]] = {}
     for port, counts in after.items():
         earlier = before.get(port, {})
         changed = {
             name: calls - earlier.get(name, 0)
             for name, calls in counts.items()
-            if calls != earlier.get(name, 0) and name != "info"
+            if calls != earlier.get(name, 0) and name not in ignored
         }
         if changed:
             delta[port] = changed
