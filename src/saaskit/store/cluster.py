@@ -27,10 +27,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import traceback
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
-from saaskit.store.base import CasResult, Entry
+from saaskit.observability.metrics import recorder
+from saaskit.store.base import CasResult, Entry, StoreUnavailable
 from saaskit.store.redis import RedisStore, unavailable_on_error
 
 
@@ -125,14 +128,31 @@ class ClusterStore(RedisStore):
             await asyncio.gather(*blocks)
 
 
+def _inside_redis_py(error: BaseException) -> bool:
+    """Whether ``error`` was raised in redis-py's own asyncio code."""
+    frames = traceback.extract_tb(error.__traceback__)
+    parts = Path(frames[-1].filename).parts if frames else ()
+    return len(parts) >= 2 and "redis" in parts[:-1] and "asyncio" in parts[:-1]
+
+
 def _started_first(
     method: Callable[..., Coroutine[Any, Any, Any]],
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """Initialize the client before ``method``; redis-py internals failing on a connection
+    torn down by a topology change (``AttributeError`` on a closed connection's writer,
+    seen with concurrent commands on a fresh client) are a 503, not a 500."""
+
     @functools.wraps(method)
     async def wrapper(self: ClusterStore, *args: Any, **kwargs: Any) -> Any:
-        if not self._started:
-            await unavailable_on_error(ClusterStore._start)(self)
-        return await method(self, *args, **kwargs)
+        try:
+            if not self._started:
+                await unavailable_on_error(ClusterStore._start)(self)
+            return await method(self, *args, **kwargs)
+        except AttributeError as error:
+            if not _inside_redis_py(error):
+                raise
+            recorder().store_error()
+            raise StoreUnavailable() from error
 
     return wrapper
 
