@@ -217,11 +217,19 @@ class RedisCluster:
         raise LookupError(f"no master serves slot {slot}")
 
     def replica_of(self, master: ClusterNode) -> ClusterNode:
-        """The replica that follows ``master``."""
-        lines = self._node_lines()
-        master_id = next(p[0] for p in lines if p[1].split("@")[0].endswith(f":{master.port}"))
-        port = next(int(p[1].split("@")[0].rsplit(":", 1)[1]) for p in lines if p[3] == master_id)
-        return next(node for node in self.nodes if node.port == port)
+        """The replica that follows ``master`` (waiting until the cluster shows one: right
+        after a failover the old master takes a moment to be listed as a replica)."""
+        found: list[ClusterNode] = []
+
+        def listed() -> bool:
+            lines = self._node_lines()
+            ids = [p[0] for p in lines if p[1].split("@")[0].endswith(f":{master.port}")]
+            ports = {int(p[1].split("@")[0].rsplit(":", 1)[1]) for p in lines if p[3] in ids}
+            found[:] = [node for node in self.nodes if node.port in ports and node.running]
+            return bool(found)
+
+        wait_until(listed, 60, f"a replica of {master.port}")
+        return found[0]
 
     def catch_up(self, master: ClusterNode) -> None:
         """Wait until ``master``'s replica has every write the master acknowledged so far

@@ -137,10 +137,10 @@ async def until_ok(
     async with asyncio.timeout(GUARD_SECONDS * 2):  # failover takes seconds; a bound, no claim
         while True:
             answers = await asyncio.gather(
-                *(client.get("/api/v1/users/me", headers=h) for h in (live, live, revoked))
+                *(client.get("/api/v1/users/me", headers=h) for h in [live] * 8 + [revoked] * 4)
             )
-            seen_live += [a.status_code for a in answers[:2]]
-            seen_revoked.append(answers[2].status_code)
+            seen_live += [a.status_code for a in answers[:8]]
+            seen_revoked += [a.status_code for a in answers[8:]]
             if done() if done else seen_live[-1] == 200:
                 return seen_live, seen_revoked
             await asyncio.sleep(0.05)
@@ -195,5 +195,6 @@ async def test_a_master_failing_over_costs_503_at_worst_and_revocations_hold(
     assert set(during[0]) <= {200, 503}, during
     assert set(during[1]) <= {401, 503}, during  # never let through, never a 500
     assert redis_cluster.node_of_slot(prefixed_slot(kit, user_id)).port == replica.port
-    assert after == ([200, 200], [401])
+    assert set(after[0]) == {200}
+    assert set(after[1]) == {401}
     assert again.status_code == 401
