@@ -45,14 +45,6 @@ def slot_of(key: str) -> int:
     return slot
 
 
-def by_slot(keys: Sequence[str]) -> dict[int, list[str]]:
-    """``keys`` grouped by hash slot, in their order."""
-    groups: dict[int, list[str]] = {}
-    for key in keys:
-        groups.setdefault(slot_of(key), []).append(key)
-    return groups
-
-
 class ClusterStore(RedisStore):
     """Store on a Redis Cluster (``redis.asyncio.cluster.RedisCluster``).
 
