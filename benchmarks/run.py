@@ -2,6 +2,7 @@
 
     python benchmarks/run.py                  # PostgreSQL + Redis and the embedded default
     python benchmarks/run.py --backend sqlite --duration 5
+    python benchmarks/run.py --backend cluster  # /me on a Redis Cluster vs one Redis node
 
 Needs ``wrk`` (``apt-get install wrk``) and, for the PostgreSQL run, the servers from
 ``SAASKIT_BENCH_DATABASE_URL`` (a PostgreSQL admin URL, default the local ``postgres``)
@@ -167,7 +168,12 @@ def database(kind: str, admin_url: str) -> Any:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["postgres", "sqlite", "both"], default="both")
+    parser.add_argument(
+        "--backend",
+        choices=["postgres", "sqlite", "both", "cluster"],
+        default="both",
+        help="cluster: /me on a Redis Cluster against a single Redis (benchmarks/cluster.py)",
+    )
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument(
         "--rounds", type=int, default=3, help="repeats of the latency measures (medians)"
@@ -177,6 +183,12 @@ def main() -> None:
     parser.add_argument("--probe-rate", type=float, default=200, help="/me requests per second")
     parser.add_argument("--large-users", type=int, default=1_000_000)
     args = parser.parse_args()
+    if args.backend == "cluster":
+        from benchmarks.cluster import main as cluster_main
+
+        options = ["--duration", str(args.duration), "--rounds", str(args.rounds)]
+        cluster_main([*options, "--concurrency", str(args.concurrency)])
+        return
     admin = os.environ.get(
         "SAASKIT_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
     )

@@ -36,6 +36,7 @@ from tests.secret_scan import (  # noqa: F401 - the suite-wide log scan (fixture
     pytest_sessionfinish,
     pytest_terminal_summary,
 )
+from tests.topology.cluster_fixture import redis_cluster  # noqa: F401 - one per session
 
 REGISTRY.add("password", PASSWORD)
 

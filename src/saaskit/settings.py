@@ -267,7 +267,16 @@ class StoreSettings(BaseModel):
     socket_timeout: float = Field(
         2.0, gt=0, description="Seconds before an unanswered Redis call fails with 503."
     )
-    max_connections: int = Field(100, ge=1, description="Redis connections per process.")
+    max_connections: int = Field(
+        100, ge=1, description="Redis connections per process (per node on a cluster)."
+    )
+    cluster: bool = Field(
+        False,
+        description="`SAASKIT_REDIS_URL` is a node of a Redis Cluster (e.g. ElastiCache's "
+        "configuration endpoint in cluster mode): use redis-py's cluster client, which "
+        "finds the other nodes and follows failovers. The Celery broker must then be a "
+        "separate, non-cluster Redis (`SAASKIT_TASKS__BROKER_URL`).",
+    )
     tls_ca_file: str | None = Field(
         None,
         description="CA bundle (PEM) that signed Redis's certificate (`rediss://` URLs only); "
@@ -808,6 +817,20 @@ class SaaSKitSettings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _cluster_needs_database_zero(self) -> SaaSKitSettings:
+        if not self.store.cluster:
+            return self
+        if not self.redis_url:
+            raise ValueError("SAASKIT_STORE__CLUSTER is true but SAASKIT_REDIS_URL is not set")
+        path = self.redis_url.split("://", 1)[-1].split("?", 1)[0].partition("/")[2]
+        if path not in ("", "0"):
+            raise ValueError(
+                f"a Redis Cluster has only database 0, SAASKIT_REDIS_URL asks for /{path}; "
+                "use a key prefix (SAASKIT_STORE__PREFIX) to share a cluster instead"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _replicas_match_primary(self) -> SaaSKitSettings:
         from sqlalchemy.engine import make_url
         from sqlalchemy.exc import ArgumentError
@@ -867,6 +890,16 @@ class SaaSKitSettings(BaseSettings):
             found.append(
                 "SAASKIT_TASKS__BACKEND is celery but no broker is configured; set "
                 "SAASKIT_TASKS__BROKER_URL (e.g. redis://localhost:6379/1) or SAASKIT_REDIS_URL."
+            )
+        cluster_broker = self.store.cluster and (
+            not self.tasks.broker_url or self.tasks.broker_url == self.redis_url
+        )
+        if self.tasks.backend == "celery" and cluster_broker:
+            found.append(
+                "SAASKIT_TASKS__BACKEND is celery and its broker would be the Redis Cluster "
+                "of SAASKIT_REDIS_URL (SAASKIT_STORE__CLUSTER=true), but Celery has no Redis "
+                "Cluster transport; set SAASKIT_TASKS__BROKER_URL to a separate, non-cluster "
+                "Redis (e.g. a small ElastiCache with cluster mode disabled)."
             )
         return found
 

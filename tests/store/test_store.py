@@ -1,4 +1,5 @@
-"""The Store protocol: the same behaviour from MemoryStore and RedisStore."""
+"""The Store protocol: the same behaviour from MemoryStore, RedisStore and ClusterStore
+(on the session's 3-master Redis Cluster, where multi-key operations span slots)."""
 
 from __future__ import annotations
 
@@ -45,14 +46,21 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[Store]:
     if request.param == "memory":
         memory = MemoryStore(clock=clock)
         yield memory
         await memory.close()
         return
-    redis = await _redis_store(f"test:{uuid.uuid4().hex}:")
+    prefix = f"test:{uuid.uuid4().hex}:"
+    if request.param == "cluster":
+        from saaskit.store.cluster import ClusterStore
+
+        cluster = request.getfixturevalue("redis_cluster")
+        redis: Store = ClusterStore(cluster.url, prefix=prefix)
+    else:
+        redis = await _redis_store(prefix)
     yield redis
     await _drop_prefixed_keys(redis)
     await redis.close()

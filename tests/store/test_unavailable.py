@@ -1,4 +1,5 @@
-"""An unreachable Redis fails fast as StoreUnavailable, and requests get 503, not 500."""
+"""An unreachable Redis (or Redis Cluster) fails fast as StoreUnavailable, and requests
+get 503, not 500."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from saaskit import SaaSKit
 from saaskit.exceptions import ServiceUnavailable
 from saaskit.store import Store, StoreUnavailable
+from saaskit.store.cluster import ClusterStore
 from saaskit.store.redis import RedisStore
 from tests.helpers import GUARD_SECONDS, PASSWORD, bearer, client_for
 from tests.helpers import make_settings as kit_settings
@@ -25,9 +27,10 @@ def closed_port() -> int:
     return port
 
 
-@pytest.fixture
-async def dead_store() -> AsyncIterator[RedisStore]:
-    store = RedisStore(f"redis://127.0.0.1:{closed_port()}/0", socket_timeout=1.0)
+@pytest.fixture(params=["redis", "cluster"])
+async def dead_store(request: pytest.FixtureRequest) -> AsyncIterator[RedisStore]:
+    kind = ClusterStore if request.param == "cluster" else RedisStore
+    store = kind(f"redis://127.0.0.1:{closed_port()}/0", socket_timeout=1.0)
     yield store
     await store.close()
 

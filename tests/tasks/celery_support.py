@@ -148,7 +148,8 @@ def _forget(app: HostApp) -> None:
     """Delete the test's queue and store keys from Redis."""
     import redis
 
-    assert TEST_REDIS_URL
+    if not TEST_REDIS_URL:
+        return  # the broker was a redis-server of the test's own, gone with it
     client = redis.Redis.from_url(TEST_REDIS_URL)
     with client:
         keys = [app.queue, f"_kombu.binding.{app.queue}", f"_kombu.binding_permanent.{app.queue}"]

@@ -88,3 +88,39 @@ class TLSRedis:
         if self.process is not None:
             stop(self.process)
             self.process = None
+
+
+class PlainRedis:
+    """A throwaway plaintext, non-cluster redis-server on a free loopback port (the
+    full-topology test's Celery broker)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> PlainRedis:
+        assert REDIS_SERVER
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
+        log = self.folder / f"redis-{self.port}.log"
+        with log.open("ab") as sink:
+            self.process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+        wait_until(self._answers, 30, f"redis-server on port {self.port}")
+        return self
+
+    def _answers(self) -> bool:
+        assert self.process is not None
+        assert self.process.poll() is None, (self.folder / f"redis-{self.port}.log").read_text()
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+                sock.sendall(b"PING\r\n")
+                return sock.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None

@@ -33,6 +33,7 @@ from saaskit.env_names import (
 from saaskit.exceptions import MissingExtra
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import create_store
+from saaskit.store.redis import RedisStore
 
 TIMEOUT_SECONDS = 10.0
 
@@ -69,7 +70,7 @@ def check() -> None:
     report = Report()
     typer.echo(f"Environment: {environment}")
     typer.echo(f"Database:    {describe_database(settings.database_url)}")
-    typer.echo(f"Store:       {_describe_store(settings.redis_url)}")
+    typer.echo(f"Store:       {_describe_store(settings.redis_url, settings.store.cluster)}")
     typer.echo("")
     asyncio.run(_probe(settings, report))
     for problem in settings.problems():
@@ -114,7 +115,9 @@ def _load_settings() -> tuple[SaaSKitSettings, str]:
     return settings, settings.environment
 
 
-def _describe_store(redis_url: str | None) -> str:
+def _describe_store(redis_url: str | None, cluster: bool = False) -> str:
+    if redis_url and cluster:
+        return f"Redis Cluster reached through {redact_url(redis_url)}"
     if redis_url:
         return f"Redis at {redact_url(redis_url)}"
     return "in-process memory (one process only; set SAASKIT_REDIS_URL to share it)"
@@ -223,9 +226,40 @@ async def _probe_redis(settings: SaaSKitSettings, report: Report) -> None:
             report.warn(finding)
     reachable = await _redis_reachable(settings.redis_url, settings, report, "redis")
     if reachable:
-        report.ok("redis reachable")
+        report.ok("redis cluster reachable" if settings.store.cluster else "redis reachable")
+        await _match_cluster_mode(settings.redis_url, settings, report)
+    elif (
+        reachable is not None
+        and settings.store.cluster
+        and await _redis_reachable(settings.redis_url, settings, report, "redis", cluster=False)
+    ):
+        await _match_cluster_mode(settings.redis_url, settings, report)  # a single Redis
     elif reachable is not None:
         report.fail(f"redis unreachable at {redact_url(settings.redis_url)}")
+
+
+async def _match_cluster_mode(url: str, settings: SaaSKitSettings, report: Report) -> None:
+    """A cluster node needs the cluster client, and the cluster client a cluster."""
+    store = create_store(url, settings.store, cluster=False)
+    try:
+        enabled = isinstance(store, RedisStore) and await store.cluster_enabled()
+    except Exception as error:  # a Redis that refuses INFO: nothing more to learn
+        report.warn(f"redis: could not read INFO cluster ({first_line(error)})")
+        return
+    finally:
+        await store.close()
+    if enabled and not settings.store.cluster:
+        report.fail(
+            f"redis at {redact_url(url)} is a Redis Cluster node, but SAASKIT_STORE__CLUSTER "
+            "is not true: multi-key commands would fail with CROSSSLOT/MOVED; set "
+            "SAASKIT_STORE__CLUSTER=true"
+        )
+    elif settings.store.cluster and not enabled:
+        report.fail(
+            f"SAASKIT_STORE__CLUSTER is true but redis at {redact_url(url)} is not a cluster "
+            "node (cluster_enabled:0); unset SAASKIT_STORE__CLUSTER or point "
+            "SAASKIT_REDIS_URL at the cluster (ElastiCache: the configuration endpoint)"
+        )
 
 
 async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
@@ -240,7 +274,14 @@ async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
         if settings.is_production and url != settings.redis_url:  # else reported above
             for finding in redis_findings(url, "task broker"):
                 report.warn(finding)
-        reachable = await _redis_reachable(url, settings, report, "task broker")
+        reachable = await _redis_reachable(url, settings, report, "task broker", cluster=False)
+        if reachable and await _is_cluster(url, settings):
+            report.fail(
+                f"task broker at {redact_url(url)} is a Redis Cluster node; Celery has no "
+                "Redis Cluster transport: point SAASKIT_TASKS__BROKER_URL at a separate, "
+                "non-cluster Redis (ElastiCache: a cluster-mode-disabled replication group)"
+            )
+            return
     else:
         reachable = await _tcp_reachable(url)
     if reachable:
@@ -252,12 +293,22 @@ async def _probe_broker(settings: SaaSKitSettings, report: Report) -> None:
         )
 
 
+async def _is_cluster(url: str, settings: SaaSKitSettings) -> bool:
+    store = create_store(url, settings.store, cluster=False)
+    try:
+        return isinstance(store, RedisStore) and await store.cluster_enabled()
+    except Exception:  # a Redis that refuses INFO is no cluster we can tell apart
+        return False
+    finally:
+        await store.close()
+
+
 async def _redis_reachable(
-    url: str, settings: SaaSKitSettings, report: Report, label: str
+    url: str, settings: SaaSKitSettings, report: Report, label: str, *, cluster: bool | None = None
 ) -> bool | None:
     """Whether Redis at ``url`` answers PING; ``None`` (reported) if redis-py is missing."""
     try:
-        store = create_store(url, settings.store)
+        store = create_store(url, settings.store, cluster=cluster)
     except MissingExtra as error:
         report.fail(f"{label}: {error}")
         return None

@@ -11,13 +11,31 @@ from saaskit.store.memory import MemoryStore
 logger = logging.getLogger("saaskit")
 
 
-def create_store(redis_url: str | None, settings: StoreSettings | None = None) -> Store:
-    """A :class:`RedisStore` when ``redis_url`` is set, else a :class:`MemoryStore`."""
+def create_store(
+    redis_url: str | None, settings: StoreSettings | None = None, *, cluster: bool | None = None
+) -> Store:
+    """The store for ``redis_url``: a :class:`MemoryStore` when it is unset.
+
+    Args:
+        redis_url: ``redis://`` or ``rediss://`` URL, or None for the in-process store.
+        settings: the store section of the settings (prefix, time-outs, TLS files).
+        cluster: whether ``redis_url`` is a Redis Cluster node (default
+            ``settings.cluster``): a :class:`~saaskit.store.cluster.ClusterStore`, else a
+            :class:`~saaskit.store.redis.RedisStore`.
+
+    Returns:
+        The store; nothing is connected until its first call.
+    """
     if redis_url:
         from saaskit.store.redis import RedisStore
 
         options = settings or StoreSettings()
-        return RedisStore(
+        kind: type[RedisStore] = RedisStore
+        if options.cluster if cluster is None else cluster:
+            from saaskit.store.cluster import ClusterStore
+
+            kind = ClusterStore
+        return kind(
             redis_url,
             prefix=options.prefix,
             socket_timeout=options.socket_timeout,

@@ -51,18 +51,54 @@ return value
 """
 
 
-def _unavailable_on_error(
+def _unreachable_errors() -> tuple[type[BaseException], ...]:
+    """redis-py's errors that mean "the store cannot answer now", not "wrong request".
+
+    Connection failures and time-outs, and on a cluster a node or slot without a master
+    (``CLUSTERDOWN``, a failover in progress), a slot being moved (``TRYAGAIN``, ``MOVED``
+    after every redirect), a write that reached a node just demoted to replica
+    (``READONLY``), no reachable node.
+    """
+    from redis import exceptions as e
+
+    unreachable: tuple[type[BaseException], ...] = (
+        e.ConnectionError,
+        e.TimeoutError,
+        OSError,
+        e.ClusterError,
+        e.TryAgainError,
+        e.ReadOnlyError,
+        e.AskError,  # MOVED/ASK still answered after redis-py's redirects: slots in flux
+    )
+    return unreachable
+
+
+def _is_unreachable(error: BaseException, unreachable: tuple[type[BaseException], ...]) -> bool:
+    from redis import exceptions as e
+
+    if isinstance(error, unreachable):
+        return True
+    # "Redis Cluster cannot be connected", a slot no node serves; not a CROSSSLOT mistake.
+    return isinstance(error, e.RedisClusterException) and not isinstance(
+        error, e.CrossSlotTransactionError | e.InvalidPipelineStack
+    )
+
+
+def unavailable_on_error(
     method: Callable[P, Coroutine[Any, Any, T]],
 ) -> Callable[P, Coroutine[Any, Any, T]]:
     """Turn connection failures into :class:`StoreUnavailable` (a clean 503)."""
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.exceptions import TimeoutError as RedisTimeoutError
+    unreachable = _unreachable_errors()
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError) as error:
+        except StoreUnavailable:
+            raise
+        except Exception as error:
+            if not _is_unreachable(error, unreachable):
+                raise
             recorder().store_error()
             raise StoreUnavailable() from error
 
@@ -84,18 +120,18 @@ class RedisStore:
         tls: dict[str, str] | None = None,
     ) -> None:
         require_module("redis", "redis")
-        import redis.asyncio as aioredis
-
         self.prefix = prefix
         # rediss:// verifies the certificate and host name (redis-py's defaults); ``tls``
         # adds the CA and client certificate files (ssl_ca_certs, ssl_certfile, ...).
-        self._client: Any = aioredis.from_url(
+        self._client: Any = self._connect(
             url,
-            socket_timeout=socket_timeout,
-            socket_connect_timeout=socket_timeout,
-            max_connections=max_connections,
-            health_check_interval=30,
-            **(tls or {}),
+            {
+                "socket_timeout": socket_timeout,
+                "socket_connect_timeout": socket_timeout,
+                "max_connections": max_connections,
+                "health_check_interval": 30,
+                **(tls or {}),
+            },
         )
         self._batcher = MgetBatcher(self._mget)
         self._cas = self._client.register_script(_CAS)
@@ -103,15 +139,21 @@ class RedisStore:
         self._incr = self._client.register_script(_INCR)
         self._incr_within = self._client.register_script(_INCR_WITHIN)
 
+    def _connect(self, url: str, options: dict[str, Any]) -> Any:
+        """The redis-py client for ``url`` (the cluster store returns a cluster client)."""
+        import redis.asyncio as aioredis
+
+        return aioredis.from_url(url, **options)
+
     def _k(self, key: str) -> str:
         return self.prefix + key
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def get(self, key: str) -> bytes | None:
         value: bytes | None = await self._client.get(self._k(key))
         return value
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         if not keys:
             return []
@@ -121,26 +163,26 @@ class RedisStore:
         values: list[bytes | None] = await self._client.mget(keys)
         return values
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def put(self, key: str, value: bytes, ttl: int | None = None) -> None:
         await self._client.set(self._k(key), value, ex=ttl)
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def replace(self, key: str, value: bytes, ttl: int | None = None) -> bool:
         return bool(await self._client.set(self._k(key), value, ex=ttl, xx=True))
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def delete(self, *keys: str) -> int:
         if not keys:
             return 0
         removed: int = await self._client.delete(*(self._k(k) for k in keys))
         return removed
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def claim(self, key: str, ttl: int, value: bytes = b"1") -> bool:
         return bool(await self._client.set(self._k(key), value, ex=ttl, nx=True))
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def compare_and_set(
         self, key: str, expected: bytes, new: bytes, *, previous: tuple[str, int] | None = None
     ) -> CasResult:
@@ -150,16 +192,16 @@ class RedisStore:
         )
         return {1: CasResult.SWAPPED, 0: CasResult.MISMATCH}.get(outcome, CasResult.MISSING)
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def hit(self, key: str, window: int) -> tuple[int, int]:
         count, ttl = await self._hit(keys=[self._k(key)], args=[window])
         return int(count), int(ttl)
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def incr(self, key: str, amount: int, ttl: int | None = None) -> int:
         return int(await self._incr(keys=[self._k(key)], args=[amount, ttl or 0]))
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def incr_within(
         self, key: str, amount: int, maximum: int, ttl: int | None = None
     ) -> tuple[bool, int]:
@@ -168,7 +210,7 @@ class RedisStore:
         )
         return bool(added), int(value)
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def set_add(self, key: str, member: str, ttl: int | None = None) -> None:
         async with self._client.pipeline(transaction=True) as pipe:
             pipe.sadd(self._k(key), member)
@@ -176,12 +218,18 @@ class RedisStore:
                 pipe.expire(self._k(key), ttl)
             await pipe.execute()
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def write_many(
         self,
         puts: Sequence[Entry] = (),
         set_adds: Sequence[tuple[str, str, int | None]] = (),
     ) -> None:
+        await self._write_block(puts, set_adds)
+
+    async def _write_block(
+        self, puts: Sequence[Entry], set_adds: Sequence[tuple[str, str, int | None]]
+    ) -> None:
+        """Puts and set additions in one ``MULTI`` block (one round trip)."""
         async with self._client.pipeline(transaction=True) as pipe:
             for key, value, ttl in puts:
                 pipe.set(self._k(key), value, ex=ttl)
@@ -191,14 +239,21 @@ class RedisStore:
                     pipe.expire(self._k(key), ttl)
             await pipe.execute()
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def set_remove(self, key: str, member: str) -> None:
         await self._client.srem(self._k(key), member)
 
-    @_unavailable_on_error
+    @unavailable_on_error
     async def set_members(self, key: str) -> set[str]:
         members = await self._client.smembers(self._k(key))
         return {m.decode() if isinstance(m, bytes) else str(m) for m in members}
+
+    async def cluster_enabled(self) -> bool:
+        """Whether the server is a Redis Cluster node (``INFO cluster``)."""
+        found = await self._client.info("cluster")
+        if isinstance(found, dict) and found and all(isinstance(v, dict) for v in found.values()):
+            found = next(iter(found.values()))  # the cluster client answers per node
+        return str(found.get("cluster_enabled", 0)) == "1"
 
     async def ping(self) -> bool:
         try:
