@@ -143,8 +143,9 @@ def _started_first(
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
     """Initialize the client before ``method``, and answer redis-py's internal failures 503.
 
-    redis-py internals failing on a connection torn down by a topology change (``AttributeError`` on a closed connection's writer,
-    seen with concurrent commands on a fresh client) are a 503, not a 500.
+    redis-py internals failing on a connection torn down by a topology change
+    (``AttributeError`` on a closed connection's writer, seen with concurrent commands on
+    a fresh client) are a 503, not a 500.
     """
 
     @functools.wraps(method)
