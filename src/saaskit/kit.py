@@ -24,14 +24,13 @@ from saaskit.ai.wiring import AIFeature
 from saaskit.audit.service import AuditLog
 from saaskit.audit.wiring import AuditFeature
 from saaskit.auth.client import ClientResolver
-from saaskit.auth.credentials import Authenticator, SessionTokenReader
-from saaskit.auth.dependencies import AuthDependencies, Authenticate, build_dependencies
+from saaskit.auth.credentials import Authenticator
+from saaskit.auth.dependencies import AuthDependencies, Authenticate
 from saaskit.auth.passwords import PasswordHasher, PwdlibHasher
 from saaskit.auth.ratelimit import RateLimiter
 from saaskit.auth.recovery import AccountRecovery
 from saaskit.auth.service import AuthService
-from saaskit.auth.sessions import SessionManager
-from saaskit.auth.tokens import TokenCodec
+from saaskit.auth.wiring import AuthParts, build_auth
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.gating import PlanDependency, PlanGates
 from saaskit.billing.plans import PlanCatalog
@@ -53,13 +52,11 @@ from saaskit.observability.metrics import (
     recorder,
 )
 from saaskit.settings import SaaSKitSettings
-from saaskit.signing_key import signing_key
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, declare_feature_tables, models_for
 from saaskit.tasks.definitions import email_tasks
 from saaskit.tasks.runner import InProcessRunner, TaskRunner
 from saaskit.types import UserT
-from saaskit.users.cache import UserCache
 from saaskit.users.schemas import UserCreate, UserRead, UserUpdate
 from saaskit.users.service import UserService
 
@@ -209,69 +206,25 @@ class SaaSKit(Generic[UserT]):
         self.audit = AuditLog(self.models.audit_event, self.session_factory, reads=self.reads)
         self.limiter = RateLimiter(self.store, self.settings.rate_limit)
         self.client_info = ClientResolver(self.settings.http.trusted_proxies)
-        auth = self.settings.auth
-        secret = signing_key(self.settings)
-        self.tokens = TokenCodec(
-            secret,
-            issuer=auth.issuer,
-            audience=auth.audience,
-            access_ttl=auth.access_token_minutes * 60,
-        )
-        self.sessions = SessionManager(
-            self.store,
-            auth.refresh_token_days * 86400,
-            reuse_grace=auth.refresh_reuse_grace_seconds,
-            legacy_keys=self.settings.store.legacy_session_keys,
-        )
-        cache = UserCache(
-            self.store,
+        parts: AuthParts[UserT] = build_auth(
+            self.settings,
             self.user_model,
-            auth.user_cache_seconds,
-            legacy_keys=self.settings.store.legacy_session_keys,
-        )
-        self.users: UserService[UserT] = UserService(
-            self.user_model,
-            self.session_factory,
-            self.passwords,
-            self.sessions,
-            cache,
-            audit=self.audit,
-            hooks=self.hooks,
+            store=self.store,
+            session_factory=self.session_factory,
             reads=self.reads,
-        )
-        self.recovery: AccountRecovery[UserT] = AccountRecovery(
-            self.users,
-            self.tokens,
-            self.store,
-            self.runner,
+            passwords=self.passwords,
+            runner=self.runner,
             limiter=self.limiter,
             audit=self.audit,
             hooks=self.hooks,
-            settings=auth,
-            secret_key=secret,
         )
-        self.auth: AuthService[UserT] = AuthService(
-            self.users,
-            self.sessions,
-            self.tokens,
-            limiter=self.limiter,
-            audit=self.audit,
-            hooks=self.hooks,
-            settings=auth,
-            recovery=self.recovery,
-        )
-        session_reader = SessionTokenReader(
-            self.tokens,
-            self.store,
-            self.sessions,
-            self.users,
-            cache,
-            token_url=f"{self.settings.api_prefix}/auth/token",  # the OAuth 2.0 endpoint
-        )
-        self.authenticator: Authenticator[UserT] = Authenticator([session_reader])
-        self.dependencies: AuthDependencies[UserT] = build_dependencies(
-            self.authenticator, reauthentication_seconds=auth.reauthentication_minutes * 60
-        )
+        self.tokens = parts.tokens
+        self.sessions = parts.sessions
+        self.users: UserService[UserT] = parts.users
+        self.recovery: AccountRecovery[UserT] = parts.recovery
+        self.auth: AuthService[UserT] = parts.auth
+        self.authenticator: Authenticator[UserT] = parts.authenticator
+        self.dependencies: AuthDependencies[UserT] = parts.dependencies
         self.current_user = self.dependencies.current_user
         self.current_active_user = self.dependencies.current_active_user
         self.current_verified_user = self.dependencies.current_verified_user
