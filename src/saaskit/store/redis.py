@@ -51,6 +51,7 @@ return value
 """
 
 
+@functools.cache
 def _unreachable_errors() -> tuple[type[BaseException], ...]:
     """redis-py's errors that mean "the store cannot answer now", not "wrong request".
 
@@ -87,8 +88,11 @@ def _is_unreachable(error: BaseException, unreachable: tuple[type[BaseException]
 def unavailable_on_error(
     method: Callable[P, Coroutine[Any, Any, T]],
 ) -> Callable[P, Coroutine[Any, Any, T]]:
-    """Turn connection failures into :class:`StoreUnavailable` (a clean 503)."""
-    unreachable = _unreachable_errors()
+    """Turn connection failures into :class:`StoreUnavailable` (a clean 503).
+
+    redis-py is imported on the first error, not here: this decorates methods at import
+    time, and saaskit without the ``redis`` extra must still import (the embedded default).
+    """
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -97,7 +101,7 @@ def unavailable_on_error(
         except StoreUnavailable:
             raise
         except Exception as error:
-            if not _is_unreachable(error, unreachable):
+            if not _is_unreachable(error, _unreachable_errors()):
                 raise
             recorder().store_error()
             raise StoreUnavailable() from error
