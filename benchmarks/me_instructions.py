@@ -40,7 +40,7 @@ async def _call(app: Any, method: str, path: str, body: Any = None, token: str =
     if body is not None:
         raw = json.dumps(body).encode()
         headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
-    scope = {
+    scope = {  # as benchmarks/observability_cost.py's scope_for, which the child cannot import
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
@@ -151,24 +151,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--store", help="a Redis URL (default: the in-process store)")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    # Here, not at the top: the measured child runs this file on another revision's saaskit.
+    from benchmarks.compare import worktree
+
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is needed (apt-get install valgrind)")
     with ExitStack() as stack:
         checkouts = {"this checkout": ROOT}
         if args.base:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "base"
-            subprocess.run(  # noqa: S603
-                ["git", "worktree", "add", "--detach", str(folder), args.base],  # noqa: S607
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-            stack.callback(
-                subprocess.run,
-                ["git", "worktree", "remove", "--force", str(folder)],
-                cwd=ROOT,
-                check=False,
-            )
+            folder = worktree(stack, args.base)
             checkouts = {args.base: folder, **checkouts}
         counts = {
             name: per_request(path, args.requests, args.store) for name, path in checkouts.items()
