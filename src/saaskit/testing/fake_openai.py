@@ -36,6 +36,7 @@ from saaskit.testing._openai_http import (
     count_tokens,
     text_of,
 )
+from saaskit.testing.holding import Holding
 
 DEFAULT_API_KEY = "sk-test-saaskit-fake-openai"
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o")
@@ -47,7 +48,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeOpenAI
 
 
-class FakeOpenAI:
+class FakeOpenAI(Holding):
     """A fake OpenAI server; ``start()``/``stop()`` or use it as a context manager.
 
     Args:
@@ -77,10 +78,7 @@ class FakeOpenAI:
         self._injections: list[Injection] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._holding = False
-        self._released = threading.Event()
-        self.held = 0
-        """Chat calls that arrived while :meth:`hold` was in force."""
+        self._init_holding()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -168,34 +166,6 @@ class FakeOpenAI:
     def delay_next(self, seconds: float, *, times: int = 1) -> None:
         """Wait ``seconds`` before answering the next ``times`` chat calls (timeouts)."""
         self._inject(Injection("delay", times, seconds=seconds))
-
-    def hold(self) -> None:
-        """Keep every chat call that arrives from now on waiting until :meth:`release`.
-
-        Counts them in :attr:`held`, so a test can wait until all of its calls are in
-        flight at once (a quota race) without guessing a delay.
-        """
-        with self._lock:
-            self._released.clear()
-            self._holding = True
-            self.held = 0
-
-    def release(self) -> None:
-        """Let the held chat calls, and later ones, be answered."""
-        with self._lock:
-            self._holding = False
-            self._released.set()
-
-    def _wait_if_held(self) -> bool:
-        """Block a chat call while held; False if the fake is stopping meanwhile."""
-        with self._lock:
-            if not self._holding:
-                return True
-            self.held += 1
-        while not self._released.wait(0.05):
-            if self._stopping.is_set():
-                return False
-        return True
 
     def fail_stream_after(self, chunks: int, *, times: int = 1) -> None:
         """Break the next ``times`` streams with an error event after ``chunks`` pieces."""

@@ -40,6 +40,7 @@ from saaskit.settings import STRIPE_API_VERSION
 from saaskit.testing._stripe_billing import FakeStripeState
 from saaskit.testing._stripe_http import ApiFront, Failure, RecordedRequest, StripeRequestHandler
 from saaskit.testing._stripe_objects import StripeFailure
+from saaskit.testing.holding import Holding
 
 if TYPE_CHECKING:
     import httpx
@@ -53,7 +54,7 @@ class _Server(ThreadingHTTPServer):
     fake: FakeStripe
 
 
-class FakeStripe:
+class FakeStripe(Holding):
     """A fake Stripe server; ``start()``/``stop()`` or use it as a context manager.
 
     Args:
@@ -76,12 +77,8 @@ class FakeStripe:
         self.front = ApiFront(self.state, api_key)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._hold_lock = threading.Lock()
-        self._holding = False
-        self._released = threading.Event()
         self._stopping = threading.Event()
-        self.held = 0
-        """API calls that arrived while :meth:`hold` was in force."""
+        self._init_holding()
 
     # ---- lifecycle -----------------------------------------------------------------
     @property
@@ -207,35 +204,6 @@ class FakeStripe:
             self.front.failures.append(
                 Failure(status, body, method, path, times, disconnect, delay=delay)
             )
-
-    def hold(self) -> None:
-        """Keep every API call that arrives from now on waiting until :meth:`release`.
-
-        Held calls are counted in :attr:`held` and reach the fake's state only once
-        released, so a test can show that something completes while Stripe does not
-        answer (without a bound on how long it took).
-        """
-        with self._hold_lock:
-            self._released.clear()
-            self._holding = True
-            self.held = 0
-
-    def release(self) -> None:
-        """Let the held calls, and later ones, be answered."""
-        with self._hold_lock:
-            self._holding = False
-            self._released.set()
-
-    def _wait_if_held(self) -> bool:
-        """Block an API call while held; False if the fake is stopping meanwhile."""
-        with self._hold_lock:
-            if not self._holding:
-                return True
-            self.held += 1
-        while not self._released.wait(0.05):
-            if self._stopping.is_set():
-                return False
-        return True
 
     def clear_failures(self) -> None:
         """Forget the failures :meth:`fail_next` queued that have not happened yet."""
