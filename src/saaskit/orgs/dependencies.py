@@ -1,0 +1,85 @@
+"""Dependencies for host routes scoped to an organization.
+
+``kit.current_org`` resolves the organization from the path parameter ``org_id`` or, when
+the route has none, the ``X-Organization`` header, and gives the caller's membership
+(:class:`~saaskit.orgs.service.OrgContext`). A caller who is not a member gets 404, like
+an organization that does not exist; a member whose role lacks a permission gets 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Depends, Request
+
+from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
+from saaskit.orgs.service import OrgContext, OrgService
+
+__all__ = ["ORG_HEADER", "OrgDependencies"]
+
+ORG_HEADER = "X-Organization"
+"""The header that names the organization of a request whose path does not."""
+
+OrgDependency = Callable[..., Coroutine[Any, Any, OrgContext]]
+
+
+def _org_id(request: Request) -> int:
+    raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
+    if raw is None:
+        raise OrgNotFound()
+    text = str(raw)
+    if not text.isdigit() or len(text) > 18:
+        raise OrgNotFound()
+    return int(text)
+
+
+class OrgDependencies:
+    """``current_org``, ``require_org_permission(...)``, ``require_org_role(...)``."""
+
+    def __init__(self, service: OrgService, current_active_user: Callable[..., Any]) -> None:
+        self.service = service
+
+        async def current_org(
+            request: Request, user: Any = Depends(current_active_user)
+        ) -> OrgContext:
+            return await service.context(_org_id(request), user.id)
+
+        self.current_org: OrgDependency = current_org
+
+    def require_org_permission(self, permission: str) -> OrgDependency:
+        """A dependency: the caller's organization context if their role has ``permission``.
+
+        Args:
+            permission: e.g. ``"billing:manage"``.
+
+        Returns:
+            The dependency (404 for a non-member, 403 for a member without it).
+        """
+        current_org = self.current_org
+
+        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
+            if not ctx.allows(permission):
+                raise OrgPermissionDenied()
+            return ctx
+
+        return dependency
+
+    def require_org_role(self, *roles: str) -> OrgDependency:
+        """A dependency: the caller's organization context if their role is one of ``roles``.
+
+        Args:
+            roles: role names, e.g. ``"owner", "admin"``.
+
+        Returns:
+            The dependency (404 for a non-member, 403 for another role).
+        """
+        allowed = frozenset(roles)
+        current_org = self.current_org
+
+        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
+            if ctx.role not in allowed:
+                raise OrgPermissionDenied()
+            return ctx
+
+        return dependency
