@@ -13,6 +13,7 @@ __all__ = [
     "OrgHasSubscription",
     "OrgNotFound",
     "OrgPermissionDenied",
+    "SeatLimitReached",
     "SlugTaken",
     "UnknownRole",
 ]
@@ -90,3 +91,15 @@ class OrgHasSubscription(SaaSKitError):
     code = "organization_has_subscription"
     status = 409
     message = "Cancel the organization's subscription before deleting it."
+
+
+class SeatLimitReached(SaaSKitError):
+    """Every seat of the organization's plan is taken (402): a bigger plan or more seats
+    would allow the invitation or the acceptance."""
+
+    code = "organization_seat_limit"
+    status = 402
+    message = (
+        "Every seat of the organization's plan is taken; a bigger plan or more seats would "
+        "allow this."
+    )

@@ -80,11 +80,12 @@ def build_orgs_router(
         "/invitations/accept",
         name="orgs:accept_invitation",
         response_model=OrgRead,
-        responses=error_responses(401, 403, 404, 409, 422),
+        responses=error_responses(401, 402, 403, 404, 409, 422),
         summary="Accept an invitation",
         description="Join the organization with the invitation's token. The signed-in "
         "user's email must be verified and be the invited one (case-insensitively). "
         "404 `invitation_invalid` for an unknown, expired, used or revoked token; "
+        "402 `organization_seat_limit` when every seat is taken; "
         "403 `invitation_email_mismatch`; 409 `organization_already_member`.",
     )
     async def accept(
@@ -260,11 +261,12 @@ def build_orgs_router(
         name="orgs:invite",
         response_model=InvitationRead,
         status_code=201,
-        responses=error_responses(401, 403, 404, 409, 422, 429),
+        responses=error_responses(401, 402, 403, 404, 409, 422, 429),
         summary="Invite by email",
         description="Permission `members:invite`, for a role within the caller's. The "
         "email is sent in the background. Rate limited per organization and per "
-        "inviter (429). 409 `organization_already_member`.",
+        "inviter (429). 409 `organization_already_member`; 402 `organization_seat_limit` "
+        "when every seat of the plan is taken.",
     )
     async def invite(
         org_id: int,

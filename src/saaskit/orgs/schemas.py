@@ -72,6 +72,11 @@ class OrgsSettings(BaseModel):
     invitations_per_inviter_per_hour: int = Field(
         20, ge=1, description="Invitations one member may send per hour."
     )
+    seats_include_pending: bool = Field(
+        False,
+        description="Count pending invitations as taken seats when inviting (the seat "
+        "limit is a plan's `seats` quota).",
+    )
     membership_cache_seconds: int = Field(
         300, ge=0, description="How long a membership stays cached in the store (0: never)."
     )

@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +36,7 @@ from saaskit.orgs.errors import (
     MemberNotFound,
     OrgNotFound,
     OrgPermissionDenied,
+    SeatLimitReached,
     SlugTaken,
     UnknownRole,
 )
@@ -144,6 +146,9 @@ class OrgService:
         self.audit = audit
         self.runner = runner
         self.roles = settings.role_permissions()
+        self.seat_limit: Callable[[int], Awaitable[int | None]] | None = None
+        """How many seats an organization has (``None``: unlimited); set from billing (the
+        plan's ``seats`` quota) when billing is on."""
 
     # -- roles -------------------------------------------------------------------------
 
@@ -429,6 +434,7 @@ class OrgService:
         if not ctx.allows("members:invite") or not self._may_grant(ctx.role, role):
             raise OrgPermissionDenied()
         await self._rate_limit(ctx)
+        limit = await self._seats(ctx.organization_id)
         token = secrets.token_urlsafe(32)
         now = _now()
         inv, member, user = self.invitation, self.membership, self.user_model
@@ -445,6 +451,9 @@ class OrgService:
             )
             if taken:
                 raise AlreadyMember()
+            await self._check_seats(
+                db, ctx.organization_id, limit, pending=self.settings.seats_include_pending
+            )
             await db.execute(
                 update(inv)
                 .where(
@@ -552,12 +561,14 @@ class OrgService:
             AlreadyMember: the user is already a member.
         """
         inv = self.invitation
-        async with self.session_factory() as db, db.begin():
+        async with self.session_factory() as db:
             org_id = await db.scalar(
                 select(inv.organization_id).where(inv.token_hash == hash_token(token))
             )
-            if org_id is None:
-                raise InvitationInvalid()
+        if org_id is None:
+            raise InvitationInvalid()
+        limit = await self._seats(org_id)
+        async with self.session_factory() as db, db.begin():
             org = await self._lock(db, org_id)  # serializes accepts (seats) per organization
             invitation = await db.scalar(
                 select(inv).where(inv.token_hash == hash_token(token)).with_for_update()
@@ -577,6 +588,7 @@ class OrgService:
             existing = await self._find_member(db, org_id, user.id)
             if existing is not None:
                 raise AlreadyMember()
+            await self._check_seats(db, org_id, limit, pending=False)
             db.add(
                 self.membership(  # type: ignore[call-arg]
                     organization_id=org_id, user_id=user.id, role=invitation.role
@@ -677,6 +689,35 @@ class OrgService:
         if found is None:
             raise InvitationInvalid()
         return found
+
+    async def _seats(self, org_id: int) -> int | None:
+        return await self.seat_limit(org_id) if self.seat_limit is not None else None
+
+    async def _check_seats(
+        self, db: AsyncSession, org_id: int, limit: int | None, *, pending: bool
+    ) -> None:
+        """Raise :class:`SeatLimitReached` when one more seat would exceed ``limit``
+        (counted in the transaction that holds the organization's lock)."""
+        if limit is None:
+            return
+        member, inv = self.membership, self.invitation
+        used = await db.scalar(select(func.count()).where(member.organization_id == org_id))
+        if pending:
+            used = (used or 0) + (
+                await db.scalar(
+                    select(func.count())
+                    .select_from(inv)
+                    .where(
+                        inv.organization_id == org_id,
+                        inv.accepted_at.is_(None),
+                        inv.revoked_at.is_(None),
+                        inv.expires_at > _now(),
+                    )
+                )
+                or 0
+            )
+        if (used or 0) + 1 > limit:
+            raise SeatLimitReached()
 
     async def _rate_limit(self, ctx: OrgContext) -> None:
         window = 3600

@@ -18,6 +18,7 @@ from saaskit.orgs.errors import (
     OrgHasSubscription,
     OrgNotFound,
     OrgPermissionDenied,
+    SeatLimitReached,
     SlugTaken,
     UnknownRole,
 )
@@ -101,6 +102,7 @@ class OrgsFeature(Feature[OrgService]):
         InvitationInvalid,
         InvitationEmailMismatch,
         OrgHasSubscription,
+        SeatLimitReached,
     )
     audit_actions = ACTIONS
 
@@ -135,6 +137,14 @@ class OrgsFeature(Feature[OrgService]):
         billing = host.features.built("billing")
         if billing is not None:
             billing.owners.register(ORG_KIND, OrgBillingOwners(service))
+            catalog = billing.catalog
+
+            async def seats(org_id: int) -> int | None:
+                plan = await catalog.for_owner(Owner(ORG_KIND, org_id))
+                limit: int | None = plan.quota("seats")
+                return limit
+
+            service.seat_limit = seats
         self.billing = billing
         return service
 

@@ -248,7 +248,7 @@ export const orgsCreate = <ThrowOnError extends boolean = false>(options: Option
 /**
  * Accept an invitation
  *
- * Join the organization with the invitation's token. The signed-in user's email must be verified and be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or revoked token; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
+ * Join the organization with the invitation's token. The signed-in user's email must be verified and be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or revoked token; 402 `organization_seat_limit` when every seat is taken; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
  */
 export const orgsAcceptInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsAcceptInvitationData, ThrowOnError>) => (options.client ?? client).post<OrgsAcceptInvitationResponses, OrgsAcceptInvitationErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],
@@ -322,7 +322,7 @@ export const orgsInvitations = <ThrowOnError extends boolean = false>(options: O
 /**
  * Invite by email
  *
- * Permission `members:invite`, for a role within the caller's. The email is sent in the background. Rate limited per organization and per inviter (429). 409 `organization_already_member`.
+ * Permission `members:invite`, for a role within the caller's. The email is sent in the background. Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402 `organization_seat_limit` when every seat of the plan is taken.
  */
 export const orgsInvite = <ThrowOnError extends boolean = false>(options: Options<OrgsInviteData, ThrowOnError>) => (options.client ?? client).post<OrgsInviteResponses, OrgsInviteErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

@@ -1494,6 +1494,10 @@ export type OrgsAcceptInvitationErrors = {
      */
     401: ErrorResponse;
     /**
+     * A subscription is required; `plans` lists those that allow this
+     */
+    402: ErrorResponse;
+    /**
      * Not allowed
      */
     403: ErrorResponse;
@@ -1779,6 +1783,10 @@ export type OrgsInviteErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * A subscription is required; `plans` lists those that allow this
+     */
+    402: ErrorResponse;
     /**
      * Not allowed
      */

@@ -48,6 +48,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 402:
+        response_402 = ErrorResponse.from_dict(response.json())
+
+        return response_402
+
     if response.status_code == 403:
         response_403 = ErrorResponse.from_dict(response.json())
 
@@ -99,7 +104,8 @@ def sync_detailed(
 
      Join the organization with the invitation's token. The signed-in user's email must be verified and
     be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
-    revoked token; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
         body (InvitationAccept):
@@ -132,7 +138,8 @@ def sync(
 
      Join the organization with the invitation's token. The signed-in user's email must be verified and
     be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
-    revoked token; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
         body (InvitationAccept):
@@ -160,7 +167,8 @@ async def asyncio_detailed(
 
      Join the organization with the invitation's token. The signed-in user's email must be verified and
     be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
-    revoked token; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
         body (InvitationAccept):
@@ -191,7 +199,8 @@ async def asyncio(
 
      Join the organization with the invitation's token. The signed-in user's email must be verified and
     be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
-    revoked token; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
         body (InvitationAccept):

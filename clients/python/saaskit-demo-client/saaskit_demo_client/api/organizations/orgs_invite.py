@@ -52,6 +52,11 @@ def _parse_response(
 
         return response_401
 
+    if response.status_code == 402:
+        response_402 = ErrorResponse.from_dict(response.json())
+
+        return response_402
+
     if response.status_code == 403:
         response_403 = ErrorResponse.from_dict(response.json())
 
@@ -108,7 +113,8 @@ def sync_detailed(
     """Invite by email
 
      Permission `members:invite`, for a role within the caller's. The email is sent in the background.
-    Rate limited per organization and per inviter (429). 409 `organization_already_member`.
+    Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402
+    `organization_seat_limit` when every seat of the plan is taken.
 
     Args:
         org_id (int):
@@ -143,7 +149,8 @@ def sync(
     """Invite by email
 
      Permission `members:invite`, for a role within the caller's. The email is sent in the background.
-    Rate limited per organization and per inviter (429). 409 `organization_already_member`.
+    Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402
+    `organization_seat_limit` when every seat of the plan is taken.
 
     Args:
         org_id (int):
@@ -173,7 +180,8 @@ async def asyncio_detailed(
     """Invite by email
 
      Permission `members:invite`, for a role within the caller's. The email is sent in the background.
-    Rate limited per organization and per inviter (429). 409 `organization_already_member`.
+    Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402
+    `organization_seat_limit` when every seat of the plan is taken.
 
     Args:
         org_id (int):
@@ -206,7 +214,8 @@ async def asyncio(
     """Invite by email
 
      Permission `members:invite`, for a role within the caller's. The email is sent in the background.
-    Rate limited per organization and per inviter (429). 409 `organization_already_member`.
+    Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402
+    `organization_seat_limit` when every seat of the plan is taken.
 
     Args:
         org_id (int):
