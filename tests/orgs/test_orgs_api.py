@@ -273,3 +273,50 @@ async def test_delete_removes_the_organization_for_everyone(
     assert deleted.json() == {"id": org, "subscription_canceled": False}
     assert (await client.get(f"{ORGS}/{org}", headers=bob)).status_code == 404
     assert (await client.get(ORGS, headers=bob)).json()["total"] == 0
+
+
+async def test_register_through_an_invitation_verifies_the_invited_address(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    await client.post(f"{ORGS}/{org}/invitations", json={"email": "new@example.com"}, headers=alice)
+    await kit.runner.drain()
+    token = invitation_token(kit, "new@example.com")
+    body = {"token": token, "password": "correct horse battery staple 42", "full_name": "N"}
+
+    bad = await client.post(f"{ORGS}/invitations/register", json={**body, "token": "y" * 43})
+    assert bad.status_code == 404
+    assert await kit.users.get_by_email("new@example.com") is None  # nothing created
+
+    joined = await client.post(f"{ORGS}/invitations/register", json=body)
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["id"] == org
+    user = await kit.users.get_by_email("new@example.com")
+    assert user is not None
+    assert user.is_verified
+    again = await client.post(f"{ORGS}/invitations/register", json=body)
+    assert again.status_code == 404  # single use
+
+
+async def test_register_through_an_invitation_for_an_existing_account_says_sign_in(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    """The answer is the one `POST /auth/register` gives, to the token holder only: the
+    inviter's answer is the same whether or not the address has an account."""
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    await verified(kit, client, "bob@example.com")
+    invited = await client.post(
+        f"{ORGS}/{org}/invitations", json={"email": "bob@example.com"}, headers=alice
+    )
+    unknown = await client.post(
+        f"{ORGS}/{org}/invitations", json={"email": "nobody@example.com"}, headers=alice
+    )
+    assert invited.status_code == unknown.status_code == 201
+    assert set(invited.json()) == set(unknown.json())
+    await kit.runner.drain()
+    body = {"token": invitation_token(kit, "bob@example.com"), "password": "x" * 20}
+    taken = await client.post(f"{ORGS}/invitations/register", json=body)
+    assert taken.status_code == 409
+    assert taken.json()["error"]["code"] == "email_already_registered"

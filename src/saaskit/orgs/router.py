@@ -20,6 +20,7 @@ from saaskit.orgs.schemas import (
     InvitationAccept,
     InvitationCreate,
     InvitationRead,
+    InvitationRegister,
     MemberRead,
     MemberRoleUpdate,
     OrgCreate,
@@ -57,7 +58,11 @@ def _invitation(inv: Any) -> InvitationRead:
 
 
 def build_orgs_router(
-    kit: FeatureHost, service: OrgService, deps: OrgDependencies, cancel: Any = None
+    kit: FeatureHost,
+    service: OrgService,
+    deps: OrgDependencies,
+    cancel: Any = None,
+    register: Any = None,
 ) -> APIRouter:
     """The organization routes (mounted at ``/api/v1/orgs``).
 
@@ -65,8 +70,10 @@ def build_orgs_router(
         kit: the kit.
         service: the organizations service.
         deps: the organization dependencies.
-        cancel: ``async (org_id) -> bool``: cancel the organization's subscription at
-            once (from billing), or ``None`` without billing.
+        cancel: ``async (org_id) -> bool``: called before a deletion (billing refuses
+            while a subscription is live), or ``None`` without billing.
+        register: ``async (email, password, full_name, client) -> user``: create a
+            verified account (the kit's registration), or ``None``: no such route.
     """
     router = new_router(body_limits(kit.settings.http))
     current_user = kit.current_active_user
@@ -93,6 +100,27 @@ def build_orgs_router(
     ) -> OrgRead:
         org, role = await service.accept(body.token, user, client(request))
         return _org(org, role)
+
+    if register is not None:
+
+        @router.post(
+            "/invitations/register",
+            name="orgs:register_with_invitation",
+            response_model=OrgRead,
+            status_code=201,
+            responses=error_responses(402, 404, 409, 422, 429),
+            summary="Register through an invitation",
+            description="Create an account for the invited address and join. The address "
+            "counts as verified: the token reached it. 404 `invitation_invalid`; 409 "
+            "`email_already_registered` when the address has an account (sign in and "
+            "accept instead, as `POST /auth/register` would answer); 402 "
+            "`organization_seat_limit`.",
+        )
+        async def register_with_invitation(body: InvitationRegister, request: Request) -> OrgRead:
+            email = await service.invited_email(body.token)
+            user = await register(email, body.password, body.full_name, client(request))
+            org, role = await service.accept(body.token, user, client(request))
+            return _org(org, role)
 
     @router.post(
         "",

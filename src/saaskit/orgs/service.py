@@ -547,6 +547,24 @@ class OrgService:
             {"invitation_id": invitation_id},
         )
 
+    async def invited_email(self, token: str) -> str:
+        """The address a pending, unexpired invitation was sent to (found by its token).
+
+        Raises:
+            InvitationInvalid: unknown, expired, used or revoked.
+        """
+        inv = self.invitation
+        async with self.session_factory() as db:
+            invitation = await db.scalar(select(inv).where(inv.token_hash == hash_token(token)))
+        if (
+            invitation is None
+            or invitation.accepted_at is not None
+            or invitation.revoked_at is not None
+            or _aware(invitation.expires_at) <= _now()
+        ):
+            raise InvitationInvalid()
+        return invitation.email
+
     async def accept(
         self, token: str, user: Any, client: ClientInfo | None = None
     ) -> tuple[OrganizationMixin, str]:

@@ -57,6 +57,16 @@ class OrgsKit(FeatureHost, Protocol):
     @property
     def features(self) -> FeatureRegistry: ...
 
+    @property
+    def auth(self) -> Any:
+        """The kit's :class:`~saaskit.auth.service.AuthService` (``register``)."""
+        ...
+
+    @property
+    def users(self) -> Any:
+        """The kit's :class:`~saaskit.users.service.UserService` (``update``)."""
+        ...
+
 
 class OrgBillingOwners:
     """Billing's view of organizations: members with ``billing:manage`` manage it."""
@@ -182,4 +192,14 @@ class OrgsFeature(Feature[OrgService]):
                 raise OrgHasSubscription()
             return False
 
-        return build_orgs_router(kit, service, self.dependencies, refuse_if_subscribed)
+        host = cast(OrgsKit, kit)
+
+        async def register(email: str, password: str, full_name: str | None, client: Any) -> Any:
+            # The kit's registration (rate limit, audit, hooks) without a verification
+            # email: the invitation's token proved the address.
+            user = await host.auth.register(
+                email, password, full_name=full_name, client=client, send_verification=False
+            )
+            return await host.users.update(user.id, {"is_verified": True})
+
+        return build_orgs_router(kit, service, self.dependencies, refuse_if_subscribed, register)

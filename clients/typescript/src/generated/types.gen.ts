@@ -246,6 +246,24 @@ export type InvitationRead = {
 };
 
 /**
+ * InvitationRegister
+ */
+export type InvitationRegister = {
+    /**
+     * Full Name
+     */
+    full_name?: string | null;
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Token
+     */
+    token: string;
+};
+
+/**
  * MemberRead
  */
 export type MemberRead = {
@@ -1529,6 +1547,55 @@ export type OrgsAcceptInvitationResponses = {
 };
 
 export type OrgsAcceptInvitationResponse = OrgsAcceptInvitationResponses[keyof OrgsAcceptInvitationResponses];
+
+export type OrgsRegisterWithInvitationData = {
+    body: InvitationRegister;
+    path?: never;
+    query?: never;
+    url: '/api/v1/orgs/invitations/register';
+};
+
+export type OrgsRegisterWithInvitationErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * A subscription is required; `plans` lists those that allow this
+     */
+    402: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type OrgsRegisterWithInvitationError = OrgsRegisterWithInvitationErrors[keyof OrgsRegisterWithInvitationErrors];
+
+export type OrgsRegisterWithInvitationResponses = {
+    /**
+     * Successful Response
+     */
+    201: OrgRead;
+};
+
+export type OrgsRegisterWithInvitationResponse = OrgsRegisterWithInvitationResponses[keyof OrgsRegisterWithInvitationResponses];
 
 export type OrgsDeleteData = {
     body?: never;

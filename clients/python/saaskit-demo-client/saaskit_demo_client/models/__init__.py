@@ -17,6 +17,7 @@ from .health_status import HealthStatus
 from .invitation_accept import InvitationAccept
 from .invitation_create import InvitationCreate
 from .invitation_read import InvitationRead
+from .invitation_register import InvitationRegister
 from .login_request import LoginRequest
 from .member_read import MemberRead
 from .member_role_update import MemberRoleUpdate
@@ -67,6 +68,7 @@ __all__ = (
     "InvitationAccept",
     "InvitationCreate",
     "InvitationRead",
+    "InvitationRegister",
     "LoginRequest",
     "MemberRead",
     "MemberRoleUpdate",
