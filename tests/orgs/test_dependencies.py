@@ -92,3 +92,57 @@ def test_the_membership_key_shares_the_users_hash_tag() -> None:
     from saaskit.store.keys import hash_tag, user_tag
 
     assert hash_tag(membership_key(5, 9)) == hash_tag(user_tag(5) + ":user")
+
+
+async def test_an_org_scoped_request_costs_one_store_round_trip_and_no_sql(
+    documented: tuple[Any, httpx.AsyncClient],
+) -> None:
+    """The membership is read in the session reader's MGET (same hash slot)."""
+    module, client = documented
+    kit: SaaSKit[Any] = module.kit
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    path = f"{ORGS}/{org}/projects"
+    assert (await client.get(path, headers=alice)).status_code == 200  # caches the membership
+
+    # Round trips: the store's own methods, not what one of them calls inside (the
+    # memory store's get_many calls its get).
+    calls: list[str] = []
+    store = kit.store
+    depth = [0]
+    for name in ("get", "get_many", "put", "replace", "delete", "hit", "incr", "set_members"):
+        original = getattr(store, name)
+
+        async def counted(
+            *args: Any, _name: str = name, _original: Any = original, **kw: Any
+        ) -> Any:
+            if not depth[0]:
+                calls.append(_name if _name == "get_many" else f"{_name}:{args}")
+            depth[0] += 1
+            try:
+                return await _original(*args, **kw)
+            finally:
+                depth[0] -= 1
+
+        setattr(store, name, counted)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(kit.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        assert (await client.get(path, headers=alice)).status_code == 200
+        # A removed member is refused on the next request (the cache entry is gone).
+        bob = await join(kit, client, org, alice, "bob@example.com")
+        assert (await client.get(path, headers=bob)).status_code == 200
+        calls.clear()
+        statements.clear()
+        assert (await client.get(path, headers=bob)).status_code == 200
+        assert calls == ["get_many"], calls
+        assert statements == []
+        bob_id = await user_id(kit, "bob@example.com")
+        await kit.orgs.remove(org, await user_id(kit, "alice@example.com"), bob_id)
+        assert (await client.get(path, headers=bob)).status_code == 404
+    finally:
+        event.remove(kit.engine.sync_engine, "before_cursor_execute", count)

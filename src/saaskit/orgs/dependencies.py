@@ -4,6 +4,10 @@
 the route has none, the ``X-Organization`` header, and gives the caller's membership
 (:class:`~saaskit.orgs.service.OrgContext`). A caller who is not a member gets 404, like
 an organization that does not exist; a member whose role lacks a permission gets 403.
+
+The cached membership is read in the same store call as the session and the user
+(:mod:`saaskit.auth.prefetch`): an org-scoped request costs one store round trip and no
+SQL in the common case.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from typing import Any
 
 from fastapi import Depends, Request
 
+from saaskit.auth import prefetch
 from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
-from saaskit.orgs.service import OrgContext, OrgService
+from saaskit.orgs.service import OrgContext, OrgService, membership_suffix
 
 __all__ = ["ORG_HEADER", "OrgDependencies"]
 
@@ -22,6 +27,15 @@ ORG_HEADER = "X-Organization"
 """The header that names the organization of a request whose path does not."""
 
 OrgDependency = Callable[..., Coroutine[Any, Any, OrgContext]]
+
+
+async def _announce(request: Request) -> None:
+    """Ask the session reader to fetch the membership with the session (no raise: a
+    request without a valid organization still gets 401 before 404)."""
+    raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
+    text = str(raw) if raw is not None else ""
+    if text.isdigit() and len(text) <= 18:
+        prefetch.want(membership_suffix(int(text)))
 
 
 def _org_id(request: Request) -> int:
@@ -41,9 +55,13 @@ class OrgDependencies:
         self.service = service
 
         async def current_org(
-            request: Request, user: Any = Depends(current_active_user)
+            request: Request,
+            _: None = Depends(_announce),
+            user: Any = Depends(current_active_user),
         ) -> OrgContext:
-            return await service.context(_org_id(request), user.id)
+            org_id = _org_id(request)
+            fetched = prefetch.take(membership_suffix(org_id))
+            return await service.context(org_id, user.id, prefetched=fetched)
 
         self.current_org: OrgDependency = current_org
 

@@ -75,9 +75,14 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def membership_suffix(org_id: int) -> str:
+    """The part of a membership's key after the user's tag."""
+    return f"org:{org_id}"
+
+
 def membership_key(user_id: int, org_id: int) -> str:
     """The store key of a cached membership, under the user's hash tag."""
-    return f"{user_tag(user_id)}:org:{org_id}"
+    return f"{user_tag(user_id)}:{membership_suffix(org_id)}"
 
 
 def _now() -> datetime:
@@ -169,14 +174,23 @@ class OrgService:
 
     # -- membership reads (cached) -----------------------------------------------------
 
-    async def context(self, org_id: int, user_id: int) -> OrgContext:
+    async def context(
+        self, org_id: int, user_id: int, *, prefetched: tuple[bool, bytes | None] = (False, None)
+    ) -> OrgContext:
         """The organization as ``user_id`` sees it.
+
+        Args:
+            org_id: the organization.
+            user_id: the user.
+            prefetched: ``(True, value)`` when the cached membership was already read
+                (with the session, :mod:`saaskit.auth.prefetch`).
 
         Raises:
             OrgNotFound: no such organization, or the user is not a member.
         """
-        key = membership_key(user_id, org_id)
-        raw = await self.store.get(key) if self.settings.membership_cache_seconds else None
+        found, raw = prefetched
+        if not found and self.settings.membership_cache_seconds:
+            raw = await self.store.get(membership_key(user_id, org_id))
         return self.context_from(raw, org_id, user_id) or await self.load_context(org_id, user_id)
 
     def context_from(self, raw: bytes | None, org_id: int, user_id: int) -> OrgContext | None:
