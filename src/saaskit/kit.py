@@ -431,6 +431,15 @@ class SaaSKit(Generic[UserT]):
         """Dependency: the user's plan grants ``feature`` (402 / 403 otherwise)."""
         return self.gates.require_feature(feature)
 
+    def require_org_plan(self, *plans: str) -> PlanDependency:
+        """Dependency: the caller's organization (:attr:`current_org`; 404 for a
+        non-member) is on one of ``plans`` (402 / 403 ``plan_required``)."""
+        return self.gates.for_owner(self._org_dependencies().owner()).require_plan(*plans)
+
+    def require_org_feature(self, feature: str) -> PlanDependency:
+        """Dependency: the plan of the caller's organization grants ``feature``."""
+        return self.gates.for_owner(self._org_dependencies().owner()).require_feature(feature)
+
     @cached_property
     def auth_router(self) -> APIRouter:
         """Register, login, refresh, logout, sessions (mount at ``/api/v1/auth``)."""

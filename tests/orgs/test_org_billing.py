@@ -52,3 +52,33 @@ async def test_an_organization_subscribes_through_its_billing_managers(billing: 
     kept = await client.delete(f"{ORGS}/{org}", headers=alice)
     assert kept.status_code == 409
     assert kept.json()["error"]["code"] == "organization_has_subscription"
+
+
+async def test_plan_gates_of_an_organization(billing: Billing) -> None:
+    from fastapi import Depends, FastAPI
+
+    from saaskit.billing.plans import UserPlan
+    from tests.helpers import build_app
+
+    kit = billing.kit
+    app: FastAPI = build_app(kit)
+
+    @app.get("/api/v1/orgs/{org_id}/reports")
+    async def reports(plan: UserPlan = Depends(kit.require_org_plan("pro"))) -> dict[str, str]:
+        return {"plan": str(plan.key)}
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        alice = await billing.signup("alice@example.com")
+        bob = await billing.signup("bob@example.com")
+        org = await new_org(client, alice)
+        path = f"/api/v1/orgs/{org}/reports"
+        assert (await client.get(path, headers=alice)).status_code == 402
+        assert (await client.get(path, headers=bob)).status_code == 404
+        session = await billing.checkout_for(alice, {"owner": f"organization:{org}"}, "pro")
+        billing.fake.complete_checkout(session)
+        await billing.deliver()
+        allowed = await client.get(path, headers=alice)
+        assert allowed.status_code == 200
+        assert allowed.json() == {"plan": "pro"}
+        assert (await client.get(path, headers=bob)).status_code == 404

@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from saaskit.auth import prefetch
 from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
 from saaskit.orgs.service import OrgContext, OrgService, membership_suffix
+from saaskit.types import Owner
 
 __all__ = ["ORG_HEADER", "OrgDependencies"]
 
@@ -82,6 +83,16 @@ class OrgDependencies:
             return ctx
 
         return dependency
+
+    def owner(self) -> Callable[..., Coroutine[Any, Any, Owner]]:
+        """A dependency: the billing owner of the caller's organization (any member), for
+        plan gates (``kit.gates.for_owner(...)``)."""
+        current_org = self.current_org
+
+        async def org_owner(ctx: OrgContext = Depends(current_org)) -> Owner:
+            return Owner("organization", ctx.organization_id)
+
+        return org_owner
 
     def require_org_role(self, *roles: str) -> OrgDependency:
         """A dependency: the caller's organization context if their role is one of ``roles``.
