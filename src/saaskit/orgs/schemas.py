@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -76,6 +77,15 @@ class OrgsSettings(BaseModel):
         False,
         description="Count pending invitations as taken seats when inviting (the seat "
         "limit is a plan's `seats` quota).",
+    )
+    sync_seat_quantity: bool = Field(
+        False,
+        description="Per-seat plans: after a membership change, set the organization's "
+        "subscription quantity to its seat count (members, plus pending invitations with "
+        "`seats_include_pending`), in one serialized job per organization.",
+    )
+    proration_behavior: Literal["create_prorations", "none", "always_invoice"] = Field(
+        "create_prorations", description="Stripe's proration of a quantity change."
     )
     membership_cache_seconds: int = Field(
         300, ge=0, description="How long a membership stays cached in the store (0: never)."

@@ -154,6 +154,9 @@ class OrgService:
         self.seat_limit: Callable[[int], Awaitable[int | None]] | None = None
         """How many seats an organization has (``None``: unlimited); set from billing (the
         plan's ``seats`` quota) when billing is on."""
+        self.seats_changed: Callable[[int], Awaitable[None]] | None = None
+        """Called with the organization's id after its seat count may have changed (the
+        subscription quantity job, when ``sync_seat_quantity``)."""
 
     # -- roles -------------------------------------------------------------------------
 
@@ -408,6 +411,7 @@ class OrgService:
                 await self._keep_an_owner(db, org_id)
             await db.delete(target)
         await self.forget(org_id, target_id)
+        await self._changed(org_id)
         action = "org_member_left" if target_id == actor_id else "org_member_removed"
         await self._record(action, org_id, actor_id, target_id, client, {"role": target.role})
 
@@ -489,6 +493,8 @@ class OrgService:
             )
             db.add(invitation)
         await self._send(ctx, invitation, token)
+        if self.settings.seats_include_pending:
+            await self._changed(ctx.organization_id)
         await self._record(
             "org_member_invited",
             ctx.organization_id,
@@ -552,6 +558,8 @@ class OrgService:
         async with self.session_factory() as db, db.begin():
             invitation = await self._pending_invitation(db, ctx.organization_id, invitation_id)
             invitation.revoked_at = _now()
+        if self.settings.seats_include_pending:
+            await self._changed(ctx.organization_id)
         await self._record(
             "org_invitation_revoked",
             ctx.organization_id,
@@ -629,6 +637,7 @@ class OrgService:
             invitation.accepted_at = _now()
             role = invitation.role
         await self.forget(org_id, user.id)
+        await self._changed(org_id)
         await self._record(
             "org_invitation_accepted",
             org_id,
@@ -721,6 +730,31 @@ class OrgService:
         if found is None:
             raise InvitationInvalid()
         return found
+
+    async def seat_count(self, org_id: int) -> int:
+        """Seats taken: members, plus pending invitations with ``seats_include_pending``."""
+        member, inv = self.membership, self.invitation
+        async with self.session_factory() as db:
+            used = await db.scalar(select(func.count()).where(member.organization_id == org_id))
+            if self.settings.seats_include_pending:
+                used = (used or 0) + (
+                    await db.scalar(
+                        select(func.count())
+                        .select_from(inv)
+                        .where(
+                            inv.organization_id == org_id,
+                            inv.accepted_at.is_(None),
+                            inv.revoked_at.is_(None),
+                            inv.expires_at > _now(),
+                        )
+                    )
+                    or 0
+                )
+        return int(used or 0)
+
+    async def _changed(self, org_id: int) -> None:
+        if self.seats_changed is not None:
+            await self.seats_changed(org_id)
 
     async def _seats(self, org_id: int) -> int | None:
         return await self.seat_limit(org_id) if self.seat_limit is not None else None

@@ -24,6 +24,7 @@ from saaskit.orgs.errors import (
 )
 from saaskit.orgs.models import ORG_TABLES, InvitationMixin, MembershipMixin, OrganizationMixin
 from saaskit.orgs.schemas import OrgsSettings
+from saaskit.orgs.seats import SEATS_TASK, SeatSync
 from saaskit.orgs.service import ACTIONS, INVITATION_TASK, OrgService
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
@@ -119,6 +120,7 @@ class OrgsFeature(Feature[OrgService]):
     def __init__(self, settings: OrgsSettings | None = None) -> None:
         self.settings = settings  # else read from SAASKIT_ORGS__*
         self.dependencies: OrgDependencies | None = None
+        self.seat_sync: SeatSync | None = None
 
     def enabled(self, settings: SaaSKitSettings) -> bool:
         """``SAASKIT_ORGS__ENABLED`` (default: on)."""
@@ -155,6 +157,10 @@ class OrgsFeature(Feature[OrgService]):
                 return limit
 
             service.seat_limit = seats
+            settings = service.settings
+            if settings.sync_seat_quantity:
+                self.seat_sync = SeatSync(service, billing, host.store, host.runner)
+                service.seats_changed = self.seat_sync.request
         self.billing = billing
         return service
 
@@ -174,7 +180,10 @@ class OrgsFeature(Feature[OrgService]):
                 },
             )
 
-        return {INVITATION_TASK: send_invitation}
+        tasks: dict[str, TaskFunction] = {INVITATION_TASK: send_invitation}
+        if self.seat_sync is not None:
+            tasks[SEATS_TASK] = self.seat_sync.task
+        return tasks
 
     def router(self, kit: FeatureHost, service: OrgService | None) -> APIRouter | None:
         """Organizations, members, invitations, audit."""
