@@ -24,6 +24,9 @@ from saaskit.types import Owner
 
 __all__ = ["ORG_HEADER", "OrgDependencies"]
 
+MAX_ID = 2**31 - 1
+"""The largest organization id (32-bit ids): anything larger is no organization."""
+
 ORG_HEADER = "X-Organization"
 """The header that names the organization of a request whose path does not."""
 
@@ -35,7 +38,7 @@ async def _announce(request: Request) -> None:
     request without a valid organization still gets 401 before 404)."""
     raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
     text = str(raw) if raw is not None else ""
-    if text.isdigit() and len(text) <= 18:
+    if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
         prefetch.want(membership_suffix(int(text)))
 
 
@@ -44,7 +47,7 @@ def _org_id(request: Request) -> int:
     if raw is None:
         raise OrgNotFound()
     text = str(raw)
-    if not text.isdigit() or len(text) > 18:
+    if not text.isdigit() or len(text) > 10 or int(text) > MAX_ID:
         raise OrgNotFound()
     return int(text)
 

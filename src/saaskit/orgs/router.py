@@ -8,9 +8,9 @@ role lacks the permission.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from saaskit.audit.router import AuditEventRead
 from saaskit.errors import error_responses
@@ -33,7 +33,13 @@ from saaskit.orgs.service import OrgContext, OrgService
 from saaskit.routing import body_limits, new_router
 from saaskit.types import Page
 
-__all__ = ["build_orgs_router"]
+__all__ = ["MAX_ID", "build_orgs_router"]
+
+MAX_ID = 2**31 - 1
+"""The largest id a route accepts (the tables' ids are 32-bit integers)."""
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+"""A path id: larger ones are refused (422) before they reach the database."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -146,7 +152,7 @@ def build_orgs_router(
     )
     async def mine(
         limit: int = Query(20, ge=1, le=100),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_ID),
         user: Any = Depends(current_user),
     ) -> Page[OrgRead]:
         rows, total = await service.mine(user.id, limit, offset)
@@ -160,7 +166,7 @@ def build_orgs_router(
         summary="Get an organization",
         description="404 `organization_not_found` unless the caller is a member.",
     )
-    async def get(org_id: int, ctx: OrgContext = Depends(current_org)) -> OrgRead:
+    async def get(org_id: Id, ctx: OrgContext = Depends(current_org)) -> OrgRead:
         return _org(await service.get(org_id), ctx.role)
 
     @router.patch(
@@ -172,7 +178,7 @@ def build_orgs_router(
         description="Permission `org:update`.",
     )
     async def rename(
-        org_id: int, body: OrgUpdate, request: Request, ctx: OrgContext = Depends(current_org)
+        org_id: Id, body: OrgUpdate, request: Request, ctx: OrgContext = Depends(current_org)
     ) -> OrgRead:
         return _org(await service.rename(ctx, body.name, client(request)), ctx.role)
 
@@ -186,7 +192,7 @@ def build_orgs_router(
         "subscription at once; `subscription_canceled` says whether there was one.",
     )
     async def delete(
-        org_id: int, request: Request, ctx: OrgContext = Depends(reader("org:delete"))
+        org_id: Id, request: Request, ctx: OrgContext = Depends(reader("org:delete"))
     ) -> OrgDeleted:
         canceled = bool(await cancel(org_id)) if cancel is not None else False
         await service.delete(ctx, client(request))
@@ -202,7 +208,7 @@ def build_orgs_router(
         "`organization_member_not_found` for a user who is not a member.",
     )
     async def transfer(
-        org_id: int, body: OwnershipTransfer, request: Request, user: Any = Depends(current_user)
+        org_id: Id, body: OwnershipTransfer, request: Request, user: Any = Depends(current_user)
     ) -> Response:
         await service.transfer(org_id, user.id, body.user_id, client(request))
         return Response(status_code=204)
@@ -216,9 +222,9 @@ def build_orgs_router(
         description="Permission `members:read`.",
     )
     async def members(
-        org_id: int,
+        org_id: Id,
         limit: int = Query(20, ge=1, le=100),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_ID),
         ctx: OrgContext = Depends(reader("members:read")),
     ) -> Page[MemberRead]:
         rows, total = await service.members(org_id, limit, offset)
@@ -245,8 +251,8 @@ def build_orgs_router(
         "last owner would be demoted; 422 `organization_unknown_role`.",
     )
     async def change_role(
-        org_id: int,
-        user_id: int,
+        org_id: Id,
+        user_id: Id,
         body: MemberRoleUpdate,
         request: Request,
         ctx: OrgContext = Depends(current_org),
@@ -265,7 +271,7 @@ def build_orgs_router(
         "`organization_last_owner`.",
     )
     async def remove(
-        org_id: int, user_id: int, request: Request, ctx: OrgContext = Depends(current_org)
+        org_id: Id, user_id: Id, request: Request, ctx: OrgContext = Depends(current_org)
     ) -> Response:
         await service.remove(org_id, ctx.user_id, user_id, client(request))
         return Response(status_code=204)
@@ -279,7 +285,7 @@ def build_orgs_router(
         description="409 `organization_last_owner` for the last owner.",
     )
     async def leave(
-        org_id: int, request: Request, ctx: OrgContext = Depends(current_org)
+        org_id: Id, request: Request, ctx: OrgContext = Depends(current_org)
     ) -> Response:
         await service.leave(org_id, ctx.user_id, client(request))
         return Response(status_code=204)
@@ -297,7 +303,7 @@ def build_orgs_router(
         "when every seat of the plan is taken.",
     )
     async def invite(
-        org_id: int,
+        org_id: Id,
         body: InvitationCreate,
         request: Request,
         ctx: OrgContext = Depends(current_org),
@@ -313,9 +319,9 @@ def build_orgs_router(
         description="Permission `members:invite`.",
     )
     async def invitations(
-        org_id: int,
+        org_id: Id,
         limit: int = Query(20, ge=1, le=100),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_ID),
         ctx: OrgContext = Depends(reader("members:invite")),
     ) -> Page[InvitationRead]:
         rows, total = await service.pending(org_id, limit, offset)
@@ -330,7 +336,7 @@ def build_orgs_router(
         description="A new link (the old one stops working) and a new expiry.",
     )
     async def resend(
-        org_id: int, invitation_id: int, request: Request, ctx: OrgContext = Depends(current_org)
+        org_id: Id, invitation_id: Id, request: Request, ctx: OrgContext = Depends(current_org)
     ) -> InvitationRead:
         return _invitation(await service.resend(ctx, invitation_id, client(request)))
 
@@ -342,7 +348,7 @@ def build_orgs_router(
         summary="Revoke an invitation",
     )
     async def revoke(
-        org_id: int, invitation_id: int, request: Request, ctx: OrgContext = Depends(current_org)
+        org_id: Id, invitation_id: Id, request: Request, ctx: OrgContext = Depends(current_org)
     ) -> Response:
         await service.revoke(ctx, invitation_id, client(request))
         return Response(status_code=204)
@@ -356,9 +362,9 @@ def build_orgs_router(
         description="Permission `audit:read`. Newest first.",
     )
     async def audit(
-        org_id: int,
+        org_id: Id,
         limit: int = Query(50, ge=1, le=100),
-        offset: int = Query(0, ge=0),
+        offset: int = Query(0, ge=0, le=MAX_ID),
         ctx: OrgContext = Depends(reader("audit:read")),
     ) -> Page[AuditEventRead]:
         rows, total = await service.events(org_id, limit, offset)

@@ -142,7 +142,9 @@ class MemberRoleUpdate(BaseModel):
 
 
 class OwnershipTransfer(BaseModel):
-    user_id: int = Field(description="A member who becomes an owner; the caller becomes admin.")
+    user_id: int = Field(
+        ge=1, le=2**31 - 1, description="A member who becomes an owner; the caller becomes admin."
+    )
 
 
 class InvitationCreate(BaseModel):
