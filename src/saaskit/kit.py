@@ -51,6 +51,9 @@ from saaskit.observability.metrics import (
     enable_metrics,
     recorder,
 )
+from saaskit.orgs.dependencies import OrgDependencies, OrgDependency
+from saaskit.orgs.service import OrgService
+from saaskit.orgs.wiring import OrgsFeature
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, declare_feature_tables, models_for
@@ -311,6 +314,34 @@ class SaaSKit(Generic[UserT]):
         return billing
 
     @property
+    def orgs(self) -> OrgService:
+        """Organizations, members and invitations (``SAASKIT_ORGS__ENABLED``, default on)."""
+        service: OrgService = self.feature(OrgsFeature)
+        return service
+
+    def _org_dependencies(self) -> OrgDependencies:
+        self.orgs  # noqa: B018 - built on first use; raises when switched off
+        feature = self._features.named(OrgsFeature.name)
+        deps = getattr(feature, "dependencies", None)
+        if not isinstance(deps, OrgDependencies):
+            raise RuntimeError("the orgs feature was replaced by one without dependencies")
+        return deps
+
+    @property
+    def current_org(self) -> OrgDependency:
+        """Dependency: the organization named by the path's ``org_id`` (or the
+        ``X-Organization`` header) with the caller's membership; 404 for a non-member."""
+        return self._org_dependencies().current_org
+
+    def require_org_permission(self, permission: str) -> OrgDependency:
+        """Dependency: :attr:`current_org` if the caller's role has ``permission`` (else 403)."""
+        return self._org_dependencies().require_org_permission(permission)
+
+    def require_org_role(self, *roles: str) -> OrgDependency:
+        """Dependency: :attr:`current_org` if the caller's role is one of ``roles`` (else 403)."""
+        return self._org_dependencies().require_org_role(*roles)
+
+    @property
     def billing(self) -> BillingService[UserT]:
         """Checkout, portal, sync and webhooks (``settings.billing.enabled`` only)."""
         if self._billing is None:
@@ -358,6 +389,15 @@ class SaaSKit(Generic[UserT]):
     def require_feature(self, feature: str) -> PlanDependency:
         """Dependency: the user's plan grants ``feature`` (402 / 403 otherwise)."""
         return self.gates.require_feature(feature)
+
+    def require_org_plan(self, *plans: str) -> PlanDependency:
+        """Dependency: the caller's organization (:attr:`current_org`; 404 for a
+        non-member) is on one of ``plans`` (402 / 403 ``plan_required``)."""
+        return self.gates.for_owner(self._org_dependencies().owner()).require_plan(*plans)
+
+    def require_org_feature(self, feature: str) -> PlanDependency:
+        """Dependency: the plan of the caller's organization grants ``feature``."""
+        return self.gates.for_owner(self._org_dependencies().owner()).require_feature(feature)
 
     @cached_property
     def auth_router(self) -> APIRouter:
@@ -524,9 +564,16 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing and AI (authentication and users are the kit's core).
+        Audit, health, billing, AI and organizations (authentication and users are the
+        kit's core).
     """
-    return [AuditFeature(), HealthFeature(), BillingFeature(billing_gateway), AIFeature(ai_quotas)]
+    return [
+        AuditFeature(),
+        HealthFeature(),
+        BillingFeature(billing_gateway),
+        AIFeature(ai_quotas),
+        OrgsFeature(),
+    ]
 
 
 def _compose(own: list[Feature[Any]], extra: Sequence[Feature[Any]]) -> list[Feature[Any]]:

@@ -38,6 +38,7 @@ from saaskit.billing.models import (
 )
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
+from saaskit.orgs.models import ORG_TABLES
 
 logger = logging.getLogger("saaskit")
 
@@ -86,8 +87,17 @@ def build_models(
         declare_tables(base, user_model, extra)
         return existing
     # The kit's own features' tables, in the order they were always declared.
-    own = {spec.key: spec for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES)}
-    order = ("audit_event", "subscription", "webhook_event", "ai_usage", "billing_customer")
+    own = {spec.key: spec for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES, *ORG_TABLES)}
+    order = (
+        "audit_event",
+        "subscription",
+        "webhook_event",
+        "ai_usage",
+        "billing_customer",
+        "organization",
+        "membership",
+        "invitation",
+    )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(
         audit_event=declared["audit_event"],

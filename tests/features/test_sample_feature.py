@@ -285,5 +285,11 @@ def test_a_feature_named_like_one_of_the_kits_replaces_it_in_place(database_url:
 
     replacement = BillingFeature()
     kit = SaaSKit(make_settings(database_url), features=[replacement])
-    assert [feature.name for feature in kit.features] == ["audit", "health", "billing", "ai"]
+    assert [feature.name for feature in kit.features] == [
+        "audit",
+        "health",
+        "billing",
+        "ai",
+        "orgs",
+    ]
     assert kit.features.named("billing") is replacement

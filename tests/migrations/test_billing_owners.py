@@ -58,6 +58,7 @@ def test_upgrade_keeps_every_owner_and_downgrade_restores_the_old_columns(
     seed(scratch_url)
 
     command.upgrade(config, "0006_billing_owners")
+    command.upgrade(config, "head")  # later revisions (organizations) add tables only
     command.check(config)  # the migrated schema is what the models declare
 
     assert run(

@@ -31,10 +31,12 @@ from typing import Generic, Protocol
 from fastapi.security import OAuth2PasswordBearer
 from starlette.requests import Request
 
+from saaskit.auth import prefetch
 from saaskit.auth.sessions import RefreshSession, SessionManager, is_session_id
 from saaskit.auth.tokens import TokenClaims, TokenCodec
 from saaskit.exceptions import InvalidToken, NotAuthenticated
 from saaskit.store import Store
+from saaskit.store.keys import user_tag
 from saaskit.store.reads import Read
 from saaskit.types import UserT
 from saaskit.users.cache import UserCache
@@ -210,7 +212,15 @@ class SessionTokenReader(Generic[UserT]):
         claims = known.claims
         # One round trip (one MGET, one hash slot): what read_pair does, with the keys
         # joined once per token.
-        values = await self.store.get_many(known.keys)
+        extra = prefetch.wanted()  # more of this user's keys, in the same MGET
+        if extra:
+            tag = user_tag(claims.user_id)
+            count = len(known.keys)
+            values = await self.store.get_many(known.keys + tuple(f"{tag}:{s}" for s in extra))
+            prefetch.fetched(dict(zip(extra, values[count:], strict=True)))
+            values = values[:count]
+        else:
+            values = await self.store.get_many(known.keys)
         session = known.session.decode(values[: known.split])
         user = known.user.decode(values[known.split :])
         if session is None:  # ended, another user's, or stored by saaskit 0.x

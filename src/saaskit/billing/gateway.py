@@ -306,6 +306,26 @@ class StripeGateway:
             )
         return [subscription_from_data(obj.to_dict()) for obj in page.data]
 
+    async def set_quantity(
+        self, subscription_id: str, quantity: int, *, proration_behavior: str
+    ) -> None:
+        """Set the absolute quantity of the subscription's (single) item (per-seat plans).
+
+        The ``customer.subscription.updated`` webhook that follows updates the local row.
+        """
+        with self._errors("update subscription quantity"):
+            obj = await self.client.v1.subscriptions.retrieve_async(subscription_id)
+            item = obj.to_dict()["items"]["data"][0]
+            if int(item.get("quantity") or 0) == quantity:
+                return
+            await self.client.v1.subscriptions.update_async(
+                subscription_id,
+                {
+                    "items": [{"id": str(item["id"]), "quantity": quantity}],
+                    "proration_behavior": proration_behavior,
+                },
+            )
+
     async def aclose(self) -> None:
         """Close the HTTP client the SDK uses."""
         await self._http.close_async()  # type: ignore[no-untyped-call]

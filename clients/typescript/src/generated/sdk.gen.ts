@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
+import type { AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -218,6 +218,216 @@ export const authToken = <ThrowOnError extends boolean = false>(options: Options
  */
 export const authVerifyEmail = <ThrowOnError extends boolean = false>(options: Options<AuthVerifyEmailData, ThrowOnError>) => (options.client ?? client).post<AuthVerifyEmailResponses, AuthVerifyEmailErrors, ThrowOnError>({
     url: '/api/v1/auth/verify-email',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List my organizations
+ */
+export const orgsListMine = <ThrowOnError extends boolean = false>(options?: Options<OrgsListMineData, ThrowOnError>) => (options?.client ?? client).get<OrgsListMineResponses, OrgsListMineErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs',
+    ...options
+});
+
+/**
+ * Create an organization
+ *
+ * The caller becomes its owner. 409 `organization_slug_taken`.
+ */
+export const orgsCreate = <ThrowOnError extends boolean = false>(options: Options<OrgsCreateData, ThrowOnError>) => (options.client ?? client).post<OrgsCreateResponses, OrgsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Accept an invitation
+ *
+ * Join the organization with the invitation's token. The signed-in user's email must be verified and be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or revoked token; 402 `organization_seat_limit` when every seat is taken; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
+ */
+export const orgsAcceptInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsAcceptInvitationData, ThrowOnError>) => (options.client ?? client).post<OrgsAcceptInvitationResponses, OrgsAcceptInvitationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/invitations/accept',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Register through an invitation
+ *
+ * Create an account for the invited address and join. The address counts as verified: the token reached it. 404 `invitation_invalid`; 409 `email_already_registered` when the address has an account (sign in and accept instead, as `POST /auth/register` would answer); 402 `organization_seat_limit`.
+ */
+export const orgsRegisterWithInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsRegisterWithInvitationData, ThrowOnError>) => (options.client ?? client).post<OrgsRegisterWithInvitationResponses, OrgsRegisterWithInvitationErrors, ThrowOnError>({
+    url: '/api/v1/orgs/invitations/register',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete an organization
+ *
+ * Permission `org:delete` (owners). Cancels the organization's subscription at once; `subscription_canceled` says whether there was one.
+ */
+export const orgsDelete = <ThrowOnError extends boolean = false>(options: Options<OrgsDeleteData, ThrowOnError>) => (options.client ?? client).delete<OrgsDeleteResponses, OrgsDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}',
+    ...options
+});
+
+/**
+ * Get an organization
+ *
+ * 404 `organization_not_found` unless the caller is a member.
+ */
+export const orgsGet = <ThrowOnError extends boolean = false>(options: Options<OrgsGetData, ThrowOnError>) => (options.client ?? client).get<OrgsGetResponses, OrgsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}',
+    ...options
+});
+
+/**
+ * Rename an organization
+ *
+ * Permission `org:update`.
+ */
+export const orgsRename = <ThrowOnError extends boolean = false>(options: Options<OrgsRenameData, ThrowOnError>) => (options.client ?? client).patch<OrgsRenameResponses, OrgsRenameErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * The organization's audit trail
+ *
+ * Permission `audit:read`. Newest first.
+ */
+export const orgsAudit = <ThrowOnError extends boolean = false>(options: Options<OrgsAuditData, ThrowOnError>) => (options.client ?? client).get<OrgsAuditResponses, OrgsAuditErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/audit',
+    ...options
+});
+
+/**
+ * List pending invitations
+ *
+ * Permission `members:invite`.
+ */
+export const orgsInvitations = <ThrowOnError extends boolean = false>(options: Options<OrgsInvitationsData, ThrowOnError>) => (options.client ?? client).get<OrgsInvitationsResponses, OrgsInvitationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/invitations',
+    ...options
+});
+
+/**
+ * Invite by email
+ *
+ * Permission `members:invite`, for a role within the caller's. The email is sent in the background. Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402 `organization_seat_limit` when every seat of the plan is taken.
+ */
+export const orgsInvite = <ThrowOnError extends boolean = false>(options: Options<OrgsInviteData, ThrowOnError>) => (options.client ?? client).post<OrgsInviteResponses, OrgsInviteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/invitations',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke an invitation
+ */
+export const orgsRevokeInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsRevokeInvitationData, ThrowOnError>) => (options.client ?? client).delete<OrgsRevokeInvitationResponses, OrgsRevokeInvitationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/invitations/{invitation_id}',
+    ...options
+});
+
+/**
+ * Resend an invitation
+ *
+ * A new link (the old one stops working) and a new expiry.
+ */
+export const orgsResendInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsResendInvitationData, ThrowOnError>) => (options.client ?? client).post<OrgsResendInvitationResponses, OrgsResendInvitationErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend',
+    ...options
+});
+
+/**
+ * Leave an organization
+ *
+ * 409 `organization_last_owner` for the last owner.
+ */
+export const orgsLeave = <ThrowOnError extends boolean = false>(options: Options<OrgsLeaveData, ThrowOnError>) => (options.client ?? client).post<OrgsLeaveResponses, OrgsLeaveErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/leave',
+    ...options
+});
+
+/**
+ * List members
+ *
+ * Permission `members:read`.
+ */
+export const orgsMembers = <ThrowOnError extends boolean = false>(options: Options<OrgsMembersData, ThrowOnError>) => (options.client ?? client).get<OrgsMembersResponses, OrgsMembersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/members',
+    ...options
+});
+
+/**
+ * Remove a member
+ *
+ * Permission `members:manage`, for a member whose role is within the caller's. Takes effect on the member's next request. 409 `organization_last_owner`.
+ */
+export const orgsRemoveMember = <ThrowOnError extends boolean = false>(options: Options<OrgsRemoveMemberData, ThrowOnError>) => (options.client ?? client).delete<OrgsRemoveMemberResponses, OrgsRemoveMemberErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/members/{user_id}',
+    ...options
+});
+
+/**
+ * Change a member's role
+ *
+ * Permission `members:manage`; nobody grants or changes a role beyond their own (only owners make owners). 409 `organization_last_owner` when the last owner would be demoted; 422 `organization_unknown_role`.
+ */
+export const orgsChangeRole = <ThrowOnError extends boolean = false>(options: Options<OrgsChangeRoleData, ThrowOnError>) => (options.client ?? client).patch<OrgsChangeRoleResponses, OrgsChangeRoleErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/members/{user_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Transfer ownership
+ *
+ * An owner makes a member owner and becomes admin. 404 `organization_member_not_found` for a user who is not a member.
+ */
+export const orgsTransfer = <ThrowOnError extends boolean = false>(options: Options<OrgsTransferData, ThrowOnError>) => (options.client ?? client).post<OrgsTransferResponses, OrgsTransferErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/orgs/{org_id}/transfer',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -198,6 +198,114 @@ export type Health = {
 };
 
 /**
+ * InvitationAccept
+ */
+export type InvitationAccept = {
+    /**
+     * Token
+     */
+    token: string;
+};
+
+/**
+ * InvitationCreate
+ */
+export type InvitationCreate = {
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Role
+     */
+    role?: string;
+};
+
+/**
+ * InvitationRead
+ */
+export type InvitationRead = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Expires At
+     */
+    expires_at: string;
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Invited By
+     */
+    invited_by: number | null;
+    /**
+     * Role
+     */
+    role: string;
+};
+
+/**
+ * InvitationRegister
+ */
+export type InvitationRegister = {
+    /**
+     * Full Name
+     */
+    full_name?: string | null;
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Token
+     */
+    token: string;
+};
+
+/**
+ * MemberRead
+ */
+export type MemberRead = {
+    /**
+     * Email
+     */
+    email: string;
+    /**
+     * Full Name
+     */
+    full_name: string | null;
+    /**
+     * Joined At
+     */
+    joined_at: string;
+    /**
+     * Role
+     */
+    role: string;
+    /**
+     * User Id
+     */
+    user_id: number;
+};
+
+/**
+ * MemberRoleUpdate
+ */
+export type MemberRoleUpdate = {
+    /**
+     * Role
+     */
+    role: string;
+};
+
+/**
  * OAuthError
  *
  * An error of the token and revocation endpoints (RFC 6749 §5.2).
@@ -216,6 +324,88 @@ export type OAuthError = {
 };
 
 /**
+ * OrgCreate
+ */
+export type OrgCreate = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Slug
+     *
+     * Lowercase letters, digits and dashes; made from the name if omitted.
+     */
+    slug?: string | null;
+};
+
+/**
+ * OrgDeleted
+ */
+export type OrgDeleted = {
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Subscription Canceled
+     *
+     * Whether a subscription of the organization was canceled at once.
+     */
+    subscription_canceled: boolean;
+};
+
+/**
+ * OrgRead
+ */
+export type OrgRead = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Role
+     *
+     * The caller's role in the organization.
+     */
+    role: string;
+    /**
+     * Slug
+     */
+    slug: string;
+};
+
+/**
+ * OrgUpdate
+ */
+export type OrgUpdate = {
+    /**
+     * Name
+     */
+    name: string;
+};
+
+/**
+ * OwnershipTransfer
+ */
+export type OwnershipTransfer = {
+    /**
+     * User Id
+     *
+     * A member who becomes an owner; the caller becomes admin.
+     */
+    user_id: number;
+};
+
+/**
  * Page[AuditEventRead]
  */
 export type PageAuditEventRead = {
@@ -223,6 +413,72 @@ export type PageAuditEventRead = {
      * Items
      */
     items: Array<AuditEventRead>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[InvitationRead]
+ */
+export type PageInvitationRead = {
+    /**
+     * Items
+     */
+    items: Array<InvitationRead>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[MemberRead]
+ */
+export type PageMemberRead = {
+    /**
+     * Items
+     */
+    items: Array<MemberRead>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
+};
+
+/**
+ * Page[OrgRead]
+ */
+export type PageOrgRead = {
+    /**
+     * Items
+     */
+    items: Array<OrgRead>;
     /**
      * Limit
      */
@@ -1173,6 +1429,828 @@ export type AuthVerifyEmailResponses = {
 };
 
 export type AuthVerifyEmailResponse = AuthVerifyEmailResponses[keyof AuthVerifyEmailResponses];
+
+export type OrgsListMineData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/orgs';
+};
+
+export type OrgsListMineErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsListMineError = OrgsListMineErrors[keyof OrgsListMineErrors];
+
+export type OrgsListMineResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageOrgRead;
+};
+
+export type OrgsListMineResponse = OrgsListMineResponses[keyof OrgsListMineResponses];
+
+export type OrgsCreateData = {
+    body: OrgCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/orgs';
+};
+
+export type OrgsCreateErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsCreateError = OrgsCreateErrors[keyof OrgsCreateErrors];
+
+export type OrgsCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: OrgRead;
+};
+
+export type OrgsCreateResponse = OrgsCreateResponses[keyof OrgsCreateResponses];
+
+export type OrgsAcceptInvitationData = {
+    body: InvitationAccept;
+    path?: never;
+    query?: never;
+    url: '/api/v1/orgs/invitations/accept';
+};
+
+export type OrgsAcceptInvitationErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * A subscription is required; `plans` lists those that allow this
+     */
+    402: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsAcceptInvitationError = OrgsAcceptInvitationErrors[keyof OrgsAcceptInvitationErrors];
+
+export type OrgsAcceptInvitationResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgRead;
+};
+
+export type OrgsAcceptInvitationResponse = OrgsAcceptInvitationResponses[keyof OrgsAcceptInvitationResponses];
+
+export type OrgsRegisterWithInvitationData = {
+    body: InvitationRegister;
+    path?: never;
+    query?: never;
+    url: '/api/v1/orgs/invitations/register';
+};
+
+export type OrgsRegisterWithInvitationErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * A subscription is required; `plans` lists those that allow this
+     */
+    402: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type OrgsRegisterWithInvitationError = OrgsRegisterWithInvitationErrors[keyof OrgsRegisterWithInvitationErrors];
+
+export type OrgsRegisterWithInvitationResponses = {
+    /**
+     * Successful Response
+     */
+    201: OrgRead;
+};
+
+export type OrgsRegisterWithInvitationResponse = OrgsRegisterWithInvitationResponses[keyof OrgsRegisterWithInvitationResponses];
+
+export type OrgsDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}';
+};
+
+export type OrgsDeleteErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsDeleteError = OrgsDeleteErrors[keyof OrgsDeleteErrors];
+
+export type OrgsDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgDeleted;
+};
+
+export type OrgsDeleteResponse = OrgsDeleteResponses[keyof OrgsDeleteResponses];
+
+export type OrgsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}';
+};
+
+export type OrgsGetErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsGetError = OrgsGetErrors[keyof OrgsGetErrors];
+
+export type OrgsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgRead;
+};
+
+export type OrgsGetResponse = OrgsGetResponses[keyof OrgsGetResponses];
+
+export type OrgsRenameData = {
+    body: OrgUpdate;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}';
+};
+
+export type OrgsRenameErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsRenameError = OrgsRenameErrors[keyof OrgsRenameErrors];
+
+export type OrgsRenameResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgRead;
+};
+
+export type OrgsRenameResponse = OrgsRenameResponses[keyof OrgsRenameResponses];
+
+export type OrgsAuditData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/orgs/{org_id}/audit';
+};
+
+export type OrgsAuditErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsAuditError = OrgsAuditErrors[keyof OrgsAuditErrors];
+
+export type OrgsAuditResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAuditEventRead;
+};
+
+export type OrgsAuditResponse = OrgsAuditResponses[keyof OrgsAuditResponses];
+
+export type OrgsInvitationsData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/orgs/{org_id}/invitations';
+};
+
+export type OrgsInvitationsErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsInvitationsError = OrgsInvitationsErrors[keyof OrgsInvitationsErrors];
+
+export type OrgsInvitationsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageInvitationRead;
+};
+
+export type OrgsInvitationsResponse = OrgsInvitationsResponses[keyof OrgsInvitationsResponses];
+
+export type OrgsInviteData = {
+    body: InvitationCreate;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/invitations';
+};
+
+export type OrgsInviteErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * A subscription is required; `plans` lists those that allow this
+     */
+    402: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type OrgsInviteError = OrgsInviteErrors[keyof OrgsInviteErrors];
+
+export type OrgsInviteResponses = {
+    /**
+     * Successful Response
+     */
+    201: InvitationRead;
+};
+
+export type OrgsInviteResponse = OrgsInviteResponses[keyof OrgsInviteResponses];
+
+export type OrgsRevokeInvitationData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+        /**
+         * Invitation Id
+         */
+        invitation_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/invitations/{invitation_id}';
+};
+
+export type OrgsRevokeInvitationErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsRevokeInvitationError = OrgsRevokeInvitationErrors[keyof OrgsRevokeInvitationErrors];
+
+export type OrgsRevokeInvitationResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type OrgsRevokeInvitationResponse = OrgsRevokeInvitationResponses[keyof OrgsRevokeInvitationResponses];
+
+export type OrgsResendInvitationData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+        /**
+         * Invitation Id
+         */
+        invitation_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend';
+};
+
+export type OrgsResendInvitationErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type OrgsResendInvitationError = OrgsResendInvitationErrors[keyof OrgsResendInvitationErrors];
+
+export type OrgsResendInvitationResponses = {
+    /**
+     * Successful Response
+     */
+    200: InvitationRead;
+};
+
+export type OrgsResendInvitationResponse = OrgsResendInvitationResponses[keyof OrgsResendInvitationResponses];
+
+export type OrgsLeaveData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/leave';
+};
+
+export type OrgsLeaveErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsLeaveError = OrgsLeaveErrors[keyof OrgsLeaveErrors];
+
+export type OrgsLeaveResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type OrgsLeaveResponse = OrgsLeaveResponses[keyof OrgsLeaveResponses];
+
+export type OrgsMembersData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/orgs/{org_id}/members';
+};
+
+export type OrgsMembersErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsMembersError = OrgsMembersErrors[keyof OrgsMembersErrors];
+
+export type OrgsMembersResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageMemberRead;
+};
+
+export type OrgsMembersResponse = OrgsMembersResponses[keyof OrgsMembersResponses];
+
+export type OrgsRemoveMemberData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+        /**
+         * User Id
+         */
+        user_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/members/{user_id}';
+};
+
+export type OrgsRemoveMemberErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsRemoveMemberError = OrgsRemoveMemberErrors[keyof OrgsRemoveMemberErrors];
+
+export type OrgsRemoveMemberResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type OrgsRemoveMemberResponse = OrgsRemoveMemberResponses[keyof OrgsRemoveMemberResponses];
+
+export type OrgsChangeRoleData = {
+    body: MemberRoleUpdate;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+        /**
+         * User Id
+         */
+        user_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/members/{user_id}';
+};
+
+export type OrgsChangeRoleErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsChangeRoleError = OrgsChangeRoleErrors[keyof OrgsChangeRoleErrors];
+
+export type OrgsChangeRoleResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type OrgsChangeRoleResponse = OrgsChangeRoleResponses[keyof OrgsChangeRoleResponses];
+
+export type OrgsTransferData = {
+    body: OwnershipTransfer;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/transfer';
+};
+
+export type OrgsTransferErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsTransferError = OrgsTransferErrors[keyof OrgsTransferErrors];
+
+export type OrgsTransferResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type OrgsTransferResponse = OrgsTransferResponses[keyof OrgsTransferResponses];
 
 export type UsersListData = {
     body?: never;

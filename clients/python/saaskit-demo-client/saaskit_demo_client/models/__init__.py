@@ -14,10 +14,24 @@ from .error_response import ErrorResponse
 from .field_error import FieldError
 from .health import Health
 from .health_status import HealthStatus
+from .invitation_accept import InvitationAccept
+from .invitation_create import InvitationCreate
+from .invitation_read import InvitationRead
+from .invitation_register import InvitationRegister
 from .login_request import LoginRequest
+from .member_read import MemberRead
+from .member_role_update import MemberRoleUpdate
 from .o_auth_error import OAuthError
 from .o_auth_error_error import OAuthErrorError
+from .org_create import OrgCreate
+from .org_deleted import OrgDeleted
+from .org_read import OrgRead
+from .org_update import OrgUpdate
+from .ownership_transfer import OwnershipTransfer
 from .page_audit_event_read import PageAuditEventRead
+from .page_invitation_read import PageInvitationRead
+from .page_member_read import PageMemberRead
+from .page_org_read import PageOrgRead
 from .page_user_read import PageUserRead
 from .password_change import PasswordChange
 from .reauthenticate_request import ReauthenticateRequest
@@ -51,10 +65,24 @@ __all__ = (
     "FieldError",
     "Health",
     "HealthStatus",
+    "InvitationAccept",
+    "InvitationCreate",
+    "InvitationRead",
+    "InvitationRegister",
     "LoginRequest",
+    "MemberRead",
+    "MemberRoleUpdate",
     "OAuthError",
     "OAuthErrorError",
+    "OrgCreate",
+    "OrgDeleted",
+    "OrgRead",
+    "OrgUpdate",
+    "OwnershipTransfer",
     "PageAuditEventRead",
+    "PageInvitationRead",
+    "PageMemberRead",
+    "PageOrgRead",
     "PageUserRead",
     "PasswordChange",
     "Reauthenticated",

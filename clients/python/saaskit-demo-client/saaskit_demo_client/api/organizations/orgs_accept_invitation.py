@@ -1,0 +1,221 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_response import ErrorResponse
+from ...models.invitation_accept import InvitationAccept
+from ...models.org_read import OrgRead
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: InvitationAccept,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/orgs/invitations/accept",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | OrgRead | None:
+    if response.status_code == 200:
+        response_200 = OrgRead.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 402:
+        response_402 = ErrorResponse.from_dict(response.json())
+
+        return response_402
+
+    if response.status_code == 403:
+        response_403 = ErrorResponse.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ErrorResponse.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | OrgRead]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: InvitationAccept,
+) -> Response[ErrorResponse | OrgRead]:
+    """Accept an invitation
+
+     Join the organization with the invitation's token. The signed-in user's email must be verified and
+    be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
+
+    Args:
+        body (InvitationAccept):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | OrgRead]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: InvitationAccept,
+) -> ErrorResponse | OrgRead | None:
+    """Accept an invitation
+
+     Join the organization with the invitation's token. The signed-in user's email must be verified and
+    be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
+
+    Args:
+        body (InvitationAccept):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | OrgRead
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: InvitationAccept,
+) -> Response[ErrorResponse | OrgRead]:
+    """Accept an invitation
+
+     Join the organization with the invitation's token. The signed-in user's email must be verified and
+    be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
+
+    Args:
+        body (InvitationAccept):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | OrgRead]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: InvitationAccept,
+) -> ErrorResponse | OrgRead | None:
+    """Accept an invitation
+
+     Join the organization with the invitation's token. The signed-in user's email must be verified and
+    be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or
+    revoked token; 402 `organization_seat_limit` when every seat is taken; 403
+    `invitation_email_mismatch`; 409 `organization_already_member`.
+
+    Args:
+        body (InvitationAccept):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | OrgRead
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed

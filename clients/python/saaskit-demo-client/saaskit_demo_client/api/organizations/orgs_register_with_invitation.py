@@ -1,0 +1,212 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_response import ErrorResponse
+from ...models.invitation_register import InvitationRegister
+from ...models.org_read import OrgRead
+from ...types import Response
+
+
+def _get_kwargs(
+    *,
+    body: InvitationRegister,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/orgs/invitations/register",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | OrgRead | None:
+    if response.status_code == 201:
+        response_201 = OrgRead.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 400:
+        response_400 = ErrorResponse.from_dict(response.json())
+
+        return response_400
+
+    if response.status_code == 402:
+        response_402 = ErrorResponse.from_dict(response.json())
+
+        return response_402
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = ErrorResponse.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorResponse.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | OrgRead]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: InvitationRegister,
+) -> Response[ErrorResponse | OrgRead]:
+    """Register through an invitation
+
+     Create an account for the invited address and join. The address counts as verified: the token
+    reached it. 404 `invitation_invalid`; 409 `email_already_registered` when the address has an account
+    (sign in and accept instead, as `POST /auth/register` would answer); 402 `organization_seat_limit`.
+
+    Args:
+        body (InvitationRegister):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | OrgRead]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: InvitationRegister,
+) -> ErrorResponse | OrgRead | None:
+    """Register through an invitation
+
+     Create an account for the invited address and join. The address counts as verified: the token
+    reached it. 404 `invitation_invalid`; 409 `email_already_registered` when the address has an account
+    (sign in and accept instead, as `POST /auth/register` would answer); 402 `organization_seat_limit`.
+
+    Args:
+        body (InvitationRegister):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | OrgRead
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: InvitationRegister,
+) -> Response[ErrorResponse | OrgRead]:
+    """Register through an invitation
+
+     Create an account for the invited address and join. The address counts as verified: the token
+    reached it. 404 `invitation_invalid`; 409 `email_already_registered` when the address has an account
+    (sign in and accept instead, as `POST /auth/register` would answer); 402 `organization_seat_limit`.
+
+    Args:
+        body (InvitationRegister):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | OrgRead]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: InvitationRegister,
+) -> ErrorResponse | OrgRead | None:
+    """Register through an invitation
+
+     Create an account for the invited address and join. The address counts as verified: the token
+    reached it. 404 `invitation_invalid`; 409 `email_already_registered` when the address has an account
+    (sign in and accept instead, as `POST /auth/register` would answer); 402 `organization_seat_limit`.
+
+    Args:
+        body (InvitationRegister):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | OrgRead
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+        )
+    ).parsed

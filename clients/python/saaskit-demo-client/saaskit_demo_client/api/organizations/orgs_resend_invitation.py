@@ -1,0 +1,203 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.error_response import ErrorResponse
+from ...models.invitation_read import InvitationRead
+from ...types import Response
+
+
+def _get_kwargs(
+    org_id: int,
+    invitation_id: int,
+) -> dict[str, Any]:
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend".format(
+            org_id=quote(str(org_id), safe=""),
+            invitation_id=quote(str(invitation_id), safe=""),
+        ),
+    }
+
+    return _kwargs
+
+
+def _parse_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> ErrorResponse | InvitationRead | None:
+    if response.status_code == 200:
+        response_200 = InvitationRead.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = ErrorResponse.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = ErrorResponse.from_dict(response.json())
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = ErrorResponse.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 422:
+        response_422 = ErrorResponse.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = ErrorResponse.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(
+    *, client: AuthenticatedClient | Client, response: httpx.Response
+) -> Response[ErrorResponse | InvitationRead]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    org_id: int,
+    invitation_id: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ErrorResponse | InvitationRead]:
+    """Resend an invitation
+
+     A new link (the old one stops working) and a new expiry.
+
+    Args:
+        org_id (int):
+        invitation_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | InvitationRead]
+    """
+
+    kwargs = _get_kwargs(
+        org_id=org_id,
+        invitation_id=invitation_id,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    org_id: int,
+    invitation_id: int,
+    *,
+    client: AuthenticatedClient,
+) -> ErrorResponse | InvitationRead | None:
+    """Resend an invitation
+
+     A new link (the old one stops working) and a new expiry.
+
+    Args:
+        org_id (int):
+        invitation_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | InvitationRead
+    """
+
+    return sync_detailed(
+        org_id=org_id,
+        invitation_id=invitation_id,
+        client=client,
+    ).parsed
+
+
+async def asyncio_detailed(
+    org_id: int,
+    invitation_id: int,
+    *,
+    client: AuthenticatedClient,
+) -> Response[ErrorResponse | InvitationRead]:
+    """Resend an invitation
+
+     A new link (the old one stops working) and a new expiry.
+
+    Args:
+        org_id (int):
+        invitation_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ErrorResponse | InvitationRead]
+    """
+
+    kwargs = _get_kwargs(
+        org_id=org_id,
+        invitation_id=invitation_id,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    org_id: int,
+    invitation_id: int,
+    *,
+    client: AuthenticatedClient,
+) -> ErrorResponse | InvitationRead | None:
+    """Resend an invitation
+
+     A new link (the old one stops working) and a new expiry.
+
+    Args:
+        org_id (int):
+        invitation_id (int):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ErrorResponse | InvitationRead
+    """
+
+    return (
+        await asyncio_detailed(
+            org_id=org_id,
+            invitation_id=invitation_id,
+            client=client,
+        )
+    ).parsed

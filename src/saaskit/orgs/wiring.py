@@ -1,0 +1,214 @@
+"""The organizations feature's contribution to the kit (on by default)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+
+from saaskit.billing.owners import OwnerProfile
+from saaskit.email.mailer import Mailer
+from saaskit.email.rendering import build_link
+from saaskit.features import Feature, FeatureHost, FeatureRegistry, read_section
+from saaskit.orgs.dependencies import OrgDependencies
+from saaskit.orgs.errors import (
+    AlreadyMember,
+    InvitationEmailMismatch,
+    InvitationInvalid,
+    LastOwner,
+    MemberNotFound,
+    OrgHasSubscription,
+    OrgNotFound,
+    OrgPermissionDenied,
+    SeatLimitReached,
+    SlugTaken,
+    UnknownRole,
+)
+from saaskit.orgs.models import ORG_TABLES, InvitationMixin, MembershipMixin, OrganizationMixin
+from saaskit.orgs.schemas import OrgsSettings
+from saaskit.orgs.seats import SEATS_TASK, SeatSync
+from saaskit.orgs.service import ACTIONS, INVITATION_TASK, OrgService
+from saaskit.settings import SaaSKitSettings
+from saaskit.store import Store
+from saaskit.tasks.runner import TaskFunction
+from saaskit.types import Owner
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+__all__ = ["ORG_KIND", "OrgBillingOwners", "OrgsFeature"]
+
+ORG_KIND: Literal["organization"] = "organization"
+"""The billing owner kind of an organization (``?owner=organization:3``)."""
+
+INVITATION_PATH = "/invitations/accept"
+"""The frontend page an invitation link opens (``frontend_url`` + this + ``?token=``)."""
+
+
+class OrgsKit(FeatureHost, Protocol):
+    """What the organizations feature is built from (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def mailer(self) -> Mailer: ...
+
+    @property
+    def user_model(self) -> type[Any]: ...
+
+    @property
+    def features(self) -> FeatureRegistry: ...
+
+    @property
+    def auth(self) -> Any:
+        """The kit's :class:`~saaskit.auth.service.AuthService` (``register``)."""
+        ...
+
+    @property
+    def users(self) -> Any:
+        """The kit's :class:`~saaskit.users.service.UserService` (``update``)."""
+        ...
+
+
+class OrgBillingOwners:
+    """Billing's view of organizations: members with ``billing:manage`` manage it."""
+
+    def __init__(self, service: OrgService) -> None:
+        self.service = service
+
+    async def profile(self, owner_id: int, /) -> OwnerProfile | None:
+        async with self.service.session_factory() as db:
+            org = await db.get(self.service.organization, owner_id)
+        if org is None:
+            return None
+        return OwnerProfile(email=None, name=org.name, created_at=org.created_at)
+
+    async def can_manage(self, user: Any, owner_id: int, /) -> bool:
+        try:
+            ctx = await self.service.context(owner_id, int(user.id))
+        except OrgNotFound:
+            return False
+        return ctx.allows("billing:manage")
+
+
+class OrgsFeature(Feature[OrgService]):
+    """Organizations: ``/api/v1/orgs``, ``kit.current_org``, billing per organization.
+
+    On by default; ``SAASKIT_ORGS__ENABLED=false`` switches it off (its tables stay: they
+    come with saaskit's migrations).
+    """
+
+    name = "orgs"
+    settings_model = OrgsSettings
+    prefix = "/orgs"
+    tags = ("organizations",)
+    tables = ORG_TABLES
+    errors = (
+        OrgNotFound,
+        OrgPermissionDenied,
+        LastOwner,
+        SlugTaken,
+        MemberNotFound,
+        AlreadyMember,
+        UnknownRole,
+        InvitationInvalid,
+        InvitationEmailMismatch,
+        OrgHasSubscription,
+        SeatLimitReached,
+    )
+    audit_actions = ACTIONS
+
+    def __init__(self, settings: OrgsSettings | None = None) -> None:
+        self.settings = settings  # else read from SAASKIT_ORGS__*
+        self.dependencies: OrgDependencies | None = None
+        self.seat_sync: SeatSync | None = None
+
+    def enabled(self, settings: SaaSKitSettings) -> bool:
+        """``SAASKIT_ORGS__ENABLED`` (default: on)."""
+        own = self.settings or read_section(settings, self.name, OrgsSettings)
+        return own.enabled
+
+    def build(self, kit: FeatureHost) -> OrgService:
+        """The service; registers organizations as billing owners when billing is on."""
+        host = cast(OrgsKit, kit)
+        tables = host.models.tables
+        service = OrgService(
+            organization=cast(type[OrganizationMixin], tables["organization"]),
+            membership=cast(type[MembershipMixin], tables["membership"]),
+            invitation=cast(type[InvitationMixin], tables["invitation"]),
+            user_model=host.user_model,
+            audit_model=tables.get("audit_event"),
+            session_factory=host.session_factory,
+            store=host.store,
+            settings=cast(OrgsSettings, host.feature_settings(self.name)),
+            audit=host.audit,
+            runner=host.runner,
+        )
+        self.mailer = host.mailer
+        self.frontend_url = host.settings.email.frontend_url
+        self.dependencies = OrgDependencies(service, host.current_active_user)
+        billing = host.features.built("billing")
+        if billing is not None:
+            billing.owners.register(ORG_KIND, OrgBillingOwners(service))
+            catalog = billing.catalog
+
+            async def seats(org_id: int) -> int | None:
+                plan = await catalog.for_owner(Owner(ORG_KIND, org_id))
+                limit: int | None = plan.quota("seats")
+                return limit
+
+            service.seat_limit = seats
+            settings = service.settings
+            if settings.sync_seat_quantity:
+                self.seat_sync = SeatSync(service, billing, host.store, host.runner)
+                service.seats_changed = self.seat_sync.request
+        self.billing = billing
+        return service
+
+    def tasks(self, service: OrgService) -> dict[str, TaskFunction]:
+        """``orgs.send_invitation``: the invitation email."""
+        mailer, frontend = self.mailer, self.frontend_url
+
+        async def send_invitation(payload: dict[str, Any]) -> None:
+            await mailer.send(
+                "org_invitation",
+                payload["to"],
+                {
+                    "link": build_link(frontend, INVITATION_PATH, payload["token"]),
+                    "organization": payload["organization"],
+                    "role": payload["role"],
+                    "expires_hours": payload["hours"],
+                },
+            )
+
+        tasks: dict[str, TaskFunction] = {INVITATION_TASK: send_invitation}
+        if self.seat_sync is not None:
+            tasks[SEATS_TASK] = self.seat_sync.task
+        return tasks
+
+    def router(self, kit: FeatureHost, service: OrgService | None) -> APIRouter | None:
+        """Organizations, members, invitations, audit."""
+        from saaskit.orgs.router import build_orgs_router
+
+        if service is None or self.dependencies is None:
+            return None
+        billing = self.billing
+
+        async def refuse_if_subscribed(org_id: int) -> bool:
+            if billing is None:
+                return False
+            current = await billing.catalog.current(Owner(ORG_KIND, org_id))
+            if current is not None and billing.catalog.is_entitled(current.status):
+                raise OrgHasSubscription()
+            return False
+
+        host = cast(OrgsKit, kit)
+
+        async def register(email: str, password: str, full_name: str | None, client: Any) -> Any:
+            # The kit's registration (rate limit, audit, hooks) without a verification
+            # email: the invitation's token proved the address.
+            user = await host.auth.register(
+                email, password, full_name=full_name, client=client, send_verification=False
+            )
+            return await host.users.update(user.id, {"is_verified": True})
+
+        return build_orgs_router(kit, service, self.dependencies, refuse_if_subscribed, register)
