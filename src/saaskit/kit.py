@@ -329,8 +329,10 @@ class SaaSKit(Generic[UserT]):
 
     @property
     def current_org(self) -> OrgDependency:
-        """Dependency: the organization named by the path's ``org_id`` (or the
-        ``X-Organization`` header) with the caller's membership; 404 for a non-member."""
+        """Dependency: the caller's organization and membership (404 for a non-member).
+
+        The organization is named by the path's ``org_id`` or the ``X-Organization`` header.
+        """
         return self._org_dependencies().current_org
 
     def require_org_permission(self, permission: str) -> OrgDependency:
@@ -391,8 +393,10 @@ class SaaSKit(Generic[UserT]):
         return self.gates.require_feature(feature)
 
     def require_org_plan(self, *plans: str) -> PlanDependency:
-        """Dependency: the caller's organization (:attr:`current_org`; 404 for a
-        non-member) is on one of ``plans`` (402 / 403 ``plan_required``)."""
+        """Dependency: the caller's organization is on one of ``plans``.
+
+        402 / 403 ``plan_required`` otherwise; 404 for a non-member (:attr:`current_org`).
+        """
         return self.gates.for_owner(self._org_dependencies().owner()).require_plan(*plans)
 
     def require_org_feature(self, feature: str) -> PlanDependency:

@@ -26,8 +26,10 @@ _FETCHED: ContextVar[dict[str, bytes | None] | None] = ContextVar(
 
 
 def want(*suffixes: str) -> None:
-    """Ask the session reader to fetch ``{u:<uid>}:<suffix>`` for each suffix (replaces
-    what was asked before, and forgets what was fetched before)."""
+    """Ask the session reader to fetch ``{u:<uid>}:<suffix>`` for each suffix.
+
+    Replaces what was asked before, and forgets what was fetched before.
+    """
     _WANTED.set(suffixes)
     _FETCHED.set(None)
 
@@ -44,8 +46,11 @@ def fetched(values: dict[str, bytes | None]) -> None:
 
 
 def take(suffix: str) -> tuple[bool, bytes | None]:
-    """``(True, value)`` when the reader fetched ``suffix`` in this request (the value is
-    ``None`` for a missing key), else ``(False, None)``: read it yourself."""
+    """What the session reader fetched for ``suffix`` in this request, if it did.
+
+    ``(True, value)`` when it did (the value is ``None`` for a missing key), else
+    ``(False, None)``: read it yourself.
+    """
     values = _FETCHED.get()
     _FETCHED.set(None)  # once: a later request never sees this one's values
     _WANTED.set(())

@@ -34,8 +34,10 @@ OrgDependency = Callable[..., Coroutine[Any, Any, OrgContext]]
 
 
 async def _announce(request: Request) -> None:
-    """Ask the session reader to fetch the membership with the session (no raise: a
-    request without a valid organization still gets 401 before 404)."""
+    """Ask the session reader to fetch the membership with the session.
+
+    It raises nothing: a request without a valid organization still gets 401 before 404.
+    """
     raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
     text = str(raw) if raw is not None else ""
     if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
@@ -88,8 +90,10 @@ class OrgDependencies:
         return dependency
 
     def owner(self) -> Callable[..., Coroutine[Any, Any, Owner]]:
-        """A dependency: the billing owner of the caller's organization (any member), for
-        plan gates (``kit.gates.for_owner(...)``)."""
+        """A dependency: the billing owner of the caller's organization (any member).
+
+        For plan gates (``kit.gates.for_owner(...)``).
+        """
         current_org = self.current_org
 
         async def org_owner(ctx: OrgContext = Depends(current_org)) -> Owner:

@@ -44,24 +44,32 @@ class LastOwner(SaaSKitError):
 
 
 class SlugTaken(SaaSKitError):
+    """The slug is taken by another organization (409)."""
+
     code = "organization_slug_taken"
     status = 409
     message = "This slug is taken; choose another."
 
 
 class MemberNotFound(SaaSKitError):
+    """The user is not a member of the organization (404)."""
+
     code = "organization_member_not_found"
     status = 404
     message = "No such member of this organization."
 
 
 class AlreadyMember(SaaSKitError):
+    """The user is a member already (409)."""
+
     code = "organization_already_member"
     status = 409
     message = "This person is already a member of the organization."
 
 
 class UnknownRole(SaaSKitError):
+    """The role is not one the organization knows (422)."""
+
     code = "organization_unknown_role"
     status = 422
     message = "No such role."
@@ -94,8 +102,10 @@ class OrgHasSubscription(SaaSKitError):
 
 
 class SeatLimitReached(SaaSKitError):
-    """Every seat of the organization's plan is taken (402): a bigger plan or more seats
-    would allow the invitation or the acceptance."""
+    """Every seat of the organization's plan is taken (402).
+
+    A bigger plan or more seats would allow the invitation or the acceptance.
+    """
 
     code = "organization_seat_limit"
     status = 402

@@ -40,6 +40,7 @@ class MembershipMixin:
 
     @declared_attr
     def user_id(cls) -> Mapped[int]:
+        """The member (deleted with the user)."""
         return mapped_column(
             Integer,
             ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"),
@@ -76,6 +77,7 @@ class InvitationMixin:
 
     @declared_attr
     def invited_by(cls) -> Mapped[int | None]:
+        """Who invited (kept as null when that user is deleted)."""
         return mapped_column(
             Integer,
             ForeignKey(f"{cls.__user_table__}.id", ondelete="SET NULL"),

@@ -100,6 +100,8 @@ class OrgsSettings(BaseModel):
 
 
 class OrgCreate(BaseModel):
+    """A new organization: its name, and a slug (made from the name when not given)."""
+
     name: str = Field(min_length=1, max_length=100)
     slug: str | None = Field(
         None,
@@ -111,10 +113,14 @@ class OrgCreate(BaseModel):
 
 
 class OrgUpdate(BaseModel):
+    """A new name for an organization."""
+
     name: str = Field(min_length=1, max_length=100)
 
 
 class OrgRead(BaseModel):
+    """An organization, with the caller's role in it."""
+
     id: int
     name: str
     slug: str
@@ -130,6 +136,8 @@ class OrgDeleted(BaseModel):
 
 
 class MemberRead(BaseModel):
+    """A member of an organization and their role."""
+
     user_id: int
     email: str
     full_name: str | None
@@ -138,21 +146,29 @@ class MemberRead(BaseModel):
 
 
 class MemberRoleUpdate(BaseModel):
+    """The new role of a member."""
+
     role: str = Field(min_length=1, max_length=32)
 
 
 class OwnershipTransfer(BaseModel):
+    """Who becomes an owner when the caller hands the organization over."""
+
     user_id: int = Field(
         ge=1, le=2**31 - 1, description="A member who becomes an owner; the caller becomes admin."
     )
 
 
 class InvitationCreate(BaseModel):
+    """An invitation to an email address, with the role it grants."""
+
     email: EmailAddress
     role: str = Field("member", min_length=1, max_length=32)
 
 
 class InvitationRead(BaseModel):
+    """A pending invitation (never its token)."""
+
     id: int
     email: str
     role: str
@@ -162,10 +178,12 @@ class InvitationRead(BaseModel):
 
 
 class InvitationCreated(InvitationRead):
-    pass
+    """The invitation just made (its token went by email only)."""
 
 
 class InvitationAccept(BaseModel):
+    """The token from an invitation email."""
+
     token: str = Field(min_length=16, max_length=128)
 
 

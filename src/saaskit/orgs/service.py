@@ -169,8 +169,11 @@ class OrgService:
             raise UnknownRole()
 
     def _may_grant(self, actor_role: str, role: str) -> bool:
-        """An owner grants any role; anyone else only roles within their own permissions
-        and never ``owner`` (no escalation through a role change or an invitation)."""
+        """Whether ``actor_role`` may grant ``role``.
+
+        An owner grants any role; anyone else only roles within their own permissions and
+        never ``owner`` (no escalation through a role change or an invitation).
+        """
         if actor_role == OWNER:
             return True
         return role != OWNER and self.permissions(role) <= self.permissions(actor_role)
@@ -197,8 +200,10 @@ class OrgService:
         return self.context_from(raw, org_id, user_id) or await self.load_context(org_id, user_id)
 
     def context_from(self, raw: bytes | None, org_id: int, user_id: int) -> OrgContext | None:
-        """A context from a cached value (``None``: not cached; raises for a cached
-        non-member)."""
+        """A context from a cached value.
+
+        ``None`` when it is not cached; raises for a cached non-member.
+        """
         if raw is None:
             return None
         try:
@@ -762,8 +767,10 @@ class OrgService:
     async def _check_seats(
         self, db: AsyncSession, org_id: int, limit: int | None, *, pending: bool
     ) -> None:
-        """Raise :class:`SeatLimitReached` when one more seat would exceed ``limit``
-        (counted in the transaction that holds the organization's lock)."""
+        """Raise :class:`SeatLimitReached` when one more seat would exceed ``limit``.
+
+        Counted in the transaction that holds the organization's lock.
+        """
         if limit is None:
             return
         member, inv = self.membership, self.invitation

@@ -76,6 +76,7 @@ class OrgBillingOwners:
         self.service = service
 
     async def profile(self, owner_id: int, /) -> OwnerProfile | None:
+        """The organization's name and creation time for its Stripe customer."""
         async with self.service.session_factory() as db:
             org = await db.get(self.service.organization, owner_id)
         if org is None:
@@ -83,6 +84,7 @@ class OrgBillingOwners:
         return OwnerProfile(email=None, name=org.name, created_at=org.created_at)
 
     async def can_manage(self, user: Any, owner_id: int, /) -> bool:
+        """Whether ``user`` is a member of the organization with ``billing:manage``."""
         try:
             ctx = await self.service.context(owner_id, int(user.id))
         except OrgNotFound:

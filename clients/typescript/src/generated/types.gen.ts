@@ -199,6 +199,8 @@ export type Health = {
 
 /**
  * InvitationAccept
+ *
+ * The token from an invitation email.
  */
 export type InvitationAccept = {
     /**
@@ -209,6 +211,8 @@ export type InvitationAccept = {
 
 /**
  * InvitationCreate
+ *
+ * An invitation to an email address, with the role it grants.
  */
 export type InvitationCreate = {
     /**
@@ -223,6 +227,8 @@ export type InvitationCreate = {
 
 /**
  * InvitationRead
+ *
+ * A pending invitation (never its token).
  */
 export type InvitationRead = {
     /**
@@ -271,6 +277,8 @@ export type InvitationRegister = {
 
 /**
  * MemberRead
+ *
+ * A member of an organization and their role.
  */
 export type MemberRead = {
     /**
@@ -297,6 +305,8 @@ export type MemberRead = {
 
 /**
  * MemberRoleUpdate
+ *
+ * The new role of a member.
  */
 export type MemberRoleUpdate = {
     /**
@@ -325,6 +335,8 @@ export type OAuthError = {
 
 /**
  * OrgCreate
+ *
+ * A new organization: its name, and a slug (made from the name when not given).
  */
 export type OrgCreate = {
     /**
@@ -357,6 +369,8 @@ export type OrgDeleted = {
 
 /**
  * OrgRead
+ *
+ * An organization, with the caller's role in it.
  */
 export type OrgRead = {
     /**
@@ -385,6 +399,8 @@ export type OrgRead = {
 
 /**
  * OrgUpdate
+ *
+ * A new name for an organization.
  */
 export type OrgUpdate = {
     /**
@@ -395,6 +411,8 @@ export type OrgUpdate = {
 
 /**
  * OwnershipTransfer
+ *
+ * Who becomes an owner when the caller hands the organization over.
  */
 export type OwnershipTransfer = {
     /**

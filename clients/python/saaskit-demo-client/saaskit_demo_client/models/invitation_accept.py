@@ -11,7 +11,8 @@ T = TypeVar("T", bound="InvitationAccept")
 
 @_attrs_define
 class InvitationAccept:
-    """
+    """The token from an invitation email.
+
     Attributes:
         token (str):
     """

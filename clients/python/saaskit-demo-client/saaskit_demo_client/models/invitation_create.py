@@ -13,7 +13,8 @@ T = TypeVar("T", bound="InvitationCreate")
 
 @_attrs_define
 class InvitationCreate:
-    """
+    """An invitation to an email address, with the role it grants.
+
     Attributes:
         email (str):
         role (str | Unset):  Default: 'member'.

@@ -12,7 +12,8 @@ T = TypeVar("T", bound="InvitationRead")
 
 @_attrs_define
 class InvitationRead:
-    """
+    """A pending invitation (never its token).
+
     Attributes:
         created_at (datetime.datetime):
         email (str):

@@ -12,7 +12,8 @@ T = TypeVar("T", bound="MemberRead")
 
 @_attrs_define
 class MemberRead:
-    """
+    """A member of an organization and their role.
+
     Attributes:
         email (str):
         full_name (None | str):

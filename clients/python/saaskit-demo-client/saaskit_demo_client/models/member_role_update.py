@@ -11,7 +11,8 @@ T = TypeVar("T", bound="MemberRoleUpdate")
 
 @_attrs_define
 class MemberRoleUpdate:
-    """
+    """The new role of a member.
+
     Attributes:
         role (str):
     """

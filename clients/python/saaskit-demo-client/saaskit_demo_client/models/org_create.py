@@ -13,7 +13,8 @@ T = TypeVar("T", bound="OrgCreate")
 
 @_attrs_define
 class OrgCreate:
-    """
+    """A new organization: its name, and a slug (made from the name when not given).
+
     Attributes:
         name (str):
         slug (None | str | Unset): Lowercase letters, digits and dashes; made from the name if omitted.

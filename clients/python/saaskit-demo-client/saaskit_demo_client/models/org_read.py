@@ -12,7 +12,8 @@ T = TypeVar("T", bound="OrgRead")
 
 @_attrs_define
 class OrgRead:
-    """
+    """An organization, with the caller's role in it.
+
     Attributes:
         created_at (datetime.datetime):
         id (int):

@@ -11,7 +11,8 @@ T = TypeVar("T", bound="OrgUpdate")
 
 @_attrs_define
 class OrgUpdate:
-    """
+    """A new name for an organization.
+
     Attributes:
         name (str):
     """

@@ -11,7 +11,8 @@ T = TypeVar("T", bound="OwnershipTransfer")
 
 @_attrs_define
 class OwnershipTransfer:
-    """
+    """Who becomes an owner when the caller hands the organization over.
+
     Attributes:
         user_id (int): A member who becomes an owner; the caller becomes admin.
     """

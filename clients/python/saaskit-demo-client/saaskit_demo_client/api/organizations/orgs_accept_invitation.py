@@ -108,7 +108,7 @@ def sync_detailed(
     `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
-        body (InvitationAccept):
+        body (InvitationAccept): The token from an invitation email.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -142,7 +142,7 @@ def sync(
     `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
-        body (InvitationAccept):
+        body (InvitationAccept): The token from an invitation email.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -171,7 +171,7 @@ async def asyncio_detailed(
     `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
-        body (InvitationAccept):
+        body (InvitationAccept): The token from an invitation email.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -203,7 +203,7 @@ async def asyncio(
     `invitation_email_mismatch`; 409 `organization_already_member`.
 
     Args:
-        body (InvitationAccept):
+        body (InvitationAccept): The token from an invitation email.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

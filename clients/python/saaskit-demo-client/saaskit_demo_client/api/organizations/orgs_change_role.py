@@ -106,7 +106,7 @@ def sync_detailed(
     Args:
         org_id (int):
         user_id (int):
-        body (MemberRoleUpdate):
+        body (MemberRoleUpdate): The new role of a member.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -145,7 +145,7 @@ def sync(
     Args:
         org_id (int):
         user_id (int):
-        body (MemberRoleUpdate):
+        body (MemberRoleUpdate): The new role of a member.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -179,7 +179,7 @@ async def asyncio_detailed(
     Args:
         org_id (int):
         user_id (int):
-        body (MemberRoleUpdate):
+        body (MemberRoleUpdate): The new role of a member.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -216,7 +216,7 @@ async def asyncio(
     Args:
         org_id (int):
         user_id (int):
-        body (MemberRoleUpdate):
+        body (MemberRoleUpdate): The new role of a member.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

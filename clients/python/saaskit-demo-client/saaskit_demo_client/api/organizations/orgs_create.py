@@ -90,7 +90,8 @@ def sync_detailed(
      The caller becomes its owner. 409 `organization_slug_taken`.
 
     Args:
-        body (OrgCreate):
+        body (OrgCreate): A new organization: its name, and a slug (made from the name when not
+            given).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,7 +122,8 @@ def sync(
      The caller becomes its owner. 409 `organization_slug_taken`.
 
     Args:
-        body (OrgCreate):
+        body (OrgCreate): A new organization: its name, and a slug (made from the name when not
+            given).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -147,7 +149,8 @@ async def asyncio_detailed(
      The caller becomes its owner. 409 `organization_slug_taken`.
 
     Args:
-        body (OrgCreate):
+        body (OrgCreate): A new organization: its name, and a slug (made from the name when not
+            given).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -176,7 +179,8 @@ async def asyncio(
      The caller becomes its owner. 409 `organization_slug_taken`.
 
     Args:
-        body (OrgCreate):
+        body (OrgCreate): A new organization: its name, and a slug (made from the name when not
+            given).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -118,7 +118,7 @@ def sync_detailed(
 
     Args:
         org_id (int):
-        body (InvitationCreate):
+        body (InvitationCreate): An invitation to an email address, with the role it grants.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -154,7 +154,7 @@ def sync(
 
     Args:
         org_id (int):
-        body (InvitationCreate):
+        body (InvitationCreate): An invitation to an email address, with the role it grants.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -185,7 +185,7 @@ async def asyncio_detailed(
 
     Args:
         org_id (int):
-        body (InvitationCreate):
+        body (InvitationCreate): An invitation to an email address, with the role it grants.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -219,7 +219,7 @@ async def asyncio(
 
     Args:
         org_id (int):
-        body (InvitationCreate):
+        body (InvitationCreate): An invitation to an email address, with the role it grants.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -101,7 +101,7 @@ def sync_detailed(
 
     Args:
         org_id (int):
-        body (OrgUpdate):
+        body (OrgUpdate): A new name for an organization.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -135,7 +135,7 @@ def sync(
 
     Args:
         org_id (int):
-        body (OrgUpdate):
+        body (OrgUpdate): A new name for an organization.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -164,7 +164,7 @@ async def asyncio_detailed(
 
     Args:
         org_id (int):
-        body (OrgUpdate):
+        body (OrgUpdate): A new name for an organization.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -196,7 +196,7 @@ async def asyncio(
 
     Args:
         org_id (int):
-        body (OrgUpdate):
+        body (OrgUpdate): A new name for an organization.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.

@@ -96,7 +96,8 @@ def sync_detailed(
 
     Args:
         org_id (int):
-        body (OwnershipTransfer):
+        body (OwnershipTransfer): Who becomes an owner when the caller hands the organization
+            over.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -131,7 +132,8 @@ def sync(
 
     Args:
         org_id (int):
-        body (OwnershipTransfer):
+        body (OwnershipTransfer): Who becomes an owner when the caller hands the organization
+            over.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -161,7 +163,8 @@ async def asyncio_detailed(
 
     Args:
         org_id (int):
-        body (OwnershipTransfer):
+        body (OwnershipTransfer): Who becomes an owner when the caller hands the organization
+            over.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -194,7 +197,8 @@ async def asyncio(
 
     Args:
         org_id (int):
-        body (OwnershipTransfer):
+        body (OwnershipTransfer): Who becomes an owner when the caller hands the organization
+            over.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
