@@ -27,6 +27,21 @@ async def test_create_list_get_rename_and_the_creator_is_owner(
     assert [o["name"] for o in mine["items"]] == ["Acme"]
 
 
+async def test_a_name_with_control_characters_is_a_422_not_a_database_error(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    # PostgreSQL refuses NUL in text: found by the fuzz test as a 500.
+    alice = await verified(kit, client, "alice@example.com")
+    for name in ["\u0000", "Acme\u0000Inc", "Acme\nInc"]:
+        created = await client.post(ORGS, json={"name": name}, headers=alice)
+        assert created.status_code == 422, name
+        assert created.json()["error"]["code"] == "validation_error"
+    org = await new_org(client, alice, "Acme")
+    renamed = await client.patch(f"{ORGS}/{org}", json={"name": "\u0000"}, headers=alice)
+    assert renamed.status_code == 422
+    assert (await client.get(ORGS, headers=alice)).json()["total"] == 1
+
+
 async def test_slug_is_unique(kit: SaaSKit[Any], client: httpx.AsyncClient) -> None:
     alice = await verified(kit, client, "alice@example.com")
     body = {"name": "A", "slug": "acme"}

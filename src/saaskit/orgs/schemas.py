@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from saaskit.text import PasswordText, SingleLine
 from saaskit.users.emails import EmailAddress
 
 __all__ = [
@@ -102,7 +103,7 @@ class OrgsSettings(BaseModel):
 class OrgCreate(BaseModel):
     """A new organization: its name, and a slug (made from the name when not given)."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLine = Field(min_length=1, max_length=100)
     slug: str | None = Field(
         None,
         min_length=2,
@@ -115,7 +116,7 @@ class OrgCreate(BaseModel):
 class OrgUpdate(BaseModel):
     """A new name for an organization."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: SingleLine = Field(min_length=1, max_length=100)
 
 
 class OrgRead(BaseModel):
@@ -148,7 +149,7 @@ class MemberRead(BaseModel):
 class MemberRoleUpdate(BaseModel):
     """The new role of a member."""
 
-    role: str = Field(min_length=1, max_length=32)
+    role: SingleLine = Field(min_length=1, max_length=32)
 
 
 class OwnershipTransfer(BaseModel):
@@ -163,7 +164,7 @@ class InvitationCreate(BaseModel):
     """An invitation to an email address, with the role it grants."""
 
     email: EmailAddress
-    role: str = Field("member", min_length=1, max_length=32)
+    role: SingleLine = Field("member", min_length=1, max_length=32)
 
 
 class InvitationRead(BaseModel):
@@ -184,9 +185,9 @@ class InvitationCreated(InvitationRead):
 class InvitationAccept(BaseModel):
     """The token from an invitation email."""
 
-    token: str = Field(min_length=16, max_length=128)
+    token: SingleLine = Field(min_length=16, max_length=128)
 
 
 class InvitationRegister(InvitationAccept):
-    password: str = Field(min_length=1, max_length=1024)
-    full_name: str | None = Field(None, max_length=255)
+    password: PasswordText = Field(min_length=1, max_length=1024)
+    full_name: SingleLine | None = Field(None, max_length=255)
