@@ -738,24 +738,28 @@ class OrgService:
 
     async def seat_count(self, org_id: int) -> int:
         """Seats taken: members, plus pending invitations with ``seats_include_pending``."""
-        member, inv = self.membership, self.invitation
         async with self.session_factory() as db:
-            used = await db.scalar(select(func.count()).where(member.organization_id == org_id))
-            if self.settings.seats_include_pending:
-                used = (used or 0) + (
-                    await db.scalar(
-                        select(func.count())
-                        .select_from(inv)
-                        .where(
-                            inv.organization_id == org_id,
-                            inv.accepted_at.is_(None),
-                            inv.revoked_at.is_(None),
-                            inv.expires_at > _now(),
-                        )
+            return await self._seats_used(db, org_id, pending=self.settings.seats_include_pending)
+
+    async def _seats_used(self, db: AsyncSession, org_id: int, *, pending: bool) -> int:
+        """Members of ``org_id``, plus its live pending invitations when ``pending``."""
+        member, inv = self.membership, self.invitation
+        used = await db.scalar(select(func.count()).where(member.organization_id == org_id)) or 0
+        if pending:
+            used += (
+                await db.scalar(
+                    select(func.count())
+                    .select_from(inv)
+                    .where(
+                        inv.organization_id == org_id,
+                        inv.accepted_at.is_(None),
+                        inv.revoked_at.is_(None),
+                        inv.expires_at > _now(),
                     )
-                    or 0
                 )
-        return int(used or 0)
+                or 0
+            )
+        return int(used)
 
     async def _changed(self, org_id: int) -> None:
         if self.seats_changed is not None:
@@ -773,23 +777,7 @@ class OrgService:
         """
         if limit is None:
             return
-        member, inv = self.membership, self.invitation
-        used = await db.scalar(select(func.count()).where(member.organization_id == org_id))
-        if pending:
-            used = (used or 0) + (
-                await db.scalar(
-                    select(func.count())
-                    .select_from(inv)
-                    .where(
-                        inv.organization_id == org_id,
-                        inv.accepted_at.is_(None),
-                        inv.revoked_at.is_(None),
-                        inv.expires_at > _now(),
-                    )
-                )
-                or 0
-            )
-        if (used or 0) + 1 > limit:
+        if await self._seats_used(db, org_id, pending=pending) + 1 > limit:
             raise SeatLimitReached()
 
     async def _rate_limit(self, ctx: OrgContext) -> None:
