@@ -33,9 +33,9 @@ class RateLimitRule(StrEnum):
     BILLING_SYNC = "billing_sync"
 
 
-def _key(rule: RateLimitRule, subject: str) -> str:
+def _key(rule: str, subject: str) -> str:
     digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
-    return f"rl:{RateLimitRule(rule).value}:{digest}"  # plain names from older code too
+    return f"rl:{rule}:{digest}"  # plain names from older code too
 
 
 class RateLimiter:
@@ -68,20 +68,38 @@ class RateLimiter:
 
     async def hit(self, rule: RateLimitRule, subject: str | None) -> None:
         """Count one hit; raise :class:`RateLimited` (with Retry-After) when over."""
+        await self.hit_limit(RateLimitRule(rule).value, self.rule(rule), subject)
+
+    async def hit_limit(
+        self, name: str, limit: RateLimit, subject: str | None, message: str | None = None
+    ) -> None:
+        """Count one hit of a feature's own limit; raise :class:`RateLimited` when over.
+
+        The kit's rules go through :meth:`hit`; a feature names its own (``orgs_invite``)
+        and passes the limit from its settings section, so it needs no core rule.
+
+        Args:
+            name: the limit's name, in its store keys and the rate-limited metric.
+            limit: how many hits per window.
+            subject: who is counted (``None``: nothing is counted).
+            message: the error's message (default: the generic one).
+
+        Raises:
+            RateLimited: ``subject`` is over ``limit`` (with the seconds to wait).
+        """
         if not self.settings.enabled or subject is None:
             return
-        limit = self.rule(rule)
-        count, retry_after = await self.store.hit(_key(rule, subject), limit.window_seconds)
+        count, retry_after = await self.store.hit(_key(name, subject), limit.window_seconds)
         if count > limit.limit:
-            recorder().rate_limited(RateLimitRule(rule).value)
-            raise RateLimited(retry_after)
+            recorder().rate_limited(name)
+            raise RateLimited(retry_after, message)
 
     async def forgive(self, rule: RateLimitRule, subject: str | None) -> None:
         """Take back one hit (a login that turned out to be right)."""
         if self.settings.enabled and subject is not None:
-            await self.store.incr(_key(rule, subject), -1)
+            await self.store.incr(_key(RateLimitRule(rule).value, subject), -1)
 
     async def reset(self, rule: RateLimitRule, subject: str | None) -> None:
         """Forget every hit of ``subject`` (a successful login clears its account)."""
         if self.settings.enabled and subject is not None:
-            await self.store.delete(_key(rule, subject))
+            await self.store.delete(_key(RateLimitRule(rule).value, subject))

@@ -277,6 +277,33 @@ async def test_invitations_are_rate_limited_per_inviter(
     assert codes == [201, 201, 429]
 
 
+async def test_invitation_limits_are_the_kits_rate_limits(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    # Counted by the kit's limiter, per organization too (another inviter of the same
+    # organization is refused), and switched off with the kit's other limits.
+    kit.orgs.settings.invitations_per_org_per_hour = 1
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    bob = await join(kit, client, org, alice, "bob@example.com")
+    await client.patch(
+        f"{ORGS}/{org}/members/{await user_id(kit, 'bob@example.com')}",
+        json={"role": "admin"},
+        headers=alice,
+    )
+    refused = await client.post(
+        f"{ORGS}/{org}/invitations", json={"email": "c@example.com"}, headers=bob
+    )
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused.headers["retry-after"]) > 0
+    kit.limiter.settings.enabled = False
+    allowed = await client.post(
+        f"{ORGS}/{org}/invitations", json={"email": "d@example.com"}, headers=bob
+    )
+    assert allowed.status_code == 201
+
+
 async def test_delete_removes_the_organization_for_everyone(
     kit: SaaSKit[Any], client: httpx.AsyncClient
 ) -> None:

@@ -26,7 +26,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.exceptions import RateLimited
 from saaskit.features import AuditRecorder
 from saaskit.orgs.errors import (
     AlreadyMember,
@@ -42,14 +41,36 @@ from saaskit.orgs.errors import (
 )
 from saaskit.orgs.models import InvitationMixin, MembershipMixin, OrganizationMixin
 from saaskit.orgs.schemas import OrgsSettings
+from saaskit.ratelimit import RateLimiter
+from saaskit.settings import RateLimit
 from saaskit.store import Store
 from saaskit.store.keys import user_tag
 from saaskit.tasks.runner import TaskRunner
+from saaskit.tasks.typed import TaskDef, enqueue
 from saaskit.types import ClientInfo
 
-__all__ = ["INVITATION_TASK", "OrgContext", "OrgService", "hash_token", "membership_key"]
+__all__ = [
+    "SEND_INVITATION",
+    "OrgContext",
+    "OrgService",
+    "SendInvitation",
+    "hash_token",
+    "membership_key",
+]
 
-INVITATION_TASK = "orgs.send_invitation"
+
+@dataclass(frozen=True, slots=True)
+class SendInvitation:
+    """The invitation email: where it goes, its token, and what it says."""
+
+    to: str
+    token: str
+    organization: str
+    role: str
+    hours: int
+
+
+SEND_INVITATION = TaskDef("orgs.send_invitation", SendInvitation)
 """The task that emails an invitation."""
 
 OWNER = "owner"
@@ -139,6 +160,7 @@ class OrgService:
         settings: OrgsSettings,
         audit: AuditRecorder,
         runner: TaskRunner,
+        limiter: RateLimiter,
     ) -> None:
         self.organization = organization
         self.membership = membership
@@ -150,6 +172,7 @@ class OrgService:
         self.settings = settings
         self.audit = audit
         self.runner = runner
+        self.limiter = limiter
         self.roles = settings.role_permissions()
         self.seat_limit: Callable[[int], Awaitable[int | None]] | None = None
         """How many seats an organization has (``None``: unlimited); set from billing (the
@@ -781,25 +804,26 @@ class OrgService:
             raise SeatLimitReached()
 
     async def _rate_limit(self, ctx: OrgContext) -> None:
-        window = 3600
-        for key, limit in (
-            (f"orgs:invite:org:{ctx.organization_id}", self.settings.invitations_per_org_per_hour),
-            (f"orgs:invite:user:{ctx.user_id}", self.settings.invitations_per_inviter_per_hour),
+        # The kit's limiter (it follows SAASKIT_RATE_LIMIT__ENABLED), with this feature's limits.
+        message = "Too many invitations; try again later."
+        for name, subject, per_hour in (
+            ("orgs_invite_org", ctx.organization_id, self.settings.invitations_per_org_per_hour),
+            ("orgs_invite_user", ctx.user_id, self.settings.invitations_per_inviter_per_hour),
         ):
-            count, retry_after = await self.store.hit(key, window)
-            if count > limit:
-                raise RateLimited(retry_after, "Too many invitations; try again later.")
+            limit = RateLimit(limit=per_hour, window_seconds=3600)
+            await self.limiter.hit_limit(name, limit, str(subject), message)
 
     async def _send(self, ctx: OrgContext, invitation: InvitationMixin, token: str) -> None:
-        await self.runner.enqueue(
-            INVITATION_TASK,
-            {
-                "to": invitation.email,
-                "token": token,
-                "organization": ctx.name,
-                "role": invitation.role,
-                "hours": self.settings.invitation_ttl_hours,
-            },
+        await enqueue(
+            self.runner,
+            SEND_INVITATION,
+            SendInvitation(
+                to=invitation.email,
+                token=token,
+                organization=ctx.name,
+                role=invitation.role,
+                hours=self.settings.invitation_ttl_hours,
+            ),
         )
 
     async def _record(

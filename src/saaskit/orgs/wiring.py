@@ -25,7 +25,8 @@ from saaskit.orgs.errors import (
 from saaskit.orgs.models import ORG_TABLES, InvitationMixin, MembershipMixin, OrganizationMixin
 from saaskit.orgs.schemas import OrgsSettings
 from saaskit.orgs.seats import SEATS_TASK, SeatSync
-from saaskit.orgs.service import ACTIONS, INVITATION_TASK, OrgService
+from saaskit.orgs.service import ACTIONS, SEND_INVITATION, OrgService, SendInvitation
+from saaskit.ratelimit import RateLimiter
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskFunction
@@ -51,6 +52,9 @@ class OrgsKit(FeatureHost, Protocol):
 
     @property
     def mailer(self) -> Mailer: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
 
     @property
     def user_model(self) -> type[Any]: ...
@@ -144,6 +148,7 @@ class OrgsFeature(Feature[OrgService]):
             settings=cast(OrgsSettings, host.feature_settings(self.name)),
             audit=host.audit,
             runner=host.runner,
+            limiter=host.limiter,
         )
         self.mailer = host.mailer
         self.frontend_url = host.settings.email.frontend_url
@@ -170,19 +175,19 @@ class OrgsFeature(Feature[OrgService]):
         """``orgs.send_invitation``: the invitation email."""
         mailer, frontend = self.mailer, self.frontend_url
 
-        async def send_invitation(payload: dict[str, Any]) -> None:
+        async def send_invitation(invitation: SendInvitation) -> None:
             await mailer.send(
                 "org_invitation",
-                payload["to"],
+                invitation.to,
                 {
-                    "link": build_link(frontend, INVITATION_PATH, payload["token"]),
-                    "organization": payload["organization"],
-                    "role": payload["role"],
-                    "expires_hours": payload["hours"],
+                    "link": build_link(frontend, INVITATION_PATH, invitation.token),
+                    "organization": invitation.organization,
+                    "role": invitation.role,
+                    "expires_hours": invitation.hours,
                 },
             )
 
-        tasks: dict[str, TaskFunction] = {INVITATION_TASK: send_invitation}
+        tasks = {SEND_INVITATION.name: SEND_INVITATION.handler(send_invitation)}
         if self.seat_sync is not None:
             tasks[SEATS_TASK] = self.seat_sync.task
         return tasks
