@@ -206,3 +206,20 @@ async def test_portal_uses_the_configured_return_url(
     assert set(response.json()) == {"url"}
     (call,) = fake_stripe.calls("POST", "/v1/billing_portal/sessions")
     assert call.params["return_url"] == "https://app.example.com/account"
+
+
+async def test_an_incomplete_subscription_blocks_a_second_checkout_and_grants_nothing(
+    billing: Billing,
+) -> None:
+    headers = await billing.signup()
+    subscription = await billing.subscribe(headers, "pro")
+    billing.fake.change_subscription(subscription, status="incomplete")  # awaiting 3-D Secure
+    await billing.deliver()
+
+    status = await billing.status(headers)
+    assert (status["plan"], status["entitled"]) == ("free", False)
+    assert (await billing.client.get("/reports", headers=headers)).status_code == 402
+    response = await billing.client.post(CHECKOUT, json={"plan": "team"}, headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_subscribed"
+    assert len(billing.fake.calls("POST", "/v1/checkout/sessions")) == 1
