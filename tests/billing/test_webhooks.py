@@ -265,6 +265,32 @@ async def test_hooks_run_once_per_change(billing: Billing) -> None:
     assert status["subscription"]["status"] == "past_due"
 
 
+async def test_trial_will_end_calls_its_hook_once_while_the_trial_runs(billing: Billing) -> None:
+    reminders: list[tuple[int, SubscriptionState]] = []
+
+    @billing.kit.hooks.on_trial_will_end
+    async def remind(user: User, state: SubscriptionState) -> None:
+        reminders.append((user.id, state))
+
+    headers = await billing.signup()
+    user = await billing.user()
+    subscription = billing.fake.complete_checkout(await billing.checkout(headers, "team"))
+    await billing.deliver()
+    event = billing.fake.trial_will_end(subscription["id"])
+    await billing.deliver(duplicate=True)
+
+    ((uid, state),) = reminders
+    assert uid == user.id
+    assert (state.plan, state.status) == ("team", "trialing")
+    assert state.trial_end is not None
+
+    # A late event, after the trial turned into a paid subscription, reminds nobody.
+    billing.fake.change_subscription(subscription["id"], status="active")
+    await billing.deliver()
+    await billing.deliver(events=[{**event, "id": "evt_late_trial_will_end"}])
+    assert len(reminders) == 1
+
+
 async def test_past_due_can_be_a_grace_period(
     make_kit: KitFactory, fake_stripe: FakeStripe
 ) -> None:

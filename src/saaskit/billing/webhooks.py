@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from saaskit.billing.gateway import _id
 from saaskit.billing.models import WebhookEventMixin
 from saaskit.billing.sync import SubscriptionSync
-from saaskit.billing.types import PaymentFailure
+from saaskit.billing.types import PaymentFailure, SubscriptionState
 from saaskit.exceptions import (
     InvalidWebhook,
     InvalidWebhookSignature,
@@ -250,7 +250,9 @@ class WebhookProcessor(Generic[UserT]):
         if kind not in HANDLED:
             logger.debug("stripe event %s (%s) ignored", event.get("id"), kind)
         elif kind.startswith("customer.subscription."):
-            await self.sync.subscription(str(obj["id"]), event_at=at)
+            state = await self.sync.subscription(str(obj["id"]), event_at=at)
+            if kind == "customer.subscription.trial_will_end" and state is not None:
+                await self._trial_will_end(state)
         elif kind == "checkout.session.completed":
             subscription = _id(obj.get("subscription"))
             if subscription:
@@ -262,6 +264,15 @@ class WebhookProcessor(Generic[UserT]):
             await self.sync.customer_deleted(str(obj["id"]), event_at=at)
         else:
             await self._invoice(kind, obj, at)
+
+    async def _trial_will_end(self, state: SubscriptionState) -> None:
+        # Only a trial that still runs: an event that arrives after the customer paid
+        # early or canceled reminds nobody.
+        if state.user_id is None or state.status != "trialing":
+            return
+        user = await self.sync.users.get(state.user_id)
+        if user is not None:
+            await self.hooks.emit_event("trial_will_end", user, state)
 
     async def _invoice(self, kind: str, invoice: dict[str, Any], at: datetime | None) -> None:
         details = (invoice.get("parent") or {}).get("subscription_details") or {}
