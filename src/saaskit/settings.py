@@ -515,6 +515,21 @@ class BillingSettings(BaseModel):
     price_cache_seconds: int = Field(
         3600, ge=0, description="How long prices read from Stripe are cached in the store."
     )
+    allow_promotion_codes: bool = Field(
+        False,
+        description="Checkout shows a promotion-code field (codes made in the Stripe dashboard).",
+    )
+    automatic_tax: bool = Field(
+        False,
+        description="Stripe Tax computes tax at Checkout; the address entered is saved on the "
+        "customer (turn Stripe Tax on in the dashboard first).",
+    )
+    tax_id_collection: bool = Field(
+        False, description="Checkout lets businesses enter a tax ID (VAT), saved on the customer."
+    )
+    billing_address_collection: Literal["auto", "required"] = Field(
+        "auto", description="`required`: Checkout always asks for a billing address."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BillingSettings:

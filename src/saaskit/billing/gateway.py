@@ -277,7 +277,21 @@ class StripeGateway:
             "cancel_url": request.cancel_url,
             "metadata": metadata,
             "subscription_data": subscription_data,
+            "billing_address_collection": request.billing_address_collection,
         }
+        if request.allow_promotion_codes:
+            params["allow_promotion_codes"] = True
+        customer_update: dict[str, str] = {}
+        if request.automatic_tax:
+            # Tax needs the customer's address: Checkout asks for it and saves it.
+            params["automatic_tax"] = {"enabled": True}
+            customer_update["address"] = "auto"
+        if request.tax_id_collection:
+            # The tax ID is saved on the customer, with the business name it belongs to.
+            params["tax_id_collection"] = {"enabled": True}
+            customer_update["name"] = "auto"
+        if customer_update:
+            params["customer_update"] = customer_update
         with self._errors("create checkout session"):
             session = await self.client.v1.checkout.sessions.create_async(params)  # type: ignore[arg-type]
         return CheckoutSession(id=str(session.id), url=str(session.url))

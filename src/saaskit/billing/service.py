@@ -183,6 +183,10 @@ class BillingService(Generic[UserT]):
                 plan=plan,
                 trial_days=trial,
                 owner=owner,
+                allow_promotion_codes=self.settings.allow_promotion_codes,
+                automatic_tax=self.settings.automatic_tax,
+                tax_id_collection=self.settings.tax_id_collection,
+                billing_address_collection=self.settings.billing_address_collection,
             )
         )
 

@@ -35,7 +35,7 @@ class FakeStripeState(CatalogState):
             )
         ]
         items.sort(key=lambda s: s["created"], reverse=True)
-        return list_of(items, "/v1/subscriptions", to_int(params.get("limit"), "limit", 10))
+        return list_of(items, "/v1/subscriptions", params)
 
     def update_subscription(self, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -253,7 +253,7 @@ class FakeStripeState(CatalogState):
             if not params.get("type") or e["type"] == params["type"]
         ]
         items.sort(key=lambda e: e["created"], reverse=True)
-        return list_of(items, "/v1/events", to_int(params.get("limit"), "limit", 10))
+        return list_of(items, "/v1/events", params)
 
 
 def _period(price: dict[str, Any]) -> int:
