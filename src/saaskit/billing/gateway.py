@@ -55,6 +55,10 @@ class BillingGateway(Protocol):
         """The customer ``customer_id`` (deleted ones flagged), ``None`` if Stripe has none."""
         ...
 
+    async def update_customer_email(self, customer_id: str, email: str) -> None:
+        """Set the customer's email (receipts and invoices go there)."""
+        ...
+
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id (``price_...``) or lookup key, keyed by the ref asked for."""
         ...
@@ -240,6 +244,11 @@ class StripeGateway:
             email=data.get("email"),
             metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
         )
+
+    async def update_customer_email(self, customer_id: str, email: str) -> None:
+        """Set the customer's email (an update with the same value changes nothing)."""
+        with self._errors("update customer"):
+            await self.client.v1.customers.update_async(customer_id, {"email": email})
 
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id or lookup key (lookup keys in one list call), keyed by the ref asked for."""

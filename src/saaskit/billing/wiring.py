@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.billing.customers import CREATE_TASK, CustomerManager
+from saaskit.billing.customers import CREATE_TASK, PUSH_CUSTOMER_EMAIL, CustomerManager
 from saaskit.billing.gateway import BillingGateway, StripeGateway
 from saaskit.billing.models import BILLING_TABLES, BillingCustomerMixin, WebhookEventMixin
 from saaskit.billing.owners import OwnerRegistry, UserOwners
@@ -165,8 +165,10 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
     if settings.create_customer_on_register:
         kit.hooks.listen("after_register", customers.on_register)
     kit.hooks.listen("after_delete", customers.on_user_deleted)
+    kit.hooks.listen("after_update", customers.on_user_updated)
     kit.tasks[PROCESS_TASK] = webhooks.process_task
     kit.tasks[CREATE_TASK] = customers.create_task
+    kit.tasks[PUSH_CUSTOMER_EMAIL.name] = customers.push_email_task
     return service
 
 
