@@ -120,6 +120,17 @@ def _event(body: bytes) -> dict[str, Any]:
     return checked
 
 
+def key_mode(secret_key: str | None) -> bool | None:
+    """Whether a Stripe API key is a live-mode key (``None``: not a recognisable key)."""
+    if not secret_key:
+        return None
+    if secret_key.startswith(("sk_live_", "rk_live_")):
+        return True
+    if secret_key.startswith(("sk_test_", "rk_test_")):
+        return False
+    return None
+
+
 def _when(event: dict[str, Any]) -> datetime | None:
     created = event.get("created")
     return datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None
@@ -139,6 +150,7 @@ class WebhookProcessor(Generic[UserT]):
         secret: str | None,
         tolerance: int = 300,
         runner: TaskRunner | None = None,
+        livemode: bool | None = None,
     ) -> None:
         self.model = model
         self.session_factory = session_factory
@@ -148,6 +160,7 @@ class WebhookProcessor(Generic[UserT]):
         self.secret = secret
         self.tolerance = tolerance
         self.runner = runner  # None: process inline, before answering Stripe
+        self.livemode = livemode  # the API key's mode; events of the other are refused
 
     async def record(self, body: bytes, signature: str | None) -> tuple[str, str, bool]:
         """Verify and store an event; returns its id, type and whether it needs processing."""
@@ -156,6 +169,19 @@ class WebhookProcessor(Generic[UserT]):
             raise InvalidWebhookSignature("Webhook signing is not configured.")
         verify_signature(body, signature, self.secret, self.tolerance)
         event = _event(body)
+        mode = event.get("livemode")
+        if self.livemode is not None and isinstance(mode, bool) and mode != self.livemode:
+            # A live event at a test deployment (or the reverse) is a misconfigured
+            # endpoint: applying it would mix modes. Refused (Stripe retries and then
+            # warns the account), never stored.
+            logger.error(
+                "stripe webhook %s refused: a %s-mode event, and SAASKIT_BILLING__SECRET_KEY "
+                "is a %s-mode key",
+                event["id"],
+                "live" if mode else "test",
+                "live" if self.livemode else "test",
+            )
+            raise InvalidWebhook("This event is from the other Stripe mode (live or test).")
         values: dict[str, Any] = {
             "stripe_event_id": event["id"],
             "type": event["type"][:128],

@@ -18,7 +18,7 @@ from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.service import BillingService
 from saaskit.billing.sync import SubscriptionSync
-from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
+from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor, key_mode
 from saaskit.exceptions import (
     AlreadySubscribed,
     BillingOwnerNotFound,
@@ -149,6 +149,9 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
         secret=secret,
         tolerance=settings.webhook_tolerance_seconds,
         runner=kit.runner if settings.webhook_processing == "background" else None,
+        livemode=key_mode(
+            settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+        ),
     )
     service = BillingService(
         settings,
