@@ -515,6 +515,11 @@ class BillingSettings(BaseModel):
     price_cache_seconds: int = Field(
         3600, ge=0, description="How long prices read from Stripe are cached in the store."
     )
+    proration_behavior: Literal["create_prorations", "always_invoice", "none"] = Field(
+        "create_prorations",
+        description="In-app plan changes: `create_prorations` (charged on the next invoice), "
+        "`always_invoice` (invoiced at once) or `none`.",
+    )
     allow_promotion_codes: bool = Field(
         False,
         description="Checkout shows a promotion-code field (codes made in the Stripe dashboard).",
