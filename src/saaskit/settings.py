@@ -604,9 +604,9 @@ class AISettings(BaseModel):
     org_default_monthly_tokens: int | None = Field(
         0,
         ge=0,
-        description="With `pooled_org_quota`: monthly tokens of an organization whose plan "
-        "sets no `ai_tokens` quota (0: none, so a new free organization adds no quota; "
-        "unset means unlimited).",
+        description="With `pooled_org_quota`: monthly tokens of an organization without a "
+        "subscription (the default plan's `ai_tokens` is not used: each new organization "
+        "would add free tokens) or whose plan sets no `ai_tokens`; 0: none, unset: unlimited.",
     )
     max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
         "max_completion_tokens",

@@ -109,8 +109,9 @@ def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
 
     When some plan sets an ``ai_tokens`` quota, each user gets their plan's
     (``kit.plans``); else everyone gets ``ai.default_monthly_tokens``, with no plan
-    lookup per call. With ``ai.pooled_org_quota`` organizations get their plan's
-    ``ai_tokens`` the same way, else ``ai.org_default_monthly_tokens``.
+    lookup per call. With ``ai.pooled_org_quota`` organizations get the ``ai_tokens``
+    of the plan they subscribe to, else ``ai.org_default_monthly_tokens`` (not the
+    default plan's: a new organization adds no free tokens).
 
     Args:
         kit: whose settings and plans decide.
@@ -129,7 +130,7 @@ def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
     if not ai.pooled_org_quota:
         return users
     organizations: OwnerQuotaResolver = (
-        PlanQuota(kit.plans, ai.org_default_monthly_tokens)
+        PlanQuota(kit.plans, ai.org_default_monthly_tokens, subscribed_only=True)
         if planned
         else DefaultQuota(ai.org_default_monthly_tokens)
     )
