@@ -32,7 +32,7 @@ from saaskit.testing import FakeOpenAI
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
 from tests.ai.helpers import ask
-from tests.helpers import build_app, make_settings, new_store
+from tests.helpers import answer, build_app, make_settings, new_store
 from tests.orgs.helpers import ORGS, join, new_org, user_id, verified
 
 CHAT = "/api/v1/ai/chat"
@@ -80,12 +80,6 @@ class Pool:
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
-
-
-def error(response: httpx.Response) -> dict[str, Any]:
-    """The error envelope without its request id."""
-    body: dict[str, Any] = response.json()["error"]
-    return {key: value for key, value in body.items() if key != "request_id"}
 
 
 async def pool_for(
@@ -171,7 +165,7 @@ async def test_only_members_with_ai_read_see_the_usage_per_member(pool: Pool) ->
     stranger = await client.get(f"/api/v1/ai/orgs/{org}/usage", headers=carol)
     missing = await client.get("/api/v1/ai/orgs/999999/usage", headers=alice)
     assert stranger.status_code == missing.status_code == 404
-    assert error(stranger) == error(missing)  # no oracle for which organizations exist
+    assert answer(stranger) == answer(missing)  # no oracle for which organizations exist
     assert (await client.get(f"/api/v1/ai/orgs/{org}/usage")).status_code == 401
     for bad in ("2026-13", "26-01", "2026-1", "x" * 7):
         refused = await client.get(
@@ -196,7 +190,7 @@ async def test_naming_an_organization_one_is_not_a_member_of_is_404_and_costs_no
     stranger = await pool.chat(carol, org)
     missing = await pool.chat(carol, 999_999)
     assert stranger.status_code == missing.status_code == 404
-    assert error(stranger) == error(missing)
+    assert answer(stranger) == answer(missing)
     assert stranger.json()["error"]["code"] == "organization_not_found"
     for bad in ("abc", "-1", "1.0", "99999999999", " ", "0x1"):
         assert (await pool.chat(carol, bad)).status_code == 404, bad
