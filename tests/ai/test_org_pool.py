@@ -358,9 +358,8 @@ async def test_the_pool_counter_is_rebuilt_from_the_organizations_rows_only(pool
     async with kit.session_factory() as db:
         rows = (await db.execute(select(AIUsage).where(AIUsage.owner_id == org_id))).scalars()
         assert [(r.owner_kind, r.total_tokens) for r in rows] == [("organization", 20)]
-    with pytest.raises(ValueError, match="pooled owners"):
-        await meter.record(alice_id_owner := Owner.user(1), "m", 1, 1, member=1)
-    assert alice_id_owner.kind == "user"
+    with pytest.raises(ValueError, match="pooled owners"):  # a user's usage has no members
+        await meter.record(Owner.user(1), "gpt-4o-mini", 1, 1, member=1)
 
 
 async def test_without_pooling_the_header_changes_nothing(
@@ -421,3 +420,16 @@ async def test_subscribed_only_plan_quotas_ignore_the_default_plan() -> None:
     assert await PlanQuota(Plans(Plan(True, 50)), 0, subscribed_only=True).owner_tokens(org) == 50
     assert await PlanQuota(Plans(Plan(True, None)), 9, subscribed_only=True).owner_tokens(org) == 9
     assert await PlanQuota(Plans(Plan(False, 50)), 0).owner_tokens(org) == 50
+
+
+async def test_pooling_without_organizations_fails_at_startup(
+    database_url: str, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAASKIT_ORGS__ENABLED", "false")
+    settings = make_settings(database_url, ai=fake_openai.ai_settings(pooled_org_quota=True))
+    kit: SaaSKit[Any] = SaaSKit(settings, store=new_store())
+    try:
+        with pytest.raises(RuntimeError, match="POOLED_ORG_QUOTA needs organizations"):
+            build_app(kit)
+    finally:
+        await kit.aclose()

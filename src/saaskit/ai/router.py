@@ -133,7 +133,14 @@ def build_ai_router(kit: AIRouterKit[UserT]) -> APIRouter:
 
     # With pooled quotas a request may name an organization (X-Organization): its calls
     # draw on that organization's quota (404 for a non-member). Else the header is ignored.
-    in_org: Callable[..., Awaitable[OrgMember | None]] = kit.optional_org if pooled else no_org
+    in_org: Callable[..., Awaitable[OrgMember | None]] = no_org
+    if pooled:
+        try:
+            in_org = kit.optional_org
+        except RuntimeError as error:  # organizations are switched off
+            raise RuntimeError(
+                "SAASKIT_AI__POOLED_ORG_QUOTA needs organizations (SAASKIT_ORGS__ENABLED)"
+            ) from error
 
     def payer(user: Any, org: OrgMember | None) -> Payer:
         return int(user.id) if org is None else org
