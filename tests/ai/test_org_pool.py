@@ -167,6 +167,9 @@ async def test_only_members_with_ai_read_see_the_usage_per_member(pool: Pool) ->
     assert stranger.status_code == missing.status_code == 404
     assert answer(stranger) == answer(missing)  # no oracle for which organizations exist
     assert (await client.get(f"/api/v1/ai/orgs/{org}/usage")).status_code == 401
+    for bad_id in ("abc", "0", "-1", "99999999999", "1e3"):
+        odd = await client.get(f"/api/v1/ai/orgs/{bad_id}/usage", headers=alice)
+        assert odd.status_code in (404, 422), bad_id  # never a 500
     for bad in ("2026-13", "26-01", "2026-1", "x" * 7):
         refused = await client.get(
             f"/api/v1/ai/orgs/{org}/usage", params={"month": bad}, headers=alice

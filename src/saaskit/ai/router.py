@@ -8,9 +8,9 @@ organization's usage per member to members with ``ai:read``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -67,6 +67,8 @@ AI_READ = "ai:read"
 """The organization permission that shows an organization's AI usage per member."""
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+OrgId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The organization's id.")]
 
 
 _STREAM_DOC = (
@@ -197,6 +199,7 @@ def build_ai_router(kit: AIRouterKit[UserT]) -> APIRouter:
             responses=error_responses(401, 403, 404, 422),
         )
         async def organization_usage(
+            org_id: OrgId,
             org: OrgMember = Depends(kit.require_org_permission(AI_READ)),
             month: str | None = Query(
                 None, pattern=MONTH_PATTERN, description="`YYYY-MM` (UTC); default: this month."
