@@ -520,6 +520,11 @@ class BillingSettings(BaseModel):
         description="In-app plan changes: `create_prorations` (charged on the next invoice), "
         "`always_invoice` (invoiced at once) or `none`.",
     )
+    lifecycle_emails: bool = Field(
+        True,
+        description="Email users when a trial is ending, a payment failed or needs "
+        "confirming (3-D Secure), and when a subscription ended (templates `billing_*`).",
+    )
     allow_promotion_codes: bool = Field(
         False,
         description="Checkout shows a promotion-code field (codes made in the Stripe dashboard).",
