@@ -113,6 +113,12 @@ class BillingGateway(Protocol):
         """A page of the customer's invoices, newest first."""
         ...
 
+    async def list_events(
+        self, *, created_after: int, types: Sequence[str], max_events: int
+    ) -> list[dict[str, Any]]:
+        """Events created after ``created_after`` (a Unix time) of ``types``, newest first."""
+        ...
+
     async def aclose(self) -> None:
         """Release the HTTP client's connections."""
         ...
@@ -499,6 +505,28 @@ class StripeGateway:
             invoices=tuple(invoice_from_data(obj.to_dict()) for obj in page.data),
             has_more=bool(page.has_more),
         )
+
+    async def list_events(
+        self, *, created_after: int, types: Sequence[str], max_events: int
+    ) -> list[dict[str, Any]]:
+        """Events created after ``created_after`` of ``types`` (every page), newest first.
+
+        Stripe keeps events for 30 days; at most ``max_events`` are read.
+        """
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {
+            "created": {"gt": created_after},
+            "types": list(types),
+            "limit": 100,
+        }
+        with self._errors("list events"):
+            while len(found) < max_events:
+                page = await self.client.v1.events.list_async(params)  # type: ignore[arg-type]
+                found += [event.to_dict() for event in page.data]
+                if not page.has_more or not page.data:
+                    break
+                params["starting_after"] = page.data[-1].id
+        return found[:max_events]
 
     async def aclose(self) -> None:
         """Close the HTTP client the SDK uses."""

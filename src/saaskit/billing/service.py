@@ -8,6 +8,7 @@ client authorize it first (:meth:`BillingService.owner_for`, as the router does)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Generic
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.types import CheckoutRequest, CheckoutSession, Price
-from saaskit.billing.webhooks import WebhookProcessor
+from saaskit.billing.webhooks import HANDLED, WebhookProcessor
 from saaskit.exceptions import AlreadySubscribed, RedirectNotAllowed, UnknownPlan
 from saaskit.owners import Owner, as_owner
 from saaskit.ratelimit import RateLimiter, RateLimitRule
@@ -60,6 +61,21 @@ class PlanOffer:
     price: Price | None
     prices: tuple[Price, ...] = ()
     """Every known price of the plan (default first): monthly, yearly, currencies."""
+
+
+RECONCILE_OVERLAP = timedelta(hours=1)
+EVENT_RETENTION = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileResult:
+    """What a reconcile read from Stripe and did."""
+
+    since: datetime
+    read: int
+    processed: int
+    known: int
+    failed: int
 
 
 class BillingService(Generic[UserT]):
@@ -204,6 +220,28 @@ class BillingService(Generic[UserT]):
         """A customer-portal URL (the customer is created if it does not exist yet)."""
         customer_id = await self.customers.ensure(as_owner(owner))
         return await self.gateway.create_portal_session(customer_id, self.portal_return_url)
+
+    async def reconcile(
+        self, since: datetime | None = None, *, max_events: int = 10_000
+    ) -> ReconcileResult:
+        """Apply the events Stripe has that no webhook delivered (``saaskit billing reconcile``).
+
+        Reads Stripe's events created after ``since`` (default: an hour before the newest
+        event stored, for the events of the same seconds; the last 30 days, Stripe's
+        retention, when none is stored) and handles each like a delivery: stored once,
+        processed unless done. Safe to run at any time and as often as wanted; a second
+        run finds everything done.
+        """
+        if since is None:
+            last = await self.webhooks.last_seen()
+            since = (last - RECONCILE_OVERLAP) if last else datetime.now(UTC) - EVENT_RETENTION
+        events = await self.gateway.list_events(
+            created_after=int(since.timestamp()), types=sorted(HANDLED), max_events=max_events
+        )
+        processed, known, failed = await self.webhooks.reconcile(events)
+        return ReconcileResult(
+            since=since, read=len(events), processed=processed, known=known, failed=failed
+        )
 
     async def sync_user(self, user_id: int) -> UserPlan:
         """``sync_owner(Owner.user(user_id))``."""

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -183,6 +184,10 @@ class WebhookProcessor(Generic[UserT]):
                 "live" if self.livemode else "test",
             )
             raise InvalidWebhook("This event is from the other Stripe mode (live or test).")
+        return await self.store_event(event)
+
+    async def store_event(self, event: dict[str, Any]) -> tuple[str, str, bool]:
+        """Store a verified event once; returns its id, type and whether it needs processing."""
         values: dict[str, Any] = {
             "stripe_event_id": event["id"],
             "type": event["type"][:128],
@@ -374,6 +379,36 @@ class WebhookProcessor(Generic[UserT]):
             except (WebhookFailed, ServiceUnavailable):
                 failed += 1
         return processed, failed
+
+    async def last_seen(self) -> datetime | None:
+        """The creation time of the newest event stored (by the webhook or a reconcile)."""
+        async with self.session_factory() as db:
+            found = await db.scalar(select(func.max(self.model.event_created_at)))
+        if found is not None and found.tzinfo is None:  # SQLite keeps no zone
+            found = found.replace(tzinfo=UTC)
+        return found
+
+    async def reconcile(self, events: Sequence[dict[str, Any]]) -> tuple[int, int, int]:
+        """Store and process events read from Stripe's API, oldest first.
+
+        The same path as a webhook delivery, without a signature (they come from the API
+        over TLS with the secret key): an event already processed is skipped, one that
+        failed before is processed again. Returns how many were new (or pending) and
+        processed, already done, and failed.
+        """
+        processed = known = failed = 0
+        for event in sorted(events, key=lambda e: (e.get("created") or 0, e["id"])):
+            if event.get("type") not in HANDLED:
+                continue
+            event_id, _, pending = await self.store_event(event)
+            if not pending:
+                known += 1
+                continue
+            try:
+                processed += await self.process(event_id)
+            except (WebhookFailed, ServiceUnavailable):
+                failed += 1
+        return processed, known, failed
 
     async def process_task(self, payload: dict[str, Any]) -> None:
         """Task ``billing.process_event`` (``{"event_id": ...}``) for background mode."""

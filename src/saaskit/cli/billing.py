@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from saaskit.billing.service import ReconcileResult
 from saaskit.cli.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
 from saaskit.kit import SaaSKit
 
 billing_app = typer.Typer(
     name="billing",
-    help="Stripe billing: reprocess webhook events.",
+    help="Stripe billing: reprocess webhook events, reconcile missed ones.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -77,6 +79,59 @@ def replay_failed(
     typer.echo(f"Replayed {processed + failed} events: {processed} processed, {failed} failed.")
     if failed:
         raise typer.Exit(1)
+
+
+@billing_app.command(
+    "reconcile",
+    epilog="Examples:\n\n\b\n  $ saaskit billing reconcile\n"
+    "  $ saaskit billing reconcile --since 2026-12-01T00:00:00Z",
+)
+def reconcile(
+    kit_path: KitOption = None,
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            "--since",
+            formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"],
+            help="Read events created after this time (default: an hour before the newest "
+            "event stored).",
+        ),
+    ] = None,
+) -> None:
+    """Apply Stripe events that no webhook delivered (an outage, a wrong endpoint).
+
+    \f
+
+    Reads Stripe's event list and handles each event like a webhook delivery: events
+    already processed are skipped, so running it twice, or while webhooks arrive, is
+    safe. Exits 1 if some events fail.
+
+    Example:
+        ```console
+        $ saaskit billing reconcile
+        Read 12 events since 2026-12-03T09:00:00+00:00: 3 applied, 9 already done, 0 failed.
+        ```
+    """
+    kit = _load_kit(kit_path)
+    if not kit.settings.billing.enabled:
+        asyncio.run(kit.aclose())
+        fail("billing is not enabled.", hint="Set SAASKIT_BILLING__ENABLED=true and its keys.")
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    result = asyncio.run(_reconcile(kit, since))
+    typer.echo(
+        f"Read {result.read} events since {result.since.isoformat(timespec='seconds')}: "
+        f"{result.processed} applied, {result.known} already done, {result.failed} failed."
+    )
+    if result.failed:
+        raise typer.Exit(1)
+
+
+async def _reconcile(kit: SaaSKit[Any], since: datetime | None) -> ReconcileResult:
+    try:
+        return await kit.billing.reconcile(since)
+    finally:
+        await kit.aclose()
 
 
 async def _replay(kit: SaaSKit[Any], limit: int) -> tuple[int, int]:

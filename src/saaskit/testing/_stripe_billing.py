@@ -319,10 +319,13 @@ class FakeStripeState(CatalogState):
         }
 
     def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
+        types = params.get("types") or ([params["type"]] if params.get("type") else None)
+        created = params.get("created") or {}
+        after = to_int(created.get("gt"), "created[gt]", 0) if isinstance(created, dict) else 0
         items = [
             e
             for e in self.collections["events"].values()
-            if not params.get("type") or e["type"] == params["type"]
+            if (types is None or e["type"] in types) and e["created"] > after
         ]
         items.sort(key=lambda e: e["created"])
         items.reverse()  # newest first; the same second: the later one first
