@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("saaskit.billing")
 
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
+"""Statuses of a subscription that is over (nothing to cancel)."""
+
 
 class BillingGateway(Protocol):
     """What the billing services need from a payment provider."""
@@ -308,16 +311,19 @@ class StripeGateway:
 
     async def set_quantity(
         self, subscription_id: str, quantity: int, *, proration_behavior: str
-    ) -> None:
+    ) -> bool:
         """Set the absolute quantity of the subscription's (single) item (per-seat plans).
 
         The ``customer.subscription.updated`` webhook that follows updates the local row.
+
+        Returns:
+            Whether an update was sent (``False``: the quantity was already right).
         """
         with self._errors("update subscription quantity"):
             obj = await self.client.v1.subscriptions.retrieve_async(subscription_id)
             item = obj.to_dict()["items"]["data"][0]
             if int(item.get("quantity") or 0) == quantity:
-                return
+                return False
             await self.client.v1.subscriptions.update_async(
                 subscription_id,
                 {
@@ -325,6 +331,48 @@ class StripeGateway:
                     "proration_behavior": proration_behavior,
                 },
             )
+        return True
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> RemoteSubscription | None:
+        """Cancel the subscription now (not at the period's end).
+
+        Safe to repeat: Stripe treats ``DELETE`` as idempotent (the key goes along for
+        the SDK's own retries), and a subscription that is already canceled is answered
+        with its current state instead of an error. Stripe sends
+        ``customer.subscription.deleted``, which updates the local row.
+
+        Returns:
+            The subscription as Stripe has it now; ``None`` if Stripe has no such
+            subscription.
+
+        Raises:
+            BillingUnavailable: Stripe could not be reached (nothing was canceled, or the
+                outcome is unknown: call again).
+            BillingRejected: Stripe refused, and the subscription is not canceled.
+        """
+        sdk = self._stripe
+        refused: stripe.InvalidRequestError | None = None
+        with self._errors("cancel subscription", missing_ok=True) as missing:
+            try:
+                obj = await self.client.v1.subscriptions.cancel_async(
+                    subscription_id, options={"idempotency_key": idempotency_key}
+                )
+            except sdk.InvalidRequestError as error:
+                if error.code == "resource_missing":
+                    raise
+                refused = error
+        if missing:
+            return None
+        if refused is None:
+            return subscription_from_data(obj.to_dict())
+        # Refused: already canceled (a retry), or a real refusal.
+        current = await self.get_subscription(subscription_id)
+        if current is not None and current.status in ENDED_STATUSES:
+            return current
+        _log("cancel subscription", refused, logging.WARNING)
+        raise BillingRejected() from refused
 
     async def aclose(self) -> None:
         """Close the HTTP client the SDK uses."""

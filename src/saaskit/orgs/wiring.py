@@ -160,10 +160,22 @@ class OrgsFeature(Feature[OrgService]):
 
             async def seats(org_id: int) -> int | None:
                 plan = await catalog.for_owner(Owner(ORG_KIND, org_id))
-                limit: int | None = plan.quota("seats")
+                limit: int | None = plan.seat_limit  # max_seats, or the bought quantity
                 return limit
 
+            async def cancel(org_id: int) -> list[str]:
+                try:
+                    canceled: list[str] = await billing.cancel_all(Owner(ORG_KIND, org_id))
+                except NotImplementedError as error:  # a gateway that cannot cancel
+                    raise OrgHasSubscription() from error
+                return canceled
+
+            async def forget(org_id: int) -> None:
+                await billing.forget_owner(Owner(ORG_KIND, org_id))
+
             service.seat_limit = seats
+            service.cancel_billing = cancel
+            service.billing_deleted = forget
             settings = service.settings
             if settings.sync_seat_quantity:
                 self.seat_sync = SeatSync(service, billing, host.store, host.runner)
@@ -198,16 +210,6 @@ class OrgsFeature(Feature[OrgService]):
 
         if service is None or self.dependencies is None:
             return None
-        billing = self.billing
-
-        async def refuse_if_subscribed(org_id: int) -> bool:
-            if billing is None:
-                return False
-            current = await billing.catalog.current(Owner(ORG_KIND, org_id))
-            if current is not None and billing.catalog.is_entitled(current.status):
-                raise OrgHasSubscription()
-            return False
-
         host = cast(OrgsKit, kit)
 
         async def register(email: str, password: str, full_name: str | None, client: Any) -> Any:
@@ -218,4 +220,4 @@ class OrgsFeature(Feature[OrgService]):
             )
             return await host.users.update(user.id, {"is_verified": True})
 
-        return build_orgs_router(kit, service, self.dependencies, refuse_if_subscribed, register)
+        return build_orgs_router(kit, service, self.dependencies, register=register)

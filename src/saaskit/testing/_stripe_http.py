@@ -169,7 +169,7 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
             return
         body = raw.decode()
         params = parse_form(body if method == "POST" else split.query)
-        key = self.headers.get("Idempotency-Key") if method == "POST" else None
+        key = self.headers.get("Idempotency-Key")  # recorded; replayed for POST only
         status, payload, replayed, delay = fake.front.dispatch(
             method,
             split.path,
@@ -189,7 +189,7 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Request-Id", f"req_{secrets.token_hex(7)}")
         self.send_header("Stripe-Version", fake.state.api_version)
-        if key:
+        if key and method == "POST":
             self.send_header("Idempotency-Key", key)
         if replayed:
             self.send_header("Idempotent-Replayed", "true")
@@ -259,6 +259,8 @@ class ApiFront:
                 if injected.times <= 0:
                     self.failures.remove(injected)
                 return (0 if injected.disconnect else injected.status), injected.body, False
+        if method != "POST":
+            key = None  # Stripe: GET and DELETE are idempotent by nature; keys do nothing
         fingerprint = (method, path, json.dumps(params, sort_keys=True))
         if key is not None and key in self.idempotent:
             seen, status, payload = self.idempotent[key]
