@@ -2,9 +2,11 @@
 
 The real ``stripe`` SDK talks to it over HTTP (nothing is mocked): customers, products,
 prices, Checkout sessions, billing-portal sessions, subscriptions, invoices and events,
-Stripe-shaped errors and idempotency-key replay. A test drives what a customer would do
-in Stripe's pages (complete a checkout, cancel, fail a payment) with control methods,
-then delivers the resulting events signed with Stripe's real ``t=...,v1=...`` scheme.
+Stripe-shaped errors and idempotency-key replay; quantity changes are prorated as
+``proration_behavior`` asks and limited like Stripe's (``quantity_updates_per_hour``).
+A test drives what a customer would do in Stripe's pages (complete a checkout, cancel,
+fail a payment) with control methods, then delivers the resulting events signed with
+Stripe's real ``t=...,v1=...`` scheme.
 
 Example:
     ```python
