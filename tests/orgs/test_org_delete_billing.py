@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from saaskit.testing._stripe_objects import StripeFailure
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
 from saaskit.types import Owner
@@ -164,3 +165,29 @@ async def test_a_subscription_no_webhook_told_of_yet_is_canceled_too(billing: Bi
     deleted = await client.delete(f"{ORGS}/{org}", headers=alice)
     assert deleted.json() == {"id": org, "subscription_canceled": True}
     assert remote(fake, subscription)["status"] == "canceled"
+
+
+async def test_an_open_checkout_cannot_start_a_subscription_after_the_delete(
+    billing: Billing,
+) -> None:
+    """A checkout opened before the deletion and paid after it would bill a deleted
+    organization: its session is expired first."""
+    kit, client, fake = billing.kit, billing.client, billing.fake
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    opened = await client.post(
+        "/api/v1/billing/create-checkout-session",
+        params={"owner": f"organization:{org}"},
+        json={"plan": "pro"},
+        headers=alice,
+    )
+    session = opened.json()["id"]
+    deleted = await client.delete(f"{ORGS}/{org}", headers=alice)
+    assert deleted.json() == {"id": org, "subscription_canceled": False}
+    (found,) = [s for s in fake.objects("checkout_sessions") if s["id"] == session]
+    assert found["status"] == "expired"
+    with pytest.raises(StripeFailure):
+        fake.complete_checkout(session)
+    assert not [s for s in fake.objects("subscriptions") if s["status"] != "canceled"]
+    assert any(e["type"] == "checkout.session.expired" for e in fake.objects("events"))
+    await billing.deliver()  # the expired session's event is taken in stride

@@ -333,6 +333,31 @@ class StripeGateway:
             )
         return True
 
+    async def expire_open_checkouts(self, customer_id: str) -> list[str]:
+        """Expire the customer's open Checkout sessions: none can start a subscription now.
+
+        Used before the owner is deleted. A session completed meanwhile cannot be
+        expired; that is not an error (its subscription is there to be found).
+
+        Returns:
+            The ids of the sessions expired.
+        """
+        sdk = self._stripe
+        with self._errors("list checkout sessions"):
+            page = await self.client.v1.checkout.sessions.list_async(
+                {"customer": customer_id, "status": "open", "limit": 100}
+            )
+        expired: list[str] = []
+        for session in page.data:
+            with self._errors("expire checkout session"):
+                try:
+                    await self.client.v1.checkout.sessions.expire_async(str(session.id))
+                except sdk.InvalidRequestError as error:
+                    logger.info("checkout session %s not expired: %s", session.id, error.code)
+                    continue
+            expired.append(str(session.id))
+        return expired
+
     async def cancel_subscription(
         self, subscription_id: str, *, idempotency_key: str
     ) -> RemoteSubscription | None:

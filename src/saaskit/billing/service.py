@@ -203,8 +203,9 @@ class BillingService(Generic[UserT]):
     async def cancel_all(self, owner: Owner) -> list[str]:
         """Cancel every subscription of ``owner`` that still bills, at once.
 
-        Asks Stripe too (a subscription whose webhook has not arrived yet is canceled
-        as well), then stores the canceled state. Safe to call again after a failure:
+        Expires the owner's open Checkout sessions first (none can start a subscription
+        afterwards) and asks Stripe too (a subscription whose webhook has not arrived yet
+        is canceled as well), then stores the canceled state. Safe to call again after a failure:
         a subscription canceled by an earlier attempt is not canceled twice, and it is
         still reported when the local record had not heard of its end yet.
 
@@ -224,6 +225,10 @@ class BillingService(Generic[UserT]):
         remote: set[str] = set()
         customer_id = await self.customers.customer_id(owner)
         if customer_id:
+            # First, so that no open Checkout can start a subscription after the listing.
+            expire: Any = getattr(self.gateway, "expire_open_checkouts", None)
+            if expire is not None:
+                await expire(customer_id)
             remote = {
                 s.id
                 for s in await self.gateway.list_subscriptions(customer_id)

@@ -107,6 +107,12 @@ def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:
             lambda s, p, i: expanded(s.find("prices", i, "price"), s, p),
         ),
         ("POST", r"/v1/checkout/sessions", lambda s, p, _: s.create_checkout_session(p)),
+        ("GET", r"/v1/checkout/sessions", lambda s, p, _: s.list_checkout_sessions(p)),
+        (
+            "POST",
+            r"/v1/checkout/sessions/(?P<id>[^/]+)/expire",
+            lambda s, p, i: s.expire_checkout_session(i),
+        ),
         (
             "GET",
             r"/v1/checkout/sessions/(?P<id>[^/]+)",
