@@ -233,3 +233,25 @@ async def test_a_change_every_ten_seconds_stays_far_below_stripes_limit(
     assert len(posted) <= minutes + 1
     assert len(posted) < 20
     assert quantity(fake, subscription) == 91
+
+
+async def test_a_failed_quantity_update_is_still_to_sync_on_the_retry(billing: Billing) -> None:
+    """Stripe fails the update: the task is retried (a transient error) and the change
+    is still marked, so the retry sets the quantity."""
+    from saaskit.tasks.runner import InProcessRunner
+
+    kit, client, fake = billing.kit, billing.client, billing.fake
+    assert isinstance(kit.runner, InProcessRunner)
+    kit.runner.backoff = 0  # the runner's own retry delay: no waiting in the test
+    job = seat_sync(kit)
+    clock = FakeClock()
+    job.clock, job.sleep = clock, clock.sleep
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    subscription = await subscribe_org(billing, alice, org, "pro")
+    fake.fail_next(500, method="POST", path=f"/v1/subscriptions/{subscription}")
+    await join(kit, client, org, alice, "bob@example.com")
+    await kit.runner.drain()
+    statuses = [r.status for r in fake.calls("POST", f"/v1/subscriptions/{subscription}")]
+    assert statuses == [500, 200]
+    assert quantity(fake, subscription) == 2

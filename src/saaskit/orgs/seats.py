@@ -82,8 +82,11 @@ class SeatSync:
 
     async def request(self, org_id: int) -> None:
         """Mark the organization's seats as changed and queue the job."""
-        await self.store.put(_dirty(org_id), b"1", self._lock_seconds() * 5)
+        await self._mark(org_id)
         await self.runner.enqueue(SEATS_TASK, {"organization_id": org_id})
+
+    async def _mark(self, org_id: int) -> None:
+        await self.store.put(_dirty(org_id), b"1", self._lock_seconds() * 5)
 
     async def task(self, payload: dict[str, Any]) -> None:
         """The ``orgs.sync_seats`` task."""
@@ -99,7 +102,13 @@ class SeatSync:
                     await self._wait_for_interval(org_id)
                     # Changes until here are counted by this sync; later ones mark again.
                     await self.store.delete(_dirty(org_id))
-                    if await self._update(org_id):
+                    try:
+                        sent = await self._update(org_id)
+                    except Exception:
+                        # Stripe failed: the change is still to sync (the retry sees it).
+                        await self._mark(org_id)
+                        raise
+                    if sent:
                         await self.store.put(
                             _last(org_id), repr(self.clock()).encode(), self.interval + 60
                         )
