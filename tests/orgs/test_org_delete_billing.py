@@ -191,3 +191,31 @@ async def test_an_open_checkout_cannot_start_a_subscription_after_the_delete(
     assert not [s for s in fake.objects("subscriptions") if s["status"] != "canceled"]
     assert any(e["type"] == "checkout.session.expired" for e in fake.objects("events"))
     await billing.deliver()  # the expired session's event is taken in stride
+
+
+class _NoCancel:
+    """A payment gateway that cannot cancel (a host's own, written before it could)."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        if name in ("cancel_subscription", "expire_open_checkouts"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+
+async def test_a_gateway_that_cannot_cancel_keeps_the_409(billing: Billing) -> None:
+    kit, client, fake = billing.kit, billing.client, billing.fake
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    subscription = await subscribe_org(billing, alice, org)
+    kit.billing.gateway = _NoCancel(kit.billing.gateway)  # type: ignore[assignment]
+    kept = await client.delete(f"{ORGS}/{org}", headers=alice)
+    assert kept.status_code == 409
+    assert kept.json()["error"]["code"] == "organization_has_subscription"
+    assert remote(fake, subscription)["status"] == "active"
+    assert (await client.get(f"{ORGS}/{org}", headers=alice)).status_code == 200
+    # Without a subscription, it deletes.
+    other = await new_org(client, alice, "Other")
+    assert (await client.delete(f"{ORGS}/{other}", headers=alice)).status_code == 200

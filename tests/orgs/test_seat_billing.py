@@ -255,3 +255,19 @@ async def test_a_failed_quantity_update_is_still_to_sync_on_the_retry(billing: B
     statuses = [r.status for r in fake.calls("POST", f"/v1/subscriptions/{subscription}")]
     assert statuses == [500, 200]
     assert quantity(fake, subscription) == 2
+
+
+async def test_checkout_buys_the_seat_count_when_the_quantity_follows_members(
+    billing: Billing,
+) -> None:
+    kit, client, fake = billing.kit, billing.client, billing.fake
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    await join(kit, client, org, alice, "bob@example.com")  # the free plan's 2 seats
+    # The quantity asked for is not what per-member seats buy: the seat count is.
+    subscription = await subscribe_org(billing, alice, org, "pro", quantity=1)
+    assert quantity(fake, subscription) == 2
+    # Bought seats buy what is asked for.
+    other = await new_org(client, alice, "Other")
+    bought = await subscribe_org(billing, alice, other, "team", quantity=7)
+    assert quantity(fake, bought) == 7

@@ -161,6 +161,7 @@ class BillingService(Generic[UserT]):
         fresh = await self.sync.customer(customer_id)
         if any(s.status in LIVE_STATUSES for s in fresh):
             raise AlreadySubscribed()
+        quantity = await self.owners.checkout_quantity(owner, settings, quantity)
         trial = settings.trial_days
         if self.settings.trial_once and (known or fresh):
             trial = 0

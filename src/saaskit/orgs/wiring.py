@@ -87,6 +87,17 @@ class OrgBillingOwners:
             return None
         return OwnerProfile(email=None, name=org.name, created_at=org.created_at)
 
+    async def checkout_quantity(self, owner_id: int, plan: Any, requested: int, /) -> int:
+        """The seats a checkout buys: the seat count when the quantity follows members.
+
+        With ``sync_seat_quantity`` and a plan whose ``seat_mode`` is ``members``, the
+        subscription starts at the organization's seat count (the quantity job keeps it
+        there); otherwise (manual seats) the quantity asked for.
+        """
+        if self.service.settings.sync_seat_quantity and plan.seat_mode == "members":
+            return max(1, await self.service.seat_count(owner_id))
+        return requested
+
     async def can_manage(self, user: Any, owner_id: int, /) -> bool:
         """Whether ``user`` is a member of the organization with ``billing:manage``."""
         try:
