@@ -30,7 +30,7 @@ UserEvent = Literal[
 ]
 TokenEvent = Literal["after_forgot_password"]
 UpdateEvent = Literal["after_update"]
-SubscriptionEvent = Literal["subscription_changed"]
+SubscriptionEvent = Literal["subscription_changed", "trial_will_end"]
 PaymentFailedEvent = Literal["payment_failed"]
 
 P = ParamSpec("P")
@@ -69,6 +69,7 @@ class Hooks(Generic[UserT]):
         self.after_update: list[UpdateHook[UserT]] = []
         self.after_delete: list[UserHook[UserT]] = []
         self.subscription_changed: list[SubscriptionHook[UserT]] = []
+        self.trial_will_end: list[SubscriptionHook[UserT]] = []
         self.payment_failed: list[PaymentFailedHook[UserT]] = []
         # saaskit's own listeners (billing's customer task, ...), by event name: kept
         # apart from the host's hooks, so host code that replaces or clears a hook list
@@ -202,6 +203,15 @@ class Hooks(Generic[UserT]):
         do not call it again.
         """
         self.subscription_changed.append(fn)
+        return fn
+
+    def on_trial_will_end(self, fn: SubscriptionHook[UserT]) -> SubscriptionHook[UserT]:
+        """Three days before a user's trial ends (``customer.subscription.trial_will_end``).
+
+        Called with the user and the subscription as re-read from Stripe (its
+        ``trial_end``), once per event: a redelivered event does not call it again.
+        """
+        self.trial_will_end.append(fn)
         return fn
 
     def on_payment_failed(self, fn: PaymentFailedHook[UserT]) -> PaymentFailedHook[UserT]:

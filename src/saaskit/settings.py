@@ -436,6 +436,14 @@ class PlanSettings(BaseModel):
         None,
         description="Stripe price id (`price_...`) or lookup key; unset for a free plan.",
     )
+    prices: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Other prices of the plan (yearly, other currencies): ids or lookup keys. A "
+            "subscription on any of them is on this plan; checkout picks one by `interval` "
+            "and `currency` (`price` when neither is asked for)."
+        ),
+    )
     features: list[str] = Field(default_factory=list, description="Feature keys it grants.")
     quotas: dict[str, int] = Field(
         default_factory=dict, description='Limits it grants, e.g. `{"ai_tokens": 100000}`.'
@@ -532,6 +540,21 @@ class BillingSettings(BaseModel):
     price_cache_seconds: int = Field(
         3600, ge=0, description="How long prices read from Stripe are cached in the store."
     )
+    allow_promotion_codes: bool = Field(
+        False,
+        description="Checkout shows a promotion-code field (codes made in the Stripe dashboard).",
+    )
+    automatic_tax: bool = Field(
+        False,
+        description="Stripe Tax computes tax at Checkout; the address entered is saved on the "
+        "customer (turn Stripe Tax on in the dashboard first).",
+    )
+    tax_id_collection: bool = Field(
+        False, description="Checkout lets businesses enter a tax ID (VAT), saved on the customer."
+    )
+    billing_address_collection: Literal["auto", "required"] = Field(
+        "auto", description="`required`: Checkout always asks for a billing address."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BillingSettings:
@@ -545,6 +568,17 @@ class BillingSettings(BaseModel):
         unknown = set(self.entitled_statuses) - SUBSCRIPTION_STATUSES
         if unknown:
             raise ValueError(f"unknown subscription statuses: {', '.join(sorted(unknown))}")
+        owners: dict[str, str] = {}
+        for key, plan in self.plans.items():
+            if plan.prices and not plan.price:
+                raise ValueError(f"plan {key!r} has other prices but no `price` (its default)")
+            for ref in dict.fromkeys([*([plan.price] if plan.price else []), *plan.prices]):
+                if ref in owners:
+                    raise ValueError(
+                        f"price {ref!r} is in plans {owners[ref]!r} and {key!r}; "
+                        "a price belongs to one plan"
+                    )
+                owners[ref] = key
         return self
 
 

@@ -58,6 +58,10 @@ class BillingGateway(Protocol):
         """The customer ``customer_id`` (deleted ones flagged), ``None`` if Stripe has none."""
         ...
 
+    async def update_customer_email(self, customer_id: str, email: str) -> None:
+        """Set the customer's email (receipts and invoices go there)."""
+        ...
+
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id (``price_...``) or lookup key, keyed by the ref asked for."""
         ...
@@ -244,6 +248,11 @@ class StripeGateway:
             metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
         )
 
+    async def update_customer_email(self, customer_id: str, email: str) -> None:
+        """Set the customer's email (an update with the same value changes nothing)."""
+        with self._errors("update customer"):
+            await self.client.v1.customers.update_async(customer_id, {"email": email})
+
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id or lookup key (lookup keys in one list call), keyed by the ref asked for."""
         found: dict[str, Price] = {}
@@ -280,7 +289,21 @@ class StripeGateway:
             "cancel_url": request.cancel_url,
             "metadata": metadata,
             "subscription_data": subscription_data,
+            "billing_address_collection": request.billing_address_collection,
         }
+        if request.allow_promotion_codes:
+            params["allow_promotion_codes"] = True
+        customer_update: dict[str, str] = {}
+        if request.automatic_tax:
+            # Tax needs the customer's address: Checkout asks for it and saves it.
+            params["automatic_tax"] = {"enabled": True}
+            customer_update["address"] = "auto"
+        if request.tax_id_collection:
+            # The tax ID is saved on the customer, with the business name it belongs to.
+            params["tax_id_collection"] = {"enabled": True}
+            customer_update["name"] = "auto"
+        if customer_update:
+            params["customer_update"] = customer_update
         with self._errors("create checkout session"):
             session = await self.client.v1.checkout.sessions.create_async(params)  # type: ignore[arg-type]
         return CheckoutSession(id=str(session.id), url=str(session.url))

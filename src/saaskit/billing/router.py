@@ -120,6 +120,8 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
             quantity=body.quantity,
             success_url=body.success_url,
             cancel_url=body.cancel_url,
+            interval=body.interval,
+            currency=body.currency.lower() if body.currency else None,
         )
         return CheckoutRead(id=session.id, url=session.url)
 

@@ -86,6 +86,10 @@ class CheckoutRequest:
     plan: str
     trial_days: int = 0
     owner: Owner | None = None
+    allow_promotion_codes: bool = False
+    automatic_tax: bool = False
+    tax_id_collection: bool = False
+    billing_address_collection: str = "auto"
 
     @property
     def reference(self) -> str:

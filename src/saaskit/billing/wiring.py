@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.billing.customers import CREATE_TASK, CustomerManager
+from saaskit.billing.customers import CREATE_TASK, PUSH_CUSTOMER_EMAIL, CustomerManager
 from saaskit.billing.gateway import BillingGateway, StripeGateway
 from saaskit.billing.models import BILLING_TABLES, BillingCustomerMixin, WebhookEventMixin
 from saaskit.billing.owners import OwnerRegistry, UserOwners
@@ -18,7 +18,7 @@ from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.service import BillingService
 from saaskit.billing.sync import SubscriptionSync
-from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
+from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor, key_mode
 from saaskit.exceptions import (
     AlreadySubscribed,
     BillingOwnerNotFound,
@@ -149,6 +149,9 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
         secret=secret,
         tolerance=settings.webhook_tolerance_seconds,
         runner=kit.runner if settings.webhook_processing == "background" else None,
+        livemode=key_mode(
+            settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+        ),
     )
     service = BillingService(
         settings,
@@ -165,8 +168,10 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
     if settings.create_customer_on_register:
         kit.hooks.listen("after_register", customers.on_register)
     kit.hooks.listen("after_delete", customers.on_user_deleted)
+    kit.hooks.listen("after_update", customers.on_user_updated)
     kit.tasks[PROCESS_TASK] = webhooks.process_task
     kit.tasks[CREATE_TASK] = customers.create_task
+    kit.tasks[PUSH_CUSTOMER_EMAIL.name] = customers.push_email_task
     return service
 
 

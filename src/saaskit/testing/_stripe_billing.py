@@ -36,7 +36,7 @@ class FakeStripeState(CatalogState):
             )
         ]
         items.sort(key=lambda s: s["created"], reverse=True)
-        return list_of(items, "/v1/subscriptions", to_int(params.get("limit"), "limit", 10))
+        return list_of(items, "/v1/subscriptions", params)
 
     quantity_updates_per_hour = 200
     """Quantity changes a subscription accepts per rolling hour (Stripe's limit); more
@@ -332,7 +332,7 @@ class FakeStripeState(CatalogState):
             if not params.get("type") or e["type"] == params["type"]
         ]
         items.sort(key=lambda e: e["created"], reverse=True)
-        return list_of(items, "/v1/events", to_int(params.get("limit"), "limit", 10))
+        return list_of(items, "/v1/events", params)
 
 
 def _period(price: dict[str, Any]) -> int:
