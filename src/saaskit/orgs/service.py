@@ -363,13 +363,11 @@ class OrgService:
         """
         if not ctx.allows("org:delete"):
             raise OrgPermissionDenied()
-        async with self.session_factory() as db:
-            await self._acting(db, ctx.organization_id, ctx.user_id, "org:delete")
         canceled: list[str] = []
         if self.cancel_billing is not None:
             canceled = await self.cancel_billing(ctx.organization_id)
         async with self.session_factory() as db, db.begin():
-            org = await self._acting_locked(db, ctx.organization_id, ctx.user_id, "org:delete")
+            org = await self._lock(db, ctx.organization_id)
             members = await self._member_ids(db, ctx.organization_id)
             await db.execute(
                 self.membership.__table__.delete().where(  # type: ignore[attr-defined]
@@ -722,14 +720,6 @@ class OrgService:
         )
         if org is None:
             raise OrgNotFound()
-        return org
-
-    async def _acting_locked(
-        self, db: AsyncSession, org_id: int, user_id: int, permission: str
-    ) -> OrganizationMixin:
-        """Lock the organization, then check the caller's membership under the lock."""
-        org = await self._lock(db, org_id)
-        await self._acting(db, org_id, user_id, permission)
         return org
 
     async def _member_ids(self, db: AsyncSession, org_id: int) -> list[int]:
