@@ -30,8 +30,8 @@ UserEvent = Literal[
 ]
 TokenEvent = Literal["after_forgot_password"]
 UpdateEvent = Literal["after_update"]
-SubscriptionEvent = Literal["subscription_changed", "trial_will_end"]
-PaymentFailedEvent = Literal["payment_failed"]
+SubscriptionEvent = Literal["subscription_changed", "trial_will_end", "subscription_canceled"]
+PaymentFailedEvent = Literal["payment_failed", "payment_action_required"]
 
 P = ParamSpec("P")
 
@@ -70,6 +70,8 @@ class Hooks(Generic[UserT]):
         self.after_delete: list[UserHook[UserT]] = []
         self.subscription_changed: list[SubscriptionHook[UserT]] = []
         self.trial_will_end: list[SubscriptionHook[UserT]] = []
+        self.subscription_canceled: list[SubscriptionHook[UserT]] = []
+        self.payment_action_required: list[PaymentFailedHook[UserT]] = []
         self.payment_failed: list[PaymentFailedHook[UserT]] = []
         # saaskit's own listeners (billing's customer task, ...), by event name: kept
         # apart from the host's hooks, so host code that replaces or clears a hook list
@@ -212,6 +214,19 @@ class Hooks(Generic[UserT]):
         ``trial_end``), once per event: a redelivered event does not call it again.
         """
         self.trial_will_end.append(fn)
+        return fn
+
+    def on_subscription_canceled(self, fn: SubscriptionHook[UserT]) -> SubscriptionHook[UserT]:
+        """After a user's subscription ended (``customer.subscription.deleted``), once."""
+        self.subscription_canceled.append(fn)
+        return fn
+
+    def on_payment_action_required(self, fn: PaymentFailedHook[UserT]) -> PaymentFailedHook[UserT]:
+        """After a payment needed the customer (3-D Secure: ``invoice.payment_action_required``).
+
+        The invoice's ``hosted_invoice_url`` is where the customer completes it.
+        """
+        self.payment_action_required.append(fn)
         return fn
 
     def on_payment_failed(self, fn: PaymentFailedHook[UserT]) -> PaymentFailedHook[UserT]:

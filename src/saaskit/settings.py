@@ -540,6 +540,16 @@ class BillingSettings(BaseModel):
     price_cache_seconds: int = Field(
         3600, ge=0, description="How long prices read from Stripe are cached in the store."
     )
+    proration_behavior: Literal["create_prorations", "always_invoice", "none"] = Field(
+        "create_prorations",
+        description="In-app plan changes: `create_prorations` (charged on the next invoice), "
+        "`always_invoice` (invoiced at once) or `none`.",
+    )
+    lifecycle_emails: bool = Field(
+        True,
+        description="Email users when a trial is ending, a payment failed or needs "
+        "confirming (3-D Secure), and when a subscription ended (templates `billing_*`).",
+    )
     allow_promotion_codes: bool = Field(
         False,
         description="Checkout shows a promotion-code field (codes made in the Stripe dashboard).",
@@ -587,7 +597,8 @@ class AISettings(BaseModel):
 
     AI is on when ``api_key`` or ``base_url`` is set. Token quotas are per user and
     calendar month (UTC): a plan's ``quotas["ai_tokens"]`` when billing defines one,
-    else ``default_monthly_tokens``.
+    else ``default_monthly_tokens``; with ``pooled_org_quota``, calls in an
+    organization's context draw on the organization's quota instead.
     """
 
     api_key: SecretStr | None = Field(None, description="API key sent to the provider.")
@@ -617,6 +628,20 @@ class AISettings(BaseModel):
         ge=1,
         description="Cap on completion tokens per request; sent to the provider and reserved "
         "against the quota before the call.",
+    )
+    pooled_org_quota: bool = Field(
+        False,
+        description="Pool AI quotas per organization: a call in an organization's context "
+        "(`X-Organization` on `/ai/chat`, or an `OrgContext` given to `kit.ai`) draws on the "
+        "organization's quota (its plan's `ai_tokens`) and is recorded per member too; "
+        "other calls draw on the user's own.",
+    )
+    org_default_monthly_tokens: int | None = Field(
+        0,
+        ge=0,
+        description="With `pooled_org_quota`: monthly tokens of an organization without a "
+        "subscription (the default plan's `ai_tokens` is not used: each new organization "
+        "would add free tokens) or whose plan sets no `ai_tokens`; 0: none, unset: unlimited.",
     )
     max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
         "max_completion_tokens",

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from saaskit.billing.plans import UserPlan
 from saaskit.billing.service import PlanOffer
-from saaskit.billing.types import Price, SubscriptionState
+from saaskit.billing.types import ChangePreview, Invoice, Price, SubscriptionState
 from saaskit.text import SingleLine
 
 
@@ -84,6 +84,102 @@ class CheckoutBody(BaseModel):
     )
     cancel_url: SingleLine | None = Field(
         None, max_length=2048, description="On an allowed origin."
+    )
+
+
+class PlanChangeBody(BaseModel):
+    """Preview or make a change of plan (and of interval or currency)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plan: SingleLine = Field(min_length=1, max_length=64, description="A configured plan key.")
+    interval: Literal["day", "week", "month", "year"] | None = Field(
+        None, description="Billing interval among the plan's prices (default: its `price`)."
+    )
+    currency: str | None = Field(
+        None, pattern=r"^[a-zA-Z]{3}$", description="ISO currency code among the plan's prices."
+    )
+    proration_date: datetime | None = Field(
+        None,
+        description="Change only: the `proration_date` of the preview shown, so the change "
+        "charges what it showed (within an hour; default: now).",
+    )
+
+
+class InvoiceLineRead(BaseModel):
+    """One line of a preview."""
+
+    description: str
+    amount: int = Field(description="In the currency's smallest unit; negative for a credit.")
+    proration: bool
+
+
+class PlanChangePreview(BaseModel):
+    """What a plan change would cost; pass ``proration_date`` to the change."""
+
+    amount_due: int = Field(description="Due on the next invoice, in the smallest unit.")
+    total: int
+    currency: str
+    proration_date: datetime
+    lines: list[InvoiceLineRead]
+
+    @classmethod
+    def of(cls, preview: ChangePreview) -> PlanChangePreview:
+        """The preview as the API shows it."""
+        return cls(
+            amount_due=preview.amount_due,
+            total=preview.total,
+            currency=preview.currency,
+            proration_date=preview.proration_date,
+            lines=[
+                InvoiceLineRead(
+                    description=line.description, amount=line.amount, proration=line.proration
+                )
+                for line in preview.lines
+            ],
+        )
+
+
+class InvoiceRead(BaseModel):
+    """An invoice of the billing owner."""
+
+    id: str
+    number: str | None
+    status: str | None = Field(description="`draft`, `open`, `paid`, `uncollectible`, `void`.")
+    total: int = Field(description="In the currency's smallest unit.")
+    amount_due: int
+    currency: str
+    created: datetime | None
+    hosted_invoice_url: str | None = Field(description="Stripe's page to view and pay it.")
+    invoice_pdf: str | None = Field(description="A link to its PDF.")
+    period_start: datetime | None
+    period_end: datetime | None
+
+    @classmethod
+    def of(cls, invoice: Invoice) -> InvoiceRead:
+        """The invoice as the API shows it."""
+        return cls(
+            id=invoice.id,
+            number=invoice.number,
+            status=invoice.status,
+            total=invoice.total,
+            amount_due=invoice.amount_due,
+            currency=invoice.currency,
+            created=invoice.created,
+            hosted_invoice_url=invoice.hosted_invoice_url,
+            invoice_pdf=invoice.invoice_pdf,
+            period_start=invoice.period_start,
+            period_end=invoice.period_end,
+        )
+
+
+class InvoiceList(BaseModel):
+    """A page of invoices, newest first."""
+
+    data: list[InvoiceRead]
+    has_more: bool
+    next_cursor: str | None = Field(
+        description="Pass as `starting_after` for the next page (None on the last page)."
     )
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import delete, update
 
 from saaskit.billing.customers import CustomerManager
 from saaskit.billing.gateway import BillingGateway
+from saaskit.billing.manage import SubscriptionManager
 from saaskit.billing.owners import OwnerRegistry
 from saaskit.billing.plans import PlanCatalog, UserPlan, owned_by
 from saaskit.billing.prices import PriceBook
@@ -92,6 +93,15 @@ class BillingService(Generic[UserT]):
         self.store = store
         self.limiter = limiter or RateLimiter(store, RateLimitSettings())
         self.owners: OwnerRegistry = customers.owners
+        self.subscriptions: SubscriptionManager[UserT] = SubscriptionManager(
+            settings,
+            catalog=catalog,
+            prices=prices,
+            customers=customers,
+            sync=sync,
+            gateway=gateway,
+        )
+        """Plan changes with a preview, cancel/resume and invoices (:mod:`.manage`)."""
         frontend = frontend_url.rstrip("/")
         self.success_url = (
             settings.success_url or f"{frontend}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"

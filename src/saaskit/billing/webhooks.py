@@ -52,6 +52,7 @@ HANDLED = frozenset(
         "customer.subscription.trial_will_end",
         "invoice.paid",
         "invoice.payment_failed",
+        "invoice.payment_action_required",
         "customer.deleted",
     }
 )
@@ -279,6 +280,8 @@ class WebhookProcessor(Generic[UserT]):
             state = await self.sync.subscription(str(obj["id"]), event_at=at)
             if kind == "customer.subscription.trial_will_end" and state is not None:
                 await self._trial_will_end(state)
+            elif kind == "customer.subscription.deleted" and state is not None:
+                await self._canceled(state)
         elif kind == "checkout.session.completed":
             subscription = _id(obj.get("subscription"))
             if subscription:
@@ -300,6 +303,13 @@ class WebhookProcessor(Generic[UserT]):
         if user is not None:
             await self.hooks.emit_event("trial_will_end", user, state)
 
+    async def _canceled(self, state: SubscriptionState) -> None:
+        if state.user_id is None or state.status != "canceled":
+            return
+        user = await self.sync.users.get(state.user_id)
+        if user is not None:
+            await self.hooks.emit_event("subscription_canceled", user, state)
+
     async def _invoice(self, kind: str, invoice: dict[str, Any], at: datetime | None) -> None:
         details = (invoice.get("parent") or {}).get("subscription_details") or {}
         subscription = _id(details.get("subscription") or invoice.get("subscription"))
@@ -311,7 +321,9 @@ class WebhookProcessor(Generic[UserT]):
         elif customer:
             states = await self.sync.customer(customer, event_at=at)
             user_id = next((s.user_id for s in states if s.user_id), None)
-        if kind != "invoice.payment_failed" or user_id is None:
+        if kind not in ("invoice.payment_failed", "invoice.payment_action_required"):
+            return
+        if user_id is None:
             return
         user = await self.sync.users.get(user_id)
         if user is None:
@@ -329,7 +341,10 @@ class WebhookProcessor(Generic[UserT]):
             else None,
             hosted_invoice_url=invoice.get("hosted_invoice_url"),
         )
-        await self.hooks.emit_event("payment_failed", user, failure)
+        if kind == "invoice.payment_failed":
+            await self.hooks.emit_event("payment_failed", user, failure)
+        else:
+            await self.hooks.emit_event("payment_action_required", user, failure)
 
     async def replay_failed(self, *, limit: int = 100) -> tuple[int, int]:
         """Process failed (and interrupted) events again, oldest first.

@@ -186,6 +186,10 @@ _PARAMS: dict[str, frozenset[str]] = {
     ),
     "subscriptions.cancel": frozenset({"invoice_now", "prorate", "cancellation_details", "expand"}),
     "events.list": _LIST | {"type", "types", "delivery_success"},
+    "invoices.list": _LIST | {"customer", "subscription", "status", "collection_method"},
+    "invoices.create_preview": frozenset(
+        {"customer", "subscription", "subscription_details", "automatic_tax", "expand"}
+    ),
     "retrieve": frozenset({"expand"}),
     "delete": frozenset(),
 }
@@ -272,6 +276,13 @@ def _routes() -> list[tuple[str, re.Pattern[str], Handler, frozenset[str]]]:
             r"/v1/subscriptions/(?P<id>[^/]+)",
             lambda s, p, i: s.cancel_subscription(i),
             "subscriptions.cancel",
+        ),
+        ("GET", r"/v1/invoices", lambda s, p, _: s.list_invoices(p), "invoices.list"),
+        (
+            "POST",
+            r"/v1/invoices/create_preview",
+            lambda s, p, _: s.create_preview(p),
+            "invoices.create_preview",
         ),
         ("GET", r"/v1/invoices/(?P<id>[^/]+)", lambda s, p, i: s.retrieve_invoice(i), "retrieve"),
         ("GET", r"/v1/events", lambda s, p, _: s.list_events(p), "events.list"),

@@ -79,7 +79,8 @@ class CatalogState(ObjectStore):
             for c in self.collections["customers"].values()
             if not c.get("deleted") and (not params.get("email") or c["email"] == params["email"])
         ]
-        items.sort(key=lambda c: c["created"], reverse=True)
+        items.sort(key=lambda c: c["created"])
+        items.reverse()  # newest first; the same second: the later one first
         return list_of(items, "/v1/customers", params)
 
     # ---- products and prices -----------------------------------------------------
