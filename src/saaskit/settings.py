@@ -449,6 +449,31 @@ class PlanSettings(BaseModel):
         default_factory=dict, description='Limits it grants, e.g. `{"ai_tokens": 100000}`.'
     )
     trial_days: int = Field(0, ge=0, le=730, description="Free trial at checkout (0: none).")
+    max_seats: int | None = Field(
+        None,
+        ge=1,
+        description="Most members an organization on this plan can have (unset: no limit); "
+        "the older spelling `quotas.seats` is read when this is unset.",
+    )
+    seat_mode: Literal["members", "manual"] = Field(
+        "members",
+        description="Organizations: `members`: the subscription quantity follows the member "
+        "count (`orgs.sync_seat_quantity`); `manual`: seats are bought (the quantity at "
+        "checkout, then in the portal), the bought quantity is the seat limit and saaskit "
+        "never changes it.",
+    )
+
+    @model_validator(mode="after")
+    def _one_seat_limit(self) -> PlanSettings:
+        legacy = self.quotas.get("seats")
+        if self.max_seats is not None and legacy is not None and legacy != self.max_seats:
+            raise ValueError("set max_seats only (quotas.seats is its older spelling)")
+        return self
+
+    @property
+    def seat_limit(self) -> int | None:
+        """``max_seats``, else the older ``quotas.seats``; ``None``: no limit."""
+        return self.max_seats if self.max_seats is not None else self.quotas.get("seats")
 
 
 class BillingSettings(BaseModel):

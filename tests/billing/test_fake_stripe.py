@@ -370,3 +370,98 @@ async def test_stop_drops_pooled_keep_alive_connections() -> None:
     finally:
         fake.stop()
         await http.close_async()  # type: ignore[no-untyped-call]
+
+
+async def _active_subscription(fake: FakeStripe, sdk: stripe.StripeClient, quantity: int) -> str:
+    price = fake.add_price("seat_monthly", unit_amount=1000)
+    customer = await sdk.v1.customers.create_async({"email": "a@example.com"})
+    session = await sdk.v1.checkout.sessions.create_async(
+        {
+            "mode": "subscription",
+            "customer": customer.id,
+            "line_items": [{"price": price, "quantity": quantity}],
+            "success_url": "https://app.example.com/ok",
+        }
+    )
+    sub_id = str(fake.complete_checkout(session.id)["id"])
+    fake.take_events()
+    return sub_id
+
+
+async def _set_quantity(
+    sdk: stripe.StripeClient, sub_id: str, quantity: int, behavior: str | None
+) -> stripe.Subscription:
+    item = (await sdk.v1.subscriptions.retrieve_async(sub_id))["items"].data[0]
+    params: dict[str, object] = {"items": [{"id": item.id, "quantity": quantity}]}
+    if behavior is not None:
+        params["proration_behavior"] = behavior
+    return await sdk.v1.subscriptions.update_async(sub_id, params)  # type: ignore[arg-type]
+
+
+async def test_quantity_updates_are_prorated_as_asked_and_announced(
+    fake_stripe: FakeStripe, sdk: stripe.StripeClient
+) -> None:
+    sub_id = await _active_subscription(fake_stripe, sdk, quantity=2)
+
+    # Default (create_prorations): a pending proration item for the rest of the period.
+    updated = await _set_quantity(sdk, sub_id, 3, None)
+    assert updated["items"].data[0].quantity == 3
+    (pending,) = fake_stripe.invoice_items(sub_id)
+    assert pending["proration"] is True
+    assert pending["invoice"] is None
+    assert 0 < pending["amount"] <= 1000  # one more seat, for (nearly) a whole period
+    (event,) = fake_stripe.take_events()
+    assert event["type"] == "customer.subscription.updated"
+    assert event["data"]["previous_attributes"]["items"]["data"][0]["quantity"] == 2
+    assert event["data"]["object"]["items"]["data"][0]["quantity"] == 3
+
+    # none: nothing billed for the change.
+    await _set_quantity(sdk, sub_id, 4, "none")
+    assert len(fake_stripe.invoice_items(sub_id)) == 1
+    assert [e["type"] for e in fake_stripe.take_events()] == ["customer.subscription.updated"]
+
+    # always_invoice: an invoice for the proration at once, paid.
+    await _set_quantity(sdk, sub_id, 6, "always_invoice")
+    invoiced = [i for i in fake_stripe.invoice_items(sub_id) if i["invoice"]]
+    assert len(invoiced) == 1
+    invoice = await sdk.v1.invoices.retrieve_async(invoiced[0]["invoice"])
+    assert invoice.status == "paid"
+    assert invoice.amount_due == invoiced[0]["amount"] > 0
+    types = [e["type"] for e in fake_stripe.take_events()]
+    assert types == ["customer.subscription.updated", "invoice.paid"]
+
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        await _set_quantity(sdk, sub_id, 7, "sometimes")
+    assert refused.value.param == "proration_behavior"
+    with pytest.raises(stripe.InvalidRequestError):
+        await _set_quantity(sdk, sub_id, -1, None)
+
+
+async def test_quantity_updates_past_the_hourly_limit_are_refused(
+    fake_stripe: FakeStripe, sdk: stripe.StripeClient
+) -> None:
+    assert fake_stripe.quantity_updates_per_hour == 200  # Stripe's documented limit
+    fake_stripe.quantity_updates_per_hour = 2
+    sub_id = await _active_subscription(fake_stripe, sdk, quantity=1)
+    await _set_quantity(sdk, sub_id, 2, None)
+    await _set_quantity(sdk, sub_id, 3, None)
+    with pytest.raises(stripe.RateLimitError):
+        await _set_quantity(sdk, sub_id, 4, None)
+    await sdk.v1.subscriptions.update_async(sub_id, {"metadata": {"a": "b"}})  # not counted
+    assert (await sdk.v1.subscriptions.retrieve_async(sub_id))["items"].data[0].quantity == 3
+
+
+async def test_cancel_sends_the_deleted_webhook_and_a_repeat_is_refused(
+    fake_stripe: FakeStripe, sdk: stripe.StripeClient
+) -> None:
+    sub_id = await _active_subscription(fake_stripe, sdk, quantity=1)
+    options: stripe.RequestOptions = {"idempotency_key": "cancel-1"}
+    canceled = await sdk.v1.subscriptions.cancel_async(sub_id, options=options)
+    assert canceled.status == "canceled"
+    assert canceled.ended_at is not None
+    (event,) = fake_stripe.take_events()
+    assert event["type"] == "customer.subscription.deleted"
+    (call,) = fake_stripe.calls("DELETE", f"/v1/subscriptions/{sub_id}")
+    assert call.idempotency_key == "cancel-1"  # recorded; DELETE is idempotent anyway
+    with pytest.raises(stripe.InvalidRequestError):
+        await sdk.v1.subscriptions.cancel_async(sub_id, options=options)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from saaskit.billing.gateway import StripeGateway, price_from_data, subscription_from_data
+from saaskit.billing.types import CheckoutRequest
 from saaskit.exceptions import BillingRejected, BillingUnavailable, MissingExtra
 from saaskit.settings import BillingSettings
 from saaskit.testing.fake_stripe import FakeStripe
@@ -105,3 +106,40 @@ async def test_stripe_failures_map_to_saaskit_errors(
         await gateway.create_portal_session("cus_1", "https://app.example.com")
     with pytest.raises(BillingRejected):  # a 404 is only "missing" where asked for
         await gateway.create_portal_session("cus_missing", "https://app.example.com")
+
+
+async def test_cancel_subscription_at_once_and_again(
+    gateway: StripeGateway, fake_stripe: FakeStripe
+) -> None:
+    price = fake_stripe.add_price("pro_monthly")
+    customer = await gateway.create_customer(
+        email="a@example.com", name=None, user_id=1, idempotency_key="c"
+    )
+    session = await gateway.create_checkout_session(
+        CheckoutRequest(
+            customer_id=customer,
+            price_id=price,
+            quantity=1,
+            success_url="https://app.example.com/ok",
+            cancel_url="https://app.example.com/no",
+            user_id=1,
+            plan="pro",
+            trial_days=0,
+        )
+    )
+    sub_id = fake_stripe.complete_checkout(session.id)["id"]
+    fake_stripe.fail_next(503, method="DELETE")
+    with pytest.raises(BillingUnavailable):
+        await gateway.cancel_subscription(sub_id, idempotency_key="k")
+    assert (await gateway.get_subscription(sub_id)).status == "active"  # type: ignore[union-attr]
+    first = await gateway.cancel_subscription(sub_id, idempotency_key="k")
+    assert first is not None
+    assert first.status == "canceled"
+    again = await gateway.cancel_subscription(sub_id, idempotency_key="k")  # a retry
+    assert again is not None
+    assert again.status == "canceled"
+    assert await gateway.cancel_subscription("sub_missing", idempotency_key="k2") is None
+    # A refusal for a subscription that is not canceled stays a refusal.
+    fake_stripe.fail_next(400, type="invalid_request_error", code="parameter_invalid")
+    with pytest.raises(BillingRejected):
+        await gateway.cancel_subscription(sub_id + "x", idempotency_key="k3")

@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("saaskit.billing")
 
+ENDED_STATUSES = frozenset({"canceled", "incomplete_expired"})
+"""Statuses of a subscription that is over (nothing to cancel)."""
+
 
 class BillingGateway(Protocol):
     """What the billing services need from a payment provider."""
@@ -397,16 +400,19 @@ class StripeGateway:
 
     async def set_quantity(
         self, subscription_id: str, quantity: int, *, proration_behavior: str
-    ) -> None:
+    ) -> bool:
         """Set the absolute quantity of the subscription's (single) item (per-seat plans).
 
         The ``customer.subscription.updated`` webhook that follows updates the local row.
+
+        Returns:
+            Whether an update was sent (``False``: the quantity was already right).
         """
         with self._errors("update subscription quantity"):
             obj = await self.client.v1.subscriptions.retrieve_async(subscription_id)
             item = obj.to_dict()["items"]["data"][0]
             if int(item.get("quantity") or 0) == quantity:
-                return
+                return False
             await self.client.v1.subscriptions.update_async(
                 subscription_id,
                 {
@@ -414,6 +420,73 @@ class StripeGateway:
                     "proration_behavior": proration_behavior,
                 },
             )
+        return True
+
+    async def expire_open_checkouts(self, customer_id: str) -> list[str]:
+        """Expire the customer's open Checkout sessions: none can start a subscription now.
+
+        Used before the owner is deleted. A session completed meanwhile cannot be
+        expired; that is not an error (its subscription is there to be found).
+
+        Returns:
+            The ids of the sessions expired.
+        """
+        sdk = self._stripe
+        with self._errors("list checkout sessions"):
+            page = await self.client.v1.checkout.sessions.list_async(
+                {"customer": customer_id, "status": "open", "limit": 100}
+            )
+        expired: list[str] = []
+        for session in page.data:
+            with self._errors("expire checkout session"):
+                try:
+                    await self.client.v1.checkout.sessions.expire_async(str(session.id))
+                except sdk.InvalidRequestError as error:
+                    logger.info("checkout session %s not expired: %s", session.id, error.code)
+                    continue
+            expired.append(str(session.id))
+        return expired
+
+    async def cancel_subscription(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> RemoteSubscription | None:
+        """Cancel the subscription now (not at the period's end).
+
+        Safe to repeat: Stripe treats ``DELETE`` as idempotent (the key goes along for
+        the SDK's own retries), and a subscription that is already canceled is answered
+        with its current state instead of an error. Stripe sends
+        ``customer.subscription.deleted``, which updates the local row.
+
+        Returns:
+            The subscription as Stripe has it now; ``None`` if Stripe has no such
+            subscription.
+
+        Raises:
+            BillingUnavailable: Stripe could not be reached (nothing was canceled, or the
+                outcome is unknown: call again).
+            BillingRejected: Stripe refused, and the subscription is not canceled.
+        """
+        sdk = self._stripe
+        refused: stripe.InvalidRequestError | None = None
+        with self._errors("cancel subscription", missing_ok=True) as missing:
+            try:
+                obj = await self.client.v1.subscriptions.cancel_async(
+                    subscription_id, options={"idempotency_key": idempotency_key}
+                )
+            except sdk.InvalidRequestError as error:
+                if error.code == "resource_missing":
+                    raise
+                refused = error
+        if missing:
+            return None
+        if refused is None:
+            return subscription_from_data(obj.to_dict())
+        # Refused: already canceled (a retry), or a real refusal.
+        current = await self.get_subscription(subscription_id)
+        if current is not None and current.status in ENDED_STATUSES:
+            return current
+        _log("cancel subscription", refused, logging.WARNING)
+        raise BillingRejected() from refused
 
     async def preview_price_change(
         self, subscription_id: str, price_id: str, *, proration_date: int, proration_behavior: str

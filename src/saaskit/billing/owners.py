@@ -102,6 +102,18 @@ class OwnerRegistry:
         handler = self._kinds.get(owner.kind)
         return handler is not None and await handler.profile(owner.id) is not None
 
+    async def checkout_quantity(self, owner: Owner, plan: Any, requested: int) -> int:
+        """The quantity a checkout of ``plan`` for ``owner`` buys.
+
+        ``requested``, unless the owner's handler has ``checkout_quantity(owner_id, plan,
+        requested)`` (organizations: their seat count when the quantity follows members).
+        """
+        decide = getattr(self._kinds.get(owner.kind), "checkout_quantity", None)
+        if decide is None:
+            return requested
+        quantity: int = await decide(owner.id, plan, requested)
+        return quantity
+
     async def authorize(self, user: Any, owner: Owner) -> Owner:
         """``owner`` if ``user`` may manage its billing.
 

@@ -51,6 +51,10 @@ class UserPlan:
         quotas: limits the plan grants (``{"ai_tokens": 100000}``).
         subscription: the entitled subscription granting the plan (``None`` on the
             default plan or no plan).
+        max_seats: the most members an organization on the plan can have (``None``: no
+            limit; ``max_seats``, or the older ``quotas.seats``).
+        seat_mode: ``members`` (the quantity follows the members) or ``manual`` (seats
+            are bought: the subscription's quantity is the limit).
     """
 
     key: str | None
@@ -58,6 +62,21 @@ class UserPlan:
     features: frozenset[str] = frozenset()
     quotas: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     subscription: SubscriptionState | None = None
+    max_seats: int | None = None
+    seat_mode: str = "members"
+
+    @property
+    def seat_limit(self) -> int | None:
+        """How many seats the plan gives now (``None``: no limit).
+
+        ``max_seats``; with manual seats and a subscription, the bought quantity (never
+        more than ``max_seats``).
+        """
+        limit = self.max_seats
+        if self.seat_mode == "manual" and self.subscription is not None:
+            bought = self.subscription.quantity
+            limit = bought if limit is None else min(limit, bought)
+        return limit
 
     @property
     def subscribed(self) -> bool:
@@ -182,6 +201,8 @@ class PlanCatalog:
             features=frozenset(plan.features),
             quotas=MappingProxyType(dict(plan.quotas)),
             subscription=subscription,
+            max_seats=plan.seat_limit,
+            seat_mode=plan.seat_mode,
         )
 
     async def subscriptions(self, owner: Owner | int) -> list[SubscriptionState]:

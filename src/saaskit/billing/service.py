@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Generic
+from typing import Any, Generic
 from urllib.parse import urlsplit
+
+from sqlalchemy import delete, update
 
 from saaskit.billing.customers import CustomerManager
 from saaskit.billing.gateway import BillingGateway
 from saaskit.billing.manage import SubscriptionManager
 from saaskit.billing.owners import OwnerRegistry
-from saaskit.billing.plans import PlanCatalog, UserPlan
+from saaskit.billing.plans import PlanCatalog, UserPlan, owned_by
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.sync import SubscriptionSync
 from saaskit.billing.types import CheckoutRequest, CheckoutSession, Price
@@ -33,6 +35,8 @@ from saaskit.types import UserT
 # (a first payment still awaited, 3-D Secure say) grants nothing but blocks a second
 # checkout too: paying both would make two subscriptions.
 LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "incomplete"})
+CANCELABLE_STATUSES = LIVE_STATUSES
+"""Statuses of a subscription that still bills, or may once its first payment succeeds."""
 SYNC_LIMIT = RateLimitSettings().billing_sync.limit
 """Deprecated: the default of ``rate_limit.billing_sync`` (eager syncs per owner a minute)."""
 
@@ -195,6 +199,7 @@ class BillingService(Generic[UserT]):
         fresh = await self.sync.customer(customer_id)
         if any(s.status in LIVE_STATUSES for s in fresh):
             raise AlreadySubscribed()
+        quantity = await self.owners.checkout_quantity(owner, settings, quantity)
         trial = settings.trial_days
         if self.settings.trial_once and (known or fresh):
             trial = 0
@@ -259,3 +264,71 @@ class BillingService(Generic[UserT]):
         if customer_id:
             await self.sync.customer(customer_id)
         return await self.catalog.for_owner(owner)
+
+    async def cancel_all(self, owner: Owner) -> list[str]:
+        """Cancel every subscription of ``owner`` that still bills, at once.
+
+        Expires the owner's open Checkout sessions first (none can start a subscription
+        afterwards) and asks Stripe too (a subscription whose webhook has not arrived yet
+        is canceled as well), then stores the canceled state. Safe to call again after a failure:
+        a subscription canceled by an earlier attempt is not canceled twice, and it is
+        still reported when the local record had not heard of its end yet.
+
+        Returns:
+            The ids of the subscriptions that were billing and are now canceled.
+
+        Raises:
+            BillingUnavailable: Stripe could not be reached; call again.
+            BillingRejected: Stripe refused to cancel one.
+            NotImplementedError: the gateway cannot cancel subscriptions.
+        """
+        local = {
+            s.stripe_subscription_id
+            for s in await self.catalog.subscriptions(owner)
+            if s.status in CANCELABLE_STATUSES and s.ended_at is None
+        }
+        remote: set[str] = set()
+        customer_id = await self.customers.customer_id(owner)
+        if customer_id:
+            # First, so that no open Checkout can start a subscription after the listing.
+            expire: Any = getattr(self.gateway, "expire_open_checkouts", None)
+            if expire is not None:
+                await expire(customer_id)
+            remote = {
+                s.id
+                for s in await self.gateway.list_subscriptions(customer_id)
+                if s.status in CANCELABLE_STATUSES
+            }
+        targets = sorted(local | remote)
+        cancel: Any = getattr(self.gateway, "cancel_subscription", None)
+        if targets and cancel is None:
+            raise NotImplementedError("the billing gateway cannot cancel subscriptions")
+        canceled: list[str] = []
+        for subscription_id in targets:
+            key = f"saaskit-cancel-{subscription_id}"
+            ended = await cancel(subscription_id, idempotency_key=key)
+            if ended is not None:
+                canceled.append(subscription_id)
+                await self.sync.subscription(subscription_id)
+        return canceled
+
+    async def forget_owner(self, owner: Owner) -> None:
+        """After ``owner`` was deleted: drop its customer link, detach its subscriptions.
+
+        A later owner given the same id (SQLite reuses ids) never inherits either. The
+        customer and its subscriptions stay in Stripe (their metadata still names the
+        owner), and ``subscriptions`` keeps their record without an owner.
+        """
+        customers, model = self.customers.model, self.catalog.model
+        async with self.customers.session_factory() as db, db.begin():
+            await db.execute(
+                delete(customers).where(
+                    customers.owner_kind == owner.kind, customers.owner_id == owner.id
+                )
+            )
+            if owner.kind != "user":  # a user's rows are detached by their foreign key
+                await db.execute(
+                    update(model)
+                    .where(owned_by(model, owner))
+                    .values(owner_kind=None, owner_id=None)
+                )

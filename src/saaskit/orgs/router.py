@@ -67,7 +67,6 @@ def build_orgs_router(
     kit: FeatureHost,
     service: OrgService,
     deps: OrgDependencies,
-    cancel: Any = None,
     register: Any = None,
 ) -> APIRouter:
     """The organization routes (mounted at ``/api/v1/orgs``).
@@ -76,8 +75,6 @@ def build_orgs_router(
         kit: the kit.
         service: the organizations service.
         deps: the organization dependencies.
-        cancel: ``async (org_id) -> bool``: called before a deletion (billing refuses
-            while a subscription is live), or ``None`` without billing.
         register: ``async (email, password, full_name, client) -> user``: create a
             verified account (the kit's registration), or ``None``: no such route.
     """
@@ -186,16 +183,19 @@ def build_orgs_router(
         "/{org_id}",
         name="orgs:delete",
         response_model=OrgDeleted,
-        responses=error_responses(401, 403, 404),
+        responses=error_responses(401, 403, 404, 409, 502, 503),
         summary="Delete an organization",
         description="Permission `org:delete` (owners). Cancels the organization's "
-        "subscription at once; `subscription_canceled` says whether there was one.",
+        "subscription in Stripe at once, then deletes it; `subscription_canceled` says "
+        "whether one was billing. 503 `billing_unavailable` when Stripe cannot be "
+        "reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe "
+        "refuses; 409 `organization_has_subscription` with a payment gateway that "
+        "cannot cancel.",
     )
     async def delete(
         org_id: Id, request: Request, ctx: OrgContext = Depends(reader("org:delete"))
     ) -> OrgDeleted:
-        canceled = bool(await cancel(org_id)) if cancel is not None else False
-        await service.delete(ctx, client(request))
+        canceled = await service.delete(ctx, client(request))
         return OrgDeleted(id=org_id, subscription_canceled=canceled)
 
     @router.post(

@@ -79,7 +79,7 @@ class OrgsSettings(BaseModel):
     seats_include_pending: bool = Field(
         False,
         description="Count pending invitations as taken seats when inviting (the seat "
-        "limit is a plan's `seats` quota).",
+        "limit is a plan's `max_seats`, or the bought quantity with manual seats).",
     )
     sync_seat_quantity: bool = Field(
         False,
@@ -89,6 +89,14 @@ class OrgsSettings(BaseModel):
     )
     proration_behavior: Literal["create_prorations", "none", "always_invoice"] = Field(
         "create_prorations", description="Stripe's proration of a quantity change."
+    )
+    seat_sync_interval_seconds: int = Field(
+        60,
+        ge=0,
+        le=3600,
+        description="At most one quantity update per organization in this many seconds; "
+        "changes in between wait and go in one update of the absolute count (Stripe allows "
+        "about 200 quantity updates per subscription per hour; 0: no wait).",
     )
     membership_cache_seconds: int = Field(
         300, ge=0, description="How long a membership stays cached in the store (0: never)."
@@ -132,9 +140,12 @@ class OrgRead(BaseModel):
 
 
 class OrgDeleted(BaseModel):
+    """A deleted organization, and whether its subscription was canceled with it."""
+
     id: int
     subscription_canceled: bool = Field(
-        description="Whether a subscription of the organization was canceled at once."
+        description="Whether a subscription of the organization was billing and is now "
+        "canceled at once (no refund or proration is made for the rest of its period)."
     )
 
 

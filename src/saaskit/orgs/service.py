@@ -180,6 +180,11 @@ class OrgService:
         self.seats_changed: Callable[[int], Awaitable[None]] | None = None
         """Called with the organization's id after its seat count may have changed (the
         subscription quantity job, when ``sync_seat_quantity``)."""
+        self.cancel_billing: Callable[[int], Awaitable[list[str]]] | None = None
+        """Cancels the organization's subscriptions at once before it is deleted; returns
+        the canceled ids (set from billing when billing is on)."""
+        self.billing_deleted: Callable[[int], Awaitable[None]] | None = None
+        """Called after an organization was deleted: billing forgets its customer link."""
 
     # -- roles -------------------------------------------------------------------------
 
@@ -347,10 +352,20 @@ class OrgService:
         await self._record("org_renamed", ctx.organization_id, ctx.user_id, None, client, {})
         return org
 
-    async def delete(self, ctx: OrgContext, client: ClientInfo | None = None) -> None:
-        """Delete the organization with its memberships and invitations (``org:delete``)."""
+    async def delete(self, ctx: OrgContext, client: ClientInfo | None = None) -> bool:
+        """Delete the organization with its memberships and invitations (``org:delete``).
+
+        Its subscription is canceled at once first (:attr:`cancel_billing`): when Stripe
+        cannot be reached nothing is deleted (503), and calling again is safe.
+
+        Returns:
+            Whether a subscription was billing and is now canceled.
+        """
         if not ctx.allows("org:delete"):
             raise OrgPermissionDenied()
+        canceled: list[str] = []
+        if self.cancel_billing is not None:
+            canceled = await self.cancel_billing(ctx.organization_id)
         async with self.session_factory() as db, db.begin():
             org = await self._lock(db, ctx.organization_id)
             members = await self._member_ids(db, ctx.organization_id)
@@ -366,7 +381,13 @@ class OrgService:
             )
             await db.delete(org)
         await self.forget(ctx.organization_id, *members)
-        await self._record("org_deleted", ctx.organization_id, ctx.user_id, None, client, {})
+        detail: dict[str, Any] = {"subscription_canceled": bool(canceled)}
+        if canceled:
+            detail["subscriptions"] = canceled
+        await self._record("org_deleted", ctx.organization_id, ctx.user_id, None, client, detail)
+        if self.billing_deleted is not None:
+            await self.billing_deleted(ctx.organization_id)
+        return bool(canceled)
 
     # -- members -----------------------------------------------------------------------
 

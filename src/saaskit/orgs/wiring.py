@@ -87,6 +87,17 @@ class OrgBillingOwners:
             return None
         return OwnerProfile(email=None, name=org.name, created_at=org.created_at)
 
+    async def checkout_quantity(self, owner_id: int, plan: Any, requested: int, /) -> int:
+        """The seats a checkout buys: the seat count when the quantity follows members.
+
+        With ``sync_seat_quantity`` and a plan whose ``seat_mode`` is ``members``, the
+        subscription starts at the organization's seat count (the quantity job keeps it
+        there); otherwise (manual seats) the quantity asked for.
+        """
+        if self.service.settings.sync_seat_quantity and plan.seat_mode == "members":
+            return max(1, await self.service.seat_count(owner_id))
+        return requested
+
     async def can_manage(self, user: Any, owner_id: int, /) -> bool:
         """Whether ``user`` is a member of the organization with ``billing:manage``."""
         try:
@@ -160,10 +171,22 @@ class OrgsFeature(Feature[OrgService]):
 
             async def seats(org_id: int) -> int | None:
                 plan = await catalog.for_owner(Owner(ORG_KIND, org_id))
-                limit: int | None = plan.quota("seats")
+                limit: int | None = plan.seat_limit  # max_seats, or the bought quantity
                 return limit
 
+            async def cancel(org_id: int) -> list[str]:
+                try:
+                    canceled: list[str] = await billing.cancel_all(Owner(ORG_KIND, org_id))
+                except NotImplementedError as error:  # a gateway that cannot cancel
+                    raise OrgHasSubscription() from error
+                return canceled
+
+            async def forget(org_id: int) -> None:
+                await billing.forget_owner(Owner(ORG_KIND, org_id))
+
             service.seat_limit = seats
+            service.cancel_billing = cancel
+            service.billing_deleted = forget
             settings = service.settings
             if settings.sync_seat_quantity:
                 self.seat_sync = SeatSync(service, billing, host.store, host.runner)
@@ -198,16 +221,6 @@ class OrgsFeature(Feature[OrgService]):
 
         if service is None or self.dependencies is None:
             return None
-        billing = self.billing
-
-        async def refuse_if_subscribed(org_id: int) -> bool:
-            if billing is None:
-                return False
-            current = await billing.catalog.current(Owner(ORG_KIND, org_id))
-            if current is not None and billing.catalog.is_entitled(current.status):
-                raise OrgHasSubscription()
-            return False
-
         host = cast(OrgsKit, kit)
 
         async def register(email: str, password: str, full_name: str | None, client: Any) -> Any:
@@ -218,4 +231,4 @@ class OrgsFeature(Feature[OrgService]):
             )
             return await host.users.update(user.id, {"is_verified": True})
 
-        return build_orgs_router(kit, service, self.dependencies, refuse_if_subscribed, register)
+        return build_orgs_router(kit, service, self.dependencies, register=register)

@@ -20,6 +20,7 @@ from saaskit.testing._stripe_state import CatalogState
 
 PERIOD_SECONDS = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}
 LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete", "paused")
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
 
 
 class FakeStripeState(CatalogState):
@@ -47,7 +48,17 @@ class FakeStripeState(CatalogState):
         items.reverse()  # newest first; the same second: the later one first
         return list_of(items, "/v1/subscriptions", params)
 
+    quantity_updates_per_hour = 200
+    """Quantity changes a subscription accepts per rolling hour (Stripe's limit); more
+    get 429 ``rate_limit``."""
+
     def update_subscription(self, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/subscriptions/{id}``: price, quantity, cancellation, metadata.
+
+        A price or quantity change is prorated as ``proration_behavior`` says
+        (``create_prorations`` by default: a pending proration invoice item;
+        ``always_invoice``: an invoice for it at once; ``none``).
+        """
         changes: dict[str, Any] = {}
         if "cancel_at_period_end" in params:
             changes["cancel_at_period_end"] = to_bool(params["cancel_at_period_end"])
@@ -56,9 +67,74 @@ class FakeStripeState(CatalogState):
             changes["price"] = items[0].get("price")
             if items[0].get("quantity"):
                 changes["quantity"] = to_int(items[0]["quantity"], "items[0][quantity]")
+                if changes["quantity"] < 1:
+                    raise invalid("Invalid positive integer", "items[0][quantity]")
         if "metadata" in params:
             changes["metadata"] = params["metadata"]
-        return self.change_subscription(subscription_id, **changes)
+        behavior = str(params.get("proration_behavior") or "create_prorations")
+        if behavior not in PRORATION_BEHAVIORS:
+            raise invalid(f"Invalid proration_behavior: {behavior}", "proration_behavior")
+        sub = self.retrieve_subscription(subscription_id)
+        item = sub["items"]["data"][0]
+        before = (item["price"]["unit_amount"], item["quantity"])
+        quantity_change = "quantity" in changes and changes["quantity"] != item["quantity"]
+        if quantity_change:
+            self._count_quantity_update(sub)
+        at = to_int(params.get("proration_date"), "proration_date", self.now())
+        updated = self.change_subscription(subscription_id, **changes)
+        self._prorate(updated, before, behavior, at)
+        return updated
+
+    def _count_quantity_update(self, sub: dict[str, Any]) -> None:
+        now = self.now()
+        recent = [t for t in sub.get("_quantity_updates", []) if t > now - 3600]
+        if len(recent) >= self.quantity_updates_per_hour:
+            raise StripeFailure(
+                429,
+                "Too many quantity updates for this subscription; try again later.",
+                type="invalid_request_error",
+                code="rate_limit",
+            )
+        sub["_quantity_updates"] = [*recent, now]
+
+    def _prorate(
+        self, sub: dict[str, Any], before: tuple[int, int], behavior: str, now: int
+    ) -> None:
+        """Bill the rest of the period (from ``now``) at the new amount, as ``behavior`` says."""
+        item = sub["items"]["data"][0]
+        after = (item["price"]["unit_amount"], item["quantity"])
+        if behavior == "none" or after == before or sub["status"] != "active":
+            return
+        start, end = item["current_period_start"], item["current_period_end"]
+        left = max(0.0, min(1.0, (end - now) / max(1, end - start)))
+        amount = round((after[0] * after[1] - before[0] * before[1]) * left)
+        invoice_item = self.put(
+            {
+                "id": self.new_id("ii"),
+                "object": "invoiceitem",
+                "customer": sub["customer"],
+                "subscription": sub["id"],
+                "amount": amount,
+                "currency": sub["currency"],
+                "quantity": item["quantity"],
+                "proration": True,
+                "period": {"start": now, "end": end},
+                "invoice": None,
+                "date": now,
+                "livemode": False,
+            }
+        )
+        if behavior == "always_invoice":
+            invoice = self._invoice(sub, paid=True, amount=max(0, amount))
+            invoice_item["invoice"] = invoice["id"]
+
+    def pending_invoice_items(self, subscription_id: str) -> list[dict[str, Any]]:
+        """Invoice items of the subscription not on an invoice yet (pending prorations)."""
+        return [
+            i
+            for i in self.collections["invoiceitems"].values()
+            if i["subscription"] == subscription_id and i["invoice"] is None
+        ]
 
     # ---- subscriptions (control) ---------------------------------------------------
     def complete_checkout(self, session_id: str) -> dict[str, Any]:
@@ -220,11 +296,16 @@ class FakeStripeState(CatalogState):
         self.emit("customer.deleted", customer)
         return {"id": customer_id, "object": "customer", "deleted": True}
 
-    def _invoice(self, sub: dict[str, Any], *, paid: bool) -> dict[str, Any]:
+    def _invoice(
+        self, sub: dict[str, Any], *, paid: bool, amount: int | None = None
+    ) -> dict[str, Any]:
         item = sub["items"]["data"][0]
-        amount = (
-            0 if sub["status"] == "trialing" else item["price"]["unit_amount"] * item["quantity"]
-        )
+        if amount is None:
+            amount = (
+                0
+                if sub["status"] == "trialing"
+                else item["price"]["unit_amount"] * item["quantity"]
+            )
         self.invoice_count += 1
         invoice = {
             "id": self.new_id("in"),

@@ -149,6 +149,9 @@ _PARAMS: dict[str, frozenset[str]] = {
             "expand",
         }
     ),
+    "checkout.sessions.list": _LIST
+    | {"customer", "customer_details", "payment_intent", "payment_link", "status", "subscription"},
+    "checkout.sessions.expire": frozenset({"expand"}),
     "billing_portal.sessions.create": frozenset(
         {"customer", "return_url", "configuration", "flow_data", "locale", "on_behalf_of", "expand"}
     ),
@@ -225,6 +228,18 @@ def _routes() -> list[tuple[str, re.Pattern[str], Handler, frozenset[str]]]:
             r"/v1/checkout/sessions",
             lambda s, p, _: s.create_checkout_session(p),
             "checkout.sessions.create",
+        ),
+        (
+            "GET",
+            r"/v1/checkout/sessions",
+            lambda s, p, _: s.list_checkout_sessions(p),
+            "checkout.sessions.list",
+        ),
+        (
+            "POST",
+            r"/v1/checkout/sessions/(?P<id>[^/]+)/expire",
+            lambda s, p, i: s.expire_checkout_session(i),
+            "checkout.sessions.expire",
         ),
         (
             "GET",
@@ -328,7 +343,7 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
             return
         body = raw.decode()
         params = parse_form(body if method == "POST" else split.query)
-        key = self.headers.get("Idempotency-Key") if method == "POST" else None
+        key = self.headers.get("Idempotency-Key")  # recorded; replayed for POST only
         status, payload, replayed, delay = fake.front.dispatch(
             method,
             split.path,
@@ -348,7 +363,7 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Request-Id", f"req_{secrets.token_hex(7)}")
         self.send_header("Stripe-Version", fake.state.api_version)
-        if key:
+        if key and method == "POST":
             self.send_header("Idempotency-Key", key)
         if replayed:
             self.send_header("Idempotent-Replayed", "true")
@@ -426,6 +441,8 @@ class ApiFront:
                 if injected.times <= 0:
                     self.failures.remove(injected)
                 return (0 if injected.disconnect else injected.status), injected.body, False
+        if method != "POST":
+            key = None  # Stripe: GET and DELETE are idempotent by nature; keys do nothing
         fingerprint = (method, path, json.dumps(params, sort_keys=True))
         if key is not None and key in self.idempotent:
             seen, status, payload = self.idempotent[key]

@@ -25,6 +25,7 @@ PREFIXES = {
     "sub": "subscriptions",
     "si": "subscription_items",
     "in": "invoices",
+    "ii": "invoiceitems",
     "evt": "events",
 }
 

@@ -229,6 +229,29 @@ class CatalogState(ObjectStore):
         self.put(session)
         return session
 
+    def list_checkout_sessions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``GET /v1/checkout/sessions`` by ``customer`` and ``status``, newest first."""
+        items = [
+            public(c)
+            for c in self.collections["checkout_sessions"].values()
+            if (not params.get("customer") or c["customer"] == params["customer"])
+            and (not params.get("status") or c["status"] == params["status"])
+        ]
+        items.sort(key=lambda c: c["created"], reverse=True)
+        return list_of(items, "/v1/checkout/sessions", params)
+
+    def expire_checkout_session(self, session_id: str) -> dict[str, Any]:
+        """``POST /v1/checkout/sessions/{id}/expire``: an open session can no longer be paid."""
+        session = self.find("checkout_sessions", session_id, "checkout session")
+        if session["status"] != "open":
+            raise invalid(
+                f'Only Checkout Sessions with a status in ["open"] can be expired. '
+                f'This Checkout Session has a status of "{session["status"]}".'
+            )
+        session["status"] = "expired"
+        self.emit("checkout.session.expired", session)
+        return session
+
     def create_portal_session(self, params: dict[str, Any]) -> dict[str, Any]:
         customer = str(params.get("customer") or "")
         if not customer:

@@ -2,9 +2,11 @@
 
 The real ``stripe`` SDK talks to it over HTTP (nothing is mocked): customers, products,
 prices, Checkout sessions, billing-portal sessions, subscriptions, invoices and events,
-Stripe-shaped errors and idempotency-key replay. A test drives what a customer would do
-in Stripe's pages (complete a checkout, cancel, fail a payment) with control methods,
-then delivers the resulting events signed with Stripe's real ``t=...,v1=...`` scheme.
+Stripe-shaped errors and idempotency-key replay; quantity changes are prorated as
+``proration_behavior`` asks and limited like Stripe's (``quantity_updates_per_hour``).
+A test drives what a customer would do in Stripe's pages (complete a checkout, cancel,
+fail a payment) with control methods, then delivers the resulting events signed with
+Stripe's real ``t=...,v1=...`` scheme.
 
 Example:
     ```python
@@ -198,6 +200,26 @@ class FakeStripe(Holding):
         """Copies of every object of a collection (``customers``, ``subscriptions``, ...)."""
         with self.state.lock:
             return copy.deepcopy(list(self.state.collections[collection].values()))
+
+    def invoice_items(self, subscription_id: str) -> list[dict[str, Any]]:
+        """The subscription's invoice items (prorations of price and quantity changes).
+
+        Each has ``amount``, ``proration`` and ``invoice`` (``None`` while pending; an
+        invoice id with ``proration_behavior=always_invoice``).
+        """
+        return [i for i in self.objects("invoiceitems") if i["subscription"] == subscription_id]
+
+    @property
+    def quantity_updates_per_hour(self) -> int:
+        """Quantity changes one subscription accepts per rolling hour (Stripe: about 200).
+
+        More are answered 429 ``rate_limit``. Set it lower to test a limit.
+        """
+        return self.state.quantity_updates_per_hour
+
+    @quantity_updates_per_hour.setter
+    def quantity_updates_per_hour(self, value: int) -> None:
+        self.state.quantity_updates_per_hour = value
 
     def customers(self) -> list[dict[str, Any]]:
         """The customers that exist (deleted ones left out)."""

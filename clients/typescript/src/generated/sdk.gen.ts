@@ -281,7 +281,7 @@ export const orgsRegisterWithInvitation = <ThrowOnError extends boolean = false>
 /**
  * Delete an organization
  *
- * Permission `org:delete` (owners). Cancels the organization's subscription at once; `subscription_canceled` says whether there was one.
+ * Permission `org:delete` (owners). Cancels the organization's subscription in Stripe at once, then deletes it; `subscription_canceled` says whether one was billing. 503 `billing_unavailable` when Stripe cannot be reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe refuses; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
  */
 export const orgsDelete = <ThrowOnError extends boolean = false>(options: Options<OrgsDeleteData, ThrowOnError>) => (options.client ?? client).delete<OrgsDeleteResponses, OrgsDeleteErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }],

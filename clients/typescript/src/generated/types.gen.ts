@@ -353,6 +353,8 @@ export type OrgCreate = {
 
 /**
  * OrgDeleted
+ *
+ * A deleted organization, and whether its subscription was canceled with it.
  */
 export type OrgDeleted = {
     /**
@@ -362,7 +364,7 @@ export type OrgDeleted = {
     /**
      * Subscription Canceled
      *
-     * Whether a subscription of the organization was canceled at once.
+     * Whether a subscription of the organization was billing and is now canceled at once (no refund or proration is made for the rest of its period).
      */
     subscription_canceled: boolean;
 };
@@ -1655,9 +1657,21 @@ export type OrgsDeleteErrors = {
      */
     404: ErrorResponse;
     /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
      * Invalid input (submitted values are never echoed)
      */
     422: ErrorResponse;
+    /**
+     * A provider (payments, AI) failed or rejected the request
+     */
+    502: ErrorResponse;
+    /**
+     * A backing service is unavailable
+     */
+    503: ErrorResponse;
 };
 
 export type OrgsDeleteError = OrgsDeleteErrors[keyof OrgsDeleteErrors];

@@ -11,10 +11,12 @@ T = TypeVar("T", bound="OrgDeleted")
 
 @_attrs_define
 class OrgDeleted:
-    """
+    """A deleted organization, and whether its subscription was canceled with it.
+
     Attributes:
         id (int):
-        subscription_canceled (bool): Whether a subscription of the organization was canceled at once.
+        subscription_canceled (bool): Whether a subscription of the organization was billing and is now canceled at once
+            (no refund or proration is made for the rest of its period).
     """
 
     id: int

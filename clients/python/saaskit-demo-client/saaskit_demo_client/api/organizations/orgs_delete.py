@@ -48,10 +48,25 @@ def _parse_response(
 
         return response_404
 
+    if response.status_code == 409:
+        response_409 = ErrorResponse.from_dict(response.json())
+
+        return response_409
+
     if response.status_code == 422:
         response_422 = ErrorResponse.from_dict(response.json())
 
         return response_422
+
+    if response.status_code == 502:
+        response_502 = ErrorResponse.from_dict(response.json())
+
+        return response_502
+
+    if response.status_code == 503:
+        response_503 = ErrorResponse.from_dict(response.json())
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -77,8 +92,10 @@ def sync_detailed(
 ) -> Response[ErrorResponse | OrgDeleted]:
     """Delete an organization
 
-     Permission `org:delete` (owners). Cancels the organization's subscription at once;
-    `subscription_canceled` says whether there was one.
+     Permission `org:delete` (owners). Cancels the organization's subscription in Stripe at once, then
+    deletes it; `subscription_canceled` says whether one was billing. 503 `billing_unavailable` when
+    Stripe cannot be reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe
+    refuses; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
 
     Args:
         org_id (int):
@@ -109,8 +126,10 @@ def sync(
 ) -> ErrorResponse | OrgDeleted | None:
     """Delete an organization
 
-     Permission `org:delete` (owners). Cancels the organization's subscription at once;
-    `subscription_canceled` says whether there was one.
+     Permission `org:delete` (owners). Cancels the organization's subscription in Stripe at once, then
+    deletes it; `subscription_canceled` says whether one was billing. 503 `billing_unavailable` when
+    Stripe cannot be reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe
+    refuses; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
 
     Args:
         org_id (int):
@@ -136,8 +155,10 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | OrgDeleted]:
     """Delete an organization
 
-     Permission `org:delete` (owners). Cancels the organization's subscription at once;
-    `subscription_canceled` says whether there was one.
+     Permission `org:delete` (owners). Cancels the organization's subscription in Stripe at once, then
+    deletes it; `subscription_canceled` says whether one was billing. 503 `billing_unavailable` when
+    Stripe cannot be reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe
+    refuses; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
 
     Args:
         org_id (int):
@@ -166,8 +187,10 @@ async def asyncio(
 ) -> ErrorResponse | OrgDeleted | None:
     """Delete an organization
 
-     Permission `org:delete` (owners). Cancels the organization's subscription at once;
-    `subscription_canceled` says whether there was one.
+     Permission `org:delete` (owners). Cancels the organization's subscription in Stripe at once, then
+    deletes it; `subscription_canceled` says whether one was billing. 503 `billing_unavailable` when
+    Stripe cannot be reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe
+    refuses; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
 
     Args:
         org_id (int):
