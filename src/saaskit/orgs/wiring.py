@@ -8,6 +8,7 @@ from saaskit.billing.owners import OwnerProfile
 from saaskit.email.mailer import Mailer
 from saaskit.email.rendering import build_link
 from saaskit.features import Feature, FeatureHost, FeatureRegistry, read_section
+from saaskit.orgs.accounts import LastOwnerRule, PersonalOrg
 from saaskit.orgs.dependencies import OrgDependencies
 from saaskit.orgs.errors import (
     AlreadyMember,
@@ -18,6 +19,7 @@ from saaskit.orgs.errors import (
     OrgHasSubscription,
     OrgNotFound,
     OrgPermissionDenied,
+    OrgsBlockAccountDeletion,
     SeatLimitReached,
     SlugTaken,
     UnknownRole,
@@ -120,6 +122,7 @@ class OrgsFeature(Feature[OrgService]):
         InvitationEmailMismatch,
         OrgHasSubscription,
         SeatLimitReached,
+        OrgsBlockAccountDeletion,
     )
     audit_actions = ACTIONS
 
@@ -169,7 +172,24 @@ class OrgsFeature(Feature[OrgService]):
                 self.seat_sync = SeatSync(service, billing, host.store, host.runner)
                 service.seats_changed = self.seat_sync.request
         self.billing = billing
+        self._account_steps(host, service, billing)
         return service
+
+    def _account_steps(self, host: OrgsKit, service: OrgService, billing: Any) -> None:
+        """A personal organization at creation (setting); the last-owner rule at deletion."""
+        self.personal_org: PersonalOrg | None = None
+        if service.settings.personal_org:
+            self.personal_org = PersonalOrg(service)
+            host.users.creation_steps.append(self.personal_org)
+        subscribed = None
+        if billing is not None:
+            catalog = billing.catalog
+
+            async def subscribed(org_id: int) -> bool:
+                current = await catalog.current(Owner(ORG_KIND, org_id))
+                return current is not None and bool(catalog.is_entitled(current.status))
+
+        host.users.deletion_steps.append(LastOwnerRule(service, subscribed))
 
     def tasks(self, service: OrgService) -> dict[str, TaskFunction]:
         """``orgs.send_invitation``: the invitation email."""
