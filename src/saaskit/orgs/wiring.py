@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+from typing_extensions import override
+
 from saaskit.billing.owners import OwnerProfile
 from saaskit.email.mailer import Mailer
 from saaskit.email.rendering import build_link
@@ -35,12 +37,15 @@ from saaskit.tasks.runner import TaskFunction
 from saaskit.types import Owner
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
+    from fastapi import APIRouter, FastAPI
 
 __all__ = ["ORG_KIND", "OrgBillingOwners", "OrgsFeature"]
 
 ORG_KIND: Literal["organization"] = "organization"
 """The billing owner kind of an organization (``?owner=organization:3``)."""
+
+ADMIN_PREFIX = "/admin/orgs"
+"""Where the superusers' routes are mounted, under the API prefix."""
 
 INVITATION_PATH = "/invitations/accept"
 """The frontend page an invitation link opens (``frontend_url`` + this + ``?token=``)."""
@@ -72,6 +77,11 @@ class OrgsKit(FeatureHost, Protocol):
     @property
     def users(self) -> Any:
         """The kit's :class:`~saaskit.users.service.UserService` (``update``)."""
+        ...
+
+    @property
+    def current_superuser(self) -> Any:
+        """Dependency: the signed-in superuser (403 for anyone else)."""
         ...
 
 
@@ -130,6 +140,7 @@ class OrgsFeature(Feature[OrgService]):
         self.settings = settings  # else read from SAASKIT_ORGS__*
         self.dependencies: OrgDependencies | None = None
         self.seat_sync: SeatSync | None = None
+        self.admin_router: APIRouter | None = None
 
     def enabled(self, settings: SaaSKitSettings) -> bool:
         """``SAASKIT_ORGS__ENABLED`` (default: on)."""
@@ -214,6 +225,7 @@ class OrgsFeature(Feature[OrgService]):
 
     def router(self, kit: FeatureHost, service: OrgService | None) -> APIRouter | None:
         """Organizations, members, invitations, audit."""
+        from saaskit.orgs.admin import OrgAdmin, build_admin_router
         from saaskit.orgs.router import build_orgs_router
 
         if service is None or self.dependencies is None:
@@ -238,4 +250,22 @@ class OrgsFeature(Feature[OrgService]):
             )
             return await host.users.update(user.id, {"is_verified": True})
 
+        self.admin_router = build_admin_router(
+            kit.settings.http,
+            OrgAdmin(service),
+            host.current_superuser,
+            kit.client_info,
+            refuse_if_subscribed,
+        )
         return build_orgs_router(kit, service, self.dependencies, refuse_if_subscribed, register)
+
+    @override
+    def install(self, kit: FeatureHost, app: FastAPI, router: APIRouter) -> None:
+        """Mount ``/orgs``, and the superusers' ``/admin/orgs``."""
+        super().install(kit, app, router)
+        if self.admin_router is not None:
+            app.include_router(
+                self.admin_router,
+                prefix=kit.settings.api_prefix + ADMIN_PREFIX,
+                tags=["organizations admin"],
+            )
