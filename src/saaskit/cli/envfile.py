@@ -17,7 +17,12 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from saaskit.orgs.schemas import OrgsSettings
 from saaskit.settings import SaaSKitSettings
+
+FEATURE_SECTIONS: dict[str, type[BaseModel]] = {"orgs": OrgsSettings}
+"""The settings sections of the kit's own features that are not fields of
+:class:`SaaSKitSettings` (a feature reads its section itself)."""
 
 PREFIX = "SAASKIT_"
 DELIMITER = "__"
@@ -127,7 +132,10 @@ def render_env(
     Raises:
         ValueError: ``active`` names a variable that is not a setting.
     """
-    unknown = set(active) - setting_names()
+    known = setting_names()
+    for field, section in FEATURE_SECTIONS.items():
+        known |= setting_names(section, f"{PREFIX}{field.upper()}{DELIMITER}")
+    unknown = set(active) - known
     if unknown:
         raise ValueError(f"not saaskit settings: {', '.join(sorted(unknown))}")
     lines = [*_comment(title), ""]
@@ -138,6 +146,10 @@ def render_env(
         if not _is_section(section) or _is_rate_limit(section):
             continue
         assert isinstance(section, type)
+        summary = inspect.cleandoc(section.__doc__ or "").partition("\n")[0]
+        lines += [_literals(f"# ---- {field}: {summary}"), ""]
+        lines += _section_lines(section, f"{PREFIX}{field.upper()}{DELIMITER}", active)
+    for field, section in FEATURE_SECTIONS.items():
         summary = inspect.cleandoc(section.__doc__ or "").partition("\n")[0]
         lines += [_literals(f"# ---- {field}: {summary}"), ""]
         lines += _section_lines(section, f"{PREFIX}{field.upper()}{DELIMITER}", active)
