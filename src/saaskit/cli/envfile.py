@@ -133,8 +133,8 @@ def render_env(
         ValueError: ``active`` names a variable that is not a setting.
     """
     known = setting_names()
-    for field, section in FEATURE_SECTIONS.items():
-        known |= setting_names(section, f"{PREFIX}{field.upper()}{DELIMITER}")
+    for name, model in FEATURE_SECTIONS.items():
+        known |= setting_names(model, f"{PREFIX}{name.upper()}{DELIMITER}")
     unknown = set(active) - known
     if unknown:
         raise ValueError(f"not saaskit settings: {', '.join(sorted(unknown))}")
@@ -149,10 +149,10 @@ def render_env(
         summary = inspect.cleandoc(section.__doc__ or "").partition("\n")[0]
         lines += [_literals(f"# ---- {field}: {summary}"), ""]
         lines += _section_lines(section, f"{PREFIX}{field.upper()}{DELIMITER}", active)
-    for field, section in FEATURE_SECTIONS.items():
-        summary = inspect.cleandoc(section.__doc__ or "").partition("\n")[0]
-        lines += [_literals(f"# ---- {field}: {summary}"), ""]
-        lines += _section_lines(section, f"{PREFIX}{field.upper()}{DELIMITER}", active)
+    for name, model in FEATURE_SECTIONS.items():
+        summary = inspect.cleandoc(model.__doc__ or "").partition("\n")[0]
+        lines += [_literals(f"# ---- {name}: {summary}"), ""]
+        lines += _section_lines(model, f"{PREFIX}{name.upper()}{DELIMITER}", active)
     if extra:
         lines += ["# ---- not saaskit settings", ""]
         for name, (comment, value) in extra.items():
