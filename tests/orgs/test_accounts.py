@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,7 +14,11 @@ from saaskit import SaaSKit
 from saaskit.email.memory import MemorySender
 from saaskit.orgs.schemas import OrgsSettings
 from saaskit.orgs.wiring import OrgsFeature
-from tests.helpers import PASSWORD, build_app, make_settings, new_store
+from saaskit.testing.fake_stripe import FakeStripe
+from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
+from tests.billing.helpers import Billing, add_prices, billing_settings, gated_app
+from tests.databases import TEST_DATABASE_URL
+from tests.helpers import PASSWORD, KitFactory, build_app, make_settings, new_store
 from tests.orgs.helpers import ORGS, invitation_token, join, new_org, user_id, verified
 
 
@@ -202,3 +207,69 @@ async def test_another_owner_keeps_the_organization(
     assert (await _delete_me(client, "alice@example.com")).status_code == 204
     members = (await client.get(f"{ORGS}/{team}/members", headers=bob)).json()
     assert members["total"] == 1
+
+
+async def test_an_organization_with_a_live_subscription_is_never_deleted_with_its_owner(
+    make_kit: KitFactory,
+    fake_stripe: FakeStripe,  # noqa: F811 - the fixture imported above
+) -> None:
+    """Alone in it, but paying: deleting the account would leave a subscription running."""
+    add_prices(fake_stripe)
+    kit = await make_kit(billing=billing_settings(fake_stripe))
+    transport = httpx.ASGITransport(app=gated_app(kit), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        billing = Billing(kit, client, fake_stripe)
+        alice = await billing.signup("alice@example.com")
+        org = await new_org(client, alice, "Paid")
+        fake_stripe.complete_checkout(
+            await billing.checkout_for(alice, {"owner": f"organization:{org}"}, "pro")
+        )
+        await billing.deliver()
+        refused = await _delete_me(client, "alice@example.com")
+        assert refused.status_code == 409
+        assert refused.json()["error"]["organizations"] == [org]
+        assert await kit.users.get_by_email("alice@example.com") is not None
+        assert (await client.get(f"{ORGS}/{org}", headers=alice)).status_code == 200
+
+
+@pytest.mark.skipif(not TEST_DATABASE_URL, reason="races run on PostgreSQL")
+async def test_an_accept_racing_the_owners_deletion_never_leaves_an_ownerless_org(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    """Either the account goes with its organization (and the accept fails), or Bob gets
+    in first and the deletion is refused: never a member in an organization without owner."""
+    from saaskit.orgs.errors import InvitationInvalid, OrgNotFound, OrgsBlockAccountDeletion
+
+    outcomes = set()
+    for i in range(6):
+        owner_email, bob_email = f"owner{i}@example.com", f"bob{i}@example.com"
+        owner = await verified(kit, client, owner_email)
+        org = await new_org(client, owner, f"Race {i}")
+        invited = await client.post(
+            f"{ORGS}/{org}/invitations", json={"email": bob_email}, headers=owner
+        )
+        assert invited.status_code == 201
+        await kit.runner.drain()
+        await verified(kit, client, bob_email)
+        bob = await kit.users.get_by_email(bob_email)
+        owner_id = await user_id(kit, owner_email)
+        deleted, accepted = await asyncio.gather(
+            kit.users.delete(owner_id, actor_id=owner_id),
+            kit.orgs.accept(invitation_token(kit, bob_email), bob),
+            return_exceptions=True,
+        )
+        members = kit.orgs.membership
+        async with kit.session_factory() as db:
+            roles = list(
+                await db.scalars(select(members.role).where(members.organization_id == org))
+            )
+        if isinstance(deleted, OrgsBlockAccountDeletion):
+            assert not isinstance(accepted, BaseException)
+            assert sorted(roles) == ["member", "owner"]
+            outcomes.add("refused")
+        else:
+            assert deleted is None, deleted
+            assert isinstance(accepted, InvitationInvalid | OrgNotFound), accepted
+            assert roles == []
+            outcomes.add("deleted")
+    assert outcomes  # which one wins depends on the scheduling
