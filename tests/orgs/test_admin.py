@@ -80,6 +80,9 @@ async def test_list_search_and_get_with_members(
     # LIKE wildcards in the query are literal characters.
     assert (await client.get(ADMIN, params={"q": "%"}, headers=root)).json()["total"] == 1
     assert (await client.get(ADMIN, params={"q": "_"}, headers=root)).json()["total"] == 1
+    nul = await client.get(ADMIN, params={"q": "a\x00b"}, headers=root)
+    assert nul.status_code == 422
+    assert nul.json()["error"]["code"] == "validation_error"
     paged = (await client.get(ADMIN, params={"limit": 1, "offset": 1}, headers=root)).json()
     assert [o["name"] for o in paged["items"]] == ["Globex"]
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, or_, select, update
 
 from saaskit.errors import error_responses
+from saaskit.exceptions import InvalidInput
 from saaskit.orgs.errors import MemberNotFound, OrgNotFound
 from saaskit.orgs.schemas import MemberRead, OrgDeleted, OwnershipTransfer
 from saaskit.orgs.service import OWNER, OrgContext, OrgService
@@ -186,7 +187,7 @@ def build_admin_router(
         "",
         name="orgs_admin:list",
         response_model=Page[AdminOrgRead],
-        responses=error_responses(401, 403),
+        responses=error_responses(401, 403, 422),
         summary="List or search organizations (superusers)",
         description="By id; `q` matches part of the name or the slug (case-insensitively).",
     )
@@ -196,6 +197,8 @@ def build_admin_router(
         offset: int = Query(0, ge=0, le=MAX_ID),
         _: Any = Depends(current_superuser),
     ) -> Page[AdminOrgRead]:
+        if q is not None and "\x00" in q:  # PostgreSQL refuses NUL in text: a 422, not a 500
+            raise InvalidInput("`q` must not contain the NUL character.")
         rows, total = await admin.page(query=q, limit=limit, offset=offset)
         items = [
             AdminOrgRead(
