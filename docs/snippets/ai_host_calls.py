@@ -2,11 +2,14 @@
 
 from typing import Any
 
+from fastapi import Depends, FastAPI
 from openai.types.chat import ChatCompletionMessageParam
 
 from saaskit import SaaSKit
 from saaskit.ai.estimate import estimate_prompt_tokens
+from saaskit.ai.pool import InOrganization
 from saaskit.ai.quotas import DefaultQuota, PlanQuota, QuotasByKind
+from saaskit.orgs.service import OrgContext
 from saaskit.owners import Owner
 
 
@@ -86,3 +89,27 @@ def pooled_quotas(kit: SaaSKit[Any]) -> None:
         {"user": PlanQuota(kit.plans, default=10_000), "organization": DefaultQuota(2_000_000)}
     )
     # --8<-- [end:quotas-by-kind]
+
+
+# --8<-- [start:org-route]
+def org_routes(app: FastAPI, kit: SaaSKit[Any]) -> None:
+    """A host route in an organization's context: with pooled quotas, the organization pays."""
+
+    @app.post("/api/v1/orgs/{org_id}/summaries")
+    async def summarise_for_org(
+        text: str, org: OrgContext = Depends(kit.current_org)
+    ) -> dict[str, str]:
+        # With SAASKIT_AI__POOLED_ORG_QUOTA=true: the organization's quota, recorded for the
+        # calling member too; without it, the member's own quota.
+        reply = await kit.ai.chat(org, [{"role": "user", "content": f"Summarise: {text}"}])
+        return {"summary": reply.message.content}
+
+
+async def nightly_digest(kit: SaaSKit[Any], org_id: int, user_id: int) -> str:
+    """The same outside a request (a task): the member in the organization's context."""
+    reply = await kit.ai.chat(
+        InOrganization(organization_id=org_id, user_id=user_id),
+        [{"role": "user", "content": "Write today's digest."}],
+    )
+    return reply.message.content
+    # --8<-- [end:org-route]

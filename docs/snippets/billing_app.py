@@ -54,5 +54,9 @@ def create_app(settings: SaaSKitSettings | None = None) -> FastAPI:
     async def payment_failed(user: User, failure: PaymentFailure) -> None:
         logger.warning("payment of %s failed: %s", user.email, failure.hosted_invoice_url)
 
+    @kit.hooks.on_trial_will_end
+    async def trial_will_end(user: User, subscription: SubscriptionState) -> None:
+        logger.info("trial of %s ends at %s", user.email, subscription.trial_end)
+
     # --8<-- [end:hooks]
     return app

@@ -54,6 +54,8 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.UnknownPlan: 400,
     exc.RedirectNotAllowed: 400,
     exc.AlreadySubscribed: 409,
+    exc.NoSubscription: 409,
+    exc.PreviewExpired: 409,
     exc.BillingRejected: 502,
     exc.BillingOwnerNotFound: 404,
     exc.InvalidWebhookSignature: 400,

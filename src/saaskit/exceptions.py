@@ -50,6 +50,8 @@ class ErrorCode(StrEnum):
     UNKNOWN_PLAN = "unknown_plan"
     REDIRECT_NOT_ALLOWED = "redirect_not_allowed"
     ALREADY_SUBSCRIBED = "already_subscribed"
+    NO_SUBSCRIPTION = "no_subscription"
+    PREVIEW_EXPIRED = "preview_expired"
     BILLING_UNAVAILABLE = "billing_unavailable"
     BILLING_REJECTED = "billing_rejected"
     INVALID_SIGNATURE = "invalid_signature"
@@ -297,6 +299,20 @@ class AlreadySubscribed(SaaSKitError):
 
     code = ErrorCode.ALREADY_SUBSCRIBED
     message = "You already have an active subscription; change it in the customer portal."
+
+
+class NoSubscription(SaaSKitError):
+    """A plan change, cancel or resume for an owner without a subscription it applies to (409)."""
+
+    code = ErrorCode.NO_SUBSCRIPTION
+    message = "There is no subscription to change; start one with checkout."
+
+
+class PreviewExpired(SaaSKitError):
+    """A plan change whose ``proration_date`` is in the future or too old (409)."""
+
+    code = ErrorCode.PREVIEW_EXPIRED
+    message = "This preview is too old or not from this server; preview the change again."
 
 
 class BillingUnavailable(ServiceUnavailable):

@@ -30,8 +30,8 @@ UserEvent = Literal[
 ]
 TokenEvent = Literal["after_forgot_password"]
 UpdateEvent = Literal["after_update"]
-SubscriptionEvent = Literal["subscription_changed"]
-PaymentFailedEvent = Literal["payment_failed"]
+SubscriptionEvent = Literal["subscription_changed", "trial_will_end", "subscription_canceled"]
+PaymentFailedEvent = Literal["payment_failed", "payment_action_required"]
 
 P = ParamSpec("P")
 
@@ -69,6 +69,9 @@ class Hooks(Generic[UserT]):
         self.after_update: list[UpdateHook[UserT]] = []
         self.after_delete: list[UserHook[UserT]] = []
         self.subscription_changed: list[SubscriptionHook[UserT]] = []
+        self.trial_will_end: list[SubscriptionHook[UserT]] = []
+        self.subscription_canceled: list[SubscriptionHook[UserT]] = []
+        self.payment_action_required: list[PaymentFailedHook[UserT]] = []
         self.payment_failed: list[PaymentFailedHook[UserT]] = []
         # saaskit's own listeners (billing's customer task, ...), by event name: kept
         # apart from the host's hooks, so host code that replaces or clears a hook list
@@ -202,6 +205,28 @@ class Hooks(Generic[UserT]):
         do not call it again.
         """
         self.subscription_changed.append(fn)
+        return fn
+
+    def on_trial_will_end(self, fn: SubscriptionHook[UserT]) -> SubscriptionHook[UserT]:
+        """Three days before a user's trial ends (``customer.subscription.trial_will_end``).
+
+        Called with the user and the subscription as re-read from Stripe (its
+        ``trial_end``), once per event: a redelivered event does not call it again.
+        """
+        self.trial_will_end.append(fn)
+        return fn
+
+    def on_subscription_canceled(self, fn: SubscriptionHook[UserT]) -> SubscriptionHook[UserT]:
+        """After a user's subscription ended (``customer.subscription.deleted``), once."""
+        self.subscription_canceled.append(fn)
+        return fn
+
+    def on_payment_action_required(self, fn: PaymentFailedHook[UserT]) -> PaymentFailedHook[UserT]:
+        """After a payment needed the customer (3-D Secure: ``invoice.payment_action_required``).
+
+        The invoice's ``hosted_invoice_url`` is where the customer completes it.
+        """
+        self.payment_action_required.append(fn)
         return fn
 
     def on_payment_failed(self, fn: PaymentFailedHook[UserT]) -> PaymentFailedHook[UserT]:

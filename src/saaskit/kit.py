@@ -51,7 +51,7 @@ from saaskit.observability.metrics import (
     enable_metrics,
     recorder,
 )
-from saaskit.orgs.dependencies import OrgDependencies, OrgDependency
+from saaskit.orgs.dependencies import OptionalOrgDependency, OrgDependencies, OrgDependency
 from saaskit.orgs.service import OrgService
 from saaskit.orgs.wiring import OrgsFeature
 from saaskit.settings import SaaSKitSettings
@@ -334,6 +334,15 @@ class SaaSKit(Generic[UserT]):
         The organization is named by the path's ``org_id`` or the ``X-Organization`` header.
         """
         return self._org_dependencies().current_org
+
+    @property
+    def optional_org(self) -> OptionalOrgDependency:
+        """Dependency: like :attr:`current_org` when the request names an organization.
+
+        ``None`` when neither the path (``org_id``) nor the ``X-Organization`` header names
+        one; a named organization the caller is not a member of is a 404.
+        """
+        return self._org_dependencies().optional_org
 
     def require_org_permission(self, permission: str) -> OrgDependency:
         """Dependency: :attr:`current_org` if the caller's role has ``permission`` (else 403)."""

@@ -436,6 +436,14 @@ class PlanSettings(BaseModel):
         None,
         description="Stripe price id (`price_...`) or lookup key; unset for a free plan.",
     )
+    prices: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Other prices of the plan (yearly, other currencies): ids or lookup keys. A "
+            "subscription on any of them is on this plan; checkout picks one by `interval` "
+            "and `currency` (`price` when neither is asked for)."
+        ),
+    )
     features: list[str] = Field(default_factory=list, description="Feature keys it grants.")
     quotas: dict[str, int] = Field(
         default_factory=dict, description='Limits it grants, e.g. `{"ai_tokens": 100000}`.'
@@ -507,6 +515,31 @@ class BillingSettings(BaseModel):
     price_cache_seconds: int = Field(
         3600, ge=0, description="How long prices read from Stripe are cached in the store."
     )
+    proration_behavior: Literal["create_prorations", "always_invoice", "none"] = Field(
+        "create_prorations",
+        description="In-app plan changes: `create_prorations` (charged on the next invoice), "
+        "`always_invoice` (invoiced at once) or `none`.",
+    )
+    lifecycle_emails: bool = Field(
+        True,
+        description="Email users when a trial is ending, a payment failed or needs "
+        "confirming (3-D Secure), and when a subscription ended (templates `billing_*`).",
+    )
+    allow_promotion_codes: bool = Field(
+        False,
+        description="Checkout shows a promotion-code field (codes made in the Stripe dashboard).",
+    )
+    automatic_tax: bool = Field(
+        False,
+        description="Stripe Tax computes tax at Checkout; the address entered is saved on the "
+        "customer (turn Stripe Tax on in the dashboard first).",
+    )
+    tax_id_collection: bool = Field(
+        False, description="Checkout lets businesses enter a tax ID (VAT), saved on the customer."
+    )
+    billing_address_collection: Literal["auto", "required"] = Field(
+        "auto", description="`required`: Checkout always asks for a billing address."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> BillingSettings:
@@ -520,6 +553,17 @@ class BillingSettings(BaseModel):
         unknown = set(self.entitled_statuses) - SUBSCRIPTION_STATUSES
         if unknown:
             raise ValueError(f"unknown subscription statuses: {', '.join(sorted(unknown))}")
+        owners: dict[str, str] = {}
+        for key, plan in self.plans.items():
+            if plan.prices and not plan.price:
+                raise ValueError(f"plan {key!r} has other prices but no `price` (its default)")
+            for ref in dict.fromkeys([*([plan.price] if plan.price else []), *plan.prices]):
+                if ref in owners:
+                    raise ValueError(
+                        f"price {ref!r} is in plans {owners[ref]!r} and {key!r}; "
+                        "a price belongs to one plan"
+                    )
+                owners[ref] = key
         return self
 
 
@@ -528,7 +572,8 @@ class AISettings(BaseModel):
 
     AI is on when ``api_key`` or ``base_url`` is set. Token quotas are per user and
     calendar month (UTC): a plan's ``quotas["ai_tokens"]`` when billing defines one,
-    else ``default_monthly_tokens``.
+    else ``default_monthly_tokens``; with ``pooled_org_quota``, calls in an
+    organization's context draw on the organization's quota instead.
     """
 
     api_key: SecretStr | None = Field(None, description="API key sent to the provider.")
@@ -558,6 +603,20 @@ class AISettings(BaseModel):
         ge=1,
         description="Cap on completion tokens per request; sent to the provider and reserved "
         "against the quota before the call.",
+    )
+    pooled_org_quota: bool = Field(
+        False,
+        description="Pool AI quotas per organization: a call in an organization's context "
+        "(`X-Organization` on `/ai/chat`, or an `OrgContext` given to `kit.ai`) draws on the "
+        "organization's quota (its plan's `ai_tokens`) and is recorded per member too; "
+        "other calls draw on the user's own.",
+    )
+    org_default_monthly_tokens: int | None = Field(
+        0,
+        ge=0,
+        description="With `pooled_org_quota`: monthly tokens of an organization without a "
+        "subscription (the default plan's `ai_tokens` is not used: each new organization "
+        "would add free tokens) or whose plan sets no `ai_tokens`; 0: none, unset: unlimited.",
     )
     max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
         "max_completion_tokens",

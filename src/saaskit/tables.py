@@ -97,6 +97,7 @@ def build_models(
         "organization",
         "membership",
         "invitation",
+        "ai_member_usage",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

@@ -13,6 +13,7 @@ from saaskit.owners import Owner
 from saaskit.testing import FakeOpenAI
 from tests.ai.helpers import AIKitFactory, new_user
 from tests.docs.helpers import SNIPPETS, load_path
+from tests.helpers import bearer, build_app, client_for, login
 
 
 @pytest.fixture
@@ -70,3 +71,25 @@ async def test_owner_calls_and_pooled_quotas_from_host_code(
     assert (await ai_kit.ai.usage(uid)).used_tokens == org_used  # same call, separate meters
     assert (await ai_kit.ai.usage(Owner("organization", 4))).quota == 2_000_000
     assert (await ai_kit.ai.usage(uid)).quota == 10_000
+
+
+async def test_an_org_route_bills_the_organization_pool(
+    snippet: ModuleType, make_ai_kit: AIKitFactory, fake_openai: FakeOpenAI
+) -> None:
+    kit = await make_ai_kit(pooled_org_quota=True, org_default_monthly_tokens=5_000)
+    uid = await new_user(kit)
+    org, _ = await kit.orgs.create(uid, "Acme", None)
+    app = build_app(kit)
+    snippet.org_routes(app, kit)
+    async with client_for(kit, app) as client:
+        headers = bearer((await login(client))["access_token"])
+        answered = await client.post(
+            f"/api/v1/orgs/{org.id}/summaries", params={"text": "A report"}, headers=headers
+        )
+        assert answered.status_code == 200, answered.text
+    assert await snippet.nightly_digest(kit, org.id, uid) == fake_openai.reply
+
+    usage = await kit.ai.organization_usage(org.id)
+    assert usage.quota == 5_000
+    assert [(m.user_id, m.requests) for m in usage.members] == [(uid, 2)]
+    assert (await kit.ai.usage(uid)).used_tokens == 0  # not the user's own quota

@@ -163,10 +163,10 @@ async def test_a_usage_write_that_loses_a_unique_key_race_is_tried_again(
     real = meter._upsert_once
     failures = [IntegrityError("INSERT INTO ai_usage", {}, Exception("unique violation"))]
 
-    async def racing(values: dict[str, Any], keys: list[Any]) -> None:
+    async def racing(values: dict[str, Any], keys: list[Any], shares: Any = None) -> None:
         if failures:
             raise failures.pop()
-        await real(values, keys)
+        await real(values, keys, shares)
 
     monkeypatch.setattr(meter, "_upsert_once", racing)
 

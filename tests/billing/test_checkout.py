@@ -206,3 +206,57 @@ async def test_portal_uses_the_configured_return_url(
     assert set(response.json()) == {"url"}
     (call,) = fake_stripe.calls("POST", "/v1/billing_portal/sessions")
     assert call.params["return_url"] == "https://app.example.com/account"
+
+
+async def test_an_incomplete_subscription_blocks_a_second_checkout_and_grants_nothing(
+    billing: Billing,
+) -> None:
+    headers = await billing.signup()
+    subscription = await billing.subscribe(headers, "pro")
+    billing.fake.change_subscription(subscription, status="incomplete")  # awaiting 3-D Secure
+    await billing.deliver()
+
+    status = await billing.status(headers)
+    assert (status["plan"], status["entitled"]) == ("free", False)
+    assert (await billing.client.get("/reports", headers=headers)).status_code == 402
+    response = await billing.client.post(CHECKOUT, json={"plan": "team"}, headers=headers)
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "already_subscribed"
+    assert len(billing.fake.calls("POST", "/v1/checkout/sessions")) == 1
+
+
+async def test_promotion_and_tax_settings_reach_the_checkout_session(
+    make_kit: KitFactory, fake_stripe: FakeStripe
+) -> None:
+    add_prices(fake_stripe)
+    settings = billing_settings(
+        fake_stripe,
+        allow_promotion_codes=True,
+        automatic_tax=True,
+        tax_id_collection=True,
+        billing_address_collection="required",
+    )
+    kit = await make_kit(billing=settings)
+    async with client_for(kit) as client:
+        billing = Billing(kit, client, fake_stripe)
+        headers = await billing.signup()
+        session_id = await billing.checkout(headers, "pro")
+    (call,) = fake_stripe.calls("POST", "/v1/checkout/sessions")
+    assert call.params["allow_promotion_codes"] == "true"
+    assert "discounts" not in call.params  # Stripe refuses both together
+    assert call.params["automatic_tax"] == {"enabled": "true"}
+    assert call.params["tax_id_collection"] == {"enabled": "true"}
+    assert call.params["customer_update"] == {"address": "auto", "name": "auto"}
+    session = next(s for s in fake_stripe.objects("checkout_sessions") if s["id"] == session_id)
+    assert session["allow_promotion_codes"] is True
+    assert session["automatic_tax"] == {"enabled": True}
+    assert session["billing_address_collection"] == "required"
+
+
+async def test_without_those_settings_checkout_asks_for_no_tax_or_codes(billing: Billing) -> None:
+    headers = await billing.signup()
+    await billing.checkout(headers, "pro")
+    (call,) = billing.fake.calls("POST", "/v1/checkout/sessions")
+    for param in ("allow_promotion_codes", "automatic_tax", "tax_id_collection", "customer_update"):
+        assert param not in call.params
+    assert call.params["billing_address_collection"] == "auto"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from saaskit.email import MemorySender
 from saaskit.models import Subscription
+from saaskit.owners import Owner
 from saaskit.testing.fake_stripe import FakeStripe
 from tests.billing.helpers import Billing, add_prices, billing_settings
 from tests.helpers import GUARD_SECONDS, KitFactory, bearer, client_for, login, register
@@ -127,3 +130,30 @@ async def test_deleting_a_user_keeps_their_subscription_record(billing: Billing)
     await billing.deliver()  # still followed, without a user
     (row,) = await billing.rows(Subscription)
     assert (row.user_id, row.status) == (None, "canceled")
+
+
+async def test_a_confirmed_email_change_reaches_the_stripe_customer(billing: Billing) -> None:
+    outbox = MemorySender()
+    billing.kit.mailer.sender = outbox
+    headers = await billing.signup()
+    user = await billing.user()  # its customer is created by the queued task
+    customer_id = await billing.kit.billing.customers.customer_id(Owner.user(user.id))
+    assert customer_id is not None
+    new = "alice@new.example"
+
+    asked = await billing.client.post(
+        "/api/v1/users/me/email", json={"email": new}, headers=headers
+    )
+    assert asked.status_code == 202, asked.text
+    await billing.kit.runner.drain()
+    token = parse_qs(urlsplit(outbox.links(outbox.last_to(new))[0]).query)["token"][0]
+    confirmed = await billing.client.post(
+        "/api/v1/auth/confirm-email-change", json={"token": token}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    await billing.kit.runner.drain()
+
+    (customer,) = [c for c in billing.fake.objects("customers") if c["id"] == customer_id]
+    assert customer["email"] == new
+    (update,) = billing.fake.calls("POST", f"/v1/customers/{customer_id}")
+    assert update.params == {"email": new}

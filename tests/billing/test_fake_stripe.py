@@ -7,6 +7,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -178,7 +179,7 @@ async def test_bad_requests(fake_stripe: FakeStripe, sdk: stripe.StripeClient) -
     with pytest.raises(stripe.InvalidRequestError):
         await sdk.v1.billing_portal.sessions.create_async({"customer": "cus_nope"})
     with pytest.raises(stripe.InvalidRequestError) as unknown:
-        await sdk.v1.invoices.list_async()
+        await sdk.v1.tax_rates.list_async()  # an API the fake does not serve
     assert unknown.value.http_status == 404
 
 
@@ -292,3 +293,80 @@ async def test_held_calls_wait_until_released(
     # Released: later calls are answered at once.
     await sdk.v1.customers.retrieve_async(customer.id)
     assert fake_stripe.held == 1
+
+
+async def test_lists_page_with_starting_after_so_auto_paging_ends(sdk: stripe.StripeClient) -> None:
+    for index in range(7):
+        await sdk.v1.customers.create_async({"email": f"c{index}@example.com"})
+    page = await sdk.v1.customers.list_async({"limit": 3})
+    assert page.has_more is True
+    emails = [str(c.email) async for c in page.auto_paging_iter()]  # ends: starting_after works
+    assert sorted(emails) == [f"c{index}@example.com" for index in range(7)]
+    everything = [c.id for c in (await sdk.v1.customers.list_async({"limit": 100})).data]
+    rest = await sdk.v1.customers.list_async({"limit": 100, "starting_after": page.data[-1].id})
+    assert [c.id for c in rest.data] == everything[3:]
+    with pytest.raises(stripe.InvalidRequestError):
+        await sdk.v1.customers.list_async({"starting_after": "cus_nothere"})
+
+
+async def test_unknown_parameters_are_refused_like_stripe(sdk: stripe.StripeClient) -> None:
+    typo: Any = {"email": "a@example.com", "emial": "typo"}
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await sdk.v1.customers.create_async(typo)
+    assert caught.value.code == "parameter_unknown"
+    assert caught.value.param == "emial"
+
+
+async def test_subscription_checkout_needs_a_recurring_price(
+    fake_stripe: FakeStripe, sdk: stripe.StripeClient
+) -> None:
+    one_time = fake_stripe.add_price("setup_fee", interval=None)
+    monthly = fake_stripe.add_price("monthly")
+    base = {"mode": "subscription", "success_url": "https://app.example.com/ok"}
+    only_one_time: Any = {**base, "line_items": [{"price": one_time, "quantity": 1}]}
+    with pytest.raises(stripe.InvalidRequestError, match="at least one recurring price"):
+        await sdk.v1.checkout.sessions.create_async(only_one_time)
+    both: Any = {
+        **base,
+        "line_items": [{"price": monthly, "quantity": 1}, {"price": one_time, "quantity": 1}],
+    }
+    assert (await sdk.v1.checkout.sessions.create_async(both)).status == "open"
+    codes_and_discounts: Any = {
+        **base,
+        "line_items": [{"price": monthly, "quantity": 1}],
+        "allow_promotion_codes": True,
+        "discounts": [{"coupon": "SUMMER"}],
+    }
+    with pytest.raises(stripe.InvalidRequestError, match="allow_promotion_codes, discounts"):
+        await sdk.v1.checkout.sessions.create_async(codes_and_discounts)
+
+
+async def test_a_request_refused_by_validation_is_not_saved_under_its_key(
+    fake_stripe: FakeStripe, sdk: stripe.StripeClient
+) -> None:
+    options: stripe.RequestOptions = {"idempotency_key": "create-once"}
+    bogus: Any = {"email": "a@example.com", "bogus": "1"}
+    with pytest.raises(stripe.InvalidRequestError):
+        await sdk.v1.customers.create_async(bogus, options)
+    # The corrected request with the same key runs (Stripe saved nothing), then replays.
+    first = await sdk.v1.customers.create_async({"email": "a@example.com"}, options)
+    again = await sdk.v1.customers.create_async({"email": "a@example.com"}, options)
+    assert first.id == again.id
+    assert len(fake_stripe.objects("customers")) == 1
+
+
+async def test_stop_drops_pooled_keep_alive_connections() -> None:
+    fake = FakeStripe().start()
+    http = build_http_client(5.0)
+    client = stripe.StripeClient(
+        fake.api_key, base_addresses={"api": fake.url}, http_client=http, max_network_retries=0
+    )
+    try:
+        await client.v1.customers.create_async({"email": "a@example.com"})  # pooled now
+        fake.stop()
+        with pytest.raises(stripe.APIConnectionError):
+            await client.v1.customers.create_async({"email": "b@example.com"})
+        assert len(fake.objects("customers")) == 1
+    finally:
+        fake.stop()
+        await http.close_async()  # type: ignore[no-untyped-call]

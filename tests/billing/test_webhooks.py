@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
 import pytest
 
 from saaskit.billing.types import PaymentFailure, SubscriptionState
+from saaskit.billing.webhooks import key_mode
 from saaskit.models import Subscription, User, WebhookEvent
 from saaskit.testing.fake_stripe import FakeStripe
 from tests.billing.helpers import Billing, add_prices, billing_settings, gated_app
@@ -265,6 +267,32 @@ async def test_hooks_run_once_per_change(billing: Billing) -> None:
     assert status["subscription"]["status"] == "past_due"
 
 
+async def test_trial_will_end_calls_its_hook_once_while_the_trial_runs(billing: Billing) -> None:
+    reminders: list[tuple[int, SubscriptionState]] = []
+
+    @billing.kit.hooks.on_trial_will_end
+    async def remind(user: User, state: SubscriptionState) -> None:
+        reminders.append((user.id, state))
+
+    headers = await billing.signup()
+    user = await billing.user()
+    subscription = billing.fake.complete_checkout(await billing.checkout(headers, "team"))
+    await billing.deliver()
+    event = billing.fake.trial_will_end(subscription["id"])
+    await billing.deliver(duplicate=True)
+
+    ((uid, state),) = reminders
+    assert uid == user.id
+    assert (state.plan, state.status) == ("team", "trialing")
+    assert state.trial_end is not None
+
+    # A late event, after the trial turned into a paid subscription, reminds nobody.
+    billing.fake.change_subscription(subscription["id"], status="active")
+    await billing.deliver()
+    await billing.deliver(events=[{**event, "id": "evt_late_trial_will_end"}])
+    assert len(reminders) == 1
+
+
 async def test_past_due_can_be_a_grace_period(
     make_kit: KitFactory, fake_stripe: FakeStripe
 ) -> None:
@@ -372,3 +400,30 @@ async def test_webhook_without_a_configured_secret_is_refused(
         )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_signature"
+
+
+async def test_an_event_of_the_other_stripe_mode_is_refused_and_not_stored(
+    billing: Billing, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = await billing.signup()
+    billing.fake.complete_checkout(await billing.checkout(headers))
+    events = billing.fake.take_events()
+    live = [{**event, "id": f"{event['id']}_live", "livemode": True} for event in events]
+    with caplog.at_level(logging.ERROR, logger="saaskit.billing"):
+        responses = await billing.fake.deliver(billing.client, events=live)
+    assert {r.status_code for r in responses} == {400}
+    assert {r.json()["error"]["code"] for r in responses} == {"invalid_webhook"}
+    assert "live-mode event" in caplog.text
+    assert await billing.rows(WebhookEvent) == []
+    assert (await billing.status(headers))["subscription"] is None
+
+    await billing.deliver(events=events)  # the test-mode originals are applied
+    assert (await billing.status(headers))["plan"] == "pro"
+
+
+def test_the_mode_of_a_key() -> None:
+    assert key_mode("sk_live_abc") is True
+    assert key_mode("rk_live_abc") is True
+    assert key_mode("sk_test_abc") is False
+    assert key_mode("sk_fake") is None
+    assert key_mode(None) is None

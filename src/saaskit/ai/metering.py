@@ -27,6 +27,11 @@ than it reserved.
 When the counter is missing (a new month, a Redis flush, a restarted process with the
 in-process store) it is rebuilt from the table before the next reservation. Calls in
 flight at the moment of a cache loss may be under-counted by their reservation once.
+
+A call billed to a pooled owner (an organization) on behalf of one of its members
+names that member: the ``ai_member_usage`` table then gets the same tokens per member,
+in the same transaction as the owner's ``ai_usage`` row, so the members' rows add up to
+the owner's. The quota counts the owner's counter only.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.ai.models import AIUsageMixin
+from saaskit.ai.models import AIMemberUsageMixin, AIUsageMixin
 from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.observability.metrics import recorder
@@ -101,6 +106,8 @@ class Reservation:
     month: str
     tokens: int
     settled: bool = field(default=False, compare=False)
+    member: int | None = None
+    """The user who made a call billed to a pooled owner (recorded per member)."""
 
     @property
     def user_id(self) -> int | None:
@@ -161,6 +168,44 @@ class MonthlyUsage:
         return sum(m.requests for m in self.models)
 
 
+@dataclass(frozen=True)
+class MemberUsage:
+    """One member's share of a pooled owner's month, per model.
+
+    ``user_id`` is ``None`` for the usage of members whose account was deleted.
+    """
+
+    user_id: int | None
+    models: list[ModelUsage]
+
+    @property
+    def total_tokens(self) -> int:
+        """All tokens over every model."""
+        return sum(m.total_tokens for m in self.models)
+
+    @property
+    def requests(self) -> int:
+        """Calls recorded over every model."""
+        return sum(m.requests for m in self.models)
+
+
+@dataclass(frozen=True)
+class PooledUsage:
+    """A pooled owner's month: its total (what the quota counts) and each member's share.
+
+    ``members`` are ordered by tokens, most first; usage recorded for the owner without
+    a member (``record`` from host code) shows in ``total`` only.
+    """
+
+    total: MonthlyUsage
+    members: list[MemberUsage]
+
+    @property
+    def unattributed_tokens(self) -> int:
+        """Tokens of the month recorded without a member."""
+        return max(0, self.total.total_tokens - sum(m.total_tokens for m in self.members))
+
+
 class UsageMeter:
     """Reserves, commits and reports tokens per user and month.
 
@@ -184,8 +229,10 @@ class UsageMeter:
         *,
         clock: Callable[[], datetime] = utc_now,
         reads: ReadRouter | None = None,
+        members: type[AIMemberUsageMixin] | None = None,
     ) -> None:
         self.model = model
+        self.members = members
         self.session_factory = session_factory
         # The usage screen tolerates replication lag; quota counts read the primary.
         self.reads = reads or ReadRouter(session_factory.kw["bind"])
@@ -196,17 +243,23 @@ class UsageMeter:
         """The month usage is counted in now (``YYYY-MM``, by the meter's clock)."""
         return month_of(self.clock())
 
-    async def reserve(self, owner: Owner | int, tokens: int, *, quota: int | None) -> Reservation:
+    async def reserve(
+        self, owner: Owner | int, tokens: int, *, quota: int | None, member: int | None = None
+    ) -> Reservation:
         """Set ``tokens`` aside for a call, or raise :class:`AIQuotaExceeded`.
 
         The check and the reservation are one atomic step on the store counter: the
         sum of everything reserved and used never passes ``quota`` (``None``: no limit,
         but the tokens are still counted). ``tokens`` over the whole ``quota`` are
         refused without touching the counter: such a call could never fit.
+
+        ``member`` is the user who makes a call billed to a pooled owner; the commit
+        records the usage per member too (the quota is the owner's).
         """
         if tokens < 1:
             raise ValueError("a reservation needs at least one token")
         owner = as_owner(owner)
+        self._check_member(owner, member)
         month = self.current_month()
         if quota is not None and tokens > quota:
             raise self._refusal(await self.counted(owner, month), quota, tokens, month)
@@ -222,7 +275,7 @@ class UsageMeter:
             added, total = await self.store.incr_within(key, tokens, quota, ttl)
             if not added:
                 raise self._refusal(total, quota, tokens, month)
-        return Reservation(owner=owner, month=month, tokens=tokens)
+        return Reservation(owner=owner, month=month, tokens=tokens, member=member)
 
     async def commit(
         self, reservation: Reservation, model: str, prompt_tokens: int, completion_tokens: int
@@ -246,7 +299,12 @@ class UsageMeter:
             )
         try:
             await self._upsert(
-                reservation.owner, reservation.month, model, prompt_tokens, completion_tokens
+                reservation.owner,
+                reservation.month,
+                model,
+                prompt_tokens,
+                completion_tokens,
+                reservation.member,
             )
         finally:
             await self._adjust(reservation.owner, reservation.month, actual - reservation.tokens)
@@ -257,13 +315,23 @@ class UsageMeter:
         await self._adjust(reservation.owner, reservation.month, -reservation.tokens)
 
     async def record(
-        self, owner: Owner | int, model: str, prompt_tokens: int, completion_tokens: int
+        self,
+        owner: Owner | int,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        *,
+        member: int | None = None,
     ) -> None:
-        """Charge a call that was made without a reservation (no quota check)."""
+        """Charge a call that was made without a reservation (no quota check).
+
+        ``member``: the user who made a call billed to a pooled owner (see :meth:`reserve`).
+        """
         owner = as_owner(owner)
+        self._check_member(owner, member)
         month = self.current_month()
         try:
-            await self._upsert(owner, month, model, prompt_tokens, completion_tokens)
+            await self._upsert(owner, month, model, prompt_tokens, completion_tokens, member)
         finally:
             await self._adjust(owner, month, prompt_tokens + completion_tokens)
 
@@ -289,6 +357,52 @@ class UsageMeter:
         user_id = owner.id if owner.kind == "user" else None
         return MonthlyUsage(user_id=user_id, month=month, models=models, owner=owner)
 
+    async def pooled_usage(self, owner: Owner, month: str | None = None) -> PooledUsage:
+        """A pooled owner's recorded month (default: this one): total and per member.
+
+        Both are read in one transaction (a replica's, when one is configured), so the
+        members' shares and the total agree.
+        """
+        members = self.members
+        if members is None:
+            raise RuntimeError("this meter records no usage per member")
+        month = month or self.current_month()
+        table = self.model
+        totals = (
+            select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
+            .where(owned_by(table, owner), table.month == month)
+            .order_by(table.model)
+        )
+        shares = (
+            select(
+                members.user_id,
+                members.model,
+                func.sum(members.prompt_tokens),
+                func.sum(members.completion_tokens),
+                func.sum(members.requests),
+            )
+            .where(
+                members.owner_kind == owner.kind,
+                members.owner_id == owner.id,
+                members.month == month,
+            )
+            .group_by(members.user_id, members.model)
+            .order_by(members.user_id, members.model)
+        )
+
+        async def read(db: AsyncSession) -> PooledUsage:
+            models = [ModelUsage(*row) for row in await db.execute(totals)]
+            per_member: dict[int | None, list[ModelUsage]] = {}
+            for user_id, model, prompt, completion, requests in await db.execute(shares):
+                usage = ModelUsage(model, int(prompt), int(completion), int(requests))
+                per_member.setdefault(user_id, []).append(usage)
+            shared = [MemberUsage(user_id, used) for user_id, used in per_member.items()]
+            shared.sort(key=lambda m: (-m.total_tokens, m.user_id is None, m.user_id or 0))
+            total = MonthlyUsage(user_id=None, month=month, models=models, owner=owner)
+            return PooledUsage(total=total, members=shared)
+
+        return await self.reads.run(read)
+
     async def counted(self, owner: Owner | int, month: str | None = None) -> int:
         """The store counter: tokens used plus tokens reserved by calls in flight."""
         owner = as_owner(owner)
@@ -297,6 +411,14 @@ class UsageMeter:
         return int(value) if value is not None else (await self._recorded(owner, month))
 
     # -- internals ---------------------------------------------------------------
+
+    def _check_member(self, owner: Owner, member: int | None) -> None:
+        if member is None:
+            return
+        if owner.kind == "user":
+            raise ValueError("usage per member is for pooled owners, not users")
+        if self.members is None:
+            raise RuntimeError("this meter records no usage per member")
 
     @staticmethod
     def _settle(reservation: Reservation) -> None:
@@ -340,7 +462,13 @@ class UsageMeter:
         )
 
     async def _upsert(
-        self, owner: Owner, month: str, model: str, prompt_tokens: int, completion_tokens: int
+        self,
+        owner: Owner,
+        month: str,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        member: int | None = None,
     ) -> None:
         # One atomic statement (INSERT ... ON CONFLICT DO UPDATE), so concurrent calls
         # of an owner's first request of the month never collide. A user's row is keyed
@@ -361,46 +489,71 @@ class UsageMeter:
         }
         keys: list[Any] = [table.user_id] if user else [table.owner_kind, table.owner_id]
         keys += [table.month, table.model]
+        shares: tuple[dict[str, Any], list[Any]] | None = None
+        if member is not None and self.members is not None:
+            members = self.members
+            share = {**values, "user_id": member}
+            share_keys = [
+                members.owner_kind,
+                members.owner_id,
+                members.month,
+                members.user_id,
+                members.model,
+            ]
+            shares = (share, share_keys)
         # The table has two unique keys, and PostgreSQL's ON CONFLICT arbitrates one: when
         # two first writes of a month race, the loser can hit the other key (a unique
         # violation instead of the update). Its second try sees the winner's row, committed,
         # and adds to it, so no usage is lost.
         for attempt in range(_UPSERT_ATTEMPTS):
             try:
-                await self._upsert_once(values, keys)
+                await self._upsert_once(values, keys, shares)
                 return
             except IntegrityError:
                 if attempt == _UPSERT_ATTEMPTS - 1:
                     raise
                 logger.info("AI usage write raced another first write; trying again")
 
-    async def _upsert_once(self, values: dict[str, Any], keys: list[Any]) -> None:
-        table = self.model
+    async def _upsert_once(
+        self,
+        values: dict[str, Any],
+        keys: list[Any],
+        shares: tuple[dict[str, Any], list[Any]] | None = None,
+    ) -> None:
+        # The owner's row and the member's share commit together: they always agree.
         async with self.session_factory() as db:
             dialect = (await db.connection()).dialect.name
-            statement: Executable
-            if dialect == "postgresql":
-                pg_insert = postgresql.insert(table).values(values)
-                statement = pg_insert.on_conflict_do_update(
-                    index_elements=keys, set_=self._added(pg_insert.excluded)
-                )
-            elif dialect == "sqlite":
-                lite_insert = sqlite.insert(table).values(values)
-                statement = lite_insert.on_conflict_do_update(
-                    index_elements=keys, set_=self._added(lite_insert.excluded)
-                )
-            else:  # pragma: no cover - saaskit supports PostgreSQL and SQLite
-                raise NotImplementedError(f"AI metering does not support {dialect!r}")
-            await db.execute(statement)
+            await db.execute(self._upsert_statement(dialect, self.model, values, keys))
+            if shares is not None and self.members is not None:
+                share, share_keys = shares
+                await db.execute(self._upsert_statement(dialect, self.members, share, share_keys))
             await db.commit()
 
-    def _added(self, excluded: Any) -> dict[str, Any]:
-        table = self.model
-        return {
-            "prompt_tokens": table.prompt_tokens + excluded.prompt_tokens,
-            "completion_tokens": table.completion_tokens + excluded.completion_tokens,
-            "requests": table.requests + 1,
-            "updated_at": func.now(),
-            "owner_kind": excluded.owner_kind,
-            "owner_id": excluded.owner_id,
-        }
+    @staticmethod
+    def _upsert_statement(
+        dialect: str, table: type[Any], values: dict[str, Any], keys: list[Any]
+    ) -> Executable:
+        if dialect == "postgresql":
+            pg_insert = postgresql.insert(table).values(values)
+            return pg_insert.on_conflict_do_update(
+                index_elements=keys, set_=_added(table, pg_insert.excluded)
+            )
+        if dialect == "sqlite":
+            lite_insert = sqlite.insert(table).values(values)
+            return lite_insert.on_conflict_do_update(
+                index_elements=keys, set_=_added(table, lite_insert.excluded)
+            )
+        raise NotImplementedError(  # pragma: no cover - saaskit supports PostgreSQL and SQLite
+            f"AI metering does not support {dialect!r}"
+        )
+
+
+def _added(table: type[Any], excluded: Any) -> dict[str, Any]:
+    return {
+        "prompt_tokens": table.prompt_tokens + excluded.prompt_tokens,
+        "completion_tokens": table.completion_tokens + excluded.completion_tokens,
+        "requests": table.requests + 1,
+        "updated_at": func.now(),
+        "owner_kind": excluded.owner_kind,
+        "owner_id": excluded.owner_id,
+    }

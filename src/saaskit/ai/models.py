@@ -66,7 +66,52 @@ class AIUsageMixin:
         return self.prompt_tokens + self.completion_tokens
 
 
+class AIMemberUsageMixin:
+    """Tokens one member spent from a pooled owner's quota on one model in one month.
+
+    An organization's pooled usage is in ``ai_usage`` (its ``owner_kind``/``owner_id``
+    row, which the quota counts); this table splits it per member, written in the same
+    transaction. Rows stay when the member leaves or is removed: the usage remains theirs.
+    Deleting the user sets ``user_id`` to ``NULL`` (the organization's totals still add
+    up, attributed to a deleted account).
+    """
+
+    __user_table__: ClassVar[str] = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    owner_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    month: Mapped[str] = mapped_column(String(MONTH_LENGTH), nullable=False)
+    model: Mapped[str] = mapped_column(String(128), nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # One row per owner, month, member and model; an owner's month is read through it.
+        return (UniqueConstraint("owner_kind", "owner_id", "month", "user_id", "model"),)
+
+    @declared_attr
+    def user_id(cls) -> Mapped[int | None]:
+        """The member (``None`` once their account is deleted)."""
+        return mapped_column(
+            Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="SET NULL"), nullable=True
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+
 AI_TABLES: tuple[TableSpec, ...] = (
     TableSpec("ai_usage", "AIUsage", "ai_usage", AIUsageMixin, user_table=True),
+    TableSpec(
+        "ai_member_usage", "AIMemberUsage", "ai_member_usage", AIMemberUsageMixin, user_table=True
+    ),
 )
 """The AI feature's tables (declared by :func:`saaskit.tables.build_models`)."""

@@ -99,6 +99,9 @@ class PlanQuota:
     """The allowance of the owner's plan: its ``quotas["ai_tokens"]``.
 
     Owners on no plan, or on a plan without an ``ai_tokens`` quota, get ``default``.
+    With ``subscribed_only``, so do owners on the default plan (no entitled
+    subscription): pooled organization quotas use it, so that creating organizations
+    does not multiply the default plan's free tokens.
 
     Example:
         ```python
@@ -108,9 +111,12 @@ class PlanQuota:
         ```
     """
 
-    def __init__(self, plans: PlanLookup, default: int | None) -> None:
+    def __init__(
+        self, plans: PlanLookup, default: int | None, *, subscribed_only: bool = False
+    ) -> None:
         self.plans = plans
         self.default = default
+        self.subscribed_only = subscribed_only
 
     async def monthly_tokens(self, user_id: int) -> int | None:
         """The ``ai_tokens`` quota of the user's plan, else ``default``."""
@@ -123,6 +129,8 @@ class PlanQuota:
         elif isinstance(self.plans, OwnerPlanLookup):
             plan = await self.plans.for_owner(owner)
         else:
+            return self.default
+        if self.subscribed_only and not getattr(plan, "subscribed", True):
             return self.default
         tokens = plan.quota(AI_TOKENS_QUOTA)
         return self.default if tokens is None else tokens

@@ -88,6 +88,31 @@ class UsageSummary(BaseModel):
     models: list[ModelUsageRead]
 
 
+class MemberUsageRead(BaseModel):
+    """One member's share of an organization's pooled usage this month."""
+
+    user_id: int | None = Field(
+        description="The member (also after they left); null: accounts since deleted."
+    )
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    requests: int
+    models: list[ModelUsageRead]
+
+
+class OrgUsageSummary(UsageSummary):
+    """``GET /ai/orgs/{org_id}/usage``: an organization's pooled usage, per member."""
+
+    organization_id: int
+    members: list[MemberUsageRead] = Field(
+        description="Each member's share, most tokens first (members who left included)."
+    )
+    unattributed_tokens: int = Field(
+        description="Tokens recorded for the organization without a member (host code)."
+    )
+
+
 class StreamDelta(BaseModel):
     """An SSE event with the next piece of the answer."""
 

@@ -8,18 +8,27 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from saaskit.ai.estimate import estimate_prompt_tokens, estimate_text_tokens
 from saaskit.ai.gateway import ChatGateway, Completion, Message, OpenAIGateway, TokenUsage
-from saaskit.ai.metering import Reservation, UsageMeter
+from saaskit.ai.metering import ModelUsage, MonthlyUsage, Reservation, UsageMeter
+from saaskit.ai.pool import ORGANIZATION, Payer, bill_to
 from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver, owner_tokens
-from saaskit.ai.schemas import ChatMessage, ChatReply, ModelUsageRead, Usage, UsageSummary
+from saaskit.ai.schemas import (
+    ChatMessage,
+    ChatReply,
+    MemberUsageRead,
+    ModelUsageRead,
+    OrgUsageSummary,
+    Usage,
+    UsageSummary,
+)
 from saaskit.ai.streaming import ChatStream
 from saaskit.exceptions import AIModelNotAllowed, AINotConfigured
-from saaskit.owners import Owner, as_owner
+from saaskit.owners import Owner
 from saaskit.settings import AISettings
 
 if TYPE_CHECKING:
@@ -52,7 +61,10 @@ class AIService:
     """Chat with metering and monthly quotas per billing owner (``kit.ai``).
 
     Every method takes the owner the call is billed to: an
-    :class:`~saaskit.owners.Owner`, or a user id (``int``) as before owners.
+    :class:`~saaskit.owners.Owner`, or a user id (``int``) as before owners, or a
+    member in an organization's context (:class:`~saaskit.ai.pool.OrgMember`, e.g. the
+    ``OrgContext`` of ``kit.current_org``): with ``ai.pooled_org_quota`` that call is
+    billed to the organization and recorded for the member too, else it is the member's.
 
     Example:
         ```python
@@ -125,7 +137,7 @@ class AIService:
 
     async def chat(
         self,
-        owner: Owner | int,
+        owner: Payer,
         messages: MessagesInput,
         *,
         model: str | None = None,
@@ -166,7 +178,7 @@ class AIService:
 
     async def stream_chat(
         self,
-        owner: Owner | int,
+        owner: Payer,
         messages: MessagesInput,
         *,
         model: str | None = None,
@@ -198,14 +210,23 @@ class AIService:
             prompt_estimate=prompt_estimate,
         )
 
+    def bill_to(self, owner: Payer) -> tuple[Owner, int | None]:
+        """The owner a call for ``owner`` is billed to, and the member it is recorded for.
+
+        A member in an organization's context bills the organization (``member`` set)
+        with ``ai.pooled_org_quota``, else themselves; owners and user ids bill themselves.
+        """
+        return bill_to(owner, pooled=self.settings.pooled_org_quota)
+
     async def record_usage(
-        self, owner: Owner | int, model: str, prompt_tokens: int, completion_tokens: int
+        self, owner: Payer, model: str, prompt_tokens: int, completion_tokens: int
     ) -> None:
         """Record a host's own call (no quota check; counts toward the quota)."""
-        await self.meter.record(owner, model, prompt_tokens, completion_tokens)
+        billed, member = self.bill_to(owner)
+        await self.meter.record(billed, model, prompt_tokens, completion_tokens, member=member)
 
     @asynccontextmanager
-    async def metered(self, owner: Owner | int, *, estimate: int) -> AsyncIterator[MeteredCall]:
+    async def metered(self, owner: Payer, *, estimate: int) -> AsyncIterator[MeteredCall]:
         """Reserve ``estimate`` tokens for a host's own call, within the owner's quota.
 
         Commit the real usage inside the block; leaving it without a commit (or with an
@@ -227,33 +248,45 @@ class AIService:
                 with anyio.CancelScope(shield=True):
                     await self.meter.release(reservation)
 
-    async def quota(self, owner: Owner | int) -> int | None:
-        """``owner``'s monthly token allowance (``None``: unlimited)."""
-        return await owner_tokens(self.quotas, as_owner(owner))
+    async def quota(self, owner: Payer) -> int | None:
+        """The monthly token allowance of whom ``owner`` is billed to (``None``: unlimited)."""
+        billed, _ = self.bill_to(owner)
+        return await owner_tokens(self.quotas, billed)
 
-    async def usage(self, owner: Owner | int) -> UsageSummary:
-        """This month's recorded usage of ``owner`` and its quota."""
-        quota = await self.quota(owner)
-        month = await self.meter.usage(owner)
-        used = month.total_tokens
-        return UsageSummary(
-            month=month.month,
-            quota=quota,
-            used_tokens=used,
-            remaining_tokens=None if quota is None else max(0, quota - used),
-            prompt_tokens=month.prompt_tokens,
-            completion_tokens=month.completion_tokens,
-            requests=month.requests,
-            resets_at=month.resets_at,
-            models=[
-                ModelUsageRead(
-                    model=m.model,
-                    prompt_tokens=m.prompt_tokens,
-                    completion_tokens=m.completion_tokens,
+    async def usage(self, owner: Payer) -> UsageSummary:
+        """This month's recorded usage of whom ``owner`` is billed to, and its quota.
+
+        For a member in an organization's context with pooled quotas: the organization's.
+        """
+        billed, _ = self.bill_to(owner)
+        quota = await self.quota(billed)
+        month = await self.meter.usage(billed)
+        return UsageSummary(**_summary(quota, month))
+
+    async def organization_usage(
+        self, organization_id: int, month: str | None = None
+    ) -> OrgUsageSummary:
+        """An organization's pooled usage in ``month`` (default: this one), per member.
+
+        Members who left or were removed keep their share; the quota is the current one.
+        """
+        owner = Owner(ORGANIZATION, organization_id)
+        quota = await owner_tokens(self.quotas, owner)
+        pooled = await self.meter.pooled_usage(owner, month)
+        return OrgUsageSummary(
+            **_summary(quota, pooled.total),
+            organization_id=organization_id,
+            unattributed_tokens=pooled.unattributed_tokens,
+            members=[
+                MemberUsageRead(
+                    user_id=m.user_id,
+                    prompt_tokens=sum(u.prompt_tokens for u in m.models),
+                    completion_tokens=sum(u.completion_tokens for u in m.models),
                     total_tokens=m.total_tokens,
                     requests=m.requests,
+                    models=[_model_usage(u) for u in m.models],
                 )
-                for m in month.models
+                for m in pooled.members
             ],
         )
 
@@ -275,10 +308,12 @@ class AIService:
             raise ValueError("a chat needs at least one message")
         return self.resolve_model(model), self.completion_limit(max_tokens), payload
 
-    async def _reserve(self, owner: Owner | int, tokens: int) -> Reservation:
-        owner = as_owner(owner)
-        quota = await self.quota(owner)
-        return await self.meter.reserve(owner, tokens, quota=quota)
+    async def _reserve(self, owner: Payer, tokens: int) -> Reservation:
+        billed, member = self.bill_to(owner)
+        quota = await owner_tokens(self.quotas, billed)
+        if member is None:  # the pre-pool call, for meters (and test doubles) without members
+            return await self.meter.reserve(billed, tokens, quota=quota)
+        return await self.meter.reserve(billed, tokens, quota=quota, member=member)
 
     @staticmethod
     def _estimated(completion: Completion, prompt_estimate: int, limit: int) -> TokenUsage:
@@ -296,6 +331,31 @@ class AIService:
             # The answer is paid for and the quota counter charged; only the durable row
             # is missing. Failing the request now would waste the answer.
             logger.exception("could not record AI usage of %s", reservation.owner)
+
+
+def _model_usage(usage: ModelUsage) -> ModelUsageRead:
+    return ModelUsageRead(
+        model=usage.model,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+        requests=usage.requests,
+    )
+
+
+def _summary(quota: int | None, month: MonthlyUsage) -> dict[str, Any]:
+    used = month.total_tokens
+    return {
+        "month": month.month,
+        "quota": quota,
+        "used_tokens": used,
+        "remaining_tokens": None if quota is None else max(0, quota - used),
+        "prompt_tokens": month.prompt_tokens,
+        "completion_tokens": month.completion_tokens,
+        "requests": month.requests,
+        "resets_at": month.resets_at,
+        "models": [_model_usage(m) for m in month.models],
+    }
 
 
 def _usage(usage: TokenUsage) -> Usage:

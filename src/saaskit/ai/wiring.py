@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
-from saaskit.ai.models import AI_TABLES, AIUsageMixin
+from saaskit.ai.models import AI_TABLES, AIMemberUsageMixin, AIUsageMixin
+from saaskit.ai.pool import ORGANIZATION
 from saaskit.ai.quotas import (
     AI_TOKENS_QUOTA,
     DefaultQuota,
@@ -15,6 +17,7 @@ from saaskit.ai.quotas import (
     PlanLookup,
     PlanQuota,
     QuotaResolver,
+    QuotasByKind,
 )
 from saaskit.ai.service import AIService
 from saaskit.db.replicas import ReadRouter
@@ -40,6 +43,11 @@ class AIModels(Protocol):
     @property
     def ai_usage(self) -> type[AIUsageMixin]:
         """The mapped usage table: tokens per owner, model and month."""
+        ...
+
+    @property
+    def tables(self) -> Mapping[str, type[Any]]:
+        """Every table by key (``ai_member_usage``: pooled usage per member)."""
         ...
 
 
@@ -89,7 +97,10 @@ def build_ai_service(
     Returns:
         The service (``kit.ai``).
     """
-    meter = UsageMeter(kit.models.ai_usage, kit.session_factory, kit.store, reads=kit.reads)
+    members = cast(type[AIMemberUsageMixin] | None, kit.models.tables.get("ai_member_usage"))
+    meter = UsageMeter(
+        kit.models.ai_usage, kit.session_factory, kit.store, reads=kit.reads, members=members
+    )
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 
@@ -98,7 +109,9 @@ def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
 
     When some plan sets an ``ai_tokens`` quota, each user gets their plan's
     (``kit.plans``); else everyone gets ``ai.default_monthly_tokens``, with no plan
-    lookup per call.
+    lookup per call. With ``ai.pooled_org_quota`` organizations get the ``ai_tokens``
+    of the plan they subscribe to, else ``ai.org_default_monthly_tokens`` (not the
+    default plan's: a new organization adds no free tokens).
 
     Args:
         kit: whose settings and plans decide.
@@ -106,11 +119,22 @@ def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
     Returns:
         The quota resolver.
     """
-    default = kit.settings.ai.default_monthly_tokens
+    ai = kit.settings.ai
     plans = kit.settings.billing.plans.values()
-    if any(AI_TOKENS_QUOTA in plan.quotas for plan in plans):
-        return PlanQuota(kit.plans, default)
-    return DefaultQuota(default)
+    planned = any(AI_TOKENS_QUOTA in plan.quotas for plan in plans)
+    users: OwnerQuotaResolver = (
+        PlanQuota(kit.plans, ai.default_monthly_tokens)
+        if planned
+        else DefaultQuota(ai.default_monthly_tokens)
+    )
+    if not ai.pooled_org_quota:
+        return users
+    organizations: OwnerQuotaResolver = (
+        PlanQuota(kit.plans, ai.org_default_monthly_tokens, subscribed_only=True)
+        if planned
+        else DefaultQuota(ai.org_default_monthly_tokens)
+    )
+    return QuotasByKind({"user": users, ORGANIZATION: organizations})
 
 
 class AIFeature(Feature[AIService]):

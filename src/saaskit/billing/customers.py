@@ -54,6 +54,16 @@ class CreateCustomer:
 CREATE_CUSTOMER = TaskDef("billing.create_customer", CreateCustomer)
 CREATE_TASK = CREATE_CUSTOMER.name
 
+
+@dataclass(frozen=True, slots=True)
+class PushCustomerEmail:
+    """Payload of ``billing.push_customer_email``: the user whose address Stripe should have."""
+
+    user_id: int
+
+
+PUSH_CUSTOMER_EMAIL = TaskDef("billing.push_customer_email", PushCustomerEmail)
+
 # Stripe keeps idempotency keys for 24 hours; a generation counter that outlives them
 # lets an owner get a new customer after theirs was deleted in Stripe.
 GENERATION_TTL = 25 * 3600
@@ -263,6 +273,33 @@ class CustomerManager(Generic[UserT]):
                 owner,
                 error.code,
             )
+
+    async def on_user_updated(
+        self, user: UserT, changes: dict[str, Any], client: ClientInfo
+    ) -> None:
+        """Kit listener (``after_update``): a new email reaches the Stripe customer.
+
+        Queued (task ``billing.push_customer_email``), so the change never waits for Stripe;
+        the task sends the address the user has when it runs, so two quick changes end on
+        the last one whatever order the tasks run in.
+        """
+        del client
+        if "email" in changes and self.runner is not None:
+            await enqueue(self.runner, PUSH_CUSTOMER_EMAIL, PushCustomerEmail(user.id))
+
+    async def push_email_task(self, payload: dict[str, Any]) -> None:
+        """Task ``billing.push_customer_email`` (``{"user_id": ...}``).
+
+        Nothing to do when the user or its customer is gone. A Stripe failure raises, so a
+        runner that retries (Celery) sends it again; the in-process runner logs it.
+        """
+        task = PUSH_CUSTOMER_EMAIL.decode(payload)
+        user = await self.users.get(task.user_id)
+        if user is None:
+            return
+        customer_id = await self.customer_id(Owner.user(user.id))
+        if customer_id is not None:
+            await self.gateway.update_customer_email(customer_id, user.email)
 
     async def on_user_deleted(self, user: UserT, client: ClientInfo) -> None:
         """Kit listener (``after_delete``): drop the user's customer link.

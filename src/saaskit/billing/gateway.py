@@ -16,8 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from saaskit.billing.types import (
+    ChangePreview,
     CheckoutRequest,
     CheckoutSession,
+    Invoice,
+    InvoiceLine,
+    InvoicePage,
     Price,
     RemoteCustomer,
     RemoteSubscription,
@@ -55,6 +59,10 @@ class BillingGateway(Protocol):
         """The customer ``customer_id`` (deleted ones flagged), ``None`` if Stripe has none."""
         ...
 
+    async def update_customer_email(self, customer_id: str, email: str) -> None:
+        """Set the customer's email (receipts and invoices go there)."""
+        ...
+
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id (``price_...``) or lookup key, keyed by the ref asked for."""
         ...
@@ -73,6 +81,36 @@ class BillingGateway(Protocol):
 
     async def list_subscriptions(self, customer_id: str) -> list[RemoteSubscription]:
         """Every subscription of the customer, ended ones included."""
+        ...
+
+    async def preview_price_change(
+        self, subscription_id: str, price_id: str, *, proration_date: int, proration_behavior: str
+    ) -> ChangePreview:
+        """The invoice preview of moving the subscription to ``price_id``."""
+        ...
+
+    async def change_price(
+        self,
+        subscription_id: str,
+        price_id: str,
+        *,
+        proration_date: int,
+        proration_behavior: str,
+        metadata: Mapping[str, str],
+    ) -> RemoteSubscription:
+        """Move the subscription to ``price_id``, prorated as of ``proration_date``."""
+        ...
+
+    async def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool
+    ) -> RemoteSubscription:
+        """Cancel the subscription at its period's end (``cancel``), or resume it."""
+        ...
+
+    async def list_invoices(
+        self, customer_id: str, *, limit: int, starting_after: str | None
+    ) -> InvoicePage:
+        """A page of the customer's invoices, newest first."""
         ...
 
     async def aclose(self) -> None:
@@ -147,6 +185,32 @@ def subscription_from_data(data: Mapping[str, Any]) -> RemoteSubscription:
         canceled_at=_ts(data.get("canceled_at")),
         ended_at=_ts(data.get("ended_at")),
         metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+    )
+
+
+def _is_proration(line: Mapping[str, Any]) -> bool:
+    # Newer API versions say it under parent.*_details.proration; older ones at the top.
+    if "proration" in line:
+        return bool(line["proration"])
+    parent = line.get("parent") or {}
+    details = parent.get("subscription_item_details") or parent.get("invoice_item_details") or {}
+    return bool(details.get("proration"))
+
+
+def invoice_from_data(data: Mapping[str, Any]) -> Invoice:
+    """Read a Stripe invoice."""
+    return Invoice(
+        id=str(data["id"]),
+        number=data.get("number"),
+        status=data.get("status"),
+        total=int(data.get("total") or 0),
+        amount_due=int(data.get("amount_due") or 0),
+        currency=str(data.get("currency") or ""),
+        created=_ts(data.get("created")),
+        hosted_invoice_url=data.get("hosted_invoice_url"),
+        invoice_pdf=data.get("invoice_pdf"),
+        period_start=_ts(data.get("period_start")),
+        period_end=_ts(data.get("period_end")),
     )
 
 
@@ -241,6 +305,11 @@ class StripeGateway:
             metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
         )
 
+    async def update_customer_email(self, customer_id: str, email: str) -> None:
+        """Set the customer's email (an update with the same value changes nothing)."""
+        with self._errors("update customer"):
+            await self.client.v1.customers.update_async(customer_id, {"email": email})
+
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id or lookup key (lookup keys in one list call), keyed by the ref asked for."""
         found: dict[str, Price] = {}
@@ -277,7 +346,21 @@ class StripeGateway:
             "cancel_url": request.cancel_url,
             "metadata": metadata,
             "subscription_data": subscription_data,
+            "billing_address_collection": request.billing_address_collection,
         }
+        if request.allow_promotion_codes:
+            params["allow_promotion_codes"] = True
+        customer_update: dict[str, str] = {}
+        if request.automatic_tax:
+            # Tax needs the customer's address: Checkout asks for it and saves it.
+            params["automatic_tax"] = {"enabled": True}
+            customer_update["address"] = "auto"
+        if request.tax_id_collection:
+            # The tax ID is saved on the customer, with the business name it belongs to.
+            params["tax_id_collection"] = {"enabled": True}
+            customer_update["name"] = "auto"
+        if customer_update:
+            params["customer_update"] = customer_update
         with self._errors("create checkout session"):
             session = await self.client.v1.checkout.sessions.create_async(params)  # type: ignore[arg-type]
         return CheckoutSession(id=str(session.id), url=str(session.url))
@@ -325,6 +408,97 @@ class StripeGateway:
                     "proration_behavior": proration_behavior,
                 },
             )
+
+    async def preview_price_change(
+        self, subscription_id: str, price_id: str, *, proration_date: int, proration_behavior: str
+    ) -> ChangePreview:
+        """Stripe's invoice preview of moving the subscription to ``price_id``."""
+        with self._errors("preview subscription change"):
+            sub = (await self.client.v1.subscriptions.retrieve_async(subscription_id)).to_dict()
+            item = sub["items"]["data"][0]
+            preview = await self.client.v1.invoices.create_preview_async(
+                {
+                    "customer": str(_id(sub.get("customer"))),
+                    "subscription": subscription_id,
+                    "subscription_details": {
+                        "items": [{"id": str(item["id"]), "price": price_id}],
+                        "proration_date": proration_date,
+                        "proration_behavior": proration_behavior,
+                    },
+                }
+            )
+        data = preview.to_dict()
+        lines = ((data.get("lines") or {}).get("data")) or []
+        return ChangePreview(
+            amount_due=int(data.get("amount_due") or 0),
+            total=int(data.get("total") or 0),
+            currency=str(data.get("currency") or ""),
+            proration_date=datetime.fromtimestamp(proration_date, UTC),
+            lines=tuple(
+                InvoiceLine(
+                    description=str(line.get("description") or ""),
+                    amount=int(line.get("amount") or 0),
+                    proration=_is_proration(line),
+                )
+                for line in lines
+            ),
+        )
+
+    async def change_price(
+        self,
+        subscription_id: str,
+        price_id: str,
+        *,
+        proration_date: int,
+        proration_behavior: str,
+        metadata: Mapping[str, str],
+    ) -> RemoteSubscription:
+        """Move the subscription's (single) item to ``price_id``, prorated as of that date.
+
+        Idempotent: the key names the subscription, the price and the proration date.
+        """
+        key = f"saaskit-change:{subscription_id}:{price_id}:{proration_date}"
+        with self._errors("change subscription price"):
+            sub = (await self.client.v1.subscriptions.retrieve_async(subscription_id)).to_dict()
+            item = sub["items"]["data"][0]
+            updated = await self.client.v1.subscriptions.update_async(
+                subscription_id,
+                {
+                    "items": [{"id": str(item["id"]), "price": price_id}],
+                    "proration_behavior": proration_behavior,
+                    "proration_date": proration_date,
+                    "metadata": dict(metadata),
+                },
+                {"idempotency_key": key},
+            )
+        return subscription_from_data(updated.to_dict())
+
+    async def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool
+    ) -> RemoteSubscription:
+        """Cancel the subscription at the end of its period (``cancel``), or resume it."""
+        action = "cancel subscription at period end" if cancel else "resume subscription"
+        with self._errors(action):
+            updated = await self.client.v1.subscriptions.update_async(
+                subscription_id, {"cancel_at_period_end": cancel}
+            )
+        return subscription_from_data(updated.to_dict())
+
+    async def list_invoices(
+        self, customer_id: str, *, limit: int, starting_after: str | None
+    ) -> InvoicePage:
+        """A page of the customer's invoices, newest first (an unknown cursor: empty)."""
+        params: dict[str, Any] = {"customer": customer_id, "limit": limit}
+        if starting_after:
+            params["starting_after"] = starting_after
+        with self._errors("list invoices", missing_ok=True) as missing:
+            page = await self.client.v1.invoices.list_async(params)  # type: ignore[arg-type]
+        if missing:
+            return InvoicePage(invoices=(), has_more=False)
+        return InvoicePage(
+            invoices=tuple(invoice_from_data(obj.to_dict()) for obj in page.data),
+            has_more=bool(page.has_more),
+        )
 
     async def aclose(self) -> None:
         """Close the HTTP client the SDK uses."""

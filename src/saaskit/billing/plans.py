@@ -157,10 +157,17 @@ class PlanCatalog:
         """Whether a subscription in ``status`` grants its plan (``billing.entitled_statuses``)."""
         return status in self.settings.entitled_statuses
 
+    def refs(self, key: str) -> list[str]:
+        """Every price of plan ``key`` (ids or lookup keys), its default ``price`` first."""
+        plan = self.plans.get(key)
+        if plan is None or not plan.price:
+            return []
+        return list(dict.fromkeys([plan.price, *plan.prices]))
+
     def plan_for_price(self, price_id: str | None, lookup_key: str | None) -> str | None:
-        """The plan whose price is ``price_id`` or ``lookup_key`` (None if unconfigured)."""
-        for key, plan in self.plans.items():
-            if plan.price and plan.price in (price_id, lookup_key):
+        """The plan one of whose prices is ``price_id`` or ``lookup_key`` (None if none)."""
+        for key in self.plans:
+            if any(ref in (price_id, lookup_key) for ref in self.refs(key)):
                 return key
         return None
 

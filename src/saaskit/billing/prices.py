@@ -57,26 +57,65 @@ class PriceBook:
         return found
 
     async def for_plans(self) -> dict[str, Price | None]:
-        """The price of every paid plan; ``None`` where Stripe cannot say (logged)."""
-        refs = {key: plan.price for key, plan in self.catalog.plans.items() if plan.price}
+        """The default price of every paid plan; ``None`` where Stripe cannot say (logged)."""
+        every = await self.all_for_plans()
+        return {key: self.default_of(key, prices) for key, prices in every.items()}
+
+    def default_of(self, key: str, prices: list[Price]) -> Price | None:
+        """Of ``prices`` (plan ``key``'s), the one its ``price`` setting names, if found."""
+        ref = self.catalog.refs(key)[0]
+        return next((price for price in prices if ref in (price.id, price.lookup_key)), None)
+
+    async def all_for_plans(self) -> dict[str, list[Price]]:
+        """Every known price of every paid plan, in the plan's order (default first).
+
+        Prices Stripe does not know are left out; when Stripe cannot be asked, every paid
+        plan has an empty list (logged).
+        """
+        refs = {key: self.catalog.refs(key) for key in self.catalog.paid()}
         try:
-            prices = await self.lookup(sorted(set(refs.values())))
+            prices = await self.lookup(sorted({ref for group in refs.values() for ref in group}))
         except SaaSKitError as error:
             logger.warning("plan prices unavailable from Stripe (%s)", error.code)
-            return dict.fromkeys(refs)
-        return {key: prices.get(ref) for key, ref in refs.items()}
+            return {key: [] for key in refs}
+        return {
+            key: [price for ref in group if (price := prices.get(ref)) is not None]
+            for key, group in refs.items()
+        }
 
-    async def price_id(self, plan_key: str) -> str:
-        """The Stripe price id to check out ``plan_key`` with."""
-        plan = self.catalog.get(plan_key)
-        if plan is None or not plan.price:
+    async def price_id(
+        self, plan_key: str, *, interval: str | None = None, currency: str | None = None
+    ) -> str:
+        """The Stripe price id to check out ``plan_key`` with.
+
+        Without ``interval`` and ``currency`` it is the plan's ``price``; with them, the
+        first of the plan's active prices (``price``, then ``prices``) that matches both.
+
+        Raises:
+            UnknownPlan: no such paid plan, or none of its prices matches.
+            BillingRejected: the plan's default lookup key names no active price.
+        """
+        refs = self.catalog.refs(plan_key)
+        if not refs:
             raise UnknownPlan(self.catalog.unknown_plan_message())
-        if is_price_id(plan.price):
-            return plan.price
-        price = (await self.lookup([plan.price]))[plan.price]
+        if interval is None and currency is None:
+            return await self._default_price_id(plan_key, refs[0])
+        prices = await self.lookup(refs)
+        offered = [price for ref in refs if (price := prices.get(ref)) and price.active]
+        for price in offered:
+            if interval in (None, price.interval) and currency in (None, price.currency):
+                return price.id
+        choices = ", ".join(f"{p.interval or 'once'} {p.currency}" for p in offered)
+        raise UnknownPlan(
+            "This plan has no price for that interval and currency; "
+            f"it is offered as: {choices or 'nothing at the moment'}."
+        )
+
+    async def _default_price_id(self, plan_key: str, ref: str) -> str:
+        if is_price_id(ref):
+            return ref
+        price = (await self.lookup([ref]))[ref]
         if price is None or not price.active:
-            logger.error(
-                "plan %r: Stripe has no active price with lookup key %r", plan_key, plan.price
-            )
+            logger.error("plan %r: Stripe has no active price with lookup key %r", plan_key, ref)
             raise BillingRejected()
         return price.id

@@ -19,6 +19,10 @@ from saaskit.billing.schemas import (
     BillingStatus,
     CheckoutBody,
     CheckoutRead,
+    InvoiceList,
+    InvoiceRead,
+    PlanChangeBody,
+    PlanChangePreview,
     PlanRead,
     PortalRead,
     WebhookReceipt,
@@ -120,6 +124,8 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
             quantity=body.quantity,
             success_url=body.success_url,
             cancel_url=body.cancel_url,
+            interval=body.interval,
+            currency=_lower(body.currency),
         )
         return CheckoutRead(id=session.id, url=session.url)
 
@@ -142,6 +148,91 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
     )
     async def subscription(owner: Owner = Depends(billing_owner)) -> Any:
         return await status_of(owner)
+
+    @router.post(
+        "/subscription/preview",
+        name="billing:preview_change",
+        response_model=PlanChangePreview,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(400, 401, 404, 409, 422, 502, 503),
+    )
+    async def preview_change(body: PlanChangeBody, owner: Owner = Depends(billing_owner)) -> Any:
+        """What changing to ``plan`` would cost now (Stripe's invoice preview); changes nothing."""
+        preview = await billing.subscriptions.preview(
+            owner, body.plan, interval=body.interval, currency=_lower(body.currency)
+        )
+        return PlanChangePreview.of(preview)
+
+    @router.post(
+        "/subscription/change",
+        name="billing:change_plan",
+        response_model=BillingStatus,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(400, 401, 404, 409, 422, 502, 503),
+    )
+    async def change_plan(body: PlanChangeBody, owner: Owner = Depends(billing_owner)) -> Any:
+        """Move the subscription to ``plan``, prorated as of the preview's ``proration_date``.
+
+        409 `no_subscription` without a subscription to change (use checkout), 409
+        `preview_expired` for a ``proration_date`` over an hour old or in the future.
+        """
+        await billing.subscriptions.change(
+            owner,
+            body.plan,
+            interval=body.interval,
+            currency=_lower(body.currency),
+            proration_date=body.proration_date,
+        )
+        return await status_of(owner)
+
+    @router.post(
+        "/subscription/cancel",
+        name="billing:cancel",
+        response_model=BillingStatus,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 404, 409, 502, 503),
+    )
+    async def cancel(owner: Owner = Depends(billing_owner)) -> Any:
+        """Cancel at the end of the paid period; the plan is kept until then."""
+        await billing.subscriptions.cancel(owner)
+        return await status_of(owner)
+
+    @router.post(
+        "/subscription/resume",
+        name="billing:resume",
+        response_model=BillingStatus,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 404, 409, 502, 503),
+    )
+    async def resume(owner: Owner = Depends(billing_owner)) -> Any:
+        """Undo a cancellation at period end, while the period runs."""
+        await billing.subscriptions.resume(owner)
+        return await status_of(owner)
+
+    @router.get(
+        "/invoices",
+        name="billing:invoices",
+        response_model=InvoiceList,
+        status_code=status.HTTP_200_OK,
+        responses=error_responses(401, 404, 422, 502, 503),
+    )
+    async def invoices(
+        owner: Owner = Depends(billing_owner),
+        limit: int = Query(10, ge=1, le=100, description="Invoices per page."),
+        starting_after: str | None = Query(
+            None,
+            pattern=r"^in_[A-Za-z0-9]{1,64}$",
+            description="The `next_cursor` of the previous page.",
+        ),
+    ) -> Any:
+        """The owner's invoices, newest first (none before the first checkout)."""
+        page = await billing.subscriptions.invoices(
+            owner, limit=limit, starting_after=starting_after
+        )
+        data = [InvoiceRead.of(invoice) for invoice in page.invoices]
+        return InvoiceList(
+            data=data, has_more=page.has_more, next_cursor=data[-1].id if page.has_more else None
+        )
 
     @router.post(
         "/sync",
@@ -169,6 +260,10 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         return WebhookReceipt(event_id=receipt.event_id, type=receipt.type, status=receipt.status)
 
     return router
+
+
+def _lower(currency: str | None) -> str | None:
+    return currency.lower() if currency else None
 
 
 def _fingerprint(plans: Any) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from saaskit.billing.customers import CustomerManager
 from saaskit.billing.gateway import BillingGateway
+from saaskit.billing.manage import SubscriptionManager
 from saaskit.billing.owners import OwnerRegistry
 from saaskit.billing.plans import PlanCatalog, UserPlan
 from saaskit.billing.prices import PriceBook
@@ -27,8 +28,10 @@ from saaskit.store import Store
 from saaskit.types import UserT
 
 # Statuses that mean the user already pays (or should): a second checkout would
-# create a second subscription, so they manage it in the portal instead.
-LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused"})
+# create a second subscription, so they manage it in the portal instead. `incomplete`
+# (a first payment still awaited, 3-D Secure say) grants nothing but blocks a second
+# checkout too: paying both would make two subscriptions.
+LIVE_STATUSES = frozenset({"active", "trialing", "past_due", "unpaid", "paused", "incomplete"})
 SYNC_LIMIT = RateLimitSettings().billing_sync.limit
 """Deprecated: the default of ``rate_limit.billing_sync`` (eager syncs per owner a minute)."""
 
@@ -55,6 +58,8 @@ class PlanOffer:
     key: str
     settings: PlanSettings
     price: Price | None
+    prices: tuple[Price, ...] = ()
+    """Every known price of the plan (default first): monthly, yearly, currencies."""
 
 
 class BillingService(Generic[UserT]):
@@ -84,6 +89,15 @@ class BillingService(Generic[UserT]):
         self.store = store
         self.limiter = limiter or RateLimiter(store, RateLimitSettings())
         self.owners: OwnerRegistry = customers.owners
+        self.subscriptions: SubscriptionManager[UserT] = SubscriptionManager(
+            settings,
+            catalog=catalog,
+            prices=prices,
+            customers=customers,
+            sync=sync,
+            gateway=gateway,
+        )
+        """Plan changes with a preview, cancel/resume and invoices (:mod:`.manage`)."""
         frontend = frontend_url.rstrip("/")
         self.success_url = (
             settings.success_url or f"{frontend}/billing/success?session_id={{CHECKOUT_SESSION_ID}}"
@@ -110,11 +124,13 @@ class BillingService(Generic[UserT]):
 
     async def offers(self) -> list[PlanOffer]:
         """Every configured plan, with prices from Stripe (cached)."""
-        prices = await self.prices.for_plans()
-        return [
-            PlanOffer(key=key, settings=plan, price=prices.get(key))
-            for key, plan in self.catalog.plans.items()
-        ]
+        every = await self.prices.all_for_plans()
+        offers = []
+        for key, plan in self.catalog.plans.items():
+            prices = every.get(key, [])
+            default = self.prices.default_of(key, prices) if prices else None
+            offers.append(PlanOffer(key=key, settings=plan, price=default, prices=tuple(prices)))
+        return offers
 
     async def owner_for(self, user: object, requested: Owner | None) -> Owner:
         """The owner ``user`` acts for: itself, or ``requested`` if it may manage it.
@@ -134,11 +150,17 @@ class BillingService(Generic[UserT]):
         quantity: int = 1,
         success_url: str | None = None,
         cancel_url: str | None = None,
+        interval: str | None = None,
+        currency: str | None = None,
     ) -> CheckoutSession:
         """A Stripe Checkout session for ``plan``; nothing is written when it is refused.
 
+        ``interval`` (``"month"``, ``"year"``...) and ``currency`` choose among the plan's
+        prices (:meth:`PriceBook.price_id`); without them, the plan's ``price``.
+
         Raises:
-            UnknownPlan: ``plan`` is not a configured plan with a price.
+            UnknownPlan: ``plan`` is not a configured plan with a price, or none of its
+                prices matches ``interval`` and ``currency``.
             RedirectNotAllowed: a URL is on a foreign origin.
             AlreadySubscribed: the owner already has a live subscription.
         """
@@ -151,7 +173,7 @@ class BillingService(Generic[UserT]):
         known = await self.catalog.subscriptions(owner)
         if any(s.status in LIVE_STATUSES for s in known):
             raise AlreadySubscribed()
-        price_id = await self.prices.price_id(plan)
+        price_id = await self.prices.price_id(plan, interval=interval, currency=currency)
         customer_id = await self.customers.ensure(owner)
         # Stripe may know of a subscription no webhook has told us about yet.
         fresh = await self.sync.customer(customer_id)
@@ -171,6 +193,10 @@ class BillingService(Generic[UserT]):
                 plan=plan,
                 trial_days=trial,
                 owner=owner,
+                allow_promotion_codes=self.settings.allow_promotion_codes,
+                automatic_tax=self.settings.automatic_tax,
+                tax_id_collection=self.settings.tax_id_collection,
+                billing_address_collection=self.settings.billing_address_collection,
             )
         )
 

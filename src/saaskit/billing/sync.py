@@ -174,6 +174,16 @@ class SubscriptionSync(Generic[UserT]):
     ) -> tuple[SubscriptionState, bool]:
         """Store ``remote``; returns the stored state and whether it changed."""
         plan = self.catalog.plan_for_price(remote.price_id, remote.price_lookup_key)
+        if plan is None and remote.price_id and self.catalog.is_entitled(remote.status):
+            # Never a silent downgrade: the status shows `plan_recognized: false` too.
+            logger.error(
+                "subscription %s is %s on price %s (lookup key %s), which no configured plan "
+                "lists in `price` or `prices`: it grants only the default plan",
+                remote.id,
+                remote.status,
+                remote.price_id,
+                remote.price_lookup_key,
+            )
         owner = await self._owner_for(remote, hint)
         values: dict[str, Any] = {
             "stripe_customer_id": remote.customer_id,

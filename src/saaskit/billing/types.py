@@ -86,6 +86,10 @@ class CheckoutRequest:
     plan: str
     trial_days: int = 0
     owner: Owner | None = None
+    allow_promotion_codes: bool = False
+    automatic_tax: bool = False
+    tax_id_collection: bool = False
+    billing_address_collection: str = "auto"
 
     @property
     def reference(self) -> str:
@@ -104,3 +108,52 @@ class CheckoutSession:
 
     id: str
     url: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """One line of an invoice or a preview (a proration when ``proration``)."""
+
+    description: str
+    amount: int
+    proration: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePreview:
+    """What a plan change would cost (Stripe's invoice preview).
+
+    ``proration_date`` is the time the prorations are computed for: pass it back to the
+    change so that what is charged is what was shown.
+    """
+
+    amount_due: int
+    total: int
+    currency: str
+    proration_date: datetime
+    lines: tuple[InvoiceLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Invoice:
+    """A Stripe invoice of a billing owner, as a billing page lists it."""
+
+    id: str
+    number: str | None
+    status: str | None
+    total: int
+    amount_due: int
+    currency: str
+    created: datetime | None
+    hosted_invoice_url: str | None = None
+    invoice_pdf: str | None = None
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePage:
+    """A page of invoices, newest first; ask for the next with the last one's id."""
+
+    invoices: tuple[Invoice, ...]
+    has_more: bool

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from saaskit.billing.gateway import _id
 from saaskit.billing.models import WebhookEventMixin
 from saaskit.billing.sync import SubscriptionSync
-from saaskit.billing.types import PaymentFailure
+from saaskit.billing.types import PaymentFailure, SubscriptionState
 from saaskit.exceptions import (
     InvalidWebhook,
     InvalidWebhookSignature,
@@ -52,6 +52,7 @@ HANDLED = frozenset(
         "customer.subscription.trial_will_end",
         "invoice.paid",
         "invoice.payment_failed",
+        "invoice.payment_action_required",
         "customer.deleted",
     }
 )
@@ -120,6 +121,17 @@ def _event(body: bytes) -> dict[str, Any]:
     return checked
 
 
+def key_mode(secret_key: str | None) -> bool | None:
+    """Whether a Stripe API key is a live-mode key (``None``: not a recognisable key)."""
+    if not secret_key:
+        return None
+    if secret_key.startswith(("sk_live_", "rk_live_")):
+        return True
+    if secret_key.startswith(("sk_test_", "rk_test_")):
+        return False
+    return None
+
+
 def _when(event: dict[str, Any]) -> datetime | None:
     created = event.get("created")
     return datetime.fromtimestamp(created, UTC) if isinstance(created, int) else None
@@ -139,6 +151,7 @@ class WebhookProcessor(Generic[UserT]):
         secret: str | None,
         tolerance: int = 300,
         runner: TaskRunner | None = None,
+        livemode: bool | None = None,
     ) -> None:
         self.model = model
         self.session_factory = session_factory
@@ -148,6 +161,7 @@ class WebhookProcessor(Generic[UserT]):
         self.secret = secret
         self.tolerance = tolerance
         self.runner = runner  # None: process inline, before answering Stripe
+        self.livemode = livemode  # the API key's mode; events of the other are refused
 
     async def record(self, body: bytes, signature: str | None) -> tuple[str, str, bool]:
         """Verify and store an event; returns its id, type and whether it needs processing."""
@@ -156,6 +170,19 @@ class WebhookProcessor(Generic[UserT]):
             raise InvalidWebhookSignature("Webhook signing is not configured.")
         verify_signature(body, signature, self.secret, self.tolerance)
         event = _event(body)
+        mode = event.get("livemode")
+        if self.livemode is not None and isinstance(mode, bool) and mode != self.livemode:
+            # A live event at a test deployment (or the reverse) is a misconfigured
+            # endpoint: applying it would mix modes. Refused (Stripe retries and then
+            # warns the account), never stored.
+            logger.error(
+                "stripe webhook %s refused: a %s-mode event, and SAASKIT_BILLING__SECRET_KEY "
+                "is a %s-mode key",
+                event["id"],
+                "live" if mode else "test",
+                "live" if self.livemode else "test",
+            )
+            raise InvalidWebhook("This event is from the other Stripe mode (live or test).")
         values: dict[str, Any] = {
             "stripe_event_id": event["id"],
             "type": event["type"][:128],
@@ -250,7 +277,11 @@ class WebhookProcessor(Generic[UserT]):
         if kind not in HANDLED:
             logger.debug("stripe event %s (%s) ignored", event.get("id"), kind)
         elif kind.startswith("customer.subscription."):
-            await self.sync.subscription(str(obj["id"]), event_at=at)
+            state = await self.sync.subscription(str(obj["id"]), event_at=at)
+            if kind == "customer.subscription.trial_will_end" and state is not None:
+                await self._trial_will_end(state)
+            elif kind == "customer.subscription.deleted" and state is not None:
+                await self._canceled(state)
         elif kind == "checkout.session.completed":
             subscription = _id(obj.get("subscription"))
             if subscription:
@@ -263,6 +294,22 @@ class WebhookProcessor(Generic[UserT]):
         else:
             await self._invoice(kind, obj, at)
 
+    async def _trial_will_end(self, state: SubscriptionState) -> None:
+        # Only a trial that still runs: an event that arrives after the customer paid
+        # early or canceled reminds nobody.
+        if state.user_id is None or state.status != "trialing":
+            return
+        user = await self.sync.users.get(state.user_id)
+        if user is not None:
+            await self.hooks.emit_event("trial_will_end", user, state)
+
+    async def _canceled(self, state: SubscriptionState) -> None:
+        if state.user_id is None or state.status != "canceled":
+            return
+        user = await self.sync.users.get(state.user_id)
+        if user is not None:
+            await self.hooks.emit_event("subscription_canceled", user, state)
+
     async def _invoice(self, kind: str, invoice: dict[str, Any], at: datetime | None) -> None:
         details = (invoice.get("parent") or {}).get("subscription_details") or {}
         subscription = _id(details.get("subscription") or invoice.get("subscription"))
@@ -274,7 +321,9 @@ class WebhookProcessor(Generic[UserT]):
         elif customer:
             states = await self.sync.customer(customer, event_at=at)
             user_id = next((s.user_id for s in states if s.user_id), None)
-        if kind != "invoice.payment_failed" or user_id is None:
+        if kind not in ("invoice.payment_failed", "invoice.payment_action_required"):
+            return
+        if user_id is None:
             return
         user = await self.sync.users.get(user_id)
         if user is None:
@@ -292,7 +341,10 @@ class WebhookProcessor(Generic[UserT]):
             else None,
             hosted_invoice_url=invoice.get("hosted_invoice_url"),
         )
-        await self.hooks.emit_event("payment_failed", user, failure)
+        if kind == "invoice.payment_failed":
+            await self.hooks.emit_event("payment_failed", user, failure)
+        else:
+            await self.hooks.emit_event("payment_action_required", user, failure)
 
     async def replay_failed(self, *, limit: int = 100) -> tuple[int, int]:
         """Process failed (and interrupted) events again, oldest first.

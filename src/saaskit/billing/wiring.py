@@ -10,15 +10,17 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.billing.customers import CREATE_TASK, CustomerManager
+from saaskit.billing.customers import CREATE_TASK, PUSH_CUSTOMER_EMAIL, CustomerManager
 from saaskit.billing.gateway import BillingGateway, StripeGateway
 from saaskit.billing.models import BILLING_TABLES, BillingCustomerMixin, WebhookEventMixin
+from saaskit.billing.notices import SEND_NOTICE, BillingNotices
 from saaskit.billing.owners import OwnerRegistry, UserOwners
 from saaskit.billing.plans import PlanCatalog
 from saaskit.billing.prices import PriceBook
 from saaskit.billing.service import BillingService
 from saaskit.billing.sync import SubscriptionSync
-from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor
+from saaskit.billing.webhooks import PROCESS_TASK, WebhookProcessor, key_mode
+from saaskit.email.mailer import Mailer
 from saaskit.exceptions import (
     AlreadySubscribed,
     BillingOwnerNotFound,
@@ -105,7 +107,12 @@ class BillingKit(Protocol[UserT]):
 
     @property
     def tasks(self) -> dict[str, TaskFunction]:
-        """The kit's task table; billing adds its two tasks to it."""
+        """The kit's task table; billing adds its tasks to it."""
+        ...
+
+    @property
+    def mailer(self) -> Mailer:
+        """Sends the lifecycle emails (``billing.lifecycle_emails``)."""
         ...
 
 
@@ -149,6 +156,9 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
         secret=secret,
         tolerance=settings.webhook_tolerance_seconds,
         runner=kit.runner if settings.webhook_processing == "background" else None,
+        livemode=key_mode(
+            settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+        ),
     )
     service = BillingService(
         settings,
@@ -165,8 +175,14 @@ def build_billing(kit: BillingKit[UserT], gateway: BillingGateway | None) -> Bil
     if settings.create_customer_on_register:
         kit.hooks.listen("after_register", customers.on_register)
     kit.hooks.listen("after_delete", customers.on_user_deleted)
+    kit.hooks.listen("after_update", customers.on_user_updated)
     kit.tasks[PROCESS_TASK] = webhooks.process_task
     kit.tasks[CREATE_TASK] = customers.create_task
+    kit.tasks[PUSH_CUSTOMER_EMAIL.name] = customers.push_email_task
+    if settings.lifecycle_emails:
+        notices = BillingNotices(kit.mailer, kit.runner)
+        notices.install(kit.hooks)
+        kit.tasks[SEND_NOTICE.name] = SEND_NOTICE.handler(notices.send)
     return service
 
 

@@ -2,8 +2,10 @@
 
 ``kit.current_org`` resolves the organization from the path parameter ``org_id`` or, when
 the route has none, the ``X-Organization`` header, and gives the caller's membership
-(:class:`~saaskit.orgs.service.OrgContext`). A caller who is not a member gets 404, like
-an organization that does not exist; a member whose role lacks a permission gets 403.
+(:class:`~saaskit.orgs.service.OrgContext`); ``kit.optional_org`` does the same for a
+route that also serves requests naming no organization (``None`` then). A caller who is
+not a member gets 404, like an organization that does not exist; a member whose role
+lacks a permission gets 403.
 
 The cached membership is read in the same store call as the session and the user
 (:mod:`saaskit.auth.prefetch`): an org-scoped request costs one store round trip and no
@@ -15,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 
 from saaskit.auth import prefetch
 from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
@@ -31,6 +33,7 @@ ORG_HEADER = "X-Organization"
 """The header that names the organization of a request whose path does not."""
 
 OrgDependency = Callable[..., Coroutine[Any, Any, OrgContext]]
+OptionalOrgDependency = Callable[..., Coroutine[Any, Any, OrgContext | None]]
 
 
 async def _announce(request: Request) -> None:
@@ -55,7 +58,7 @@ def _org_id(request: Request) -> int:
 
 
 class OrgDependencies:
-    """``current_org``, ``require_org_permission(...)``, ``require_org_role(...)``."""
+    """``current_org``, ``optional_org``, ``require_org_permission``, ``require_org_role``."""
 
     def __init__(self, service: OrgService, current_active_user: Callable[..., Any]) -> None:
         self.service = service
@@ -70,7 +73,25 @@ class OrgDependencies:
             fetched = prefetch.take(membership_suffix(org_id))
             return await service.context(org_id, user.id, prefetched=fetched)
 
+        async def optional_org(
+            request: Request,
+            _: None = Depends(_announce),
+            user: Any = Depends(current_active_user),
+            x_organization: str | None = Header(
+                None,
+                alias=ORG_HEADER,
+                description="An organization's id: the request is made in its context "
+                "(404 if the caller is not a member).",
+            ),
+        ) -> OrgContext | None:
+            if request.path_params.get("org_id") is None and x_organization is None:
+                return None
+            org_id = _org_id(request)
+            fetched = prefetch.take(membership_suffix(org_id))
+            return await service.context(org_id, user.id, prefetched=fetched)
+
         self.current_org: OrgDependency = current_org
+        self.optional_org: OptionalOrgDependency = optional_org
 
     def require_org_permission(self, permission: str) -> OrgDependency:
         """A dependency: the caller's organization context if their role has ``permission``.

@@ -8,7 +8,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from saaskit.testing._stripe_objects import StripeFailure, invalid, list_of, to_bool, to_int
+from saaskit.testing._stripe_objects import (
+    StripeFailure,
+    invalid,
+    list_of,
+    missing,
+    to_bool,
+    to_int,
+)
 from saaskit.testing._stripe_state import CatalogState
 
 PERIOD_SECONDS = {"day": 86400, "week": 7 * 86400, "month": 30 * 86400, "year": 365 * 86400}
@@ -17,6 +24,8 @@ LIVE_STATUSES = ("active", "trialing", "past_due", "unpaid", "incomplete", "paus
 
 class FakeStripeState(CatalogState):
     """Every resource of the fake Stripe, and the control operations tests use."""
+
+    invoice_count = 0  # numbers the invoices: FAKE-0001, ...
 
     # ---- subscriptions (API) -------------------------------------------------------
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
@@ -34,8 +43,9 @@ class FakeStripeState(CatalogState):
                 or s["status"] == status
             )
         ]
-        items.sort(key=lambda s: s["created"], reverse=True)
-        return list_of(items, "/v1/subscriptions", to_int(params.get("limit"), "limit", 10))
+        items.sort(key=lambda s: s["created"])
+        items.reverse()  # newest first; the same second: the later one first
+        return list_of(items, "/v1/subscriptions", params)
 
     def update_subscription(self, subscription_id: str, params: dict[str, Any]) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -215,12 +225,17 @@ class FakeStripeState(CatalogState):
         amount = (
             0 if sub["status"] == "trialing" else item["price"]["unit_amount"] * item["quantity"]
         )
+        self.invoice_count += 1
         invoice = {
             "id": self.new_id("in"),
             "object": "invoice",
+            "number": f"FAKE-{self.invoice_count:04d}",
             "customer": sub["customer"],
             "status": "paid" if paid else "open",
+            "total": amount,
             "amount_due": amount,
+            "period_start": item["current_period_start"],
+            "period_end": item["current_period_end"],
             "amount_paid": amount if paid else 0,
             "currency": sub["currency"],
             "attempt_count": 1,
@@ -237,6 +252,7 @@ class FakeStripeState(CatalogState):
             "livemode": False,
         }
         invoice["hosted_invoice_url"] = f"{self.base_url}/i/{invoice['id']}"
+        invoice["invoice_pdf"] = f"{self.base_url}/i/{invoice['id']}/pdf"
         self.put(invoice)
         sub["latest_invoice"] = invoice["id"]
         if paid:
@@ -246,14 +262,82 @@ class FakeStripeState(CatalogState):
     def retrieve_invoice(self, invoice_id: str) -> dict[str, Any]:
         return self.find("invoices", invoice_id, "invoice")
 
+    def list_invoices(self, params: dict[str, Any]) -> dict[str, Any]:
+        customer, subscription = params.get("customer"), params.get("subscription")
+        items = [
+            i
+            for i in self.collections["invoices"].values()
+            if (not customer or i["customer"] == customer)
+            and (not subscription or _subscription_of(i) == subscription)
+            and (not params.get("status") or i["status"] == params["status"])
+        ]
+        items.sort(key=lambda i: i["created"])
+        items.reverse()  # newest first; the same second: the later one first
+        return list_of(items, "/v1/invoices", params)
+
+    def create_preview(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The invoice a subscription change would make: prorations, then the next period."""
+        details = params.get("subscription_details") or {}
+        sub = self.retrieve_subscription(str(params.get("subscription") or ""))
+        if params.get("customer") and params["customer"] != sub["customer"]:
+            raise invalid("The subscription does not belong to this customer.", "subscription")
+        item = sub["items"]["data"][0]
+        change = (details.get("items") or [{}])[0]
+        if change.get("id") and change["id"] != item["id"]:
+            raise missing("subscription_item", str(change["id"]), "subscription_details[items]")
+        new_price = self.price_for(change.get("price") or item["price"]["id"], "price")
+        quantity = to_int(change.get("quantity"), "quantity", item["quantity"])
+        at = to_int(details.get("proration_date"), "proration_date", self.now())
+        start, end = item["current_period_start"], item["current_period_end"]
+        if not start <= at <= end:
+            raise invalid("proration_date must be within the current period.", "proration_date")
+        remaining = (end - at) / max(1, end - start)
+        old_amount = item["price"]["unit_amount"] * item["quantity"]
+        new_amount = new_price["unit_amount"] * quantity
+        lines = []
+        if details.get("proration_behavior", "create_prorations") != "none" and (
+            new_price["id"] != item["price"]["id"] or quantity != item["quantity"]
+        ):
+            lines += [
+                _line("Unused time on the current price", -round(old_amount * remaining), True),
+                _line("Remaining time on the new price", round(new_amount * remaining), True),
+            ]
+        lines.append(_line(f"{quantity} x the new price, next period", new_amount, False))
+        total = sum(line["amount"] for line in lines)
+        return {
+            "id": f"upcoming_{self.new_id('in')}",
+            "object": "invoice",
+            "customer": sub["customer"],
+            "subscription_proration_date": at,
+            "currency": new_price["currency"],
+            "total": total,
+            "amount_due": max(0, total),
+            "lines": {"object": "list", "data": lines, "has_more": False, "url": "/v1/invoices"},
+            "period_start": start,
+            "period_end": end,
+            "livemode": False,
+        }
+
     def list_events(self, params: dict[str, Any]) -> dict[str, Any]:
         items = [
             e
             for e in self.collections["events"].values()
             if not params.get("type") or e["type"] == params["type"]
         ]
-        items.sort(key=lambda e: e["created"], reverse=True)
-        return list_of(items, "/v1/events", to_int(params.get("limit"), "limit", 10))
+        items.sort(key=lambda e: e["created"])
+        items.reverse()  # newest first; the same second: the later one first
+        return list_of(items, "/v1/events", params)
+
+
+def _subscription_of(invoice: dict[str, Any]) -> str | None:
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    found = details.get("subscription")
+    return str(found) if found else None
+
+
+def _line(description: str, amount: int, proration: bool) -> dict[str, Any]:
+    return {"object": "line_item", "description": description, "amount": amount,
+            "proration": proration}  # fmt: skip
 
 
 def _period(price: dict[str, Any]) -> int:

@@ -89,43 +89,199 @@ def _lists(node: Any) -> Any:
     return converted
 
 
-def _routes() -> list[tuple[str, re.Pattern[str], Handler]]:
+# The parameters each operation takes (Stripe answers 400 ``parameter_unknown`` to any other).
+_LIST = frozenset({"limit", "starting_after", "ending_before", "created", "expand"})
+_CUSTOMER = frozenset(
+    {
+        "address", "balance", "description", "email", "invoice_settings", "metadata", "name",
+        "phone", "preferred_locales", "shipping", "tax_exempt", "expand",
+    }
+)  # fmt: skip
+_PARAMS: dict[str, frozenset[str]] = {
+    "customers.create": _CUSTOMER | {"payment_method", "tax_id_data", "test_clock"},
+    "customers.list": _LIST | {"email", "test_clock"},
+    "customers.update": _CUSTOMER | {"default_source"},
+    "prices.create": frozenset(
+        {
+            "currency",
+            "unit_amount",
+            "recurring",
+            "product",
+            "product_data",
+            "lookup_key",
+            "nickname",
+            "active",
+            "metadata",
+            "tax_behavior",
+            "transfer_lookup_key",
+            "billing_scheme",
+            "expand",
+        }
+    ),
+    "prices.list": _LIST | {"active", "currency", "lookup_keys", "product", "type", "recurring"},
+    "checkout.sessions.create": frozenset(
+        {
+            "mode",
+            "customer",
+            "customer_email",
+            "client_reference_id",
+            "line_items",
+            "success_url",
+            "cancel_url",
+            "return_url",
+            "metadata",
+            "subscription_data",
+            "allow_promotion_codes",
+            "discounts",
+            "automatic_tax",
+            "tax_id_collection",
+            "billing_address_collection",
+            "customer_update",
+            "payment_method_types",
+            "locale",
+            "ui_mode",
+            "expires_at",
+            "consent_collection",
+            "custom_fields",
+            "currency",
+            "phone_number_collection",
+            "payment_method_collection",
+            "expand",
+        }
+    ),
+    "billing_portal.sessions.create": frozenset(
+        {"customer", "return_url", "configuration", "flow_data", "locale", "on_behalf_of", "expand"}
+    ),
+    "subscriptions.list": _LIST
+    | {
+        "customer",
+        "status",
+        "price",
+        "test_clock",
+        "collection_method",
+        "current_period_end",
+        "current_period_start",
+    },
+    "subscriptions.update": frozenset(
+        {
+            "cancel_at_period_end",
+            "items",
+            "metadata",
+            "proration_behavior",
+            "proration_date",
+            "cancel_at",
+            "default_payment_method",
+            "payment_behavior",
+            "trial_end",
+            "pause_collection",
+            "description",
+            "billing_cycle_anchor",
+            "collection_method",
+            "discounts",
+            "expand",
+        }
+    ),
+    "subscriptions.cancel": frozenset({"invoice_now", "prorate", "cancellation_details", "expand"}),
+    "events.list": _LIST | {"type", "types", "delivery_success"},
+    "invoices.list": _LIST | {"customer", "subscription", "status", "collection_method"},
+    "invoices.create_preview": frozenset(
+        {"customer", "subscription", "subscription_details", "automatic_tax", "expand"}
+    ),
+    "retrieve": frozenset({"expand"}),
+    "delete": frozenset(),
+}
+
+
+def _routes() -> list[tuple[str, re.Pattern[str], Handler, frozenset[str]]]:
     def expanded(obj: dict[str, Any], state: FakeStripeState, params: dict[str, Any]) -> Any:
         return public(state.expand(obj, list(params.get("expand") or [])))
 
-    table: list[tuple[str, str, Handler]] = [
-        ("POST", r"/v1/customers", lambda s, p, _: s.create_customer(p)),
-        ("GET", r"/v1/customers", lambda s, p, _: s.list_customers(p)),
-        ("GET", r"/v1/customers/(?P<id>[^/]+)", lambda s, p, i: s.retrieve_customer(i)),
-        ("POST", r"/v1/customers/(?P<id>[^/]+)", lambda s, p, i: s.update_customer(i, p)),
-        ("DELETE", r"/v1/customers/(?P<id>[^/]+)", lambda s, p, i: s.delete_customer(i)),
-        ("POST", r"/v1/prices", lambda s, p, _: s.create_price(p)),
-        ("GET", r"/v1/prices", lambda s, p, _: expanded(s.list_prices(p), s, p)),
+    table: list[tuple[str, str, Handler, str]] = [
+        ("POST", r"/v1/customers", lambda s, p, _: s.create_customer(p), "customers.create"),
+        ("GET", r"/v1/customers", lambda s, p, _: s.list_customers(p), "customers.list"),
+        (
+            "GET",
+            r"/v1/customers/(?P<id>[^/]+)",
+            lambda s, p, i: s.retrieve_customer(i),
+            "retrieve",
+        ),
+        (
+            "POST",
+            r"/v1/customers/(?P<id>[^/]+)",
+            lambda s, p, i: s.update_customer(i, p),
+            "customers.update",
+        ),
+        ("DELETE", r"/v1/customers/(?P<id>[^/]+)", lambda s, p, i: s.delete_customer(i), "delete"),
+        ("POST", r"/v1/prices", lambda s, p, _: s.create_price(p), "prices.create"),
+        ("GET", r"/v1/prices", lambda s, p, _: expanded(s.list_prices(p), s, p), "prices.list"),
         (
             "GET",
             r"/v1/prices/(?P<id>[^/]+)",
             lambda s, p, i: expanded(s.find("prices", i, "price"), s, p),
+            "retrieve",
         ),
-        ("POST", r"/v1/checkout/sessions", lambda s, p, _: s.create_checkout_session(p)),
+        (
+            "POST",
+            r"/v1/checkout/sessions",
+            lambda s, p, _: s.create_checkout_session(p),
+            "checkout.sessions.create",
+        ),
         (
             "GET",
             r"/v1/checkout/sessions/(?P<id>[^/]+)",
             lambda s, p, i: expanded(s.find("checkout_sessions", i, "checkout session"), s, p),
+            "retrieve",
         ),
-        ("POST", r"/v1/billing_portal/sessions", lambda s, p, _: s.create_portal_session(p)),
-        ("GET", r"/v1/subscriptions", lambda s, p, _: expanded(s.list_subscriptions(p), s, p)),
+        (
+            "POST",
+            r"/v1/billing_portal/sessions",
+            lambda s, p, _: s.create_portal_session(p),
+            "billing_portal.sessions.create",
+        ),
+        (
+            "GET",
+            r"/v1/subscriptions",
+            lambda s, p, _: expanded(s.list_subscriptions(p), s, p),
+            "subscriptions.list",
+        ),
         (
             "GET",
             r"/v1/subscriptions/(?P<id>[^/]+)",
             lambda s, p, i: expanded(s.retrieve_subscription(i), s, p),
+            "retrieve",
         ),
-        ("POST", r"/v1/subscriptions/(?P<id>[^/]+)", lambda s, p, i: s.update_subscription(i, p)),
-        ("DELETE", r"/v1/subscriptions/(?P<id>[^/]+)", lambda s, p, i: s.cancel_subscription(i)),
-        ("GET", r"/v1/invoices/(?P<id>[^/]+)", lambda s, p, i: s.retrieve_invoice(i)),
-        ("GET", r"/v1/events", lambda s, p, _: s.list_events(p)),
-        ("GET", r"/v1/events/(?P<id>[^/]+)", lambda s, p, i: s.find("events", i, "event")),
+        (
+            "POST",
+            r"/v1/subscriptions/(?P<id>[^/]+)",
+            lambda s, p, i: s.update_subscription(i, p),
+            "subscriptions.update",
+        ),
+        (
+            "DELETE",
+            r"/v1/subscriptions/(?P<id>[^/]+)",
+            lambda s, p, i: s.cancel_subscription(i),
+            "subscriptions.cancel",
+        ),
+        ("GET", r"/v1/invoices", lambda s, p, _: s.list_invoices(p), "invoices.list"),
+        (
+            "POST",
+            r"/v1/invoices/create_preview",
+            lambda s, p, _: s.create_preview(p),
+            "invoices.create_preview",
+        ),
+        ("GET", r"/v1/invoices/(?P<id>[^/]+)", lambda s, p, i: s.retrieve_invoice(i), "retrieve"),
+        ("GET", r"/v1/events", lambda s, p, _: s.list_events(p), "events.list"),
+        (
+            "GET",
+            r"/v1/events/(?P<id>[^/]+)",
+            lambda s, p, i: s.find("events", i, "event"),
+            "retrieve",
+        ),
     ]
-    return [(method, re.compile(pattern + r"/?"), fn) for method, pattern, fn in table]
+    return [
+        (method, re.compile(pattern + r"/?"), fn, _PARAMS[operation])
+        for method, pattern, fn, operation in table
+    ]
 
 
 ROUTES = _routes()
@@ -156,6 +312,9 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         fake = self.server.fake  # type: ignore[attr-defined]
+        if fake._stopping.is_set():  # stopped: answer nothing, like a server that is gone
+            self.close_connection = True
+            return
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -199,9 +358,17 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
 
 def route(state: FakeStripeState, method: str, path: str, params: dict[str, Any]) -> Any:
     """Run the API operation for ``method path`` (raises :class:`StripeFailure`)."""
-    for route_method, pattern, handler in ROUTES:
+    for route_method, pattern, handler, allowed in ROUTES:
         match = pattern.fullmatch(path)
         if match and route_method == method:
+            unknown = sorted(set(params) - allowed)
+            if unknown:
+                raise StripeFailure(
+                    400,
+                    f"Received unknown parameter: {unknown[0]}",
+                    code="parameter_unknown",
+                    param=unknown[0],
+                )
             return public(handler(state, params, match.groupdict().get("id", "")))
     raise StripeFailure(404, f"Unrecognized request URL ({method}: {path}).")
 
@@ -275,6 +442,11 @@ class ApiFront:
             status, payload = 200, route(self.state, method, path, params)
         except StripeFailure as failure:
             status, payload = failure.status, failure.body()
+            # Stripe saves a result only once the request started executing: a request
+            # refused by validation (an invalid_request_error) is not saved, so the same
+            # key with corrected parameters is a new request, not a conflict.
+            if failure.type == "invalid_request_error":
+                return status, payload, False
         if key is not None:
             self.idempotent[key] = (fingerprint, status, copy.deepcopy(payload))
         return status, payload, False

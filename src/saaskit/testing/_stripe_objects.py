@@ -68,7 +68,33 @@ def invalid(message: str, param: str | None = None) -> StripeFailure:
     return StripeFailure(400, message, code="parameter_invalid", param=param)
 
 
-def list_of(items: list[dict[str, Any]], url: str, limit: int = 10) -> dict[str, Any]:
+def list_of(items: list[dict[str, Any]], url: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One page of ``items`` (newest first), as Stripe pages lists.
+
+    ``limit`` (1 to 100, 10 by default), then ``starting_after`` (the objects after that
+    id) or ``ending_before`` (the page just before that id); an id that is not in the list
+    is a ``resource_missing`` error, as in Stripe.
+    """
+    limit = to_int(params.get("limit"), "limit", 10)
+    if not 1 <= limit <= 100:
+        raise invalid("Invalid integer: limit must be between 1 and 100", "limit")
+    after, before = params.get("starting_after"), params.get("ending_before")
+    if after and before:
+        raise invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            "starting_after",
+        )
+    ids = [item["id"] for item in items]
+    for param, cursor in (("starting_after", after), ("ending_before", before)):
+        if cursor and cursor not in ids:
+            raise missing("object", str(cursor), param)
+    if after:
+        rest = items[ids.index(after) + 1 :]
+        return {"object": "list", "data": rest[:limit], "has_more": len(rest) > limit, "url": url}
+    if before:
+        head = items[: ids.index(before)]
+        page = head[-limit:]
+        return {"object": "list", "data": page, "has_more": len(head) > limit, "url": url}
     return {"object": "list", "data": items[:limit], "has_more": len(items) > limit, "url": url}
 
 

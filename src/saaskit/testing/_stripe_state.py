@@ -79,8 +79,9 @@ class CatalogState(ObjectStore):
             for c in self.collections["customers"].values()
             if not c.get("deleted") and (not params.get("email") or c["email"] == params["email"])
         ]
-        items.sort(key=lambda c: c["created"], reverse=True)
-        return list_of(items, "/v1/customers", to_int(params.get("limit"), "limit", 10))
+        items.sort(key=lambda c: c["created"])
+        items.reverse()  # newest first; the same second: the later one first
+        return list_of(items, "/v1/customers", params)
 
     # ---- products and prices -----------------------------------------------------
     def create_product(self, name: str) -> dict[str, Any]:
@@ -138,7 +139,7 @@ class CatalogState(ObjectStore):
             if (keys is None or p["lookup_key"] in keys)
             and ("active" not in params or p["active"] == to_bool(params["active"]))
         ]
-        return list_of(items, "/v1/prices", to_int(params.get("limit"), "limit", 10))
+        return list_of(items, "/v1/prices", params)
 
     def price_for(self, ref: str, param: str) -> dict[str, Any]:
         """A price by id or lookup key (as the fake's control methods accept)."""
@@ -171,6 +172,7 @@ class CatalogState(ObjectStore):
                 param="line_items",
             )
         items = []
+        recurring = False
         for index, item in enumerate(line_items):
             param = f"line_items[{index}][price]"
             price = self.collections["prices"].get(str(item.get("price")))
@@ -180,6 +182,18 @@ class CatalogState(ObjectStore):
                 raise invalid(f"The price specified is inactive: '{price['id']}'", param)
             quantity = to_int(item.get("quantity"), f"line_items[{index}][quantity]", 1)
             items.append({"price": price["id"], "quantity": quantity})
+            recurring = recurring or bool(price["recurring"])
+        if mode == "subscription" and not recurring:
+            raise invalid(
+                "You must provide at least one recurring price in `subscription` mode when "
+                "using prices.",
+                "line_items",
+            )
+        if params.get("allow_promotion_codes") and params.get("discounts"):
+            raise invalid(
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+                "allow_promotion_codes",
+            )
         session_id = self.new_id("cs_test")
         session = {
             "id": session_id,
@@ -198,6 +212,16 @@ class CatalogState(ObjectStore):
             "created": self.now(),
             "expires_at": self.now() + 86400,
             "livemode": False,
+            "allow_promotion_codes": to_bool(params["allow_promotion_codes"])
+            if "allow_promotion_codes" in params
+            else None,
+            "automatic_tax": {
+                "enabled": to_bool((params.get("automatic_tax") or {}).get("enabled", False))
+            },
+            "tax_id_collection": {
+                "enabled": to_bool((params.get("tax_id_collection") or {}).get("enabled", False))
+            },
+            "billing_address_collection": params.get("billing_address_collection"),
             # kept for completion; real Stripe returns them only when expanded
             "_line_items": items,
             "_subscription_data": copy.deepcopy(params.get("subscription_data") or {}),

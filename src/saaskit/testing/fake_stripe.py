@@ -23,12 +23,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import hmac
 import json
 import random
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -52,6 +54,30 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     fake: FakeStripe
+
+    def server_activate(self) -> None:
+        super().server_activate()
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        with self.connections_lock:
+            self.connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """End every open connection, idle keep-alive ones included, as a dead server would."""
+        with self.connections_lock:
+            open_now = list(self.connections)
+        for connection in open_now:
+            with contextlib.suppress(OSError):  # already gone
+                connection.shutdown(socket.SHUT_RDWR)
 
 
 class FakeStripe(Holding):
@@ -108,9 +134,12 @@ class FakeStripe(Holding):
         server, self._server = self._server, None
         if server is None:
             return
-        self._stopping.set()  # held calls give up
+        self._stopping.set()  # held calls give up, and no handler answers any more
         server.shutdown()
         server.server_close()
+        # A pooled keep-alive connection would otherwise still be answered by its handler
+        # thread: the client would see no outage until the connection idled out.
+        server.drop_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
 
@@ -144,11 +173,14 @@ class FakeStripe(Holding):
         *,
         unit_amount: int = 1000,
         currency: str = "usd",
-        interval: str = "month",
+        interval: str | None = "month",
         product: str = "Product",
         price_id: str | None = None,
     ) -> str:
-        """Create a recurring price (and its product); returns the price id."""
+        """Create a price (and its product); returns the price id.
+
+        Recurring every ``interval``; ``interval=None`` makes a one-time price.
+        """
         with self.state.lock:
             price = self.state.create_price(
                 {
@@ -156,7 +188,7 @@ class FakeStripe(Holding):
                     "lookup_key": lookup_key,
                     "unit_amount": unit_amount,
                     "currency": currency,
-                    "recurring": {"interval": interval},
+                    "recurring": {"interval": interval} if interval else None,
                     "product_data": {"name": product},
                 }
             )
