@@ -3,7 +3,8 @@
 - ``bare_app``: a FastAPI endpoint returning the same JSON as ``/users/me``, constant.
 - ``jwt_app``: the same, after decoding and checking the bearer JWT (PyJWT, HS256,
   same claims as saaskit) — the floor for any stateless-JWT auth.
-- ``saaskit_app``: the real kit (``SAASKIT_*`` settings from the environment).
+- ``saaskit_app``: the real kit (``SAASKIT_*`` settings from the environment), with one
+  org-scoped route (``/api/v1/orgs/{org_id}/bench``) for ``benchmarks/orgs.py``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import os
 from typing import Any
 
 import jwt
-from fastapi import FastAPI, Header, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException
 
 from saaskit import SaaSKit, SaaSKitSettings
+from saaskit.orgs.service import OrgContext
 
 ME: dict[str, Any] = {
     "id": 1,
@@ -59,6 +61,15 @@ def _saaskit() -> FastAPI:
     kit = SaaSKit(SaaSKitSettings())
     app = FastAPI(lifespan=kit.lifespan)
     kit.install(app)
+
+    # An org-scoped host route (benchmarks/orgs.py): the caller's membership and a
+    # permission check, answering the same JSON as /me.
+    @app.get("/api/v1/orgs/{org_id}/bench")
+    async def org_bench(
+        org: OrgContext = Depends(kit.require_org_permission("members:read")),
+    ) -> dict[str, Any]:
+        return ME
+
     return app
 
 

@@ -84,8 +84,10 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(url: str, header: str, duration: int, connections: int) -> dict[str, float]:
-    """``GET /api/v1/users/me`` with wrk; returns req/s and latency percentiles (ms)."""
+def run_wrk(
+    url: str, header: str, duration: int, connections: int, path: str = "/api/v1/users/me"
+) -> dict[str, float]:
+    """``GET path`` (default ``/api/v1/users/me``) with wrk; req/s and latency percentiles (ms)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (or brew install wrk)")
@@ -98,7 +100,7 @@ def run_wrk(url: str, header: str, duration: int, connections: int) -> dict[str,
             "--latency",
             "-H",
             header,
-            f"{url}/api/v1/users/me",
+            f"{url}{path}",
         ],
         check=True,
         capture_output=True,

@@ -3,6 +3,7 @@
     python benchmarks/me_instructions.py                    # this checkout
     python benchmarks/me_instructions.py --base d5b95da     # and another revision
     python benchmarks/me_instructions.py --store redis://127.0.0.1:6379/14
+    python benchmarks/me_instructions.py --route org        # an org-scoped host route
 
 Throughput measured with wrk moves with whatever else the machine runs; the number of
 instructions one request executes does not. The app runs in-process (no server, no
@@ -72,11 +73,21 @@ async def _call(app: Any, method: str, path: str, body: Any = None, token: str =
     return out["status"], out["body"]
 
 
-async def serve_requests(count: int) -> None:
-    """Register, log in, then make ``count`` authenticated ``/me`` requests."""
+ROUTES = {
+    "me": "/api/v1/users/me",
+    "host": "/api/v1/bench/me",
+    "org": "/api/v1/orgs/1/bench",
+}
+"""What ``--route`` measures: ``/me``; a host route declared after ``kit.install`` that
+needs an active user; one that needs ``kit.require_org_permission("members:read")`` (the
+caller owns organization 1)."""
+
+
+async def serve_requests(count: int, route: str = "me") -> None:
+    """Register, log in, then make ``count`` authenticated requests of ``route``."""
     import gc
 
-    from fastapi import FastAPI
+    from fastapi import Depends, FastAPI
 
     from saaskit import SaaSKit, SaaSKitSettings
     from saaskit.models import Base
@@ -84,6 +95,17 @@ async def serve_requests(count: int) -> None:
     kit: Any = SaaSKit(SaaSKitSettings())
     app = FastAPI()
     kit.install(app)
+
+    @app.get(ROUTES["host"])
+    async def host_me(user: Any = Depends(kit.current_active_user)) -> dict[str, int]:
+        return {"id": user.id}
+
+    @app.get("/api/v1/orgs/{org_id}/bench")
+    async def org_bench(
+        org: Any = Depends(kit.require_org_permission("members:read")),
+    ) -> dict[str, int]:
+        return {"id": org.user_id}
+
     async with kit.engine.begin() as connection:
         await connection.run_sync(Base.metadata.create_all)
     credentials = {"email": "bench@example.com", "password": PASSWORD}
@@ -92,21 +114,24 @@ async def serve_requests(count: int) -> None:
     status, body = await _call(app, "POST", "/api/v1/auth/login", credentials)
     assert status == 200, status
     token = json.loads(body)["access_token"]
+    status, _ = await _call(app, "POST", "/api/v1/orgs", {"name": "Bench"}, token=token)
+    assert status == 201, status
+    path = ROUTES[route]
     for _ in range(50):  # warm: caches, the verified-token memo, lazy imports
-        status, _ = await _call(app, "GET", "/api/v1/users/me", token=token)
+        status, _ = await _call(app, "GET", path, token=token)
         assert status == 200, status
     gc.collect()
     gc.freeze()
     statuses: dict[int, int] = {}
     for _ in range(count):
-        status, _ = await _call(app, "GET", "/api/v1/users/me", token=token)
+        status, _ = await _call(app, "GET", path, token=token)
         statuses[status] = statuses.get(status, 0) + 1
     await kit.aclose()
     if set(statuses) != {200}:
-        raise SystemExit(f"/me answered {statuses}, not only 200")
+        raise SystemExit(f"{path} answered {statuses}, not only 200")
 
 
-def instructions(checkout: Path, requests: int, store: str | None) -> int:
+def instructions(checkout: Path, requests: int, store: str | None, route: str = "me") -> int:
     """Instructions of one run of this script in ``checkout``'s source, ``requests`` /me."""
     folder = Path(tempfile.mkdtemp())
     env = {
@@ -117,6 +142,7 @@ def instructions(checkout: Path, requests: int, store: str | None) -> int:
         "SAASKIT_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
         "SAASKIT_EMAIL__BACKEND": "console",
         "BENCH_REQUESTS": str(requests),
+        "BENCH_ROUTE": route,
     }
     env.pop("SAASKIT_REDIS_URL", None)
     if store:
@@ -141,14 +167,14 @@ def instructions(checkout: Path, requests: int, store: str | None) -> int:
     return int(found.group(1))
 
 
-def per_request(checkout: Path, requests: int, store: str | None) -> float:
-    """Instructions of one ``/me``: (run of 3N - run of N) / 2N."""
+def per_request(checkout: Path, requests: int, store: str | None, route: str = "me") -> float:
+    """Instructions of one request: (run of 3N - run of N) / 2N."""
     # Byte-compiled first: a run that compiles a changed module would count the compiling.
     subprocess.run(  # noqa: S603
         [sys.executable, "-m", "compileall", "-q", str(checkout / "src")], check=True
     )
-    low = instructions(checkout, requests, store)
-    high = instructions(checkout, 3 * requests, store)
+    low = instructions(checkout, requests, store, route)
+    high = instructions(checkout, 3 * requests, store, route)
     return (high - low) / (2 * requests)
 
 
@@ -158,7 +184,11 @@ def main() -> None:
     parser.add_argument("--base", help="another revision to count too (a git worktree)")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--store", help="a Redis URL (default: the in-process store)")
+    parser.add_argument(
+        "--route", choices=sorted(ROUTES), action="append", help="what to measure (default: me)"
+    )
     args = parser.parse_args()
+    routes = args.route or ["me"]
     sys.path.insert(0, str(ROOT))
     # Here, not at the top: the measured child runs this file on another revision's saaskit.
     from benchmarks.compare import worktree
@@ -171,17 +201,25 @@ def main() -> None:
             folder = worktree(stack, args.base)
             checkouts = {args.base: folder, **checkouts}
         counts = {
-            name: per_request(path, args.requests, args.store) for name, path in checkouts.items()
+            (name, route): per_request(path, args.requests, args.store, route)
+            for name, path in checkouts.items()
+            for route in routes
         }
-    for name, count in counts.items():
-        print(f"{name}: {count:,.0f} instructions per /me")
-    if args.base:
-        base, head = counts[args.base], counts["this checkout"]
-        print(f"ratio: {head / base:.3f}x the instructions of {args.base}")
+    for (name, route), count in counts.items():
+        print(f"{name}: {count:,.0f} instructions per {ROUTES[route]}")
+    for route in routes:
+        if args.base:
+            base, head = counts[args.base, route], counts["this checkout", route]
+            print(f"{route}: {head / base:.3f}x the instructions of {args.base}")
+        if route != "me" and "me" in routes:
+            ratio = counts["this checkout", route] / counts["this checkout", "me"]
+            print(f"{route}: {ratio:.3f}x the instructions of /me")
 
 
 if __name__ == "__main__":
     if "BENCH_REQUESTS" in os.environ:
-        asyncio.run(serve_requests(int(os.environ["BENCH_REQUESTS"])))
+        asyncio.run(
+            serve_requests(int(os.environ["BENCH_REQUESTS"]), os.environ.get("BENCH_ROUTE", "me"))
+        )
     else:
         main()

@@ -7,6 +7,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.db import UserMixin
+from saaskit.orgs.service import OrgContext
 
 
 class Base(DeclarativeBase):
@@ -28,3 +29,17 @@ kit.install(app)  # /api/v1/auth/*, /api/v1/users/*, /health*, error handlers, b
 async def hello(user: Annotated[User, Depends(kit.current_active_user)]) -> dict[str, str]:
     """A host route that only active, logged-in users can call."""
     return {"message": f"Hello, {user.email}!"}
+
+
+@app.get("/api/v1/orgs/{org_id}/hello")
+async def org_hello(org: Annotated[OrgContext, Depends(kit.current_org)]) -> dict[str, str]:
+    """Members of the organization only: anyone else gets 404, as for one that does not exist."""
+    return {"message": f"Hello, {org.role} of {org.name}!"}
+
+
+@app.get("/api/v1/orgs/{org_id}/billing-report")
+async def billing_report(
+    org: Annotated[OrgContext, Depends(kit.require_org_permission("billing:manage"))],
+) -> dict[str, str]:
+    """Members whose role has `billing:manage` (owners, admins); a plain member gets 403."""
+    return {"organization": org.slug, "seen_by": org.role}

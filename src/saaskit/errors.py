@@ -98,6 +98,9 @@ class ErrorDetail(BaseModel):
     """How many invalid fields there were, when ``fields`` lists only the first ones."""
     plans: list[str] | None = None
     """Plans that would allow the request (billing errors 402 / 403)."""
+    organizations: list[int] | None = None
+    """Organizations that block the request (deleting the last owner of organizations: 409
+    ``organization_owner_cannot_be_deleted``)."""
     request_id: str | None = None
     """The request's id (also in the ``X-Request-ID`` response header), to quote in a
     support request: it finds the request's log lines."""
@@ -150,6 +153,7 @@ def error_json(
     fields_total: int | None = None,
     headers: Mapping[str, str] | None = None,
     plans: list[str] | None = None,
+    organizations: list[int] | None = None,
     request_id: str | None = None,
 ) -> JSONResponse:
     """Build saaskit's error response (an :class:`ErrorResponse` body).
@@ -164,6 +168,7 @@ def error_json(
         fields_total: how many fields were invalid, when ``fields`` lists only some.
         headers: extra response headers (``Retry-After``, ``WWW-Authenticate``, ...).
         plans: the plans that would allow the request (billing errors).
+        organizations: the organizations that block the request.
         request_id: the request's id (default: the current request's).
 
     Returns:
@@ -175,6 +180,7 @@ def error_json(
         fields=fields,
         fields_total=fields_total,
         plans=plans,
+        organizations=organizations,
         request_id=request_id or REQUEST_ID.get(),
     )
     body = ErrorResponse(error=detail)
@@ -235,7 +241,17 @@ def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"}
     headers = {**(headers or {}), **error.response_headers()} or None
     plans = error.plans if isinstance(error, exc.EntitlementRequired) else None
-    return error_json(status_for(error), error.code, error.message, headers=headers, plans=plans)
+    # A feature's error may name organizations (saaskit.orgs: account deletion).
+    named = getattr(error, "organizations", None)
+    organizations = [int(i) for i in named] if isinstance(named, list) else None
+    return error_json(
+        status_for(error),
+        error.code,
+        error.message,
+        headers=headers,
+        plans=plans,
+        organizations=organizations,
+    )
 
 
 def validation_error_response(error: RequestValidationError) -> JSONResponse:

@@ -33,6 +33,7 @@ BASE_FILES = {
     "migrations/versions/0001_initial.py",
     "tests/conftest.py",
     "tests/test_app.py",
+    "tests/test_orgs.py",
     "wheels/README.md",
 }
 

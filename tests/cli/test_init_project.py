@@ -51,7 +51,15 @@ def test_new_project_migrates_runs_tests_and_evolves(
     migrated = run_saaskit("migrate", cwd=project, SAASKIT_DATABASE_URL=url)
     assert migrated.returncode == 0, migrated.stderr
     assert "project migrations" in migrated.stderr
-    assert {"users", "audit_events", "subscriptions", "ai_usage"} <= set(table_columns(url))
+    assert {
+        "users",
+        "audit_events",
+        "subscriptions",
+        "ai_usage",
+        "organizations",
+        "organization_memberships",
+        "organization_invitations",
+    } <= set(table_columns(url))
     nothing = run_saaskit("makemigrations", "-m", "nothing", cwd=project, SAASKIT_DATABASE_URL=url)
     assert nothing.returncode == 0, nothing.stderr
     assert "No changes detected" in nothing.stdout
@@ -62,11 +70,17 @@ def test_new_project_migrates_runs_tests_and_evolves(
         ready = httpx.get(f"{server.base_url}/health/ready", timeout=5)
         assert ready.status_code == 200, ready.text
         schema = httpx.get(f"{server.base_url}/openapi.json", timeout=5).json()
-        assert {"/api/v1/hello", "/api/v1/reports", "/api/v1/auth/register"} <= set(schema["paths"])
+        assert {
+            "/api/v1/hello",
+            "/api/v1/reports",
+            "/api/v1/auth/register",
+            "/api/v1/orgs/{org_id}/dashboard",
+            "/api/v1/admin/orgs",
+        } <= set(schema["paths"])
 
     tests = project_pytest(project)
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "6 passed" in tests.stdout
+    assert "7 passed" in tests.stdout
 
     models = project / "app" / "models.py"
     models.write_text(models.read_text().replace(COMPANY, COMPANY + PHONE))

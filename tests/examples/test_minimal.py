@@ -117,3 +117,27 @@ def test_each_import_builds_a_fresh_app(example_env: str, monkeypatch: pytest.Mo
     first, second = load_module(EXAMPLE, monkeypatch), load_module(EXAMPLE, monkeypatch)
     assert first.app is not second.app
     assert first.User is not second.User
+
+
+async def test_organization_routes_answer_members_and_404_to_others(
+    client: httpx.AsyncClient,
+) -> None:
+    owner = bearer((await _register_and_login(client, "owner@example.com"))["access_token"])
+    other = bearer((await _register_and_login(client, "other@example.com"))["access_token"])
+    created = await client.post("/api/v1/orgs", json={"name": "Acme"}, headers=owner)
+    assert created.status_code == 201, created.text
+    org = created.json()["id"]
+    hello = await client.get(f"/api/v1/orgs/{org}/hello", headers=owner)
+    assert hello.json() == {"message": "Hello, owner of Acme!"}
+    report = await client.get(f"/api/v1/orgs/{org}/billing-report", headers=owner)
+    assert report.json() == {"organization": created.json()["slug"], "seen_by": "owner"}
+    for path in ("hello", "billing-report"):
+        theirs = await client.get(f"/api/v1/orgs/{org}/{path}", headers=other)
+        missing = await client.get(f"/api/v1/orgs/999999/{path}", headers=other)
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json()["error"]["code"] == "organization_not_found"
+        assert (await client.get(f"/api/v1/orgs/{org}/{path}")).status_code == 401
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -17,7 +17,12 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from saaskit.orgs.schemas import OrgsSettings
 from saaskit.settings import SaaSKitSettings
+
+FEATURE_SECTIONS: dict[str, type[BaseModel]] = {"orgs": OrgsSettings}
+"""The settings sections of the kit's own features that are not fields of
+:class:`SaaSKitSettings` (a feature reads its section itself)."""
 
 PREFIX = "SAASKIT_"
 DELIMITER = "__"
@@ -127,7 +132,10 @@ def render_env(
     Raises:
         ValueError: ``active`` names a variable that is not a setting.
     """
-    unknown = set(active) - setting_names()
+    known = setting_names()
+    for name, model in FEATURE_SECTIONS.items():
+        known |= setting_names(model, f"{PREFIX}{name.upper()}{DELIMITER}")
+    unknown = set(active) - known
     if unknown:
         raise ValueError(f"not saaskit settings: {', '.join(sorted(unknown))}")
     lines = [*_comment(title), ""]
@@ -141,6 +149,10 @@ def render_env(
         summary = inspect.cleandoc(section.__doc__ or "").partition("\n")[0]
         lines += [_literals(f"# ---- {field}: {summary}"), ""]
         lines += _section_lines(section, f"{PREFIX}{field.upper()}{DELIMITER}", active)
+    for name, model in FEATURE_SECTIONS.items():
+        summary = inspect.cleandoc(model.__doc__ or "").partition("\n")[0]
+        lines += [_literals(f"# ---- {name}: {summary}"), ""]
+        lines += _section_lines(model, f"{PREFIX}{name.upper()}{DELIMITER}", active)
     if extra:
         lines += ["# ---- not saaskit settings", ""]
         for name, (comment, value) in extra.items():

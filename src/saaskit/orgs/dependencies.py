@@ -62,6 +62,7 @@ class OrgDependencies:
 
     def __init__(self, service: OrgService, current_active_user: Callable[..., Any]) -> None:
         self.service = service
+        self.current_active_user = current_active_user
 
         async def current_org(
             request: Request,
@@ -101,11 +102,30 @@ class OrgDependencies:
         Returns:
             The dependency (404 for a non-member, 403 for a member without it).
         """
-        current_org = self.current_org
 
-        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
+        def check(ctx: OrgContext) -> None:
             if not ctx.allows(permission):
                 raise OrgPermissionDenied()
+
+        return self._scoped(check)
+
+    def _scoped(self, check: Callable[[OrgContext], None]) -> OrgDependency:
+        """``current_org`` followed by ``check``, as one dependency.
+
+        Not ``Depends(current_org)`` nested in another dependency: each level of
+        dependencies costs FastAPI a resolution per request, and these routes are hot.
+        """
+        service, current_active_user = self.service, self.current_active_user
+
+        async def dependency(
+            request: Request,
+            _: None = Depends(_announce),
+            user: Any = Depends(current_active_user),
+        ) -> OrgContext:
+            org_id = _org_id(request)
+            fetched = prefetch.take(membership_suffix(org_id))
+            ctx = await service.context(org_id, user.id, prefetched=fetched)
+            check(ctx)
             return ctx
 
         return dependency
@@ -132,11 +152,9 @@ class OrgDependencies:
             The dependency (404 for a non-member, 403 for another role).
         """
         allowed = frozenset(roles)
-        current_org = self.current_org
 
-        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
+        def check(ctx: OrgContext) -> None:
             if ctx.role not in allowed:
                 raise OrgPermissionDenied()
-            return ctx
 
-        return dependency
+        return self._scoped(check)

@@ -13,6 +13,7 @@ __all__ = [
     "OrgHasSubscription",
     "OrgNotFound",
     "OrgPermissionDenied",
+    "OrgsBlockAccountDeletion",
     "SeatLimitReached",
     "SlugTaken",
     "UnknownRole",
@@ -113,3 +114,30 @@ class SeatLimitReached(SaaSKitError):
         "Every seat of the organization's plan is taken; a bigger plan or more seats would "
         "allow this."
     )
+
+
+class OrgsBlockAccountDeletion(SaaSKitError):
+    """The account is the last owner of organizations that would be left behind (409).
+
+    Those with other members, or with a live subscription: transfer their ownership
+    (``POST /orgs/{id}/transfer``) or delete them first. ``organizations`` lists their
+    ids (also in the response, ``error.organizations``). An organization the account is
+    alone in, without a subscription, is deleted with the account.
+    """
+
+    code = "organization_owner_cannot_be_deleted"
+    status = 409
+    message = (
+        "This account is the last owner of organizations with other members or a live "
+        "subscription; transfer their ownership or delete them first."
+    )
+    shown = 10
+    """How many organizations the message names (``organizations`` lists them all)."""
+
+    def __init__(self, organizations: list[tuple[int, str]]) -> None:
+        self.organizations = [org_id for org_id, _ in organizations]
+        names = ", ".join(f"{name} (id {org_id})" for org_id, name in organizations[: self.shown])
+        more = len(organizations) - self.shown
+        if more > 0:
+            names += f" and {more} more"
+        super().__init__(f"{type(self).message} Organizations: {names}.")

@@ -69,6 +69,11 @@ class OrgsSettings(BaseModel):
             "(added to a built-in role of that name)."
         ),
     )
+    personal_org: bool = Field(
+        False,
+        description="Give every new user an organization of their own (its owner), created "
+        "in the same transaction as the user; registering through an invitation too.",
+    )
     invitation_ttl_hours: int = Field(72, ge=1, description="How long an invitation works.")
     invitations_per_org_per_hour: int = Field(
         50, ge=1, description="Invitations one organization may send per hour."

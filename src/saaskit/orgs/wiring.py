@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
+from typing_extensions import override
+
 from saaskit.billing.owners import OwnerProfile
 from saaskit.email.mailer import Mailer
 from saaskit.email.rendering import build_link
 from saaskit.features import Feature, FeatureHost, FeatureRegistry, read_section
+from saaskit.orgs.accounts import LastOwnerRule, PersonalOrg
 from saaskit.orgs.dependencies import OrgDependencies
 from saaskit.orgs.errors import (
     AlreadyMember,
@@ -18,6 +21,7 @@ from saaskit.orgs.errors import (
     OrgHasSubscription,
     OrgNotFound,
     OrgPermissionDenied,
+    OrgsBlockAccountDeletion,
     SeatLimitReached,
     SlugTaken,
     UnknownRole,
@@ -33,12 +37,15 @@ from saaskit.tasks.runner import TaskFunction
 from saaskit.types import Owner
 
 if TYPE_CHECKING:
-    from fastapi import APIRouter
+    from fastapi import APIRouter, FastAPI
 
 __all__ = ["ORG_KIND", "OrgBillingOwners", "OrgsFeature"]
 
 ORG_KIND: Literal["organization"] = "organization"
 """The billing owner kind of an organization (``?owner=organization:3``)."""
+
+ADMIN_PREFIX = "/admin/orgs"
+"""Where the superusers' routes are mounted, under the API prefix."""
 
 INVITATION_PATH = "/invitations/accept"
 """The frontend page an invitation link opens (``frontend_url`` + this + ``?token=``)."""
@@ -70,6 +77,11 @@ class OrgsKit(FeatureHost, Protocol):
     @property
     def users(self) -> Any:
         """The kit's :class:`~saaskit.users.service.UserService` (``update``)."""
+        ...
+
+    @property
+    def current_superuser(self) -> Any:
+        """Dependency: the signed-in superuser (403 for anyone else)."""
         ...
 
 
@@ -131,6 +143,7 @@ class OrgsFeature(Feature[OrgService]):
         InvitationEmailMismatch,
         OrgHasSubscription,
         SeatLimitReached,
+        OrgsBlockAccountDeletion,
     )
     audit_actions = ACTIONS
 
@@ -138,6 +151,7 @@ class OrgsFeature(Feature[OrgService]):
         self.settings = settings  # else read from SAASKIT_ORGS__*
         self.dependencies: OrgDependencies | None = None
         self.seat_sync: SeatSync | None = None
+        self.admin_router: APIRouter | None = None
 
     def enabled(self, settings: SaaSKitSettings) -> bool:
         """``SAASKIT_ORGS__ENABLED`` (default: on)."""
@@ -192,7 +206,24 @@ class OrgsFeature(Feature[OrgService]):
                 self.seat_sync = SeatSync(service, billing, host.store, host.runner)
                 service.seats_changed = self.seat_sync.request
         self.billing = billing
+        self._account_steps(host, service, billing)
         return service
+
+    def _account_steps(self, host: OrgsKit, service: OrgService, billing: Any) -> None:
+        """A personal organization at creation (setting); the last-owner rule at deletion."""
+        self.personal_org: PersonalOrg | None = None
+        if service.settings.personal_org:
+            self.personal_org = PersonalOrg(service)
+            host.users.creation_steps.append(self.personal_org)
+        subscribed = None
+        if billing is not None:
+            catalog = billing.catalog
+
+            async def subscribed(org_id: int) -> bool:
+                current = await catalog.current(Owner(ORG_KIND, org_id))
+                return current is not None and bool(catalog.is_entitled(current.status))
+
+        host.users.deletion_steps.append(LastOwnerRule(service, subscribed))
 
     def tasks(self, service: OrgService) -> dict[str, TaskFunction]:
         """``orgs.send_invitation``: the invitation email."""
@@ -217,6 +248,7 @@ class OrgsFeature(Feature[OrgService]):
 
     def router(self, kit: FeatureHost, service: OrgService | None) -> APIRouter | None:
         """Organizations, members, invitations, audit."""
+        from saaskit.orgs.admin import OrgAdmin, build_admin_router
         from saaskit.orgs.router import build_orgs_router
 
         if service is None or self.dependencies is None:
@@ -231,4 +263,21 @@ class OrgsFeature(Feature[OrgService]):
             )
             return await host.users.update(user.id, {"is_verified": True})
 
+        self.admin_router = build_admin_router(
+            kit.settings.http,
+            OrgAdmin(service),
+            host.current_superuser,
+            kit.client_info,
+        )
         return build_orgs_router(kit, service, self.dependencies, register=register)
+
+    @override
+    def install(self, kit: FeatureHost, app: FastAPI, router: APIRouter) -> None:
+        """Mount ``/orgs``, and the superusers' ``/admin/orgs``."""
+        super().install(kit, app, router)
+        if self.admin_router is not None:
+            app.include_router(
+                self.admin_router,
+                prefix=kit.settings.api_prefix + ADMIN_PREFIX,
+                tags=["organizations admin"],
+            )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Protocol
 
 from sqlalchemy import func, select
@@ -50,6 +50,24 @@ class SessionRevocation(Protocol):
         ...
 
 
+AfterCommit = Callable[[], Awaitable[None]]
+"""Work an :class:`AccountStep` leaves for after the commit (cache, audit)."""
+
+
+class AccountStep(Protocol):
+    """Another feature's part of creating or deleting an account, in the same transaction.
+
+    Called with the open session and the user (flushed, so it has its id, on creation;
+    about to be deleted, on deletion). It may add or delete rows in ``db`` (committed with
+    the user, or not at all) or raise to refuse (nothing is committed), and may return a
+    coroutine function to run once the transaction is committed.
+    """
+
+    async def __call__(self, db: AsyncSession, user: Any, /) -> AfterCommit | None:
+        """Do the step's part of the user's transaction; what to run after the commit."""
+        ...
+
+
 # Columns no generic update may touch: they change only through dedicated methods.
 PROTECTED_FIELDS = frozenset({"id", "hashed_password", "stripe_customer_id", "created_at"})
 
@@ -79,6 +97,12 @@ class UserService(Generic[UserT]):
         self.cache = cache
         self.audit = audit
         self.hooks = hooks
+        self.creation_steps: list[AccountStep] = []
+        """Run in the transaction that creates a user (the organizations feature's personal
+        organization): a step that fails leaves no user."""
+        self.deletion_steps: list[AccountStep] = []
+        """Run in the transaction that deletes a user, before the delete: a step may refuse
+        (the last owner of an organization with other members)."""
 
     async def get(self, user_id: int, *, replica: bool = False) -> UserT | None:
         """The user, from the primary; ``replica=True`` (admin screens) accepts a lagging copy."""
@@ -136,9 +160,13 @@ class UserService(Generic[UserT]):
             "is_verified": is_verified,
         }
         user = self.model(**values)
+        after: list[AfterCommit | None] = []
         async with self.session_factory() as db:
             db.add(user)
             try:
+                if self.creation_steps:
+                    await db.flush()  # the id, for the steps
+                    after = [await step(db, user) for step in self.creation_steps]
                 await db.commit()
             except IntegrityError as error:
                 await db.rollback()
@@ -146,6 +174,7 @@ class UserService(Generic[UserT]):
                     raise EmailAlreadyRegistered() from error
                 raise
             await db.refresh(user)
+        await _run(after)
         return user
 
     async def authenticate(self, email: str, password: str) -> UserT:
@@ -284,13 +313,19 @@ class UserService(Generic[UserT]):
     async def delete(
         self, user_id: int, *, actor_id: int | None = None, client: ClientInfo = NO_CLIENT
     ) -> None:
-        """Delete the user and end their sessions (audited)."""
+        """Delete the user and end their sessions (audited).
+
+        The :attr:`deletion_steps` run first, in the same transaction: one may refuse
+        (e.g. 409 for the last owner of an organization that has other members).
+        """
         async with self.session_factory() as db:
             user = await db.get(self.model, user_id)
             if user is None:
                 raise UserNotFound()
+            after = [await step(db, user) for step in self.deletion_steps]
             await db.delete(user)
             await db.commit()
+        await _run(after)
         await self.sessions.revoke_all(user_id)
         await self.cache.invalidate(user_id)
         await self.audit.record(
@@ -317,6 +352,12 @@ class UserService(Generic[UserT]):
             return list(rows), int(total or 0)
 
         return await self.reads.run(read)
+
+
+async def _run(after: list[AfterCommit | None]) -> None:
+    for fn in after:
+        if fn is not None:
+            await fn()
 
 
 def _refuse_nul(values: Mapping[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
+import type { AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAdminDeleteData, OrgsAdminDeleteErrors, OrgsAdminDeleteResponses, OrgsAdminGetData, OrgsAdminGetErrors, OrgsAdminGetResponses, OrgsAdminListData, OrgsAdminListErrors, OrgsAdminListResponses, OrgsAdminTransferData, OrgsAdminTransferErrors, OrgsAdminTransferResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -22,6 +22,54 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  * Links to the docs and the health check
  */
 export const demoIndex = <ThrowOnError extends boolean = false>(options?: Options<DemoIndexData, ThrowOnError>) => (options?.client ?? client).get<DemoIndexResponses, unknown, ThrowOnError>({ url: '/', ...options });
+
+/**
+ * List or search organizations (superusers)
+ *
+ * By id; `q` matches part of the name or the slug (case-insensitively).
+ */
+export const orgsAdminList = <ThrowOnError extends boolean = false>(options?: Options<OrgsAdminListData, ThrowOnError>) => (options?.client ?? client).get<OrgsAdminListResponses, OrgsAdminListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/orgs',
+    ...options
+});
+
+/**
+ * Delete an organization (superusers)
+ *
+ * As its owner would (`DELETE /orgs/{id}`): its subscription is canceled in Stripe at once, then it is deleted; audited with the superuser as the actor. 404 `organization_not_found`; 503 `billing_unavailable` (nothing deleted; call again), 502 `billing_rejected`; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
+ */
+export const orgsAdminDelete = <ThrowOnError extends boolean = false>(options: Options<OrgsAdminDeleteData, ThrowOnError>) => (options.client ?? client).delete<OrgsAdminDeleteResponses, OrgsAdminDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/orgs/{org_id}',
+    ...options
+});
+
+/**
+ * An organization with its members (superusers)
+ *
+ * `limit` / `offset` page the members. 404 `organization_not_found`.
+ */
+export const orgsAdminGet = <ThrowOnError extends boolean = false>(options: Options<OrgsAdminGetData, ThrowOnError>) => (options.client ?? client).get<OrgsAdminGetResponses, OrgsAdminGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/orgs/{org_id}',
+    ...options
+});
+
+/**
+ * Transfer ownership on the owners' behalf (superusers)
+ *
+ * The member `user_id` becomes owner and every other owner admin. 404 `organization_not_found`, or `organization_member_not_found` for a user who is not a member.
+ */
+export const orgsAdminTransfer = <ThrowOnError extends boolean = false>(options: Options<OrgsAdminTransferData, ThrowOnError>) => (options.client ?? client).post<OrgsAdminTransferResponses, OrgsAdminTransferErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/api/v1/admin/orgs/{org_id}/transfer',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
 
 /**
  * Audit:List

@@ -17,6 +17,73 @@ export type Accepted = {
 };
 
 /**
+ * AdminOrgDetail
+ *
+ * An organization with a page of its members (``limit`` / ``offset``).
+ */
+export type AdminOrgDetail = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Id
+     */
+    id: number;
+    member_page: PageMemberRead;
+    /**
+     * Members
+     *
+     * How many members it has.
+     */
+    members: number;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Owners
+     *
+     * The user ids of its owners.
+     */
+    owners: Array<number>;
+    /**
+     * Slug
+     */
+    slug: string;
+};
+
+/**
+ * AdminOrgRead
+ *
+ * An organization as a superuser sees it.
+ */
+export type AdminOrgRead = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Members
+     *
+     * How many members it has.
+     */
+    members: number;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Slug
+     */
+    slug: string;
+};
+
+/**
  * AuditEventRead
  *
  * One audit event as ``GET /audit`` shows it.
@@ -140,6 +207,10 @@ export type ErrorDetail = {
      * Message
      */
     message: string;
+    /**
+     * Organizations
+     */
+    organizations?: Array<number> | null;
     /**
      * Plans
      */
@@ -423,6 +494,28 @@ export type OwnershipTransfer = {
      * A member who becomes an owner; the caller becomes admin.
      */
     user_id: number;
+};
+
+/**
+ * Page[AdminOrgRead]
+ */
+export type PageAdminOrgRead = {
+    /**
+     * Items
+     */
+    items: Array<AdminOrgRead>;
+    /**
+     * Limit
+     */
+    limit: number;
+    /**
+     * Offset
+     */
+    offset: number;
+    /**
+     * Total
+     */
+    total: number;
 };
 
 /**
@@ -809,6 +902,209 @@ export type DemoIndexResponses = {
 };
 
 export type DemoIndexResponse = DemoIndexResponses[keyof DemoIndexResponses];
+
+export type OrgsAdminListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Q
+         *
+         * Part of the name or slug.
+         */
+        q?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/admin/orgs';
+};
+
+export type OrgsAdminListErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsAdminListError = OrgsAdminListErrors[keyof OrgsAdminListErrors];
+
+export type OrgsAdminListResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAdminOrgRead;
+};
+
+export type OrgsAdminListResponse = OrgsAdminListResponses[keyof OrgsAdminListResponses];
+
+export type OrgsAdminDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/admin/orgs/{org_id}';
+};
+
+export type OrgsAdminDeleteErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * A provider (payments, AI) failed or rejected the request
+     */
+    502: ErrorResponse;
+    /**
+     * A backing service is unavailable
+     */
+    503: ErrorResponse;
+};
+
+export type OrgsAdminDeleteError = OrgsAdminDeleteErrors[keyof OrgsAdminDeleteErrors];
+
+export type OrgsAdminDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgDeleted;
+};
+
+export type OrgsAdminDeleteResponse = OrgsAdminDeleteResponses[keyof OrgsAdminDeleteResponses];
+
+export type OrgsAdminGetData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Offset
+         */
+        offset?: number;
+    };
+    url: '/api/v1/admin/orgs/{org_id}';
+};
+
+export type OrgsAdminGetErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsAdminGetError = OrgsAdminGetErrors[keyof OrgsAdminGetErrors];
+
+export type OrgsAdminGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AdminOrgDetail;
+};
+
+export type OrgsAdminGetResponse = OrgsAdminGetResponses[keyof OrgsAdminGetResponses];
+
+export type OrgsAdminTransferData = {
+    body: OwnershipTransfer;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/admin/orgs/{org_id}/transfer';
+};
+
+export type OrgsAdminTransferErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type OrgsAdminTransferError = OrgsAdminTransferErrors[keyof OrgsAdminTransferErrors];
+
+export type OrgsAdminTransferResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type OrgsAdminTransferResponse = OrgsAdminTransferResponses[keyof OrgsAdminTransferResponses];
 
 export type AuditListData = {
     body?: never;

@@ -1,6 +1,8 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .accepted import Accepted
+from .admin_org_detail import AdminOrgDetail
+from .admin_org_read import AdminOrgRead
 from .audit_event_read import AuditEventRead
 from .audit_event_read_detail_type_0 import AuditEventReadDetailType0
 from .auth_login_data_body import AuthLoginDataBody
@@ -28,6 +30,7 @@ from .org_deleted import OrgDeleted
 from .org_read import OrgRead
 from .org_update import OrgUpdate
 from .ownership_transfer import OwnershipTransfer
+from .page_admin_org_read import PageAdminOrgRead
 from .page_audit_event_read import PageAuditEventRead
 from .page_invitation_read import PageInvitationRead
 from .page_member_read import PageMemberRead
@@ -52,6 +55,8 @@ from .verify_email_request import VerifyEmailRequest
 
 __all__ = (
     "Accepted",
+    "AdminOrgDetail",
+    "AdminOrgRead",
     "AuditEventRead",
     "AuditEventReadDetailType0",
     "AuthLoginDataBody",
@@ -79,6 +84,7 @@ __all__ = (
     "OrgRead",
     "OrgUpdate",
     "OwnershipTransfer",
+    "PageAdminOrgRead",
     "PageAuditEventRead",
     "PageInvitationRead",
     "PageMemberRead",

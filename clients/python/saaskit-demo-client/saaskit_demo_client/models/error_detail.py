@@ -24,6 +24,7 @@ class ErrorDetail:
         message (str):
         fields (list[FieldError] | None | Unset):
         fields_total (int | None | Unset):
+        organizations (list[int] | None | Unset):
         plans (list[str] | None | Unset):
         request_id (None | str | Unset):
     """
@@ -32,6 +33,7 @@ class ErrorDetail:
     message: str
     fields: list[FieldError] | None | Unset = UNSET
     fields_total: int | None | Unset = UNSET
+    organizations: list[int] | None | Unset = UNSET
     plans: list[str] | None | Unset = UNSET
     request_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -58,6 +60,15 @@ class ErrorDetail:
             fields_total = UNSET
         else:
             fields_total = self.fields_total
+
+        organizations: list[int] | None | Unset
+        if isinstance(self.organizations, Unset):
+            organizations = UNSET
+        elif isinstance(self.organizations, list):
+            organizations = self.organizations
+
+        else:
+            organizations = self.organizations
 
         plans: list[str] | None | Unset
         if isinstance(self.plans, Unset):
@@ -86,6 +97,8 @@ class ErrorDetail:
             field_dict["fields"] = fields
         if fields_total is not UNSET:
             field_dict["fields_total"] = fields_total
+        if organizations is not UNSET:
+            field_dict["organizations"] = organizations
         if plans is not UNSET:
             field_dict["plans"] = plans
         if request_id is not UNSET:
@@ -133,6 +146,23 @@ class ErrorDetail:
 
         fields_total = _parse_fields_total(d.pop("fields_total", UNSET))
 
+        def _parse_organizations(data: object) -> list[int] | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            try:
+                if not isinstance(data, list):
+                    raise TypeError()
+                organizations_type_0 = cast(list[int], data)
+
+                return organizations_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(list[int] | None | Unset, data)
+
+        organizations = _parse_organizations(d.pop("organizations", UNSET))
+
         def _parse_plans(data: object) -> list[str] | None | Unset:
             if data is None:
                 return data
@@ -164,6 +194,7 @@ class ErrorDetail:
             message=message,
             fields=fields,
             fields_total=fields_total,
+            organizations=organizations,
             plans=plans,
             request_id=request_id,
         )
