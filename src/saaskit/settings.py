@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "saaskit-insecure-development-key-change-me"
@@ -612,6 +619,20 @@ class AISettings(BaseModel):
         description="With `pooled_org_quota`: monthly tokens of an organization without a "
         "subscription (the default plan's `ai_tokens` is not used: each new organization "
         "would add free tokens) or whose plan sets no `ai_tokens`; 0: none, unset: unlimited.",
+    )
+    model_weights: dict[str, PositiveFloat] = Field(
+        default_factory=dict,
+        description='Credits per token of each model, e.g. `{"gpt-4o": 15}` (unlisted '
+        "models: 1). Metered usage (`meter_event_name`) is reported in credits: a call's "
+        "tokens times its model's weight, rounded up.",
+    )
+    meter_event_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Report AI usage to the Stripe billing meter with this event name (needs "
+        "billing): each call's credits go through an outbox table to meter events, sent by "
+        "the `billing.flush_meters` task (and `saaskit billing flush-meters`).",
     )
     max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
         "max_completion_tokens",

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
-from saaskit.ai.models import AI_TABLES, AIMemberUsageMixin, AIUsageMixin
+from saaskit.ai.meters import FLUSH_METERS, FlushMeters
+from saaskit.ai.models import AI_TABLES, AIMemberUsageMixin, AIMeterOutboxMixin, AIUsageMixin
 from saaskit.ai.pool import ORGANIZATION
 from saaskit.ai.quotas import (
     AI_TOKENS_QUOTA,
@@ -32,6 +33,7 @@ from saaskit.exceptions import (
 from saaskit.features import Feature, FeatureHost
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
+from saaskit.tasks.typed import enqueue
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -98,9 +100,27 @@ def build_ai_service(
         The service (``kit.ai``).
     """
     members = cast(type[AIMemberUsageMixin] | None, kit.models.tables.get("ai_member_usage"))
+    outbox = cast(type[AIMeterOutboxMixin] | None, kit.models.tables.get("ai_meter_outbox"))
+    ai = kit.settings.ai
     meter = UsageMeter(
-        kit.models.ai_usage, kit.session_factory, kit.store, reads=kit.reads, members=members
+        kit.models.ai_usage,
+        kit.session_factory,
+        kit.store,
+        reads=kit.reads,
+        members=members,
+        outbox=outbox,
+        meter_event_name=ai.meter_event_name,
+        weights=ai.model_weights,
     )
+    tasks = getattr(kit, "tasks", {})
+    runner = getattr(kit, "runner", None)
+    if meter.outbox is not None and runner is not None:
+
+        async def flush_soon() -> None:
+            if FLUSH_METERS.name in tasks:  # billing is on
+                await enqueue(runner, FLUSH_METERS, FlushMeters())
+
+        meter.on_metered = flush_soon
     return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
 
 
