@@ -456,6 +456,16 @@ class PlanSettings(BaseModel):
         default_factory=dict, description='Limits it grants, e.g. `{"ai_tokens": 100000}`.'
     )
     trial_days: int = Field(0, ge=0, le=730, description="Free trial at checkout (0: none).")
+    ai_models: list[str] = Field(
+        default_factory=list,
+        description="AI models the plan may use (of `ai.allowed_models`); empty: all of them. "
+        "Others are refused with 403 `ai_model_not_in_plan`.",
+    )
+    ai_overage: bool = Field(
+        False,
+        description="Past its `ai_tokens` quota the plan keeps using AI, billed through the "
+        "meter (`ai.meter_event_name`, required); false: the quota is a hard cap (429).",
+    )
 
 
 class BillingSettings(BaseModel):
@@ -878,6 +888,28 @@ class SaaSKitSettings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _overage_needs_a_meter(self) -> SaaSKitSettings:
+        # Overage without a meter would be unlimited AI, billed to nobody.
+        overage = [k for k, plan in self.billing.plans.items() if plan.ai_overage]
+        if overage and not self.ai.meter_event_name:
+            raise ValueError(
+                f"billing.plans {', '.join(overage)} set ai_overage, which bills AI usage "
+                "past the quota through a Stripe meter: set ai.meter_event_name too"
+            )
+        unknown = {
+            model
+            for plan in self.billing.plans.values()
+            for model in plan.ai_models
+            if model not in self.ai.models
+        }
+        if unknown:
+            raise ValueError(
+                f"billing.plans name AI models the kit does not allow: {', '.join(sorted(unknown))}"
+                "; add them to ai.allowed_models"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tls_files_need_tls(self) -> SaaSKitSettings:

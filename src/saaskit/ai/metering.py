@@ -519,7 +519,10 @@ class UsageMeter:
         # and adds to it, so no usage is lost.
         for attempt in range(_UPSERT_ATTEMPTS):
             try:
-                await self._upsert_once(values, keys, shares, metered)
+                if metered is None:
+                    await self._upsert_once(values, keys, shares)
+                else:
+                    await self._upsert_once(values, keys, shares, metered)
                 if metered is not None and self.outbox is not None:
                     await self._metered()
                 return

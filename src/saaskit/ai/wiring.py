@@ -24,6 +24,7 @@ from saaskit.ai.service import AIService
 from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import (
     AIModelNotAllowed,
+    AIModelNotInPlan,
     AINotConfigured,
     AIQuotaExceeded,
     AIUpstreamError,
@@ -121,7 +122,14 @@ def build_ai_service(
                 await enqueue(runner, FLUSH_METERS, FlushMeters())
 
         meter.on_metered = flush_soon
-    return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
+    plans = kit.settings.billing.plans.values()
+    by_plan = any(plan.ai_models or plan.ai_overage for plan in plans)
+    return AIService(
+        kit.settings.ai,
+        meter,
+        quotas or default_quotas(kit),
+        plans=kit.plans if by_plan else None,
+    )
 
 
 def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
@@ -176,6 +184,7 @@ class AIFeature(Feature[AIService]):
     errors = (
         AINotConfigured,
         AIModelNotAllowed,
+        AIModelNotInPlan,
         AIQuotaExceeded,
         AIUpstreamError,
         AIUpstreamRateLimited,

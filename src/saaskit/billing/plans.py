@@ -58,6 +58,10 @@ class UserPlan:
     features: frozenset[str] = frozenset()
     quotas: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     subscription: SubscriptionState | None = None
+    ai_models: frozenset[str] = frozenset()
+    """AI models the plan may use (empty: every model the kit allows)."""
+    ai_overage: bool = False
+    """Whether AI usage past the ``ai_tokens`` quota is allowed (and billed by the meter)."""
 
     @property
     def subscribed(self) -> bool:
@@ -182,6 +186,8 @@ class PlanCatalog:
             features=frozenset(plan.features),
             quotas=MappingProxyType(dict(plan.quotas)),
             subscription=subscription,
+            ai_models=frozenset(plan.ai_models),
+            ai_overage=plan.ai_overage,
         )
 
     async def subscriptions(self, owner: Owner | int) -> list[SubscriptionState]:
