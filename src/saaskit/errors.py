@@ -62,6 +62,7 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.InvalidWebhook: 400,
     exc.WebhookFailed: 500,
     exc.AIModelNotAllowed: 422,
+    exc.AIModelNotInPlan: 403,
     exc.AIQuotaExceeded: 429,
     exc.AIUpstreamError: 502,
     exc.AIUpstreamRateLimited: 503,

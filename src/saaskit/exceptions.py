@@ -40,6 +40,7 @@ class ErrorCode(StrEnum):
     EMAIL_DELIVERY_FAILED = "email_delivery_failed"
     AI_NOT_CONFIGURED = "ai_not_configured"
     AI_MODEL_NOT_ALLOWED = "ai_model_not_allowed"
+    AI_MODEL_NOT_IN_PLAN = "ai_model_not_in_plan"
     AI_QUOTA_EXCEEDED = "ai_quota_exceeded"
     AI_UPSTREAM_ERROR = "ai_upstream_error"
     AI_UPSTREAM_RATE_LIMITED = "ai_upstream_rate_limited"
@@ -373,6 +374,13 @@ class AIModelNotAllowed(SaaSKitError):
 
     code = ErrorCode.AI_MODEL_NOT_ALLOWED
     message = "This model is not available."
+
+
+class AIModelNotInPlan(SaaSKitError):
+    """A model the kit offers but the owner's plan does not (its ``ai_models``)."""
+
+    code = ErrorCode.AI_MODEL_NOT_IN_PLAN
+    message = "Your plan does not include this model."
 
 
 class AIQuotaExceeded(RateLimited):

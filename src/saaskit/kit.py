@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from saaskit.ai.meters import FLUSH_METERS, FlushMeters, MeterReporter, MeterSink
+from saaskit.ai.models import AIMeterOutboxMixin
 from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
 from saaskit.ai.wiring import AIFeature
 from saaskit.audit.service import AuditLog
@@ -58,7 +60,7 @@ from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, declare_feature_tables, models_for
 from saaskit.tasks.definitions import email_tasks
-from saaskit.tasks.runner import InProcessRunner, TaskRunner
+from saaskit.tasks.runner import InProcessRunner, TaskRunner, TransientError
 from saaskit.types import UserT
 from saaskit.users.schemas import UserCreate, UserRead, UserUpdate
 from saaskit.users.service import UserService
@@ -240,11 +242,41 @@ class SaaSKit(Generic[UserT]):
         self.gates: PlanGates[UserT] = PlanGates(self.plans, self.current_active_user)
         # Every enabled feature's service, in order (billing's when enabled; AI's on use).
         self._features.build(self, self.tasks)
+        if self.settings.ai.meter_event_name and self._billing is not None:
+            self.tasks[FLUSH_METERS.name] = FLUSH_METERS.handler(self._flush_meters)
         if self.settings.tracing.enabled:
             from saaskit.observability.tracing import enable_tracing
 
             # The Redis store's client (the in-process store has none).
             enable_tracing(self.engine, getattr(self.store, "_client", None))
+
+    @cached_property
+    def meters(self) -> MeterReporter:
+        """Sends metered AI usage to Stripe billing meters (``ai.meter_event_name``).
+
+        ``await kit.meters.flush()`` sends the pending outbox rows (the
+        ``billing.flush_meters`` task and ``saaskit billing flush-meters`` call it).
+        """
+        if not self.settings.ai.meter_event_name:
+            raise RuntimeError("AI usage is not metered; set SAASKIT_AI__METER_EVENT_NAME")
+        billing = self.billing
+        sink = billing.gateway
+        if not hasattr(sink, "send_meter_event"):
+            raise TypeError(
+                f"the billing gateway {type(sink).__name__} cannot send meter events "
+                "(it needs a send_meter_event method, as StripeGateway has)"
+            )
+        return MeterReporter(
+            cast("type[AIMeterOutboxMixin]", self.models.tables["ai_meter_outbox"]),
+            self.session_factory,
+            cast(MeterSink, sink),
+            billing.customers.customer_id,
+        )
+
+    async def _flush_meters(self, task: FlushMeters) -> None:
+        result = await self.meters.flush(task.limit)
+        if result.unavailable:  # the runner retries later (the rows wait their backoff)
+            raise TransientError("Stripe is unavailable; meter events wait in the outbox")
 
     def _default_runner(self) -> TaskRunner:
         if self.settings.tasks.backend == "celery":

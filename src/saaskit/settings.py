@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PositiveFloat,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "saaskit-insecure-development-key-change-me"
@@ -463,6 +470,17 @@ class PlanSettings(BaseModel):
         "never changes it.",
     )
 
+    ai_models: list[str] = Field(
+        default_factory=list,
+        description="AI models the plan may use (of `ai.allowed_models`); empty: all of them. "
+        "Others are refused with 403 `ai_model_not_in_plan`.",
+    )
+    ai_overage: bool = Field(
+        False,
+        description="Past its `ai_tokens` quota the plan keeps using AI, billed through the "
+        "meter (`ai.meter_event_name`, required); false: the quota is a hard cap (429).",
+    )
+
     @model_validator(mode="after")
     def _one_seat_limit(self) -> PlanSettings:
         legacy = self.quotas.get("seats")
@@ -642,6 +660,20 @@ class AISettings(BaseModel):
         description="With `pooled_org_quota`: monthly tokens of an organization without a "
         "subscription (the default plan's `ai_tokens` is not used: each new organization "
         "would add free tokens) or whose plan sets no `ai_tokens`; 0: none, unset: unlimited.",
+    )
+    model_weights: dict[str, PositiveFloat] = Field(
+        default_factory=dict,
+        description='Credits per token of each model, e.g. `{"gpt-4o": 15}` (unlisted '
+        "models: 1). Metered usage (`meter_event_name`) is reported in credits: a call's "
+        "tokens times its model's weight, rounded up.",
+    )
+    meter_event_name: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Report AI usage to the Stripe billing meter with this event name (needs "
+        "billing): each call's credits go through an outbox table to meter events, sent by "
+        "the `billing.flush_meters` task (and `saaskit billing flush-meters`).",
     )
     max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
         "max_completion_tokens",
@@ -887,6 +919,28 @@ class SaaSKitSettings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _overage_needs_a_meter(self) -> SaaSKitSettings:
+        # Overage without a meter would be unlimited AI, billed to nobody.
+        overage = [k for k, plan in self.billing.plans.items() if plan.ai_overage]
+        if overage and not self.ai.meter_event_name:
+            raise ValueError(
+                f"billing.plans {', '.join(overage)} set ai_overage, which bills AI usage "
+                "past the quota through a Stripe meter: set ai.meter_event_name too"
+            )
+        unknown = {
+            model
+            for plan in self.billing.plans.values()
+            for model in plan.ai_models
+            if model not in self.ai.models
+        }
+        if unknown:
+            raise ValueError(
+                f"billing.plans name AI models the kit does not allow: {', '.join(sorted(unknown))}"
+                "; add them to ai.allowed_models"
+            )
+        return self
 
     @model_validator(mode="after")
     def _tls_files_need_tls(self) -> SaaSKitSettings:

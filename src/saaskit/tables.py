@@ -98,6 +98,7 @@ def build_models(
         "membership",
         "invitation",
         "ai_member_usage",
+        "ai_meter_outbox",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

@@ -38,17 +38,18 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, func, select
+from sqlalchemy import ColumnElement, Executable, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.ai.models import AIMemberUsageMixin, AIUsageMixin
+from saaskit.ai.models import AIMemberUsageMixin, AIMeterOutboxMixin, AIUsageMixin
 from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.observability.metrics import recorder
@@ -230,9 +231,19 @@ class UsageMeter:
         clock: Callable[[], datetime] = utc_now,
         reads: ReadRouter | None = None,
         members: type[AIMemberUsageMixin] | None = None,
+        outbox: type[AIMeterOutboxMixin] | None = None,
+        meter_event_name: str | None = None,
+        weights: Mapping[str, float] | None = None,
     ) -> None:
         self.model = model
         self.members = members
+        # Usage-based billing: each recorded call also writes an outbox row, in the
+        # same transaction (see saaskit.ai.meters).
+        self.outbox = outbox if meter_event_name else None
+        self.meter_event_name = meter_event_name
+        self.weights: Mapping[str, float] = weights or {}
+        self.on_metered: Callable[[], Awaitable[None]] | None = None
+        """Called after a call's outbox row committed (the kit queues a flush)."""
         self.session_factory = session_factory
         # The usage screen tolerates replication lag; quota counts read the primary.
         self.reads = reads or ReadRouter(session_factory.kw["bind"])
@@ -489,6 +500,7 @@ class UsageMeter:
         }
         keys: list[Any] = [table.user_id] if user else [table.owner_kind, table.owner_id]
         keys += [table.month, table.model]
+        metered = self._outbox_row(owner, model, prompt_tokens + completion_tokens)
         shares: tuple[dict[str, Any], list[Any]] | None = None
         if member is not None and self.members is not None:
             members = self.members
@@ -507,7 +519,12 @@ class UsageMeter:
         # and adds to it, so no usage is lost.
         for attempt in range(_UPSERT_ATTEMPTS):
             try:
-                await self._upsert_once(values, keys, shares)
+                if metered is None:
+                    await self._upsert_once(values, keys, shares)
+                else:
+                    await self._upsert_once(values, keys, shares, metered)
+                if metered is not None and self.outbox is not None:
+                    await self._metered()
                 return
             except IntegrityError:
                 if attempt == _UPSERT_ATTEMPTS - 1:
@@ -519,15 +536,52 @@ class UsageMeter:
         values: dict[str, Any],
         keys: list[Any],
         shares: tuple[dict[str, Any], list[Any]] | None = None,
+        metered: dict[str, Any] | None = None,
     ) -> None:
-        # The owner's row and the member's share commit together: they always agree.
+        # The owner's row, the member's share and the meter's outbox row commit
+        # together: they always agree.
         async with self.session_factory() as db:
             dialect = (await db.connection()).dialect.name
             await db.execute(self._upsert_statement(dialect, self.model, values, keys))
             if shares is not None and self.members is not None:
                 share, share_keys = shares
                 await db.execute(self._upsert_statement(dialect, self.members, share, share_keys))
+            if metered is not None and self.outbox is not None:
+                await db.execute(insert(self.outbox).values(metered))
             await db.commit()
+
+    async def _metered(self) -> None:
+        if self.on_metered is None:
+            return
+        try:
+            await self.on_metered()
+        except Exception:
+            # The row is safe in the outbox: the next flush (scheduled) sends it.
+            logger.warning("could not queue the AI meter flush", exc_info=True)
+
+    def credits(self, model: str, tokens: int) -> int:
+        """``tokens`` of ``model`` in credits: times its weight (``ai.model_weights``), up."""
+        weight = self.weights.get(model, 1)
+        return math.ceil(Decimal(str(weight)) * tokens)
+
+    def _outbox_row(self, owner: Owner, model: str, tokens: int) -> dict[str, Any] | None:
+        if self.outbox is None or self.meter_event_name is None:
+            return None
+        value = self.credits(model, tokens)
+        if value <= 0:
+            return None  # nothing to bill
+        now = self.clock()
+        return {
+            "owner_kind": owner.kind,
+            "owner_id": owner.id,
+            "event_name": self.meter_event_name,
+            "model": model,
+            "value": value,
+            "occurred_at": now,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+        }
 
     @staticmethod
     def _upsert_statement(

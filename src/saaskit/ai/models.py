@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from saaskit.features import TableSpec
@@ -108,10 +117,48 @@ class AIMemberUsageMixin:
         return self.prompt_tokens + self.completion_tokens
 
 
+class AIMeterOutboxMixin:
+    """One AI usage record waiting to reach (or having reached) a Stripe billing meter.
+
+    Written in the same transaction as the ``ai_usage`` row it adds to, so usage is
+    never recorded without being reported, nor reported without being recorded. A
+    sender (:class:`saaskit.ai.meters.MeterReporter`) sends ``pending`` rows whose
+    ``next_attempt_at`` has come, each as one meter event whose ``identifier`` derives
+    from the row (``saaskit-{owner_kind}-{owner_id}-{id}``): Stripe refuses a repeated
+    identifier, so a row sent twice (a worker killed after Stripe answered) counts once.
+
+    ``status``: ``pending``, ``sent``, ``failed`` (given up on, logged as an error:
+    refused by Stripe, or too old to be retried safely), ``skipped`` (the owner has
+    no Stripe customer).
+    """
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    owner_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    event_name: Mapped[str] = mapped_column(String(100), nullable=False)
+    model: Mapped[str] = mapped_column(String(128), nullable=False)
+    value: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # The sender's query: pending rows whose attempt is due, oldest first.
+        return (Index("ix_ai_meter_outbox_status_next", "status", "next_attempt_at"),)
+
+
 AI_TABLES: tuple[TableSpec, ...] = (
     TableSpec("ai_usage", "AIUsage", "ai_usage", AIUsageMixin, user_table=True),
     TableSpec(
         "ai_member_usage", "AIMemberUsage", "ai_member_usage", AIMemberUsageMixin, user_table=True
     ),
+    TableSpec("ai_meter_outbox", "AIMeterOutbox", "ai_meter_outbox", AIMeterOutboxMixin),
 )
 """The AI feature's tables (declared by :func:`saaskit.tables.build_models`)."""

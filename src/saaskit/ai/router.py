@@ -154,7 +154,7 @@ def build_ai_router(kit: AIRouterKit[UserT]) -> APIRouter:
         status_code=status.HTTP_200_OK,
         responses={
             200: {"description": _STREAM_DOC, "content": {"text/event-stream": {}}},
-            **error_responses(401, *org_errors, 422, 429, 502, 503, 504),
+            **error_responses(401, 403, *org_errors, 422, 429, 502, 503, 504),
         },
     )
     async def chat(

@@ -16,7 +16,13 @@ from saaskit.ai.estimate import estimate_prompt_tokens, estimate_text_tokens
 from saaskit.ai.gateway import ChatGateway, Completion, Message, OpenAIGateway, TokenUsage
 from saaskit.ai.metering import ModelUsage, MonthlyUsage, Reservation, UsageMeter
 from saaskit.ai.pool import ORGANIZATION, Payer, bill_to
-from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver, owner_tokens
+from saaskit.ai.quotas import (
+    OwnerPlanLookup,
+    OwnerQuotaResolver,
+    PlanLookup,
+    QuotaResolver,
+    owner_tokens,
+)
 from saaskit.ai.schemas import (
     ChatMessage,
     ChatReply,
@@ -27,7 +33,7 @@ from saaskit.ai.schemas import (
     UsageSummary,
 )
 from saaskit.ai.streaming import ChatStream
-from saaskit.exceptions import AIModelNotAllowed, AINotConfigured
+from saaskit.exceptions import AIModelNotAllowed, AIModelNotInPlan, AINotConfigured
 from saaskit.owners import Owner
 from saaskit.settings import AISettings
 
@@ -82,6 +88,8 @@ class AIService:
         estimate_prompt: the prompt's token bound used for reservations (default: one
             token per byte plus framing, :mod:`saaskit.ai.estimate`); the quota
             guarantee holds only if it never counts fewer tokens than the provider.
+        plans: each owner's plan, for the plans' ``ai_models`` and ``ai_overage``
+            (``None``: no plan sets them; every allowed model, quotas are hard caps).
     """
 
     def __init__(
@@ -92,8 +100,10 @@ class AIService:
         gateway: ChatGateway | None = None,
         *,
         estimate_prompt: Callable[[Sequence[Message]], int] = estimate_prompt_tokens,
+        plans: PlanLookup | None = None,
     ) -> None:
         self.settings = settings
+        self.plans = plans
         self.meter = meter
         self.quotas = quotas
         self._gateway = gateway
@@ -150,6 +160,8 @@ class AIService:
 
         Raises:
             AIModelNotAllowed: ``model`` is not allowed.
+            AIModelNotInPlan: the owner's plan does not include ``model`` (its
+                ``ai_models``).
             AIQuotaExceeded: the worst case does not fit in what is left of the quota
                 (no call is made).
             AIUpstreamError: the provider failed (nothing is charged).
@@ -158,7 +170,7 @@ class AIService:
         name, limit, payload = self._prepare(model, max_tokens, messages)
         gateway = self.gateway
         prompt_estimate = self.estimate_prompt(payload)
-        reservation = await self._reserve(owner, prompt_estimate + limit)
+        reservation = await self._reserve(owner, prompt_estimate + limit, name)
         try:
             completion = await gateway.complete(model=name, messages=payload, max_tokens=limit)
         except BaseException:
@@ -195,7 +207,7 @@ class AIService:
         name, limit, payload = self._prepare(model, max_tokens, messages)
         gateway = self.gateway
         prompt_estimate = self.estimate_prompt(payload)
-        reservation = await self._reserve(owner, prompt_estimate + limit)
+        reservation = await self._reserve(owner, prompt_estimate + limit, name)
         try:
             chunks = await gateway.open_stream(model=name, messages=payload, max_tokens=limit)
         except BaseException:
@@ -308,9 +320,28 @@ class AIService:
             raise ValueError("a chat needs at least one message")
         return self.resolve_model(model), self.completion_limit(max_tokens), payload
 
-    async def _reserve(self, owner: Payer, tokens: int) -> Reservation:
+    async def _plan(self, owner: Owner) -> object | None:
+        plans = self.plans
+        if plans is None:
+            return None
+        if owner.kind == "user":
+            return await plans.for_user(owner.id)
+        if isinstance(plans, OwnerPlanLookup):
+            return await plans.for_owner(owner)
+        return None
+
+    async def _reserve(self, owner: Payer, tokens: int, model: str | None = None) -> Reservation:
         billed, member = self.bill_to(owner)
+        plan = await self._plan(billed)
+        models: frozenset[str] = getattr(plan, "ai_models", frozenset())
+        if model is not None and models and model not in models:
+            raise AIModelNotInPlan(
+                f"Your plan does not include {model}; it includes: {', '.join(sorted(models))}."
+            )
         quota = await owner_tokens(self.quotas, billed)
+        if quota is not None and getattr(plan, "ai_overage", False) and self.meter.outbox:
+            # Overage: past the quota the calls go on, each billed through the meter.
+            quota = None
         if member is None:  # the pre-pool call, for meters (and test doubles) without members
             return await self.meter.reserve(billed, tokens, quota=quota)
         return await self.meter.reserve(billed, tokens, quota=quota, member=member)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
-from saaskit.ai.models import AI_TABLES, AIMemberUsageMixin, AIUsageMixin
+from saaskit.ai.meters import FLUSH_METERS, FlushMeters
+from saaskit.ai.models import AI_TABLES, AIMemberUsageMixin, AIMeterOutboxMixin, AIUsageMixin
 from saaskit.ai.pool import ORGANIZATION
 from saaskit.ai.quotas import (
     AI_TOKENS_QUOTA,
@@ -23,6 +24,7 @@ from saaskit.ai.service import AIService
 from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import (
     AIModelNotAllowed,
+    AIModelNotInPlan,
     AINotConfigured,
     AIQuotaExceeded,
     AIUpstreamError,
@@ -32,6 +34,7 @@ from saaskit.exceptions import (
 from saaskit.features import Feature, FeatureHost
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
+from saaskit.tasks.typed import enqueue
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -98,10 +101,35 @@ def build_ai_service(
         The service (``kit.ai``).
     """
     members = cast(type[AIMemberUsageMixin] | None, kit.models.tables.get("ai_member_usage"))
+    outbox = cast(type[AIMeterOutboxMixin] | None, kit.models.tables.get("ai_meter_outbox"))
+    ai = kit.settings.ai
     meter = UsageMeter(
-        kit.models.ai_usage, kit.session_factory, kit.store, reads=kit.reads, members=members
+        kit.models.ai_usage,
+        kit.session_factory,
+        kit.store,
+        reads=kit.reads,
+        members=members,
+        outbox=outbox,
+        meter_event_name=ai.meter_event_name,
+        weights=ai.model_weights,
     )
-    return AIService(kit.settings.ai, meter, quotas or default_quotas(kit))
+    tasks = getattr(kit, "tasks", {})
+    runner = getattr(kit, "runner", None)
+    if meter.outbox is not None and runner is not None:
+
+        async def flush_soon() -> None:
+            if FLUSH_METERS.name in tasks:  # billing is on
+                await enqueue(runner, FLUSH_METERS, FlushMeters())
+
+        meter.on_metered = flush_soon
+    plans = kit.settings.billing.plans.values()
+    by_plan = any(plan.ai_models or plan.ai_overage for plan in plans)
+    return AIService(
+        kit.settings.ai,
+        meter,
+        quotas or default_quotas(kit),
+        plans=kit.plans if by_plan else None,
+    )
 
 
 def default_quotas(kit: AIKit) -> OwnerQuotaResolver:
@@ -156,6 +184,7 @@ class AIFeature(Feature[AIService]):
     errors = (
         AINotConfigured,
         AIModelNotAllowed,
+        AIModelNotInPlan,
         AIQuotaExceeded,
         AIUpstreamError,
         AIUpstreamRateLimited,

@@ -601,9 +601,47 @@ class StripeGateway:
                 params["starting_after"] = page.data[-1].id
         return found[:max_events]
 
+    async def send_meter_event(
+        self, *, event_name: str, customer_id: str, value: int, identifier: str, timestamp: int
+    ) -> bool:
+        """Report ``value`` to the billing meter of ``event_name`` for ``customer_id``.
+
+        ``identifier`` is also the idempotency key, so the SDK's own retries are safe.
+        Stripe refuses an identifier it has already seen ("An event already exists with
+        identifier ..."): the event was delivered by an earlier attempt, and this returns
+        ``True`` (else ``False``).
+
+        Raises:
+            BillingUnavailable: Stripe could not be reached or failed (retry later).
+            BillingRejected: Stripe refused the event.
+        """
+        stripe = self._stripe
+        params: dict[str, Any] = {
+            "event_name": event_name,
+            "payload": {"stripe_customer_id": customer_id, "value": str(value)},
+            "identifier": identifier,
+            "timestamp": timestamp,
+        }
+        with self._errors("create meter event"):
+            try:
+                await self.client.v1.billing.meter_events.create_async(
+                    params,  # type: ignore[arg-type]
+                    {"idempotency_key": identifier},
+                )
+            except stripe.InvalidRequestError as error:
+                if _already_sent(error):
+                    return True
+                raise
+        return False
+
     async def aclose(self) -> None:
         """Close the HTTP client the SDK uses."""
         await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _already_sent(error: stripe.StripeError) -> bool:
+    # Stripe's answer to a repeated meter event identifier (400, not retryable).
+    return "already exists with identifier" in str(error.user_message or "")
 
 
 def _log(action: str, error: stripe.StripeError, level: int, *, hint: str = "") -> None:

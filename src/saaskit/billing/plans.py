@@ -64,6 +64,10 @@ class UserPlan:
     subscription: SubscriptionState | None = None
     max_seats: int | None = None
     seat_mode: str = "members"
+    ai_models: frozenset[str] = frozenset()
+    """AI models the plan may use (empty: every model the kit allows)."""
+    ai_overage: bool = False
+    """Whether AI usage past the ``ai_tokens`` quota is allowed (and billed by the meter)."""
 
     @property
     def seat_limit(self) -> int | None:
@@ -203,6 +207,8 @@ class PlanCatalog:
             subscription=subscription,
             max_seats=plan.seat_limit,
             seat_mode=plan.seat_mode,
+            ai_models=frozenset(plan.ai_models),
+            ai_overage=plan.ai_overage,
         )
 
     async def subscriptions(self, owner: Owner | int) -> list[SubscriptionState]:

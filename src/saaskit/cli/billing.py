@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from saaskit.ai.meters import FlushResult
 from saaskit.billing.service import ReconcileResult
 from saaskit.cli.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
@@ -17,7 +18,7 @@ from saaskit.kit import SaaSKit
 
 billing_app = typer.Typer(
     name="billing",
-    help="Stripe billing: reprocess webhook events, reconcile missed ones.",
+    help="Stripe billing: reprocess webhook events, reconcile missed ones, send metered AI usage.",
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -137,5 +138,55 @@ async def _reconcile(kit: SaaSKit[Any], since: datetime | None) -> ReconcileResu
 async def _replay(kit: SaaSKit[Any], limit: int) -> tuple[int, int]:
     try:
         return await kit.billing.webhooks.replay_failed(limit=limit)
+    finally:
+        await kit.aclose()
+
+
+@billing_app.command(
+    "flush-meters",
+    epilog="Examples:\n\n\b\n  $ saaskit billing flush-meters\n"
+    "  $ saaskit billing flush-meters --kit app.main:kit --limit 1000",
+)
+def flush_meters(
+    kit_path: KitOption = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many events, oldest first.")
+    ] = 500,
+) -> None:
+    """Send metered AI usage waiting in the outbox to Stripe billing meters.
+
+    \f
+
+    Safe at any time and from several processes: each event has a fixed identifier, so
+    Stripe counts it once. Run it from cron every minute, or after a Stripe outage.
+    Exits 1 if Stripe is unavailable or refused events (see the log).
+
+    Example:
+        ```console
+        $ saaskit billing flush-meters
+        Sent 42 meter events (0 already sent); 0 deferred, 0 failed, 0 skipped; 0 pending.
+        ```
+    """
+    kit = _load_kit(kit_path)
+    if not kit.settings.billing.enabled or not kit.settings.ai.meter_event_name:
+        asyncio.run(kit.aclose())
+        fail(
+            "AI usage is not metered.",
+            hint="Set SAASKIT_BILLING__ENABLED=true and SAASKIT_AI__METER_EVENT_NAME.",
+        )
+    result, pending = asyncio.run(_flush(kit, limit))
+    typer.echo(
+        f"Sent {result.sent} meter events ({result.duplicates} already sent); "
+        f"{result.deferred} deferred, {result.failed} failed, {result.skipped} skipped; "
+        f"{pending} pending."
+    )
+    if result.deferred or result.failed:
+        raise typer.Exit(1)
+
+
+async def _flush(kit: SaaSKit[Any], limit: int) -> tuple[FlushResult, int]:
+    try:
+        result = await kit.meters.flush(limit)
+        return result, await kit.meters.pending()
     finally:
         await kit.aclose()

@@ -28,6 +28,10 @@ class FakeStripeState(CatalogState):
 
     invoice_count = 0  # numbers the invoices: FAKE-0001, ...
 
+    def __init__(self, api_version: str) -> None:
+        super().__init__(api_version)
+        self.meter_events: dict[str, dict[str, Any]] = {}  # by identifier, in arrival order
+
     # ---- subscriptions (API) -------------------------------------------------------
     def retrieve_subscription(self, subscription_id: str) -> dict[str, Any]:
         return self.find("subscriptions", subscription_id, "subscription")
@@ -411,6 +415,55 @@ class FakeStripeState(CatalogState):
         items.sort(key=lambda e: e["created"])
         items.reverse()  # newest first; the same second: the later one first
         return list_of(items, "/v1/events", params)
+
+    # ---- billing meter events (API) ------------------------------------------------
+    def create_meter_event(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/billing/meter_events``, with Stripe's checks.
+
+        An ``identifier`` seen before is refused (400, "An event already exists with
+        identifier ...", as Stripe does within its window of at least 24 hours; the fake
+        keeps them all); ``timestamp`` must lie within the past 35 days and at most 5
+        minutes ahead; the payload needs ``stripe_customer_id`` and a numeric ``value``.
+        """
+        event_name = params.get("event_name")
+        if not event_name:
+            raise StripeFailure(400, "Missing required param: event_name.", param="event_name")
+        if len(str(event_name)) > 100:
+            raise invalid("event_name is longer than 100 characters", "event_name")
+        payload = params.get("payload")
+        if not isinstance(payload, dict) or not payload.get("stripe_customer_id"):
+            raise StripeFailure(
+                400,
+                "Missing required param: payload[stripe_customer_id].",
+                param="payload[stripe_customer_id]",
+            )
+        value = payload.get("value")
+        try:
+            float(str(value))
+        except ValueError:
+            raise invalid(f"Invalid value: {value}", "payload[value]") from None
+        now = self.now()
+        timestamp = to_int(params["timestamp"], "timestamp") if "timestamp" in params else now
+        if timestamp < now - 35 * 86400:
+            raise invalid("Timestamp must be within the past 35 calendar days.", "timestamp")
+        if timestamp > now + 5 * 60:
+            raise invalid("Timestamp must be no more than 5 minutes in the future.", "timestamp")
+        identifier = str(params.get("identifier") or self.new_id("mtrevt"))
+        if len(identifier) > 100:
+            raise invalid("identifier is longer than 100 characters", "identifier")
+        if identifier in self.meter_events:
+            raise StripeFailure(400, f"An event already exists with identifier {identifier}.")
+        event = {
+            "object": "billing.meter_event",
+            "created": now,
+            "event_name": str(event_name),
+            "identifier": identifier,
+            "livemode": False,
+            "payload": {str(k): str(v) for k, v in payload.items()},
+            "timestamp": timestamp,
+        }
+        self.meter_events[identifier] = event
+        return copy.deepcopy(event)
 
 
 def _subscription_of(invoice: dict[str, Any]) -> str | None:

@@ -190,6 +190,9 @@ _PARAMS: dict[str, frozenset[str]] = {
     "invoices.create_preview": frozenset(
         {"customer", "subscription", "subscription_details", "automatic_tax", "expand"}
     ),
+    "billing.meter_events.create": frozenset(
+        {"event_name", "payload", "identifier", "timestamp", "expand"}
+    ),
     "retrieve": frozenset({"expand"}),
     "delete": frozenset(),
 }
@@ -286,6 +289,12 @@ def _routes() -> list[tuple[str, re.Pattern[str], Handler, frozenset[str]]]:
         ),
         ("GET", r"/v1/invoices/(?P<id>[^/]+)", lambda s, p, i: s.retrieve_invoice(i), "retrieve"),
         ("GET", r"/v1/events", lambda s, p, _: s.list_events(p), "events.list"),
+        (
+            "POST",
+            r"/v1/billing/meter_events",
+            lambda s, p, _: s.create_meter_event(p),
+            "billing.meter_events.create",
+        ),
         (
             "GET",
             r"/v1/events/(?P<id>[^/]+)",

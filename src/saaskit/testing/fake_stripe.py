@@ -225,6 +225,24 @@ class FakeStripe(Holding):
         """The customers that exist (deleted ones left out)."""
         return [c for c in self.objects("customers") if not c.get("deleted")]
 
+    def meter_events(self, event_name: str | None = None) -> list[dict[str, Any]]:
+        """The billing meter events accepted so far, in order (of ``event_name`` only).
+
+        Each is Stripe's ``billing.meter_event``: ``event_name``, ``identifier``,
+        ``timestamp`` and ``payload`` (``stripe_customer_id`` and ``value``, as strings).
+        """
+        with self.state.lock:
+            events = copy.deepcopy(list(self.state.meter_events.values()))
+        return [e for e in events if event_name is None or e["event_name"] == event_name]
+
+    def metered(self, customer_id: str, event_name: str | None = None) -> float:
+        """The sum of the accepted meter events' values for ``customer_id``."""
+        return sum(
+            float(e["payload"]["value"])
+            for e in self.meter_events(event_name)
+            if e["payload"].get("stripe_customer_id") == customer_id
+        )
+
     @property
     def requests(self) -> list[RecordedRequest]:
         """Every API call received so far, in order."""
