@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
 from saaskit.ai.wiring import AIFeature
+from saaskit.apikeys.service import ApiKeyService
+from saaskit.apikeys.wiring import ApiKeysFeature
 from saaskit.audit.service import AuditLog
 from saaskit.audit.wiring import AuditFeature
 from saaskit.auth.client import ClientResolver
@@ -234,6 +236,7 @@ class SaaSKit(Generic[UserT]):
         self.current_superuser = self.dependencies.current_superuser
         self.current_reauthenticated_user = self.dependencies.current_reauthenticated_user
         self.optional_user = self.dependencies.optional_user
+        self.current_session_user = self.dependencies.current_session_user
         self.plans = PlanCatalog(
             self.settings.billing, self.models.subscription, self.session_factory
         )
@@ -342,6 +345,21 @@ class SaaSKit(Generic[UserT]):
     def require_org_role(self, *roles: str) -> OrgDependency:
         """Dependency: :attr:`current_org` if the caller's role is one of ``roles`` (else 403)."""
         return self._org_dependencies().require_org_role(*roles)
+
+    @property
+    def api_keys(self) -> ApiKeyService:
+        """API keys of users and organizations (``SAASKIT_API_KEYS__ENABLED``, default on)."""
+        service: ApiKeyService = self.feature(ApiKeysFeature)
+        return service
+
+    def require_scopes(self, *scopes: str) -> Authenticate[UserT]:
+        """Dependency: the principal, if its credential grants every one of ``scopes``.
+
+        A login session grants everything; an API key grants its scopes (403 otherwise).
+        Organization keys are accepted (``principal.organization_id`` says which
+        organization the call is for): ``Depends(kit.require_scopes("reports:read"))``.
+        """
+        return Authenticate(self.authenticator, active=True, scopes=scopes, organization_keys=True)
 
     @property
     def billing(self) -> BillingService[UserT]:
@@ -568,8 +586,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI and organizations (authentication and users are the
-        kit's core).
+        Audit, health, billing, AI, organizations and API keys (authentication and users
+        are the kit's core).
     """
     return [
         AuditFeature(),
@@ -577,6 +595,7 @@ def default_features(
         BillingFeature(billing_gateway),
         AIFeature(ai_quotas),
         OrgsFeature(),
+        ApiKeysFeature(),
     ]
 
 

@@ -36,6 +36,9 @@ class ActiveUserDependency(Protocol[UserT_co]):
     @property
     def current_active_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
 
+    @property
+    def current_session_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
 
 class AIRouterKit(Protocol[UserT_co]):
     """What the AI router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
@@ -117,7 +120,7 @@ def build_ai_router(kit: AIRouterKit[UserT]) -> APIRouter:
             **error_responses(401, 422, 429, 502, 503, 504),
         },
     )
-    async def chat(body: ChatRequest, user: UserT = Depends(deps.current_active_user)) -> Any:
+    async def chat(body: ChatRequest, user: UserT = Depends(deps.current_session_user)) -> Any:
         """Answer a conversation within the user's monthly token quota."""
         if body.stream:
             stream = await kit.ai.stream_chat(

@@ -12,12 +12,14 @@ SQL in the common case.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Depends, Request
 
 from saaskit.auth import prefetch
+from saaskit.auth.credentials import SESSION, Principal
 from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
 from saaskit.orgs.service import OrgContext, OrgService, membership_suffix
 from saaskit.types import Owner
@@ -54,33 +56,72 @@ def _org_id(request: Request) -> int:
     return int(text)
 
 
+def _build(service: OrgService, authenticate: Callable[..., Any]) -> OrgDependency:
+    async def current_org(
+        request: Request,
+        _: None = Depends(_announce),
+        principal: Principal[Any] = Depends(authenticate),
+    ) -> OrgContext:
+        key_org = principal.organization_id
+        if key_org is not None:  # an organization API key acts for its organization
+            prefetch.take("")  # forget what the reader fetched for a membership
+            raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
+            if raw is not None and _org_id(request) != key_org:
+                raise OrgNotFound()
+            return await service.key_context(
+                key_org, principal.user.id, principal.scopes, principal.credential_id
+            )
+        org_id = _org_id(request)
+        fetched = prefetch.take(membership_suffix(org_id))
+        ctx = await service.context(org_id, principal.user.id, prefetched=fetched)
+        if principal.method != SESSION:  # a personal API key: limited to its scopes
+            ctx = dataclasses.replace(
+                ctx, credential_scopes=principal.scopes, api_key_id=principal.credential_id
+            )
+        return ctx
+
+    return current_org
+
+
 class OrgDependencies:
-    """``current_org``, ``require_org_permission(...)``, ``require_org_role(...)``."""
+    """``current_org``, ``require_org_permission(...)``, ``require_org_role(...)``.
 
-    def __init__(self, service: OrgService, current_active_user: Callable[..., Any]) -> None:
+    Args:
+        service: the organizations service.
+        authenticate: the principal of an active user, organization API keys accepted.
+        session_authenticate: the same for login sessions only (the kit's own routes
+            that change an organization); default: ``authenticate``.
+    """
+
+    def __init__(
+        self,
+        service: OrgService,
+        authenticate: Callable[..., Any],
+        session_authenticate: Callable[..., Any] | None = None,
+    ) -> None:
         self.service = service
+        self.current_org: OrgDependency = _build(service, authenticate)
+        self.session_org: OrgDependency = (
+            _build(service, session_authenticate)
+            if session_authenticate is not None
+            else self.current_org
+        )
 
-        async def current_org(
-            request: Request,
-            _: None = Depends(_announce),
-            user: Any = Depends(current_active_user),
-        ) -> OrgContext:
-            org_id = _org_id(request)
-            fetched = prefetch.take(membership_suffix(org_id))
-            return await service.context(org_id, user.id, prefetched=fetched)
-
-        self.current_org: OrgDependency = current_org
-
-    def require_org_permission(self, permission: str) -> OrgDependency:
+    def require_org_permission(
+        self, permission: str, *, session_only: bool = False
+    ) -> OrgDependency:
         """A dependency: the caller's organization context if their role has ``permission``.
+
+        With an API key, the key must grant ``permission`` too.
 
         Args:
             permission: e.g. ``"billing:manage"``.
+            session_only: refuse API keys (401): the kit's own changes need a session.
 
         Returns:
             The dependency (404 for a non-member, 403 for a member without it).
         """
-        current_org = self.current_org
+        current_org = self.session_org if session_only else self.current_org
 
         async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
             if not ctx.allows(permission):

@@ -82,9 +82,14 @@ def build_orgs_router(
             verified account (the kit's registration), or ``None``: no such route.
     """
     router = new_router(body_limits(kit.settings.http))
-    current_user = kit.current_active_user
-    current_org = deps.current_org
-    reader = deps.require_org_permission
+    # Reads accept API keys; every change needs a login session (an interactive user).
+    current_user = kit.current_session_user
+    reading_user = kit.current_active_user
+    current_org = deps.session_org
+    reading_org = deps.current_org
+
+    def reader(permission: str) -> Any:
+        return deps.require_org_permission(permission)
 
     def client(request: Request) -> Any:
         return kit.client_info(request)
@@ -153,7 +158,7 @@ def build_orgs_router(
     async def mine(
         limit: int = Query(20, ge=1, le=100),
         offset: int = Query(0, ge=0, le=MAX_ID),
-        user: Any = Depends(current_user),
+        user: Any = Depends(reading_user),
     ) -> Page[OrgRead]:
         rows, total = await service.mine(user.id, limit, offset)
         return Page(items=[_org(o, r) for o, r in rows], total=total, limit=limit, offset=offset)
@@ -166,7 +171,7 @@ def build_orgs_router(
         summary="Get an organization",
         description="404 `organization_not_found` unless the caller is a member.",
     )
-    async def get(org_id: Id, ctx: OrgContext = Depends(current_org)) -> OrgRead:
+    async def get(org_id: Id, ctx: OrgContext = Depends(reading_org)) -> OrgRead:
         return _org(await service.get(org_id), ctx.role)
 
     @router.patch(
@@ -192,7 +197,9 @@ def build_orgs_router(
         "subscription at once; `subscription_canceled` says whether there was one.",
     )
     async def delete(
-        org_id: Id, request: Request, ctx: OrgContext = Depends(reader("org:delete"))
+        org_id: Id,
+        request: Request,
+        ctx: OrgContext = Depends(deps.require_org_permission("org:delete", session_only=True)),
     ) -> OrgDeleted:
         canceled = bool(await cancel(org_id)) if cancel is not None else False
         await service.delete(ctx, client(request))

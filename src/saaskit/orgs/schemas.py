@@ -37,6 +37,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "members:manage",
             "billing:manage",
             "audit:read",
+            "api_keys:manage",
         }
     ),
     "admin": frozenset(
@@ -48,6 +49,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "members:manage",
             "billing:manage",
             "audit:read",
+            "api_keys:manage",
         }
     ),
     "member": frozenset({"org:read", "members:read"}),
