@@ -1,6 +1,10 @@
 """Contains all the data models used in inputs/outputs"""
 
 from .accepted import Accepted
+from .api_key_create import ApiKeyCreate
+from .api_key_created import ApiKeyCreated
+from .api_key_read import ApiKeyRead
+from .api_key_rename import ApiKeyRename
 from .audit_event_read import AuditEventRead
 from .audit_event_read_detail_type_0 import AuditEventReadDetailType0
 from .auth_login_data_body import AuthLoginDataBody
@@ -52,6 +56,10 @@ from .verify_email_request import VerifyEmailRequest
 
 __all__ = (
     "Accepted",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyRead",
+    "ApiKeyRename",
     "AuditEventRead",
     "AuditEventReadDetailType0",
     "AuthLoginDataBody",
