@@ -32,6 +32,7 @@ from saaskit.auth.credentials import Principal
 from saaskit.exceptions import InvalidToken
 from saaskit.ratelimit import RateLimiter
 from saaskit.store.keys import user_tag
+from saaskit.store.reads import Read
 from saaskit.types import ClientInfo, UserT
 from saaskit.users.cache import UserCache
 from saaskit.users.service import UserService
@@ -78,6 +79,7 @@ class ApiKeyReader(Generic[UserT]):
     """Reads API keys (see the module docs)."""
 
     method = API_KEY
+    MAX_REMEMBERED = 10_000
 
     def __init__(
         self,
@@ -96,10 +98,35 @@ class ApiKeyReader(Generic[UserT]):
         self.prefix = service.prefix
         self.settings = service.settings
         self.scheme = ApiKeyScheme(header, self.prefix)
+        self._known: dict[str, _Parsed] = {}
 
     def recognizes(self, credential: str) -> bool:
         """Whether ``credential`` starts with this kit's key prefix (no I/O)."""
         return credential.startswith(self.prefix)
+
+    def _parsed(self, credential: str) -> _Parsed | None:
+        """The key's parts, store keys and hash; remembered for well-formed keys (bounded).
+
+        Nothing here is trusted: the hash is compared with the stored one every time.
+        """
+        known = self._known.get(credential)
+        if known is None:
+            parsed = key_format.parse(self.prefix, credential)
+            if parsed is None:
+                return None
+            owner, public_id = parsed.owner_id, parsed.public_id
+            user = self.cache.read(owner)
+            known = _Parsed(
+                owner,
+                public_id,
+                (record_key(owner, public_id), ips_key(owner, public_id), *user.keys),
+                user,
+                self.service.hash(credential),
+            )
+            if len(self._known) >= self.MAX_REMEMBERED:
+                self._known.clear()
+            self._known[credential] = known
+        return known
 
     def precheck(self, credential: str) -> None:
         """Refuse a key whose form or checksum is wrong (no I/O).
@@ -107,7 +134,7 @@ class ApiKeyReader(Generic[UserT]):
         Raises:
             InvalidToken: not a well-formed key.
         """
-        if key_format.parse(self.prefix, credential) is None:
+        if self._parsed(credential) is None:
             raise InvalidToken("The API key is invalid.")
 
     def _client(self) -> ClientInfo:
@@ -136,13 +163,11 @@ class ApiKeyReader(Generic[UserT]):
             RateLimited: the key is over its rate limit (429 with ``Retry-After``).
         """
         client = self._client()
-        parsed = key_format.parse(self.prefix, credential)
+        parsed = self._parsed(credential)
         if parsed is None:  # checked before any store or database read
             await self._refuse(client)
             raise AssertionError  # pragma: no cover - _refuse raises
-        owner, public_id = parsed.owner_id, parsed.public_id
-        user_read = self.cache.read(owner)
-        keys = (record_key(owner, public_id), ips_key(owner, public_id), *user_read.keys)
+        owner, public_id, keys, user_read = parsed.owner, parsed.public_id, parsed.keys, parsed.user
         extra = prefetch.wanted()
         if extra:
             tag = user_tag(owner)
@@ -162,7 +187,7 @@ class ApiKeyReader(Generic[UserT]):
             if record is None:
                 await self._refuse(client)
                 raise AssertionError  # pragma: no cover
-        if not self.service.check(record, credential):
+        if not self.service.check(record, parsed.hashed):
             await self._refuse(client, "The API key is invalid, revoked or expired.")
         user = user_read.decode(values[2 : 2 + len(user_read.keys)])
         if user is None:
@@ -179,6 +204,21 @@ class ApiKeyReader(Generic[UserT]):
             await self.service.seen_from(owner, public_id, record, client.ip, values[1])
         self.service.touch(public_id, client.ip)
         return Principal(user, API_KEY, public_id, record.scopes, record.organization_id)
+
+
+class _Parsed:
+    """A well-formed key: its owner, public id, the store keys it reads, its hash."""
+
+    __slots__ = ("hashed", "keys", "owner", "public_id", "user")
+
+    def __init__(
+        self, owner: int, public_id: str, keys: tuple[str, ...], user: Read[Any], hashed: str
+    ) -> None:
+        self.owner = owner
+        self.public_id = public_id
+        self.keys = keys
+        self.user = user
+        self.hashed = hashed
 
 
 def _knows(raw: bytes | None, ip: str) -> bool:

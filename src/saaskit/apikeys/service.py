@@ -378,11 +378,14 @@ class ApiKeyService:
         )
         return record
 
-    def check(self, record: KeyRecord, key: str) -> bool:
-        """Whether ``key`` is the key of ``record`` and still works (constant time)."""
+    def check(self, record: KeyRecord, hashed: str) -> bool:
+        """Whether the key hashed to ``hashed`` (:meth:`hash`) is ``record``'s and still works.
+
+        The hashes are compared in constant time.
+        """
         if record.revoked:
             return False
-        if not hmac.compare_digest(self.hash(key), record.secret_hash):
+        if not hmac.compare_digest(hashed, record.secret_hash):
             return False
         return record.expires_at is None or record.expires_at > self.clock()
 
