@@ -9,6 +9,7 @@ from saaskit.apikeys import ApiKeysSettings
 from saaskit.apikeys.wiring import ApiKeysFeature
 from saaskit.auth.credentials import Principal
 
+# --8<-- [start:app]
 # The scopes this app declares: what a key may be given (SAASKIT_API_KEYS__SCOPES works too).
 api_keys = ApiKeysFeature(ApiKeysSettings(scopes=["reports:read", "reports:write"]))
 kit = SaaSKit(SaaSKitSettings(), features=[api_keys])
@@ -26,3 +27,6 @@ async def reports(principal: Reader) -> dict[str, Any]:
         "via": principal.method,
         "reports": ["2026-11", "2026-12"],
     }
+
+
+# --8<-- [end:app]

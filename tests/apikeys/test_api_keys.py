@@ -12,7 +12,7 @@ from saaskit import SaaSKit
 from saaskit.apikeys import format as key_format
 from tests.apikeys.conftest import host_app, make
 from tests.apikeys.helpers import KEYS, key_header, new_key
-from tests.helpers import bearer, client_for, new_store, signed_up
+from tests.helpers import answer, bearer, client_for, new_store, signed_up
 from tests.orgs.helpers import verified
 
 
@@ -377,3 +377,31 @@ async def test_rename_and_the_switch(
             assert refused.status_code == 401
     finally:
         await off.aclose()
+
+
+async def test_every_refused_key_gets_the_same_answer(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    """No oracle: malformed, unknown, wrong secret, revoked and expired read alike."""
+    session = await verified(kit, client, "alice@example.com")
+    live: str = (await new_key(client, session))["key"]
+    revoked = await new_key(client, session)
+    await client.delete(f"{KEYS}/{revoked['id']}", headers=session)
+    expiring: str = (
+        await new_key(
+            client, session, expires_at=(datetime.now(UTC) + timedelta(hours=1)).isoformat()
+        )
+    )["key"]
+    owner, _, tail = live[len("sk_test_") :].partition("_")
+    other_secret = f"sk_test_{owner}_{tail[:12]}{'Z' * 32}"
+    other_secret += key_format.checksum(other_secret)
+    unknown = f"sk_test_{owner}_{'Q' * 44}"
+    unknown += key_format.checksum(unknown)
+    later = datetime.now(UTC).timestamp() + 7200
+    kit.api_keys.clock = lambda: later
+    answers = []
+    for bad in ("sk_test_nope", unknown, other_secret, revoked["key"], expiring):
+        response = await client.get("/whoami", headers=key_header(bad))
+        answers.append((response.status_code, answer(response)))
+    assert all(a == answers[0] for a in answers), answers
+    assert answers[0][0] == 401

@@ -42,6 +42,8 @@ __all__ = ["API_KEY", "ApiKeyReader", "ApiKeyScheme"]
 API_KEY = "api_key"
 """The method of a principal proved by an API key."""
 
+_REFUSED = "The API key is invalid, revoked or expired."
+
 _REQUEST: ContextVar[Request | None] = ContextVar("saaskit_api_key_request", default=None)
 
 
@@ -135,7 +137,7 @@ class ApiKeyReader(Generic[UserT]):
             InvalidToken: not a well-formed key.
         """
         if self._parsed(credential) is None:
-            raise InvalidToken("The API key is invalid.")
+            raise InvalidToken(_REFUSED)
 
     def _client(self) -> ClientInfo:
         request = _REQUEST.get()
@@ -144,15 +146,19 @@ class ApiKeyReader(Generic[UserT]):
         info: ClientInfo = self.client_info(request)
         return info
 
-    async def _refuse(self, client: ClientInfo, message: str = "The API key is invalid.") -> None:
-        """Count a refused key against the client's IP, then refuse it (401, or 429)."""
+    async def _refuse(self, client: ClientInfo) -> None:
+        """Count a refused key against the client's IP, then refuse it (401, or 429).
+
+        One answer for every reason (malformed, unknown, revoked, expired, wrong secret,
+        user gone): the answer tells nothing about which keys exist.
+        """
         await self.limiter.hit_limit(
             "api_key_failure_ip",
             self.settings.failures_per_ip,
             client.ip,
             "Too many invalid API keys from this address; try again later.",
         )
-        raise InvalidToken(message)
+        raise InvalidToken(_REFUSED)
 
     async def read(self, credential: str) -> Principal[UserT]:
         """The principal of a valid, live key whose user still exists.
@@ -188,7 +194,7 @@ class ApiKeyReader(Generic[UserT]):
                 await self._refuse(client)
                 raise AssertionError  # pragma: no cover
         if not self.service.check(record, parsed.hashed):
-            await self._refuse(client, "The API key is invalid, revoked or expired.")
+            await self._refuse(client)
         user = user_read.decode(values[2 : 2 + len(user_read.keys)])
         if user is None:
             user = await self.users.load(owner)
