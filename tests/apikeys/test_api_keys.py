@@ -405,3 +405,16 @@ async def test_every_refused_key_gets_the_same_answer(
         answers.append((response.status_code, answer(response)))
     assert all(a == answers[0] for a in answers), answers
     assert answers[0][0] == 401
+
+
+async def test_a_superuser_s_key_does_not_reach_user_administration_or_the_audit(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    session = await verified(kit, client, "root@example.com")
+    user = await kit.users.get_by_email("root@example.com")
+    assert user is not None
+    await kit.users.update(user.id, {"is_superuser": True})
+    key = key_header((await new_key(client, session, ["reports:read"]))["key"])
+    for path in ("/api/v1/users", f"/api/v1/users/{user.id}", "/api/v1/audit"):
+        assert (await client.get(path, headers=session)).status_code == 200, path
+        assert (await client.get(path, headers=key)).status_code == 401, path

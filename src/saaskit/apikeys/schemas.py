@@ -17,8 +17,6 @@ __all__ = [
     "ApiKeysSettings",
 ]
 
-SCOPE_PATTERN = r"^[A-Za-z0-9_.:*-]{1,64}$"
-
 
 class ApiKeysSettings(BaseModel):
     """``SAASKIT_API_KEYS__*``: API keys for users and organizations."""

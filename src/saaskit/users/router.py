@@ -202,7 +202,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         limit: int = Query(50, ge=1, le=200),
         offset: int = Query(0, ge=0, le=MAX_ID),
         email: str | None = Query(None, max_length=320, description="Part of the email."),
-        _: UserT = Depends(deps.current_superuser),
+        _: UserT = Depends(deps.session_superuser),
     ) -> Any:
         users, total = await kit.users.page(limit=limit, offset=offset, email=email)
         items = [read_schema.model_validate(u) for u in users]
@@ -216,7 +216,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         responses=error_responses(401, 403, 404),
     )
     async def get_user(
-        user_id: int = Path(ge=1, le=MAX_ID), _: UserT = Depends(deps.current_superuser)
+        user_id: int = Path(ge=1, le=MAX_ID), _: UserT = Depends(deps.session_superuser)
     ) -> Any:
         user = await kit.users.get(user_id, replica=True)
         if user is None:
