@@ -3,6 +3,7 @@
     python benchmarks/me_instructions.py                    # this checkout
     python benchmarks/me_instructions.py --base d5b95da     # and another revision
     python benchmarks/me_instructions.py --store redis://127.0.0.1:6379/14
+    python benchmarks/me_instructions.py --api-key          # also /me with an API key
 
 Throughput measured with wrk moves with whatever else the machine runs; the number of
 instructions one request executes does not. The app runs in-process (no server, no
@@ -31,11 +32,15 @@ ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery 9"
 
 
-async def _call(app: Any, method: str, path: str, body: Any = None, token: str = "") -> Any:
+async def _call(
+    app: Any, method: str, path: str, body: Any = None, token: str = "", key: str = ""
+) -> Any:
     """One request straight into the ASGI app; returns (status, body)."""
     headers = [(b"host", b"bench")]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
+    if key:
+        headers.append((b"x-api-key", key.encode()))
     raw = b""
     if body is not None:
         raw = json.dumps(body).encode()
@@ -92,21 +97,28 @@ async def serve_requests(count: int) -> None:
     status, body = await _call(app, "POST", "/api/v1/auth/login", credentials)
     assert status == 200, status
     token = json.loads(body)["access_token"]
+    key = ""
+    if os.environ.get("BENCH_CREDENTIAL") == "api_key":  # /me with an API key instead
+        user = await kit.users.get_by_email("bench@example.com")
+        _, key = await kit.api_keys.create(user.id, "bench")
+        token = ""
     for _ in range(50):  # warm: caches, the verified-token memo, lazy imports
-        status, _ = await _call(app, "GET", "/api/v1/users/me", token=token)
+        status, _ = await _call(app, "GET", "/api/v1/users/me", token=token, key=key)
         assert status == 200, status
     gc.collect()
     gc.freeze()
     statuses: dict[int, int] = {}
     for _ in range(count):
-        status, _ = await _call(app, "GET", "/api/v1/users/me", token=token)
+        status, _ = await _call(app, "GET", "/api/v1/users/me", token=token, key=key)
         statuses[status] = statuses.get(status, 0) + 1
     await kit.aclose()
     if set(statuses) != {200}:
         raise SystemExit(f"/me answered {statuses}, not only 200")
 
 
-def instructions(checkout: Path, requests: int, store: str | None) -> int:
+def instructions(
+    checkout: Path, requests: int, store: str | None, credential: str = "session"
+) -> int:
     """Instructions of one run of this script in ``checkout``'s source, ``requests`` /me."""
     folder = Path(tempfile.mkdtemp())
     env = {
@@ -117,6 +129,9 @@ def instructions(checkout: Path, requests: int, store: str | None) -> int:
         "SAASKIT_DATABASE_URL": f"sqlite+aiosqlite:///{folder / 'bench.db'}",
         "SAASKIT_EMAIL__BACKEND": "console",
         "BENCH_REQUESTS": str(requests),
+        "BENCH_CREDENTIAL": credential,
+        # The per-key limit stays on (its count is part of a key request), out of reach.
+        "SAASKIT_API_KEYS__RATE_LIMIT": "100000000/1m",
     }
     env.pop("SAASKIT_REDIS_URL", None)
     if store:
@@ -141,14 +156,16 @@ def instructions(checkout: Path, requests: int, store: str | None) -> int:
     return int(found.group(1))
 
 
-def per_request(checkout: Path, requests: int, store: str | None) -> float:
+def per_request(
+    checkout: Path, requests: int, store: str | None, credential: str = "session"
+) -> float:
     """Instructions of one ``/me``: (run of 3N - run of N) / 2N."""
     # Byte-compiled first: a run that compiles a changed module would count the compiling.
     subprocess.run(  # noqa: S603
         [sys.executable, "-m", "compileall", "-q", str(checkout / "src")], check=True
     )
-    low = instructions(checkout, requests, store)
-    high = instructions(checkout, 3 * requests, store)
+    low = instructions(checkout, requests, store, credential)
+    high = instructions(checkout, 3 * requests, store, credential)
     return (high - low) / (2 * requests)
 
 
@@ -158,6 +175,9 @@ def main() -> None:
     parser.add_argument("--base", help="another revision to count too (a git worktree)")
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--store", help="a Redis URL (default: the in-process store)")
+    parser.add_argument(
+        "--api-key", action="store_true", help="also count /me with an API key (this checkout)"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     # Here, not at the top: the measured child runs this file on another revision's saaskit.
@@ -173,8 +193,15 @@ def main() -> None:
         counts = {
             name: per_request(path, args.requests, args.store) for name, path in checkouts.items()
         }
+        if args.api_key:
+            counts["this checkout, API key"] = per_request(
+                ROOT, args.requests, args.store, "api_key"
+            )
     for name, count in counts.items():
         print(f"{name}: {count:,.0f} instructions per /me")
+    if args.api_key:
+        ratio = counts["this checkout, API key"] / counts["this checkout"]
+        print(f"API key / session: {ratio:.3f}x the instructions")
     if args.base:
         base, head = counts[args.base], counts["this checkout"]
         print(f"ratio: {head / base:.3f}x the instructions of {args.base}")

@@ -380,13 +380,15 @@ class SaaSKit(Generic[UserT]):
         superuser: bool = False,
         scopes: Collection[str] = (),
         methods: Collection[str] | None = None,
+        organization_keys: bool = False,
     ) -> Authenticate[UserT]:
         """Dependency: the request's :class:`~saaskit.auth.credentials.Principal`.
 
         ``Depends(kit.authenticate(scopes={"reports:read"}))`` for a principal,
         ``Depends(kit.authenticate(verified=True).user)`` for its user;
-        ``auto_error=False`` lets anonymous requests in (``None``). See
-        :class:`~saaskit.auth.dependencies.Authenticate`.
+        ``auto_error=False`` lets anonymous requests in (``None``);
+        ``organization_keys=True`` accepts organization API keys (they act for an
+        organization, not a person). See :class:`~saaskit.auth.dependencies.Authenticate`.
         """
         return Authenticate(
             self.authenticator,
@@ -396,6 +398,7 @@ class SaaSKit(Generic[UserT]):
             superuser=superuser,
             scopes=scopes,
             methods=methods,
+            organization_keys=organization_keys,
         )
 
     def require_plan(self, *plans: str) -> PlanDependency:
