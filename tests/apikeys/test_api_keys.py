@@ -418,3 +418,25 @@ async def test_a_superuser_s_key_does_not_reach_user_administration_or_the_audit
     for path in ("/api/v1/users", f"/api/v1/users/{user.id}", "/api/v1/audit"):
         assert (await client.get(path, headers=session)).status_code == 200, path
         assert (await client.get(path, headers=key)).status_code == 401, path
+
+
+async def test_a_forged_key_cannot_poison_the_cache(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    """Another user's public id under my owner part: refused, and nothing is cached for it."""
+    from saaskit.apikeys.service import record_key
+
+    alice = await verified(kit, client, "alice@example.com")
+    bob = await verified(kit, client, "bob@example.com")
+    alice_key: str = (await new_key(client, alice))["key"]
+    bob_created = await new_key(client, bob)
+    alice_owner = alice_key[len("sk_test_") :].partition("_")[0]
+    forged = f"sk_test_{alice_owner}_{bob_created['id']}{'k' * 32}"
+    forged += key_format.checksum(forged)
+    assert (await client.get("/whoami", headers=key_header(forged))).status_code == 401
+    alice_user = await kit.users.get_by_email("alice@example.com")
+    assert alice_user is not None
+    assert await kit.store.get(record_key(alice_user.id, bob_created["id"])) is None
+    # Bob's key is untouched.
+    bob_me = await client.get("/whoami", headers=key_header(bob_created["key"]))
+    assert bob_me.status_code == 200
