@@ -4,10 +4,11 @@ While the suite runs, every log record of the process (saaskit's loggers at DEBU
 other logger at its own level) is written, as the JSON line saaskit would write, to one
 file. Every secret the suite creates is remembered as it is made: the kit's wrapped
 functions register the passwords they hash or check, the hashes they produce, every
-access and refresh token they sign, and the keys of every kit's settings (signing key,
-Stripe secret and webhook secret, AI key, metrics token, SMTP password). At the end the
-file is searched for each of them, and for anything shaped like a password hash; a hit
-fails the run and names the secret's kind and the logger that wrote it.
+access and refresh token they sign, every API key they create, and the keys of every
+kit's settings (signing key, Stripe secret and webhook secret, AI key, metrics token,
+SMTP password). At the end the file is searched for each of them, and for anything
+shaped like a password hash; a hit fails the run and names the secret's kind and the
+logger that wrote it.
 
 Out of scope: links in emails the development console sender writes on purpose (their
 one-time tokens are the point of that sender, which production refuses), and the output
@@ -113,6 +114,7 @@ def _learn_settings(settings: Any) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _secret_scan(pytestconfig: pytest.Config) -> Iterator[SecretRegistry]:
     """Record every log line and learn every secret the suite creates (see the module)."""
+    from saaskit.apikeys.service import ApiKeyService
     from saaskit.auth.passwords import PwdlibHasher
     from saaskit.auth.tokens import TokenCodec
     from saaskit.kit import SaaSKit
@@ -140,10 +142,15 @@ def _secret_scan(pytestconfig: pytest.Config) -> Iterator[SecretRegistry]:
     def learn_kit(_result: None, kit: Any, *_: Any, **__: Any) -> None:
         _learn_settings(kit.settings)
 
+    def learn_api_key(result: tuple[Any, str], *_: Any, **__: Any) -> None:
+        REGISTRY.add("API key", result[1])
+        REGISTRY.add("API key secret", result[1][-38:-6])  # the secret part alone
+
     _wrap(PwdlibHasher, "hash", learn_hash, mp)
     _wrap(PwdlibHasher, "verify", learn_verify, mp)
     _wrap(TokenCodec, "issue", learn_token, mp)
     _wrap(SaaSKit, "__init__", learn_kit, mp)
+    _wrap(ApiKeyService, "create", learn_api_key, mp)
     pytestconfig.stash[_LOG_KEY] = path
     try:
         yield REGISTRY

@@ -240,6 +240,11 @@ class FeatureHost(Protocol):
         ...
 
     @property
+    def current_session_user(self) -> Callable[..., Any]:
+        """Dependency: the active user of a login session (API keys refused)."""
+        ...
+
+    @property
     def client_info(self) -> Callable[[Any], ClientInfo]:
         """Where a request came from (trusted proxies applied): ``kit.client_info(request)``."""
         ...

@@ -23,6 +23,8 @@ from saaskit.ai.meters import FLUSH_METERS, FlushMeters, MeterReporter, MeterSin
 from saaskit.ai.models import AIMeterOutboxMixin
 from saaskit.ai.quotas import OwnerQuotaResolver, QuotaResolver
 from saaskit.ai.wiring import AIFeature
+from saaskit.apikeys.service import ApiKeyService
+from saaskit.apikeys.wiring import ApiKeysFeature
 from saaskit.audit.service import AuditLog
 from saaskit.audit.wiring import AuditFeature
 from saaskit.auth.client import ClientResolver
@@ -236,6 +238,7 @@ class SaaSKit(Generic[UserT]):
         self.current_superuser = self.dependencies.current_superuser
         self.current_reauthenticated_user = self.dependencies.current_reauthenticated_user
         self.optional_user = self.dependencies.optional_user
+        self.current_session_user = self.dependencies.current_session_user
         self.plans = PlanCatalog(
             self.settings.billing, self.models.subscription, self.session_factory
         )
@@ -385,6 +388,21 @@ class SaaSKit(Generic[UserT]):
         return self._org_dependencies().require_org_role(*roles)
 
     @property
+    def api_keys(self) -> ApiKeyService:
+        """API keys of users and organizations (``SAASKIT_API_KEYS__ENABLED``, default on)."""
+        service: ApiKeyService = self.feature(ApiKeysFeature)
+        return service
+
+    def require_scopes(self, *scopes: str) -> Authenticate[UserT]:
+        """Dependency: the principal, if its credential grants every one of ``scopes``.
+
+        A login session grants everything; an API key grants its scopes (403 otherwise).
+        Organization keys are accepted (``principal.organization_id`` says which
+        organization the call is for): ``Depends(kit.require_scopes("reports:read"))``.
+        """
+        return Authenticate(self.authenticator, active=True, scopes=scopes, organization_keys=True)
+
+    @property
     def billing(self) -> BillingService[UserT]:
         """Checkout, portal, sync and webhooks (``settings.billing.enabled`` only)."""
         if self._billing is None:
@@ -403,13 +421,15 @@ class SaaSKit(Generic[UserT]):
         superuser: bool = False,
         scopes: Collection[str] = (),
         methods: Collection[str] | None = None,
+        organization_keys: bool = False,
     ) -> Authenticate[UserT]:
         """Dependency: the request's :class:`~saaskit.auth.credentials.Principal`.
 
         ``Depends(kit.authenticate(scopes={"reports:read"}))`` for a principal,
         ``Depends(kit.authenticate(verified=True).user)`` for its user;
-        ``auto_error=False`` lets anonymous requests in (``None``). See
-        :class:`~saaskit.auth.dependencies.Authenticate`.
+        ``auto_error=False`` lets anonymous requests in (``None``);
+        ``organization_keys=True`` accepts organization API keys (they act for an
+        organization, not a person). See :class:`~saaskit.auth.dependencies.Authenticate`.
         """
         return Authenticate(
             self.authenticator,
@@ -419,6 +439,7 @@ class SaaSKit(Generic[UserT]):
             superuser=superuser,
             scopes=scopes,
             methods=methods,
+            organization_keys=organization_keys,
         )
 
     def require_plan(self, *plans: str) -> PlanDependency:
@@ -609,8 +630,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI and organizations (authentication and users are the
-        kit's core).
+        Audit, health, billing, AI, organizations and API keys (authentication and users
+        are the kit's core).
     """
     return [
         AuditFeature(),
@@ -618,6 +639,7 @@ def default_features(
         BillingFeature(billing_gateway),
         AIFeature(ai_quotas),
         OrgsFeature(),
+        ApiKeysFeature(),
     ]
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import DeclarativeBase
 
 from saaskit.ai.models import AI_TABLES, AIUsageMixin
+from saaskit.apikeys.models import APIKEY_TABLES
 from saaskit.audit.models import AUDIT_TABLES, AuditEventMixin
 from saaskit.billing.models import (
     BILLING_TABLES,
@@ -87,7 +88,10 @@ def build_models(
         declare_tables(base, user_model, extra)
         return existing
     # The kit's own features' tables, in the order they were always declared.
-    own = {spec.key: spec for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES, *ORG_TABLES)}
+    own = {
+        spec.key: spec
+        for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES, *ORG_TABLES, *APIKEY_TABLES)
+    }
     order = (
         "audit_event",
         "subscription",
@@ -99,6 +103,7 @@ def build_models(
         "invitation",
         "ai_member_usage",
         "ai_meter_outbox",
+        "api_key",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

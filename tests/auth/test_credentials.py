@@ -224,7 +224,8 @@ async def test_the_openapi_schema_documents_each_readers_scheme(
 ) -> None:
     client, _, _ = setup
     schemes = (await client.get("/openapi.json")).json()["components"]["securitySchemes"]
-    assert set(schemes) == {"OAuth2PasswordBearer", "APIKeyHeader"}
+    # The session's bearer scheme, the kit's own API keys (on by default), this test's.
+    assert set(schemes) == {"OAuth2PasswordBearer", "APIKey", "APIKeyHeader"}
 
 
 async def test_the_documented_app_gates_by_scope_and_lets_anonymous_callers_see_the_teaser(

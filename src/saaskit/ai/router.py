@@ -43,6 +43,9 @@ class ActiveUserDependency(Protocol[UserT_co]):
     @property
     def current_active_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
 
+    @property
+    def current_session_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
 
 class AIRouterKit(Protocol[UserT_co]):
     """What the AI router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
@@ -159,7 +162,7 @@ def build_ai_router(kit: AIRouterKit[UserT]) -> APIRouter:
     )
     async def chat(
         body: ChatRequest,
-        user: UserT = Depends(deps.current_active_user),
+        user: UserT = Depends(deps.current_session_user),
         org: OrgMember | None = Depends(in_org),
     ) -> Any:
         """Answer a conversation within the monthly token quota.

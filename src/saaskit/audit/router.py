@@ -22,6 +22,9 @@ class SuperuserDependency(Protocol[UserT_co]):
     @property
     def current_superuser(self) -> Callable[..., Awaitable[UserT_co]]: ...
 
+    @property
+    def session_superuser(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
 
 class AuditRouterKit(Protocol[UserT_co]):
     """What the audit router needs of the kit (:class:`saaskit.SaaSKit` has it)."""
@@ -83,7 +86,7 @@ def build_audit_router(kit: AuditRouterKit[UserT]) -> APIRouter:
             None, ge=1, le=2**31 - 1, description="Events by or about this user."
         ),
         action: str | None = Query(None, max_length=64),
-        _: UserT = Depends(kit.dependencies.current_superuser),
+        _: UserT = Depends(kit.dependencies.session_superuser),  # administration: no API key
     ) -> Page[AuditEventRead]:
         events, total = await kit.audit.page(
             limit=limit, offset=offset, user_id=user_id, action=action

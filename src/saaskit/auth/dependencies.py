@@ -37,7 +37,11 @@ from saaskit.types import UserT
 __all__ = ["AuthDependencies", "Authenticate", "CurrentUser", "Principal", "build_dependencies"]
 
 _FIRST = "credential_0"  # the parameter of the first reader's credential
-_SCOPE_KEY = PRINCIPAL_SCOPE_KEY  # also read by SecurityHeadersMiddleware (no-store)
+_SCOPE_KEY = PRINCIPAL_SCOPE_KEY
+_ORG_KEY = (
+    "An organization API key acts for its organization, not for a person: it works on "
+    "organization routes only."
+)  # also read by SecurityHeadersMiddleware (no-store)
 
 
 @cache
@@ -61,6 +65,10 @@ class Authenticate(Generic[UserT]):
         methods: only credentials of these methods (``{"session"}``); others get 401.
         recent_seconds: the session must have proved the password at most this long
             ago (403 ``reauthentication_required``); only login sessions can.
+        organization_keys: accept a credential that acts for an organization rather
+            than a person (an organization API key, ``principal.organization_id`` set);
+            refused otherwise (403): ``kit.current_org`` and ``kit.require_scopes`` accept
+            them, the dependencies that yield a person (``kit.current_active_user``) don't.
     """
 
     def __init__(
@@ -74,8 +82,10 @@ class Authenticate(Generic[UserT]):
         scopes: Collection[str] = (),
         methods: Collection[str] | None = None,
         recent_seconds: int | None = None,
+        organization_keys: bool = False,
     ) -> None:
         self.authenticator = authenticator
+        self.organization_keys = organization_keys
         self.auto_error = auto_error
         self.active = active or verified or superuser
         self.verified = verified
@@ -159,14 +169,19 @@ class Authenticate(Generic[UserT]):
             request.scope[_SCOPE_KEY] = principal
         if self._strict:
             self.check(principal)
-        elif self.active and not principal.user.is_active:
-            raise InactiveUser()
+        else:
+            if principal.organization_id is not None and not self.organization_keys:
+                raise PermissionDenied(_ORG_KEY)
+            if self.active and not principal.user.is_active:
+                raise InactiveUser()
         return principal
 
     def check(self, principal: Principal[UserT]) -> None:
         """Refuse ``principal`` if it does not meet this dependency's requirements."""
         if self.methods is not None and principal.method not in self.methods:
             raise NotAuthenticated(f"A credential of kind {principal.method!r} does not work here.")
+        if principal.organization_id is not None and not self.organization_keys:
+            raise PermissionDenied(_ORG_KEY)
         user = principal.user
         if self.active and not user.is_active:
             raise InactiveUser()
@@ -234,6 +249,14 @@ class AuthDependencies(Generic[UserT]):
     current_verified_user: CurrentUser[UserT]
     current_superuser: CurrentUser[UserT]
     current_reauthenticated_user: CurrentUser[UserT]
+    current_session_user: CurrentUser[UserT]
+    session_superuser: CurrentUser[UserT]
+    """A superuser of a login session (the kit's user administration changes)."""
+    """The active user of a login session: API keys get 401 (the kit's changes use it)."""
+    active_principal: Authenticate[UserT]
+    """An active user's principal, organization API keys accepted (``kit.current_org``)."""
+    session_principal: Authenticate[UserT]
+    """An active user's principal of a login session only."""
     optional_user: CurrentUser[UserT]
     """The active user, or ``None`` for an anonymous request (a bad token is still 401)."""
 
@@ -252,4 +275,8 @@ def build_dependencies(
             authenticator, active=True, recent_seconds=reauthentication_seconds
         ).user,
         optional_user=Authenticate(authenticator, auto_error=False, active=True).user,
+        current_session_user=Authenticate(authenticator, active=True, methods={SESSION}).user,
+        session_superuser=Authenticate(authenticator, superuser=True, methods={SESSION}).user,
+        active_principal=Authenticate(authenticator, active=True, organization_keys=True),
+        session_principal=Authenticate(authenticator, active=True, methods={SESSION}),
     )

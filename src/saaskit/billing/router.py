@@ -53,6 +53,9 @@ class BillingRouterKit(Protocol[UserT]):
     def current_active_user(self) -> Callable[..., Awaitable[UserT]]: ...
 
     @property
+    def current_session_user(self) -> Callable[..., Awaitable[UserT]]: ...
+
+    @property
     def cache(self) -> ResponseCache: ...
 
 
@@ -75,7 +78,28 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         plan = await kit.plans.for_owner(owner)
         return BillingStatus.of(plan, await kit.plans.current(owner))
 
+    async def resolve_owner(user: UserT, owner: str | None) -> Owner:
+        requested = None
+        if owner is not None:
+            requested = Owner.parse(owner)
+            if requested is None:
+                raise BillingOwnerNotFound()
+        return await billing.owner_for(user, requested)
+
+    # Changes (checkout, portal, sync) need a login session; reading the subscription
+    # works with an API key too.
     async def billing_owner(
+        owner: str | None = Query(
+            None,
+            max_length=64,
+            description="Act for this billing owner (`organization:3`) instead of yourself; "
+            "404 unless you may manage its billing.",
+        ),
+        user: UserT = Depends(kit.current_session_user),
+    ) -> Owner:
+        return await resolve_owner(user, owner)
+
+    async def reading_owner(
         owner: str | None = Query(
             None,
             max_length=64,
@@ -84,12 +108,7 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         ),
         user: UserT = Depends(current_active_user),
     ) -> Owner:
-        requested = None
-        if owner is not None:
-            requested = Owner.parse(owner)
-            if requested is None:
-                raise BillingOwnerNotFound()
-        return await billing.owner_for(user, requested)
+        return await resolve_owner(user, owner)
 
     @router.get(
         "/plans",
@@ -146,7 +165,7 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         status_code=status.HTTP_200_OK,
         responses=error_responses(401, 404),
     )
-    async def subscription(owner: Owner = Depends(billing_owner)) -> Any:
+    async def subscription(owner: Owner = Depends(reading_owner)) -> Any:
         return await status_of(owner)
 
     @router.post(

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from saaskit.__about__ import __version__
+from saaskit.cli.apikeys import api_keys_app
 from saaskit.cli.billing import billing_app
 from saaskit.cli.check import check
 from saaskit.cli.demo import demo
@@ -99,6 +100,7 @@ app.command(
 )(worker)
 
 app.add_typer(billing_app, name="billing")
+app.add_typer(api_keys_app, name="api-keys")
 
 
 def main() -> None:

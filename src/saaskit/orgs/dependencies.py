@@ -14,12 +14,14 @@ SQL in the common case.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Depends, Header, Request
 
 from saaskit.auth import prefetch
+from saaskit.auth.credentials import SESSION, Principal
 from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
 from saaskit.orgs.service import OrgContext, OrgService, membership_suffix
 from saaskit.types import Owner
@@ -57,75 +59,101 @@ def _org_id(request: Request) -> int:
     return int(text)
 
 
+async def _context(service: OrgService, request: Request, principal: Principal[Any]) -> OrgContext:
+    key_org = principal.organization_id
+    if key_org is not None:  # an organization API key acts for its organization
+        prefetch.take("")  # forget what the reader fetched for a membership
+        raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
+        if raw is not None and _org_id(request) != key_org:
+            raise OrgNotFound()
+        return await service.key_context(
+            key_org, principal.user.id, principal.scopes, principal.credential_id
+        )
+    org_id = _org_id(request)
+    fetched = prefetch.take(membership_suffix(org_id))
+    ctx = await service.context(org_id, principal.user.id, prefetched=fetched)
+    if principal.method != SESSION:  # a personal API key: limited to its scopes
+        ctx = dataclasses.replace(
+            ctx, credential_scopes=principal.scopes, api_key_id=principal.credential_id
+        )
+    return ctx
+
+
+def _build(service: OrgService, authenticate: Callable[..., Any]) -> OrgDependency:
+    async def current_org(
+        request: Request,
+        _: None = Depends(_announce),
+        principal: Principal[Any] = Depends(authenticate),
+    ) -> OrgContext:
+        return await _context(service, request, principal)
+
+    return current_org
+
+
+def _build_optional(service: OrgService, authenticate: Callable[..., Any]) -> OptionalOrgDependency:
+    async def optional_org(
+        request: Request,
+        _: None = Depends(_announce),
+        principal: Principal[Any] = Depends(authenticate),
+        x_organization: str | None = Header(
+            None,
+            alias=ORG_HEADER,
+            description="An organization's id: the request is made in its context "
+            "(404 if the caller is not a member).",
+        ),
+    ) -> OrgContext | None:
+        named = request.path_params.get("org_id") is not None or x_organization is not None
+        if not named and principal.organization_id is None:
+            return None
+        return await _context(service, request, principal)
+
+    return optional_org
+
+
 class OrgDependencies:
-    """``current_org``, ``optional_org``, ``require_org_permission``, ``require_org_role``."""
+    """``current_org``, ``optional_org``, ``require_org_permission``, ``require_org_role``.
 
-    def __init__(self, service: OrgService, current_active_user: Callable[..., Any]) -> None:
+    Args:
+        service: the organizations service.
+        authenticate: the principal of an active user, organization API keys accepted.
+        session_authenticate: the same for login sessions only (the kit's own routes
+            that change an organization); default: ``authenticate``.
+    """
+
+    def __init__(
+        self,
+        service: OrgService,
+        authenticate: Callable[..., Any],
+        session_authenticate: Callable[..., Any] | None = None,
+    ) -> None:
         self.service = service
-        self.current_active_user = current_active_user
+        self.current_org: OrgDependency = _build(service, authenticate)
+        self.optional_org: OptionalOrgDependency = _build_optional(service, authenticate)
+        self.session_org: OrgDependency = (
+            _build(service, session_authenticate)
+            if session_authenticate is not None
+            else self.current_org
+        )
 
-        async def current_org(
-            request: Request,
-            _: None = Depends(_announce),
-            user: Any = Depends(current_active_user),
-        ) -> OrgContext:
-            org_id = _org_id(request)
-            fetched = prefetch.take(membership_suffix(org_id))
-            return await service.context(org_id, user.id, prefetched=fetched)
-
-        async def optional_org(
-            request: Request,
-            _: None = Depends(_announce),
-            user: Any = Depends(current_active_user),
-            x_organization: str | None = Header(
-                None,
-                alias=ORG_HEADER,
-                description="An organization's id: the request is made in its context "
-                "(404 if the caller is not a member).",
-            ),
-        ) -> OrgContext | None:
-            if request.path_params.get("org_id") is None and x_organization is None:
-                return None
-            org_id = _org_id(request)
-            fetched = prefetch.take(membership_suffix(org_id))
-            return await service.context(org_id, user.id, prefetched=fetched)
-
-        self.current_org: OrgDependency = current_org
-        self.optional_org: OptionalOrgDependency = optional_org
-
-    def require_org_permission(self, permission: str) -> OrgDependency:
+    def require_org_permission(
+        self, permission: str, *, session_only: bool = False
+    ) -> OrgDependency:
         """A dependency: the caller's organization context if their role has ``permission``.
+
+        With an API key, the key must grant ``permission`` too.
 
         Args:
             permission: e.g. ``"billing:manage"``.
+            session_only: refuse API keys (401): the kit's own changes need a session.
 
         Returns:
             The dependency (404 for a non-member, 403 for a member without it).
         """
+        current_org = self.session_org if session_only else self.current_org
 
-        def check(ctx: OrgContext) -> None:
+        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
             if not ctx.allows(permission):
                 raise OrgPermissionDenied()
-
-        return self._scoped(check)
-
-    def _scoped(self, check: Callable[[OrgContext], None]) -> OrgDependency:
-        """``current_org`` followed by ``check``, as one dependency.
-
-        Not ``Depends(current_org)`` nested in another dependency: each level of
-        dependencies costs FastAPI a resolution per request, and these routes are hot.
-        """
-        service, current_active_user = self.service, self.current_active_user
-
-        async def dependency(
-            request: Request,
-            _: None = Depends(_announce),
-            user: Any = Depends(current_active_user),
-        ) -> OrgContext:
-            org_id = _org_id(request)
-            fetched = prefetch.take(membership_suffix(org_id))
-            ctx = await service.context(org_id, user.id, prefetched=fetched)
-            check(ctx)
             return ctx
 
         return dependency
@@ -152,9 +180,11 @@ class OrgDependencies:
             The dependency (404 for a non-member, 403 for another role).
         """
         allowed = frozenset(roles)
+        current_org = self.current_org
 
-        def check(ctx: OrgContext) -> None:
+        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
             if ctx.role not in allowed:
                 raise OrgPermissionDenied()
+            return ctx
 
-        return self._scoped(check)
+        return dependency

@@ -79,9 +79,14 @@ def build_orgs_router(
             verified account (the kit's registration), or ``None``: no such route.
     """
     router = new_router(body_limits(kit.settings.http))
-    current_user = kit.current_active_user
-    current_org = deps.current_org
-    reader = deps.require_org_permission
+    # Reads accept API keys; every change needs a login session (an interactive user).
+    current_user = kit.current_session_user
+    reading_user = kit.current_active_user
+    current_org = deps.session_org
+    reading_org = deps.current_org
+
+    def reader(permission: str) -> Any:
+        return deps.require_org_permission(permission)
 
     def client(request: Request) -> Any:
         return kit.client_info(request)
@@ -150,7 +155,7 @@ def build_orgs_router(
     async def mine(
         limit: int = Query(20, ge=1, le=100),
         offset: int = Query(0, ge=0, le=MAX_ID),
-        user: Any = Depends(current_user),
+        user: Any = Depends(reading_user),
     ) -> Page[OrgRead]:
         rows, total = await service.mine(user.id, limit, offset)
         return Page(items=[_org(o, r) for o, r in rows], total=total, limit=limit, offset=offset)
@@ -163,7 +168,7 @@ def build_orgs_router(
         summary="Get an organization",
         description="404 `organization_not_found` unless the caller is a member.",
     )
-    async def get(org_id: Id, ctx: OrgContext = Depends(current_org)) -> OrgRead:
+    async def get(org_id: Id, ctx: OrgContext = Depends(reading_org)) -> OrgRead:
         return _org(await service.get(org_id), ctx.role)
 
     @router.patch(
@@ -193,7 +198,9 @@ def build_orgs_router(
         "cannot cancel.",
     )
     async def delete(
-        org_id: Id, request: Request, ctx: OrgContext = Depends(reader("org:delete"))
+        org_id: Id,
+        request: Request,
+        ctx: OrgContext = Depends(deps.require_org_permission("org:delete", session_only=True)),
     ) -> OrgDeleted:
         canceled = await service.delete(ctx, client(request))
         return OrgDeleted(id=org_id, subscription_canceled=canceled)

@@ -38,6 +38,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "billing:manage",
             "audit:read",
             "ai:read",
+            "api_keys:manage",
         }
     ),
     "admin": frozenset(
@@ -50,6 +51,7 @@ BUILTIN_ROLES: dict[str, frozenset[str]] = {
             "billing:manage",
             "audit:read",
             "ai:read",
+            "api_keys:manage",
         }
     ),
     "member": frozenset({"org:read", "members:read"}),

@@ -91,6 +91,15 @@ ACTIONS = (
 """The feature's audit actions; every event's ``detail`` carries ``organization_id``."""
 
 
+OrgDeleting = Callable[[AsyncSession, int], Awaitable[Callable[[], Awaitable[None]] | None]]
+"""A callback of an organization's deletion (see :attr:`OrgService.deleting`)."""
+
+
+def summary_key(org_id: int) -> str:
+    """The store key of an organization's cached name and slug (read alone: no tag)."""
+    return f"org:{org_id}:summary"
+
+
 def hash_token(token: str) -> str:
     """The stored form of an invitation token (SHA-256: the token is 256 random bits)."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -128,8 +137,11 @@ class OrgContext:
         name: its name.
         slug: its slug.
         user_id: the calling member.
-        role: the caller's role.
-        permissions: what that role allows.
+        role: the caller's role (``"api_key"`` for an organization API key).
+        permissions: what that role allows (an organization key: its scopes).
+        credential_scopes: what the caller's credential allows, when it is limited (a
+            personal API key's scopes; ``None`` for a login session).
+        api_key_id: the public id of the API key the caller used, if any.
     """
 
     organization_id: int
@@ -138,9 +150,14 @@ class OrgContext:
     user_id: int
     role: str
     permissions: frozenset[str]
+    credential_scopes: frozenset[str] | None = None
+    api_key_id: str | None = None
 
     def allows(self, permission: str) -> bool:
-        """Whether the caller's role has ``permission``."""
+        """Whether the caller's role has ``permission`` (and their credential grants it)."""
+        scopes = self.credential_scopes
+        if scopes is not None and "*" not in scopes and permission not in scopes:
+            return False
         return self.role == OWNER or permission in self.permissions
 
 
@@ -177,6 +194,10 @@ class OrgService:
         self.seat_limit: Callable[[int], Awaitable[int | None]] | None = None
         """How many seats an organization has (``None``: unlimited); set from billing (the
         plan's ``seats`` quota) when billing is on."""
+        self.deleting: list[OrgDeleting] = []
+        """Called in the transaction that deletes an organization (with the session and its
+        id), before its row goes; each may return what to run once it is committed (the
+        API keys feature drops the organization's keys and their cache entries)."""
         self.seats_changed: Callable[[int], Awaitable[None]] | None = None
         """Called with the organization's id after its seat count may have changed (the
         subscription quantity job, when ``sync_seat_quantity``)."""
@@ -281,6 +302,38 @@ class OrgService:
             raise OrgPermissionDenied()
         return ctx
 
+    async def summary(self, org_id: int) -> tuple[str, str]:
+        """The organization's name and slug (cached in the store).
+
+        Raises:
+            OrgNotFound: no such organization.
+        """
+        ttl = self.settings.membership_cache_seconds
+        raw = await self.store.get(summary_key(org_id)) if ttl else None
+        if raw is not None:
+            try:
+                name, slug = json.loads(raw)
+                return str(name), str(slug)
+            except ValueError:
+                pass
+        org = await self.get(org_id)
+        if ttl:
+            await self.store.put(
+                summary_key(org_id), json.dumps([org.name, org.slug]).encode(), ttl
+            )
+        return org.name, org.slug
+
+    async def key_context(
+        self, org_id: int, user_id: int, scopes: frozenset[str], key_id: str
+    ) -> OrgContext:
+        """The context of an organization API key: it acts for the organization.
+
+        Its role is ``"api_key"`` and its permissions are the key's scopes; ``user_id`` is
+        the key's creator (who may since have left).
+        """
+        name, slug = await self.summary(org_id)
+        return OrgContext(org_id, name, slug, user_id, "api_key", scopes, None, key_id)
+
     async def forget(self, org_id: int, *user_ids: int) -> None:
         """Drop cached memberships (one key per user: each lives in its user's slot)."""
         for user_id in user_ids:
@@ -349,6 +402,7 @@ class OrgService:
             org.name = name
             members = await self._member_ids(db, ctx.organization_id)
         await self.forget(ctx.organization_id, *members)
+        await self.store.delete(summary_key(ctx.organization_id))
         await self._record("org_renamed", ctx.organization_id, ctx.user_id, None, client, {})
         return org
 
@@ -379,8 +433,13 @@ class OrgService:
                     self.invitation.organization_id == ctx.organization_id
                 )
             )
+            after = [await callback(db, ctx.organization_id) for callback in self.deleting]
             await db.delete(org)
         await self.forget(ctx.organization_id, *members)
+        await self.store.delete(summary_key(ctx.organization_id))
+        for action in after:
+            if action is not None:
+                await action()
         detail: dict[str, Any] = {"subscription_canceled": bool(canceled)}
         if canceled:
             detail["subscriptions"] = canceled

@@ -84,6 +84,11 @@ class OrgsKit(FeatureHost, Protocol):
         """Dependency: the signed-in superuser (403 for anyone else)."""
         ...
 
+    @property
+    def dependencies(self) -> Any:
+        """The kit's :class:`~saaskit.auth.dependencies.AuthDependencies`."""
+        ...
+
 
 class OrgBillingOwners:
     """Billing's view of organizations: members with ``billing:manage`` manage it."""
@@ -177,7 +182,8 @@ class OrgsFeature(Feature[OrgService]):
         )
         self.mailer = host.mailer
         self.frontend_url = host.settings.email.frontend_url
-        self.dependencies = OrgDependencies(service, host.current_active_user)
+        deps = host.dependencies
+        self.dependencies = OrgDependencies(service, deps.active_principal, deps.session_principal)
         billing = host.features.built("billing")
         if billing is not None:
             billing.owners.register(ORG_KIND, OrgBillingOwners(service))

@@ -55,6 +55,12 @@ class UsersDependencies(Protocol[UserT_co]):
     @property
     def current_superuser(self) -> Callable[..., Awaitable[UserT_co]]: ...
 
+    @property
+    def current_session_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
+    @property
+    def session_superuser(self) -> Callable[..., Awaitable[UserT_co]]: ...
+
 
 class EmailChanges(Protocol[UserT_contra]):
     """Emails the confirmation link of an email change (``AccountRecovery``)."""
@@ -111,7 +117,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         return user  # validated once, by the response model
 
     async def update_me(
-        body: UserUpdate, request: Request, user: UserT = Depends(deps.current_active_user)
+        body: UserUpdate, request: Request, user: UserT = Depends(deps.current_session_user)
     ) -> Any:
         changes = body.model_dump(exclude_unset=True)
         updated = await kit.users.update(
@@ -196,7 +202,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         limit: int = Query(50, ge=1, le=200),
         offset: int = Query(0, ge=0, le=MAX_ID),
         email: str | None = Query(None, max_length=320, description="Part of the email."),
-        _: UserT = Depends(deps.current_superuser),
+        _: UserT = Depends(deps.session_superuser),
     ) -> Any:
         users, total = await kit.users.page(limit=limit, offset=offset, email=email)
         items = [read_schema.model_validate(u) for u in users]
@@ -210,7 +216,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         responses=error_responses(401, 403, 404),
     )
     async def get_user(
-        user_id: int = Path(ge=1, le=MAX_ID), _: UserT = Depends(deps.current_superuser)
+        user_id: int = Path(ge=1, le=MAX_ID), _: UserT = Depends(deps.session_superuser)
     ) -> Any:
         user = await kit.users.get(user_id, replica=True)
         if user is None:
@@ -228,7 +234,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         body: UserAdminUpdate,
         request: Request,
         user_id: int = Path(ge=1, le=MAX_ID),
-        admin: UserT = Depends(deps.current_superuser),
+        admin: UserT = Depends(deps.session_superuser),
     ) -> Any:
         changes = body.model_dump(exclude_unset=True)
         updated = await kit.users.update(
@@ -246,7 +252,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
     async def delete_user(
         request: Request,
         user_id: int = Path(ge=1, le=MAX_ID),
-        admin: UserT = Depends(deps.current_superuser),
+        admin: UserT = Depends(deps.session_superuser),
     ) -> None:
         await kit.users.delete(user_id, actor_id=admin.id, client=kit.client_info(request))
 

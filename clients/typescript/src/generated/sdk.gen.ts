@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAdminDeleteData, OrgsAdminDeleteErrors, OrgsAdminDeleteResponses, OrgsAdminGetData, OrgsAdminGetErrors, OrgsAdminGetResponses, OrgsAdminListData, OrgsAdminListErrors, OrgsAdminListResponses, OrgsAdminTransferData, OrgsAdminTransferErrors, OrgsAdminTransferResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
+import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateOrgData, ApiKeysCreateOrgErrors, ApiKeysCreateOrgResponses, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListOrgData, ApiKeysListOrgErrors, ApiKeysListOrgResponses, ApiKeysListResponses, ApiKeysRenameData, ApiKeysRenameErrors, ApiKeysRenameOrgData, ApiKeysRenameOrgErrors, ApiKeysRenameOrgResponses, ApiKeysRenameResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeOrgData, ApiKeysRevokeOrgErrors, ApiKeysRevokeOrgResponses, ApiKeysRevokeResponses, AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAdminDeleteData, OrgsAdminDeleteErrors, OrgsAdminDeleteResponses, OrgsAdminGetData, OrgsAdminGetErrors, OrgsAdminGetResponses, OrgsAdminListData, OrgsAdminListErrors, OrgsAdminListResponses, OrgsAdminTransferData, OrgsAdminTransferErrors, OrgsAdminTransferResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -29,7 +29,7 @@ export const demoIndex = <ThrowOnError extends boolean = false>(options?: Option
  * By id; `q` matches part of the name or the slug (case-insensitively).
  */
 export const orgsAdminList = <ThrowOnError extends boolean = false>(options?: Options<OrgsAdminListData, ThrowOnError>) => (options?.client ?? client).get<OrgsAdminListResponses, OrgsAdminListErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/admin/orgs',
     ...options
 });
@@ -40,7 +40,7 @@ export const orgsAdminList = <ThrowOnError extends boolean = false>(options?: Op
  * As its owner would (`DELETE /orgs/{id}`): its subscription is canceled in Stripe at once, then it is deleted; audited with the superuser as the actor. 404 `organization_not_found`; 503 `billing_unavailable` (nothing deleted; call again), 502 `billing_rejected`; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
  */
 export const orgsAdminDelete = <ThrowOnError extends boolean = false>(options: Options<OrgsAdminDeleteData, ThrowOnError>) => (options.client ?? client).delete<OrgsAdminDeleteResponses, OrgsAdminDeleteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/admin/orgs/{org_id}',
     ...options
 });
@@ -51,7 +51,7 @@ export const orgsAdminDelete = <ThrowOnError extends boolean = false>(options: O
  * `limit` / `offset` page the members. 404 `organization_not_found`.
  */
 export const orgsAdminGet = <ThrowOnError extends boolean = false>(options: Options<OrgsAdminGetData, ThrowOnError>) => (options.client ?? client).get<OrgsAdminGetResponses, OrgsAdminGetErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/admin/orgs/{org_id}',
     ...options
 });
@@ -62,8 +62,110 @@ export const orgsAdminGet = <ThrowOnError extends boolean = false>(options: Opti
  * The member `user_id` becomes owner and every other owner admin. 404 `organization_not_found`, or `organization_member_not_found` for a user who is not a member.
  */
 export const orgsAdminTransfer = <ThrowOnError extends boolean = false>(options: Options<OrgsAdminTransferData, ThrowOnError>) => (options.client ?? client).post<OrgsAdminTransferResponses, OrgsAdminTransferErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/admin/orgs/{org_id}/transfer',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List my API keys
+ *
+ * Live personal keys (never their secrets). `last_used_at` is written in batches: it may lag by `SAASKIT_API_KEYS__LAST_USED_FLUSH_SECONDS`.
+ */
+export const apiKeysList = <ThrowOnError extends boolean = false>(options?: Options<ApiKeysListData, ThrowOnError>) => (options?.client ?? client).get<ApiKeysListResponses, ApiKeysListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys',
+    ...options
+});
+
+/**
+ * Create a personal API key
+ *
+ * The key is in the answer's `key`, shown this once. Needs a login session with a recent password proof (403 `reauthentication_required`). 422 `api_key_scope_invalid` for a scope the app does not declare; 409 `api_key_limit` past the number of live keys allowed.
+ */
+export const apiKeysCreate = <ThrowOnError extends boolean = false>(options: Options<ApiKeysCreateData, ThrowOnError>) => (options.client ?? client).post<ApiKeysCreateResponses, ApiKeysCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List an organization's API keys
+ *
+ * Permission `api_keys:manage`.
+ */
+export const apiKeysListOrg = <ThrowOnError extends boolean = false>(options: Options<ApiKeysListOrgData, ThrowOnError>) => (options.client ?? client).get<ApiKeysListOrgResponses, ApiKeysListOrgErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys/orgs/{org_id}',
+    ...options
+});
+
+/**
+ * Create an organization API key
+ *
+ * Permission `api_keys:manage`. The key acts for the organization and keeps working when its creator leaves; its scopes (declared scopes or organization permissions) never exceed the creator's (422 `api_key_scope_invalid`). Needs a recent password proof.
+ */
+export const apiKeysCreateOrg = <ThrowOnError extends boolean = false>(options: Options<ApiKeysCreateOrgData, ThrowOnError>) => (options.client ?? client).post<ApiKeysCreateOrgResponses, ApiKeysCreateOrgErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys/orgs/{org_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke an organization API key
+ *
+ * Permission `api_keys:manage`. Refused from the next request on.
+ */
+export const apiKeysRevokeOrg = <ThrowOnError extends boolean = false>(options: Options<ApiKeysRevokeOrgData, ThrowOnError>) => (options.client ?? client).delete<ApiKeysRevokeOrgResponses, ApiKeysRevokeOrgErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys/orgs/{org_id}/{key_id}',
+    ...options
+});
+
+/**
+ * Rename an organization API key
+ *
+ * Permission `api_keys:manage`.
+ */
+export const apiKeysRenameOrg = <ThrowOnError extends boolean = false>(options: Options<ApiKeysRenameOrgData, ThrowOnError>) => (options.client ?? client).patch<ApiKeysRenameOrgResponses, ApiKeysRenameOrgErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys/orgs/{org_id}/{key_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke a personal API key
+ *
+ * For good: the key is refused from the next request on, everywhere.
+ */
+export const apiKeysRevoke = <ThrowOnError extends boolean = false>(options: Options<ApiKeysRevokeData, ThrowOnError>) => (options.client ?? client).delete<ApiKeysRevokeResponses, ApiKeysRevokeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys/{key_id}',
+    ...options
+});
+
+/**
+ * Rename a personal API key
+ */
+export const apiKeysRename = <ThrowOnError extends boolean = false>(options: Options<ApiKeysRenameData, ThrowOnError>) => (options.client ?? client).patch<ApiKeysRenameResponses, ApiKeysRenameErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/api-keys/{key_id}',
     ...options,
     headers: {
         'Content-Type': 'application/json',
@@ -75,7 +177,7 @@ export const orgsAdminTransfer = <ThrowOnError extends boolean = false>(options:
  * Audit:List
  */
 export const auditList = <ThrowOnError extends boolean = false>(options?: Options<AuditListData, ThrowOnError>) => (options?.client ?? client).get<AuditListResponses, AuditListErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/audit',
     ...options
 });
@@ -124,7 +226,7 @@ export const authLogin = <ThrowOnError extends boolean = false>(options: Options
  * Auth:Logout
  */
 export const authLogout = <ThrowOnError extends boolean = false>(options?: Options<AuthLogoutData, ThrowOnError>) => (options?.client ?? client).post<AuthLogoutResponses, AuthLogoutErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/auth/logout',
     ...options
 });
@@ -133,7 +235,7 @@ export const authLogout = <ThrowOnError extends boolean = false>(options?: Optio
  * Auth:Logout All
  */
 export const authLogoutAll = <ThrowOnError extends boolean = false>(options?: Options<AuthLogoutAllData, ThrowOnError>) => (options?.client ?? client).post<AuthLogoutAllResponses, AuthLogoutAllErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/auth/logout-all',
     ...options
 });
@@ -147,7 +249,7 @@ export const authLogoutAll = <ThrowOnError extends boolean = false>(options?: Op
  * for the next few minutes.
  */
 export const authReauthenticate = <ThrowOnError extends boolean = false>(options: Options<AuthReauthenticateData, ThrowOnError>) => (options.client ?? client).post<AuthReauthenticateResponses, AuthReauthenticateErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/auth/reauthenticate',
     ...options,
     headers: {
@@ -227,7 +329,7 @@ export const authRevoke = <ThrowOnError extends boolean = false>(options: Option
  * Auth:Sessions
  */
 export const authSessions = <ThrowOnError extends boolean = false>(options?: Options<AuthSessionsData, ThrowOnError>) => (options?.client ?? client).get<AuthSessionsResponses, AuthSessionsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/auth/sessions',
     ...options
 });
@@ -236,7 +338,7 @@ export const authSessions = <ThrowOnError extends boolean = false>(options?: Opt
  * Auth:Delete Session
  */
 export const authDeleteSession = <ThrowOnError extends boolean = false>(options: Options<AuthDeleteSessionData, ThrowOnError>) => (options.client ?? client).delete<AuthDeleteSessionResponses, AuthDeleteSessionErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/auth/sessions/{session_id}',
     ...options
 });
@@ -277,7 +379,7 @@ export const authVerifyEmail = <ThrowOnError extends boolean = false>(options: O
  * List my organizations
  */
 export const orgsListMine = <ThrowOnError extends boolean = false>(options?: Options<OrgsListMineData, ThrowOnError>) => (options?.client ?? client).get<OrgsListMineResponses, OrgsListMineErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs',
     ...options
 });
@@ -288,7 +390,7 @@ export const orgsListMine = <ThrowOnError extends boolean = false>(options?: Opt
  * The caller becomes its owner. 409 `organization_slug_taken`.
  */
 export const orgsCreate = <ThrowOnError extends boolean = false>(options: Options<OrgsCreateData, ThrowOnError>) => (options.client ?? client).post<OrgsCreateResponses, OrgsCreateErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs',
     ...options,
     headers: {
@@ -303,7 +405,7 @@ export const orgsCreate = <ThrowOnError extends boolean = false>(options: Option
  * Join the organization with the invitation's token. The signed-in user's email must be verified and be the invited one (case-insensitively). 404 `invitation_invalid` for an unknown, expired, used or revoked token; 402 `organization_seat_limit` when every seat is taken; 403 `invitation_email_mismatch`; 409 `organization_already_member`.
  */
 export const orgsAcceptInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsAcceptInvitationData, ThrowOnError>) => (options.client ?? client).post<OrgsAcceptInvitationResponses, OrgsAcceptInvitationErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/invitations/accept',
     ...options,
     headers: {
@@ -332,7 +434,7 @@ export const orgsRegisterWithInvitation = <ThrowOnError extends boolean = false>
  * Permission `org:delete` (owners). Cancels the organization's subscription in Stripe at once, then deletes it; `subscription_canceled` says whether one was billing. 503 `billing_unavailable` when Stripe cannot be reached (nothing is deleted; call again), 502 `billing_rejected` when Stripe refuses; 409 `organization_has_subscription` with a payment gateway that cannot cancel.
  */
 export const orgsDelete = <ThrowOnError extends boolean = false>(options: Options<OrgsDeleteData, ThrowOnError>) => (options.client ?? client).delete<OrgsDeleteResponses, OrgsDeleteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}',
     ...options
 });
@@ -343,7 +445,7 @@ export const orgsDelete = <ThrowOnError extends boolean = false>(options: Option
  * 404 `organization_not_found` unless the caller is a member.
  */
 export const orgsGet = <ThrowOnError extends boolean = false>(options: Options<OrgsGetData, ThrowOnError>) => (options.client ?? client).get<OrgsGetResponses, OrgsGetErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}',
     ...options
 });
@@ -354,7 +456,7 @@ export const orgsGet = <ThrowOnError extends boolean = false>(options: Options<O
  * Permission `org:update`.
  */
 export const orgsRename = <ThrowOnError extends boolean = false>(options: Options<OrgsRenameData, ThrowOnError>) => (options.client ?? client).patch<OrgsRenameResponses, OrgsRenameErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}',
     ...options,
     headers: {
@@ -369,7 +471,7 @@ export const orgsRename = <ThrowOnError extends boolean = false>(options: Option
  * Permission `audit:read`. Newest first.
  */
 export const orgsAudit = <ThrowOnError extends boolean = false>(options: Options<OrgsAuditData, ThrowOnError>) => (options.client ?? client).get<OrgsAuditResponses, OrgsAuditErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/audit',
     ...options
 });
@@ -380,7 +482,7 @@ export const orgsAudit = <ThrowOnError extends boolean = false>(options: Options
  * Permission `members:invite`.
  */
 export const orgsInvitations = <ThrowOnError extends boolean = false>(options: Options<OrgsInvitationsData, ThrowOnError>) => (options.client ?? client).get<OrgsInvitationsResponses, OrgsInvitationsErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/invitations',
     ...options
 });
@@ -391,7 +493,7 @@ export const orgsInvitations = <ThrowOnError extends boolean = false>(options: O
  * Permission `members:invite`, for a role within the caller's. The email is sent in the background. Rate limited per organization and per inviter (429). 409 `organization_already_member`; 402 `organization_seat_limit` when every seat of the plan is taken.
  */
 export const orgsInvite = <ThrowOnError extends boolean = false>(options: Options<OrgsInviteData, ThrowOnError>) => (options.client ?? client).post<OrgsInviteResponses, OrgsInviteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/invitations',
     ...options,
     headers: {
@@ -404,7 +506,7 @@ export const orgsInvite = <ThrowOnError extends boolean = false>(options: Option
  * Revoke an invitation
  */
 export const orgsRevokeInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsRevokeInvitationData, ThrowOnError>) => (options.client ?? client).delete<OrgsRevokeInvitationResponses, OrgsRevokeInvitationErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/invitations/{invitation_id}',
     ...options
 });
@@ -415,7 +517,7 @@ export const orgsRevokeInvitation = <ThrowOnError extends boolean = false>(optio
  * A new link (the old one stops working) and a new expiry.
  */
 export const orgsResendInvitation = <ThrowOnError extends boolean = false>(options: Options<OrgsResendInvitationData, ThrowOnError>) => (options.client ?? client).post<OrgsResendInvitationResponses, OrgsResendInvitationErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/invitations/{invitation_id}/resend',
     ...options
 });
@@ -426,7 +528,7 @@ export const orgsResendInvitation = <ThrowOnError extends boolean = false>(optio
  * 409 `organization_last_owner` for the last owner.
  */
 export const orgsLeave = <ThrowOnError extends boolean = false>(options: Options<OrgsLeaveData, ThrowOnError>) => (options.client ?? client).post<OrgsLeaveResponses, OrgsLeaveErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/leave',
     ...options
 });
@@ -437,7 +539,7 @@ export const orgsLeave = <ThrowOnError extends boolean = false>(options: Options
  * Permission `members:read`.
  */
 export const orgsMembers = <ThrowOnError extends boolean = false>(options: Options<OrgsMembersData, ThrowOnError>) => (options.client ?? client).get<OrgsMembersResponses, OrgsMembersErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/members',
     ...options
 });
@@ -448,7 +550,7 @@ export const orgsMembers = <ThrowOnError extends boolean = false>(options: Optio
  * Permission `members:manage`, for a member whose role is within the caller's. Takes effect on the member's next request. 409 `organization_last_owner`.
  */
 export const orgsRemoveMember = <ThrowOnError extends boolean = false>(options: Options<OrgsRemoveMemberData, ThrowOnError>) => (options.client ?? client).delete<OrgsRemoveMemberResponses, OrgsRemoveMemberErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/members/{user_id}',
     ...options
 });
@@ -459,7 +561,7 @@ export const orgsRemoveMember = <ThrowOnError extends boolean = false>(options: 
  * Permission `members:manage`; nobody grants or changes a role beyond their own (only owners make owners). 409 `organization_last_owner` when the last owner would be demoted; 422 `organization_unknown_role`.
  */
 export const orgsChangeRole = <ThrowOnError extends boolean = false>(options: Options<OrgsChangeRoleData, ThrowOnError>) => (options.client ?? client).patch<OrgsChangeRoleResponses, OrgsChangeRoleErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/members/{user_id}',
     ...options,
     headers: {
@@ -474,7 +576,7 @@ export const orgsChangeRole = <ThrowOnError extends boolean = false>(options: Op
  * An owner makes a member owner and becomes admin. 404 `organization_member_not_found` for a user who is not a member.
  */
 export const orgsTransfer = <ThrowOnError extends boolean = false>(options: Options<OrgsTransferData, ThrowOnError>) => (options.client ?? client).post<OrgsTransferResponses, OrgsTransferErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/transfer',
     ...options,
     headers: {
@@ -487,7 +589,7 @@ export const orgsTransfer = <ThrowOnError extends boolean = false>(options: Opti
  * Users:List
  */
 export const usersList = <ThrowOnError extends boolean = false>(options?: Options<UsersListData, ThrowOnError>) => (options?.client ?? client).get<UsersListResponses, UsersListErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users',
     ...options
 });
@@ -498,7 +600,7 @@ export const usersList = <ThrowOnError extends boolean = false>(options?: Option
  * Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
  */
 export const usersDeleteMe = <ThrowOnError extends boolean = false>(options?: Options<UsersDeleteMeData, ThrowOnError>) => (options?.client ?? client).delete<UsersDeleteMeResponses, UsersDeleteMeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/me',
     ...options
 });
@@ -507,7 +609,7 @@ export const usersDeleteMe = <ThrowOnError extends boolean = false>(options?: Op
  * Users:Me
  */
 export const usersMe = <ThrowOnError extends boolean = false>(options?: Options<UsersMeData, ThrowOnError>) => (options?.client ?? client).get<UsersMeResponses, UsersMeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/me',
     ...options
 });
@@ -516,7 +618,7 @@ export const usersMe = <ThrowOnError extends boolean = false>(options?: Options<
  * Users:Update Me
  */
 export const usersUpdateMe = <ThrowOnError extends boolean = false>(options: Options<UsersUpdateMeData, ThrowOnError>) => (options.client ?? client).patch<UsersUpdateMeResponses, UsersUpdateMeErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/me',
     ...options,
     headers: {
@@ -537,7 +639,7 @@ export const usersUpdateMe = <ThrowOnError extends boolean = false>(options: Opt
  * ``reauthentication_required`` otherwise).
  */
 export const usersChangeEmail = <ThrowOnError extends boolean = false>(options: Options<UsersChangeEmailData, ThrowOnError>) => (options.client ?? client).post<UsersChangeEmailResponses, UsersChangeEmailErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/me/email',
     ...options,
     headers: {
@@ -550,7 +652,7 @@ export const usersChangeEmail = <ThrowOnError extends boolean = false>(options: 
  * Users:Change Password
  */
 export const usersChangePassword = <ThrowOnError extends boolean = false>(options: Options<UsersChangePasswordData, ThrowOnError>) => (options.client ?? client).post<UsersChangePasswordResponses, UsersChangePasswordErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/me/password',
     ...options,
     headers: {
@@ -563,7 +665,7 @@ export const usersChangePassword = <ThrowOnError extends boolean = false>(option
  * Users:Delete
  */
 export const usersDelete = <ThrowOnError extends boolean = false>(options: Options<UsersDeleteData, ThrowOnError>) => (options.client ?? client).delete<UsersDeleteResponses, UsersDeleteErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/{user_id}',
     ...options
 });
@@ -572,7 +674,7 @@ export const usersDelete = <ThrowOnError extends boolean = false>(options: Optio
  * Users:Get
  */
 export const usersGet = <ThrowOnError extends boolean = false>(options: Options<UsersGetData, ThrowOnError>) => (options.client ?? client).get<UsersGetResponses, UsersGetErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/{user_id}',
     ...options
 });
@@ -581,7 +683,7 @@ export const usersGet = <ThrowOnError extends boolean = false>(options: Options<
  * Users:Update
  */
 export const usersUpdate = <ThrowOnError extends boolean = false>(options: Options<UsersUpdateData, ThrowOnError>) => (options.client ?? client).patch<UsersUpdateResponses, UsersUpdateErrors, ThrowOnError>({
-    security: [{ scheme: 'bearer', type: 'http' }],
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/users/{user_id}',
     ...options,
     headers: {

@@ -84,6 +84,152 @@ export type AdminOrgRead = {
 };
 
 /**
+ * ApiKeyCreate
+ *
+ * A new key: its name, scopes and optional expiry.
+ */
+export type ApiKeyCreate = {
+    /**
+     * Expires At
+     *
+     * When the key stops working.
+     */
+    expires_at?: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Scopes
+     *
+     * Scopes (declared by the app, or organization permissions for an organization key).
+     */
+    scopes?: Array<string>;
+};
+
+/**
+ * ApiKeyCreated
+ *
+ * The key just made, with its secret: shown this once, never again.
+ */
+export type ApiKeyCreated = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Created By
+     */
+    created_by: number;
+    /**
+     * Expires At
+     */
+    expires_at: string | null;
+    /**
+     * Id
+     *
+     * The key's public identifier.
+     */
+    id: string;
+    /**
+     * Key
+     *
+     * The secret key. Store it now: it is not shown again.
+     */
+    key: string;
+    /**
+     * Last Used At
+     *
+     * Approximate: written in batches (see `last_used_flush_seconds`).
+     */
+    last_used_at: string | null;
+    /**
+     * Last Used Ip
+     */
+    last_used_ip: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Organization Id
+     */
+    organization_id: number | null;
+    /**
+     * Revoked At
+     */
+    revoked_at: string | null;
+    /**
+     * Scopes
+     */
+    scopes: Array<string>;
+};
+
+/**
+ * ApiKeyRead
+ *
+ * A key as its owner sees it (never its secret).
+ */
+export type ApiKeyRead = {
+    /**
+     * Created At
+     */
+    created_at: string;
+    /**
+     * Created By
+     */
+    created_by: number;
+    /**
+     * Expires At
+     */
+    expires_at: string | null;
+    /**
+     * Id
+     *
+     * The key's public identifier.
+     */
+    id: string;
+    /**
+     * Last Used At
+     *
+     * Approximate: written in batches (see `last_used_flush_seconds`).
+     */
+    last_used_at: string | null;
+    /**
+     * Last Used Ip
+     */
+    last_used_ip: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Organization Id
+     */
+    organization_id: number | null;
+    /**
+     * Revoked At
+     */
+    revoked_at: string | null;
+    /**
+     * Scopes
+     */
+    scopes: Array<string>;
+};
+
+/**
+ * ApiKeyRename
+ *
+ * A key's new name.
+ */
+export type ApiKeyRename = {
+    /**
+     * Name
+     */
+    name: string;
+};
+
+/**
  * AuditEventRead
  *
  * One audit event as ``GET /audit`` shows it.
@@ -1105,6 +1251,368 @@ export type OrgsAdminTransferResponses = {
 };
 
 export type OrgsAdminTransferResponse = OrgsAdminTransferResponses[keyof OrgsAdminTransferResponses];
+
+export type ApiKeysListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/api-keys';
+};
+
+export type ApiKeysListErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+};
+
+export type ApiKeysListError = ApiKeysListErrors[keyof ApiKeysListErrors];
+
+export type ApiKeysListResponses = {
+    /**
+     * Response Api Keys List
+     *
+     * Successful Response
+     */
+    200: Array<ApiKeyRead>;
+};
+
+export type ApiKeysListResponse = ApiKeysListResponses[keyof ApiKeysListResponses];
+
+export type ApiKeysCreateData = {
+    body: ApiKeyCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/api-keys';
+};
+
+export type ApiKeysCreateErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysCreateError = ApiKeysCreateErrors[keyof ApiKeysCreateErrors];
+
+export type ApiKeysCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: ApiKeyCreated;
+};
+
+export type ApiKeysCreateResponse = ApiKeysCreateResponses[keyof ApiKeysCreateResponses];
+
+export type ApiKeysListOrgData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/api-keys/orgs/{org_id}';
+};
+
+export type ApiKeysListOrgErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysListOrgError = ApiKeysListOrgErrors[keyof ApiKeysListOrgErrors];
+
+export type ApiKeysListOrgResponses = {
+    /**
+     * Response Api Keys List Org
+     *
+     * Successful Response
+     */
+    200: Array<ApiKeyRead>;
+};
+
+export type ApiKeysListOrgResponse = ApiKeysListOrgResponses[keyof ApiKeysListOrgResponses];
+
+export type ApiKeysCreateOrgData = {
+    body: ApiKeyCreate;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/api-keys/orgs/{org_id}';
+};
+
+export type ApiKeysCreateOrgErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysCreateOrgError = ApiKeysCreateOrgErrors[keyof ApiKeysCreateOrgErrors];
+
+export type ApiKeysCreateOrgResponses = {
+    /**
+     * Successful Response
+     */
+    201: ApiKeyCreated;
+};
+
+export type ApiKeysCreateOrgResponse = ApiKeysCreateOrgResponses[keyof ApiKeysCreateOrgResponses];
+
+export type ApiKeysRevokeOrgData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+        /**
+         * Key Id
+         *
+         * The key's public id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/api-keys/orgs/{org_id}/{key_id}';
+};
+
+export type ApiKeysRevokeOrgErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysRevokeOrgError = ApiKeysRevokeOrgErrors[keyof ApiKeysRevokeOrgErrors];
+
+export type ApiKeysRevokeOrgResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ApiKeysRevokeOrgResponse = ApiKeysRevokeOrgResponses[keyof ApiKeysRevokeOrgResponses];
+
+export type ApiKeysRenameOrgData = {
+    body: ApiKeyRename;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+        /**
+         * Key Id
+         *
+         * The key's public id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/api-keys/orgs/{org_id}/{key_id}';
+};
+
+export type ApiKeysRenameOrgErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysRenameOrgError = ApiKeysRenameOrgErrors[keyof ApiKeysRenameOrgErrors];
+
+export type ApiKeysRenameOrgResponses = {
+    /**
+     * Successful Response
+     */
+    200: ApiKeyRead;
+};
+
+export type ApiKeysRenameOrgResponse = ApiKeysRenameOrgResponses[keyof ApiKeysRenameOrgResponses];
+
+export type ApiKeysRevokeData = {
+    body?: never;
+    path: {
+        /**
+         * Key Id
+         *
+         * The key's public id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/api-keys/{key_id}';
+};
+
+export type ApiKeysRevokeErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysRevokeError = ApiKeysRevokeErrors[keyof ApiKeysRevokeErrors];
+
+export type ApiKeysRevokeResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ApiKeysRevokeResponse = ApiKeysRevokeResponses[keyof ApiKeysRevokeResponses];
+
+export type ApiKeysRenameData = {
+    body: ApiKeyRename;
+    path: {
+        /**
+         * Key Id
+         *
+         * The key's public id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/api-keys/{key_id}';
+};
+
+export type ApiKeysRenameErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ApiKeysRenameError = ApiKeysRenameErrors[keyof ApiKeysRenameErrors];
+
+export type ApiKeysRenameResponses = {
+    /**
+     * Successful Response
+     */
+    200: ApiKeyRead;
+};
+
+export type ApiKeysRenameResponse = ApiKeysRenameResponses[keyof ApiKeysRenameResponses];
 
 export type AuditListData = {
     body?: never;

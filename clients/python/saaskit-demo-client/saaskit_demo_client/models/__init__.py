@@ -3,6 +3,10 @@
 from .accepted import Accepted
 from .admin_org_detail import AdminOrgDetail
 from .admin_org_read import AdminOrgRead
+from .api_key_create import ApiKeyCreate
+from .api_key_created import ApiKeyCreated
+from .api_key_read import ApiKeyRead
+from .api_key_rename import ApiKeyRename
 from .audit_event_read import AuditEventRead
 from .audit_event_read_detail_type_0 import AuditEventReadDetailType0
 from .auth_login_data_body import AuthLoginDataBody
@@ -57,6 +61,10 @@ __all__ = (
     "Accepted",
     "AdminOrgDetail",
     "AdminOrgRead",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "ApiKeyRead",
+    "ApiKeyRename",
     "AuditEventRead",
     "AuditEventReadDetailType0",
     "AuthLoginDataBody",
