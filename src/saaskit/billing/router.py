@@ -236,7 +236,7 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
         responses=error_responses(401, 404, 422, 502, 503),
     )
     async def invoices(
-        owner: Owner = Depends(billing_owner),
+        owner: Owner = Depends(reading_owner),
         limit: int = Query(10, ge=1, le=100, description="Invoices per page."),
         starting_after: str | None = Query(
             None,
