@@ -71,7 +71,7 @@ def test_the_tutorial_steps_pass_in_a_new_project(project: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout
+    assert "8 passed" in result.stdout
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")

@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 from saaskit import SaaSKit, SaaSKitSettings
 from saaskit.billing.plans import UserPlan
+from saaskit.orgs.service import OrgContext
 
 from app.models import User, saaskit_models
 from app.schemas import UserCreate, UserRead, UserUpdate
@@ -25,12 +26,27 @@ app = FastAPI(title="acme", lifespan=kit.lifespan)
 kit.install(app)  # saaskit's routers under /api/v1, /health, error handlers, middleware
 
 CurrentUser = Annotated[User, Depends(kit.current_active_user)]
+# The caller's organization (from the path's org_id) and their role in it.
+CurrentOrg = Annotated[OrgContext, Depends(kit.current_org)]
+OrgAdmin = Annotated[OrgContext, Depends(kit.require_org_permission("members:manage"))]
 
 
 @app.get("/api/v1/hello", tags=["acme"])
 async def hello(user: CurrentUser) -> dict[str, str | None]:
     """Any active, logged-in user (401 without a valid access token)."""
     return {"message": f"Hello, {user.email}!", "company": user.company}
+
+
+@app.get("/api/v1/orgs/{org_id}/dashboard", tags=["acme"])
+async def org_dashboard(org: CurrentOrg) -> dict[str, str]:
+    """Members of the organization (404 for anyone else, as for one that does not exist)."""
+    return {"organization": org.name, "role": org.role}
+
+
+@app.get("/api/v1/orgs/{org_id}/team-settings", tags=["acme"])
+async def org_team_settings(org: OrgAdmin) -> dict[str, str]:
+    """Members whose role has `members:manage` (owners, admins); 403 for a plain member."""
+    return {"organization": org.slug, "managed_by": org.role}
 
 
 @app.get("/api/v1/reports", tags=["acme"])
