@@ -43,17 +43,21 @@ class SecretRegistry:
     def add(self, kind: str, value: object) -> None:
         if not isinstance(value, str) or len(value) < MIN_LENGTH:
             return
-        if kind == "password" and EMAIL_SHAPE.fullmatch(value):
-            # The API fuzzer sends one generated value as both the email and the password
-            # of a request; the address then rightly appears in the email log line.
-            return
         self.secrets.setdefault(value, kind)
 
     def leaks(self, lines: Iterator[str]) -> list[str]:
         """What each line gives away: ``kind in logger: line start``."""
         found = []
         for line in lines:
-            hits = [kind for secret, kind in self.secrets.items() if secret in line]
+            # Email addresses are logged on purpose (the email log); the API fuzzer builds
+            # them from the same generated strings as passwords, so passwords are looked
+            # for in the rest of the line.
+            without_addresses = EMAIL_SHAPE.sub("", line)
+            hits = [
+                kind
+                for secret, kind in self.secrets.items()
+                if secret in (without_addresses if kind == "password" else line)
+            ]
             if HASH_SHAPES.search(line):
                 hits.append("password hash (by its shape)")
             if hits:
