@@ -530,8 +530,9 @@ class DeletionService:
             for event_id, detail in (
                 await db.execute(select(model.id, model.detail).where(mine, model.detail.is_not(None)))
             ).all():
-                emails |= {str(detail[k]).casefold() for k in EMAIL_KEYS if detail.get(k)}
-                await _scrub(db, model, event_id, detail, None)
+                if isinstance(detail, dict):  # JSON null is not SQL NULL
+                    emails |= {str(detail[k]).casefold() for k in EMAIL_KEYS if detail.get(k)}
+                    await _scrub(db, model, event_id, detail, None)
             # Failed logins name the address typed, not a user id: scanned, page by page.
             last = 0
             while emails:
@@ -587,9 +588,10 @@ async def _scrub(
         and (emails is None or detail[key].casefold() in emails)
     }
     if changed:
-        await db.execute(
-            update(model).where(model.id == event_id).values(detail={**detail, **changed})
-        )
+        values: dict[str, Any] = {"detail": {**detail, **changed}}
+        if emails is not None:  # a failed login with their address: from their device
+            values.update(ip=None, user_agent=None)
+        await db.execute(update(model).where(model.id == event_id).values(**values))
 
 
 def _eraser_step(eraser: DataEraser) -> Step:
