@@ -100,7 +100,9 @@ async def test_erasure_after_the_grace_period(world: World) -> None:
     bob = await signed_up(client, "bob@example.com")
     alice_id = await _user_id(world, "alice@example.com")
     # A failed login names the address; a superuser's action on Alice keeps its actor.
-    await client.post("/api/v1/auth/login", json={"email": "alice@example.com", "password": "x" * 9})
+    await client.post(
+        "/api/v1/auth/login", json={"email": "alice@example.com", "password": "x" * 9}
+    )
     assert (await client.post(f"{PRIVACY}/exports", headers=headers)).status_code == 202
     await world.drain()
     assert list(world.storage.rglob("*.zip"))
@@ -128,7 +130,8 @@ async def test_erasure_after_the_grace_period(world: World) -> None:
         assert alice_id not in (event.actor_id, event.target_id)
         assert "alice@example.com" not in str(event.detail)
         if event.actor_id is None:  # Alice's own (or anonymous) requests: no address left
-            assert event.ip is None and event.user_agent is None
+            assert event.ip is None
+            assert event.user_agent is None
     actions = [e.action for e in events]
     assert actions.count("register") == 2  # Alice's stays, without her
     assert "account_erased" in actions
@@ -137,7 +140,8 @@ async def test_erasure_after_the_grace_period(world: World) -> None:
         for e in events
     )
     bob_events = [e for e in events if e.actor_id is not None]
-    assert bob_events and all(e.actor_id != alice_id for e in bob_events)
+    assert bob_events
+    assert all(e.actor_id != alice_id for e in bob_events)
 
     (row,) = await world.privacy.deletions.page(status="erased")
     assert row.email is None

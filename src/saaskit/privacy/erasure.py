@@ -33,6 +33,7 @@ next sweep resumes at the failed step, so every run ends in the same state. Step
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -255,7 +256,9 @@ class DeletionService:
         """
         table = self.table
         async with self.session_factory() as db:
-            row = await db.scalar(select(table).where(table.restore_token_hash == hash_token(token)))
+            row = await db.scalar(
+                select(table).where(table.restore_token_hash == hash_token(token))
+            )
         if row is None or row.status == RESTORED:
             raise RestoreTokenInvalid()
         return await self._restore(row, actor_id=row.user_id, client=client)
@@ -370,7 +373,9 @@ class DeletionService:
             try:
                 user_id = await self.erase(deletion_id)
             except Exception:
-                logger.exception("erasing account (deletion %s) failed; resumed next sweep", deletion_id)
+                logger.exception(
+                    "erasing account (deletion %s) failed; resumed next sweep", deletion_id
+                )
                 failed.append(deletion_id)
             else:
                 if user_id is not None:
@@ -517,10 +522,8 @@ class DeletionService:
         await self.forget_exports(context.user_id)
 
     async def _user(self, context: ErasureContext) -> None:
-        try:
+        with contextlib.suppress(UserNotFound):  # an earlier run's, not recorded
             await self.users.delete(context.user_id)
-        except UserNotFound:
-            pass  # deleted by an earlier run whose progress was not recorded
 
     async def _audit(self, context: ErasureContext) -> None:
         model, user_id = self.audit_model, context.user_id
@@ -528,7 +531,9 @@ class DeletionService:
         async with self.session_factory() as db, db.begin():
             mine = or_(model.actor_id == user_id, model.target_id == user_id)
             for event_id, detail in (
-                await db.execute(select(model.id, model.detail).where(mine, model.detail.is_not(None)))
+                await db.execute(
+                    select(model.id, model.detail).where(mine, model.detail.is_not(None))
+                )
             ).all():
                 if isinstance(detail, dict):  # JSON null is not SQL NULL
                     emails |= {str(detail[k]).casefold() for k in EMAIL_KEYS if detail.get(k)}
@@ -565,9 +570,7 @@ class DeletionService:
                 .values(ip=None, user_agent=None)
             )
             await db.execute(update(model).where(model.actor_id == user_id).values(actor_id=None))
-            await db.execute(
-                update(model).where(model.target_id == user_id).values(target_id=None)
-            )
+            await db.execute(update(model).where(model.target_id == user_id).values(target_id=None))
 
 
 async def _scrub(

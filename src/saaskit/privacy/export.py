@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import secrets
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -259,7 +261,9 @@ class ExportService:
                 transient = isinstance(error, TransientError | OSError) or _retryable(error)
                 if transient and attempts < MAX_ATTEMPTS:
                     await self._finish(task.export_id, PENDING)
-                    raise TransientError(f"export {task.export_id}: {type(error).__name__}") from error
+                    raise TransientError(
+                        f"export {task.export_id}: {type(error).__name__}"
+                    ) from error
                 logger.exception("export %s failed", task.export_id)
                 await self._finish(task.export_id, FAILED)
                 return
@@ -288,7 +292,7 @@ class ExportService:
         except BaseException:
             archive.abort()
             raise
-        return path.stat().st_size
+        return await asyncio.to_thread(os.path.getsize, path)
 
     async def _finish(self, export_id: int, status: str, **values: Any) -> None:
         table = self.table
@@ -319,9 +323,7 @@ class ExportService:
         for export_id, user_id, public_id in due:
             await self.storage.delete(storage_key(user_id, public_id))
             async with self.session_factory() as db, db.begin():
-                await db.execute(
-                    update(table).where(table.id == export_id).values(status=EXPIRED)
-                )
+                await db.execute(update(table).where(table.id == export_id).values(status=EXPIRED))
         async with self.session_factory() as db, db.begin():
             await db.execute(
                 update(table)
@@ -345,9 +347,7 @@ class ExportService:
         """Delete every archive and export row of the user (account erasure)."""
         table = self.table
         async with self.session_factory() as db:
-            rows = (
-                await db.execute(select(table.public_id).where(table.user_id == user_id))
-            ).all()
+            rows = (await db.execute(select(table.public_id).where(table.user_id == user_id))).all()
         for (public_id,) in rows:
             await self.storage.delete(storage_key(user_id, public_id))
         async with self.session_factory() as db, db.begin():

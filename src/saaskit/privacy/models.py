@@ -67,9 +67,7 @@ class AccountDeletionMixin:
         DateTime(timezone=True), nullable=False, index=True
     )
     requested_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    restore_token_hash: Mapped[str | None] = mapped_column(
-        String(64), nullable=True, unique=True
-    )
+    restore_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     steps: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

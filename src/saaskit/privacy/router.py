@@ -70,8 +70,8 @@ def export_read(row: DataExportMixin) -> ExportRead:
     """The API's view of an export."""
     return ExportRead(
         id=row.public_id,
-        status=row.status,  # type: ignore[arg-type]
-        created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        status=row.status,
+        created_at=_utc(row.created_at),
         finished_at=_utc(row.finished_at),
         expires_at=_utc(row.expires_at),
         size_bytes=row.size_bytes,
@@ -82,9 +82,9 @@ def deletion_read(row: AccountDeletionMixin) -> DeletionRead:
     """The API's view of a deletion."""
     return DeletionRead(
         user_id=row.user_id,
-        status=row.status,  # type: ignore[arg-type]
-        requested_at=_utc(row.requested_at),  # type: ignore[arg-type]
-        erase_after=_utc(row.erase_after),  # type: ignore[arg-type]
+        status=row.status,
+        requested_at=_utc(row.requested_at),
+        erase_after=_utc(row.erase_after),
         requested_by=row.requested_by,
         finished_at=_utc(row.finished_at),
         steps=list(row.steps or []),
@@ -236,9 +236,7 @@ def build_privacy_router(
     async def admin_delete(
         user_id: UserId, request: Request, admin: Any = Depends(superuser)
     ) -> DeletionRead:
-        row = await deletions.schedule(
-            user_id, actor_id=admin.id, client=kit.client_info(request)
-        )
+        row = await deletions.schedule(user_id, actor_id=admin.id, client=kit.client_info(request))
         return deletion_read(row)
 
     @router.post(

@@ -298,9 +298,7 @@ class PrivacyFeature(Feature[PrivacyService]):
 
         if service is None:
             return None
-        return build_privacy_router(
-            cast(PrivacyRouterKit, kit), service.exports, service.deletions
-        )
+        return build_privacy_router(cast(PrivacyRouterKit, kit), service.exports, service.deletions)
 
 
 def _table(name: str, model: type[Any], host: PrivacyKit, page: int) -> TableExporter:

@@ -63,9 +63,7 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_privacy_deletions_user_id"), "privacy_deletions", ["user_id"])
     op.create_index(op.f("ix_privacy_deletions_status"), "privacy_deletions", ["status"])
-    op.create_index(
-        op.f("ix_privacy_deletions_erase_after"), "privacy_deletions", ["erase_after"]
-    )
+    op.create_index(op.f("ix_privacy_deletions_erase_after"), "privacy_deletions", ["erase_after"])
 
 
 def downgrade() -> None:
