@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
 from tests.privacy.helpers import Clock, HookLog, World, client_for_kit, make_world_kit
 
 

@@ -8,6 +8,7 @@ import typer
 
 from saaskit.__about__ import __version__
 from saaskit.cli.apikeys import api_keys_app
+from saaskit.cli.privacy import privacy_app
 from saaskit.cli.billing import billing_app
 from saaskit.cli.check import check
 from saaskit.cli.demo import demo
@@ -101,6 +102,7 @@ app.command(
 
 app.add_typer(billing_app, name="billing")
 app.add_typer(api_keys_app, name="api-keys")
+app.add_typer(privacy_app, name="privacy")
 
 
 def main() -> None:
