@@ -18,6 +18,7 @@ class NotesExporter:
     name = "notes"
 
     async def records(self, user_id: int) -> AsyncIterator[dict[str, Any]]:
+        """The user's notes, one record each."""
         for text in NOTES.get(user_id, []):  # a real app pages through its table
             yield {"text": text}
 

@@ -8,13 +8,13 @@ import typer
 
 from saaskit.__about__ import __version__
 from saaskit.cli.apikeys import api_keys_app
-from saaskit.cli.privacy import privacy_app
 from saaskit.cli.billing import billing_app
 from saaskit.cli.check import check
 from saaskit.cli.demo import demo
 from saaskit.cli.guard import GuardedGroup
 from saaskit.cli.init import init
 from saaskit.cli.migrate import downgrade, makemigrations, migrate
+from saaskit.cli.privacy import privacy_app
 from saaskit.cli.run import run
 from saaskit.cli.secret import secret
 from saaskit.cli.users import createsuperuser
