@@ -177,3 +177,12 @@ async def _audit(world: World) -> list[Any]:
     model = world.kit.models.audit_event
     async with world.kit.session_factory() as db:
         return list(await db.scalars(select(model).order_by(model.id)))
+
+
+async def test_restore_attempts_are_limited_per_address(world: World) -> None:
+    for _ in range(10):
+        guessed = await world.client.post(RESTORE, json={"token": "B" * 43})
+        assert guessed.status_code == 400
+    limited = await world.client.post(RESTORE, json={"token": "B" * 43})
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"

@@ -204,27 +204,34 @@ class DeletionService:
         Raises:
             UserNotFound: there is no such user.
         """
-        existing = await self.active(user_id)
-        if existing is not None:
-            return existing
-        user = await self.users.get(user_id)
-        if user is None:
-            raise UserNotFound()
+        table = self.table
         token = secrets.token_urlsafe(32)
         now = self.clock()
         days = self.settings.deletion_grace_days
-        row = self.table(  # type: ignore[call-arg]
-            user_id=user_id,
-            status=SCHEDULED,
-            requested_at=now,
-            erase_after=now + timedelta(days=days),
-            requested_by=actor_id,
-            restore_token_hash=hash_token(token),
-            email=user.email,
-            steps=[],
-            attempts=0,
-        )
         async with self.session_factory() as db, db.begin():
+            # The user's row, locked: two concurrent requests make one deletion, not two.
+            user = await db.get(self.users.model, user_id, with_for_update=True)
+            if user is None:
+                raise UserNotFound()
+            existing: AccountDeletionMixin | None = await db.scalar(
+                select(table)
+                .where(table.user_id == user_id, table.status.in_((SCHEDULED, ERASING)))
+                .limit(1)
+            )
+            if existing is not None:
+                return existing
+            email, full_name = user.email, getattr(user, "full_name", None)
+            row = table(  # type: ignore[call-arg]
+                user_id=user_id,
+                status=SCHEDULED,
+                requested_at=now,
+                erase_after=now + timedelta(days=days),
+                requested_by=actor_id,
+                restore_token_hash=hash_token(token),
+                email=email,
+                steps=[],
+                attempts=0,
+            )
             db.add(row)
         # The kit's own revocation: sessions end, the cached user is dropped.
         await self.users.update(user_id, {"is_active": False})
@@ -241,7 +248,7 @@ class DeletionService:
         await enqueue(
             self.runner,
             RESTORE_EMAIL,
-            RestoreEmail(to=user.email, token=token, days=days, name=user.full_name),
+            RestoreEmail(to=email, token=token, days=days, name=full_name),
         )
         return row
 
