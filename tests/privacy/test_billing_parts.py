@@ -78,3 +78,35 @@ async def test_stripe_down_during_erasure_resumes_at_the_billing_step(
             assert [bool(c.get("deleted")) for c in fake_stripe.objects("customers")] == [True]
     finally:
         await kit.aclose()
+
+
+async def test_a_long_stripe_outage_fails_the_export_without_using_up_the_day(
+    database_url: str, tmp_path: Path, fake_stripe: FakeStripe
+) -> None:
+    add_prices(fake_stripe)
+    kit, sender = make_world_kit(
+        database_url, tmp_path, Clock(), HookLog(), billing=billing_settings(fake_stripe)
+    )
+    try:
+        async with client_for_kit(kit) as client:
+            billing = Billing(kit, client, fake_stripe)
+            alice = await signed_up(client, "alice@example.com")
+            await billing.subscribe(alice)
+            fake_stripe.fail_next(500, method="GET", path="/v1/invoices", times=1000)
+            requested = await client.post(f"{PRIVACY}/exports", headers=alice)
+            export_id = requested.json()["id"]
+            await kit.runner.drain()  # the runner's 4 attempts
+            status = await client.get(f"{PRIVACY}/exports/{export_id}", headers=alice)
+            assert status.json()["status"] == "pending"
+            await kit.feature("privacy").sweep()  # queued again: the 5th and last build
+            await kit.runner.drain()
+            status = await client.get(f"{PRIVACY}/exports/{export_id}", headers=alice)
+            assert status.json()["status"] == "failed"
+            assert not [m for m in sender.outbox if "data export" in m.subject]
+            fake_stripe.clear_failures()
+            again = await client.post(f"{PRIVACY}/exports", headers=alice)
+            assert again.status_code == 202  # a failed export does not count
+            await kit.runner.drain()
+            assert link_param(sender, "alice@example.com", "export") == again.json()["id"]
+    finally:
+        await kit.aclose()
