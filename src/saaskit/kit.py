@@ -58,6 +58,7 @@ from saaskit.observability.metrics import (
 from saaskit.orgs.dependencies import OptionalOrgDependency, OrgDependencies, OrgDependency
 from saaskit.orgs.service import OrgService
 from saaskit.orgs.wiring import OrgsFeature
+from saaskit.privacy.wiring import PrivacyFeature
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, declare_feature_tables, models_for
@@ -630,8 +631,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations and API keys (authentication and users
-        are the kit's core).
+        Audit, health, billing, AI, organizations, API keys and privacy (authentication
+        and users are the kit's core).
     """
     return [
         AuditFeature(),
@@ -640,6 +641,7 @@ def default_features(
         AIFeature(ai_quotas),
         OrgsFeature(),
         ApiKeysFeature(),
+        PrivacyFeature(),
     ]
 
 
