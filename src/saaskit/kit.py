@@ -58,6 +58,7 @@ from saaskit.observability.metrics import (
 from saaskit.orgs.dependencies import OptionalOrgDependency, OrgDependencies, OrgDependency
 from saaskit.orgs.service import OrgService
 from saaskit.orgs.wiring import OrgsFeature
+from saaskit.passkeys.wiring import PasskeysFeature
 from saaskit.privacy.wiring import PrivacyFeature
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
@@ -631,7 +632,7 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys and privacy (authentication
+        Audit, health, billing, AI, organizations, API keys, privacy and passkeys (authentication
         and users are the kit's core).
     """
     return [
@@ -642,6 +643,7 @@ def default_features(
         OrgsFeature(),
         ApiKeysFeature(),
         PrivacyFeature(),
+        PasskeysFeature(),
     ]
 
 

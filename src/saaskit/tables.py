@@ -40,6 +40,7 @@ from saaskit.billing.models import (
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
 from saaskit.orgs.models import ORG_TABLES
+from saaskit.passkeys.models import PASSKEY_TABLES
 from saaskit.privacy.models import PRIVACY_TABLES
 
 logger = logging.getLogger("saaskit")
@@ -98,6 +99,7 @@ def build_models(
             *ORG_TABLES,
             *APIKEY_TABLES,
             *PRIVACY_TABLES,
+            *PASSKEY_TABLES,
         )
     }
     order = (
@@ -114,6 +116,7 @@ def build_models(
         "api_key",
         "data_export",
         "account_deletion",
+        "passkey",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

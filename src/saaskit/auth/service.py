@@ -110,6 +110,20 @@ class AuthService(Generic[UserT]):
             raise
         await self.limiter.reset(RateLimitRule.LOGIN_ACCOUNT, account)
         await self.limiter.forgive(RateLimitRule.LOGIN_IP, client.ip)
+        return user, await self.start_session(user, client=client)
+
+    async def start_session(
+        self, user: UserT, *, client: ClientInfo = NO_CLIENT, method: str = "password"
+    ) -> TokenPair:
+        """Open a login session for a user whose credentials were checked, and audit it.
+
+        The end of every login (password, passkey): the verified-email rule, the session
+        row, the ``login`` audit event (with ``method`` unless it is the password), the
+        ``after_login`` hooks and the token pair.
+
+        Raises:
+            EmailNotVerified: ``auth.require_verified_login`` and the email is not verified.
+        """
         if self.settings.require_verified_login and not user.is_verified:
             raise EmailNotVerified()
         session, jti = await self.sessions.open(
@@ -119,11 +133,15 @@ class AuthService(Generic[UserT]):
             also=self.users.cache.entries(user),
         )
         await self.audit.record(
-            AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
+            AuditAction.LOGIN,
+            actor_id=user.id,
+            target_id=user.id,
+            client=client,
+            detail=None if method == "password" else {"method": method},
         )
         await self.hooks.emit_event("after_login", user, client)
         recorder().login("ok")
-        return user, self.issue(session, jti)
+        return self.issue(session, jti)
 
     async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
         """Rotate a refresh token into a new pair (single use; reuse revokes the session)."""

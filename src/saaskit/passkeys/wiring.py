@@ -1,0 +1,119 @@
+"""The passkeys feature's contribution to the kit (off unless ``SAASKIT_PASSKEYS__ENABLED``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from saaskit.features import Feature, FeatureError, FeatureHost, read_section
+from saaskit.passkeys.errors import (
+    PasskeyChallengeInvalid,
+    PasskeyLimitReached,
+    PasskeyLoginFailed,
+    PasskeyNotFound,
+    PasskeyRegistrationInvalid,
+)
+from saaskit.passkeys.models import PASSKEY_TABLES, PasskeyMixin
+from saaskit.passkeys.schemas import PasskeysSettings
+from saaskit.passkeys.service import ACTIONS, PasskeyService
+from saaskit.ratelimit import RateLimiter
+from saaskit.settings import SaaSKitSettings
+from saaskit.signing_key import signing_key
+from saaskit.store import Store
+from saaskit.types import ClientInfo
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+__all__ = ["PasskeysFeature"]
+
+
+class PasskeysKit(FeatureHost, Protocol):
+    """What the passkeys feature is built from (:class:`saaskit.SaaSKit` has it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def limiter(self) -> RateLimiter: ...
+
+    @property
+    def users(self) -> Any:
+        """The kit's :class:`~saaskit.users.service.UserService`."""
+        ...
+
+    @property
+    def auth(self) -> Any:
+        """The kit's :class:`~saaskit.auth.service.AuthService` (``start_session``)."""
+        ...
+
+    @property
+    def dependencies(self) -> Any:
+        """The kit's :class:`~saaskit.auth.dependencies.AuthDependencies`."""
+        ...
+
+
+class PasskeysFeature(Feature[PasskeyService]):
+    """Passkeys (WebAuthn): ``/api/v1/passkeys``, to register and to log in with.
+
+    Off by default: ``SAASKIT_PASSKEYS__ENABLED=true`` with ``RP_ID`` and ``ORIGINS``, and
+    ``pip install 'saaskit[passkeys]'`` (the table comes with saaskit's migrations).
+    """
+
+    name = "passkeys"
+    settings_model = PasskeysSettings
+    prefix = "/passkeys"
+    tags = ("passkeys",)
+    tables = PASSKEY_TABLES
+    errors = (
+        PasskeyChallengeInvalid,
+        PasskeyRegistrationInvalid,
+        PasskeyLoginFailed,
+        PasskeyNotFound,
+        PasskeyLimitReached,
+    )
+    audit_actions = ACTIONS
+
+    def __init__(self, settings: PasskeysSettings | None = None) -> None:
+        self.settings = settings  # else read from SAASKIT_PASSKEYS__*
+
+    def enabled(self, settings: SaaSKitSettings) -> bool:
+        """``SAASKIT_PASSKEYS__ENABLED`` (default: off)."""
+        own = self.settings or read_section(settings, self.name, PasskeysSettings)
+        return own.enabled
+
+    def build(self, kit: FeatureHost) -> PasskeyService:
+        """The service (fails at start without origins, or without py_webauthn)."""
+        host = cast(PasskeysKit, kit)
+        settings = cast(PasskeysSettings, host.feature_settings(self.name))
+        if not settings.origins:
+            raise FeatureError(
+                "passkeys need SAASKIT_PASSKEYS__ORIGINS: the exact origins of the pages "
+                "that run the ceremonies (https://app.example.com)"
+            )
+        auth = host.auth
+
+        async def open_session(user: Any, client: ClientInfo) -> Any:
+            return await auth.start_session(user, client=client, method="passkey")
+
+        return PasskeyService(
+            table=cast(type[PasskeyMixin], host.models.tables["passkey"]),
+            session_factory=host.session_factory,
+            store=host.store,
+            limiter=host.limiter,
+            settings=settings,
+            signing_key=signing_key(host.settings),
+            audit=host.audit,
+            load_user=host.users.get,
+            open_session=open_session,
+        )
+
+    def router(self, kit: FeatureHost, service: PasskeyService | None) -> APIRouter | None:
+        """Registration, list, removal and login."""
+        from saaskit.passkeys.router import build_passkeys_router
+
+        if service is None:
+            return None
+        deps = cast(PasskeysKit, kit).dependencies
+        return build_passkeys_router(
+            kit, service, deps.current_reauthenticated_user, deps.current_session_user
+        )
