@@ -271,3 +271,20 @@ async def test_passkeys_need_a_login_session_not_an_api_key(world: World) -> Non
     removed = await world.client.delete(f"{BASE}/{record['id']}", headers=key)
     assert removed.status_code == 401
     assert len((await world.client.get(BASE, headers=alice)).json()) == 1
+
+
+async def test_a_privacy_export_lists_passkeys_and_erasure_deletes_them(world: World) -> None:
+    alice = await world.user("alice@example.com")
+    bob = await world.user("bob@example.com")
+    cred, record = await world.register(alice)
+    await world.register(bob)
+    exporter = next(e for e in world.kit.data_exporters() if e.name == "passkeys")
+    exported = await exporter.export(1)
+    assert [(p["id"], p["name"]) for p in exported] == [(record["id"], "Laptop")]
+    assert "public_key" not in exported[0]
+    assert isinstance(exported[0]["created_at"], str)
+    eraser = next(e for e in world.kit.data_erasers() if e.name == "passkeys")
+    assert await eraser.erase(1) == 1
+    assert (await world.client.get(BASE, headers=alice)).json() == []
+    assert len((await world.client.get(BASE, headers=bob)).json()) == 1
+    assert (await world.login_with(cred)).status_code == 401

@@ -272,6 +272,16 @@ class PasskeyService:
             detail={"passkey_id": public_id},
         )
 
+    async def remove_all(self, user_id: int) -> int:
+        """Delete every passkey of the user (erasure); how many there were."""
+        table = self.table
+        async with self.session_factory() as db:
+            result = await db.execute(
+                table.__table__.delete().where(table.user_id == user_id)  # type: ignore[attr-defined]
+            )
+            await db.commit()
+        return int(getattr(result, "rowcount", 0) or 0)
+
     # -- login ------------------------------------------------------------------------
 
     async def login_options(self, *, client: ClientInfo) -> PasskeyOptions:

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from saaskit.features import Feature, FeatureError, FeatureHost, read_section
+from saaskit.features import (
+    DataEraser,
+    DataExporter,
+    Feature,
+    FeatureError,
+    FeatureHost,
+    read_section,
+)
 from saaskit.passkeys.errors import (
     PasskeyChallengeInvalid,
     PasskeyLimitReached,
@@ -50,6 +59,32 @@ class PasskeysKit(FeatureHost, Protocol):
     def dependencies(self) -> Any:
         """The kit's :class:`~saaskit.auth.dependencies.AuthDependencies`."""
         ...
+
+
+class _Exporter:
+    name = "passkeys"
+
+    def __init__(self, service: PasskeyService) -> None:
+        self.service = service
+
+    async def export(self, user_id: int) -> list[dict[str, Any]]:
+        return [
+            {
+                key: value.isoformat() if isinstance(value, datetime) else value
+                for key, value in row.as_dict().items()
+            }
+            for row in await self.service.list(user_id)
+        ]
+
+
+class _Eraser:
+    name = "passkeys"
+
+    def __init__(self, service: PasskeyService) -> None:
+        self.service = service
+
+    async def erase(self, user_id: int) -> int:
+        return await self.service.remove_all(user_id)
 
 
 class PasskeysFeature(Feature[PasskeyService]):
@@ -106,6 +141,14 @@ class PasskeysFeature(Feature[PasskeyService]):
             load_user=host.users.get,
             open_session=open_session,
         )
+
+    def exporters(self, service: PasskeyService) -> Sequence[DataExporter]:
+        """The user's passkeys in a privacy export (names and dates, never keys)."""
+        return (_Exporter(service),)
+
+    def erasers(self, service: PasskeyService) -> Sequence[DataEraser]:
+        """Erasing a user deletes their passkeys (also cascaded with the user row)."""
+        return (_Eraser(service),)
 
     def router(self, kit: FeatureHost, service: PasskeyService | None) -> APIRouter | None:
         """Registration, list, removal and login."""
