@@ -54,13 +54,9 @@ async def test_skew_is_one_step_either_way(client: httpx.AsyncClient, clock: Clo
     assert late.status_code == 200
     clock.next_step()
     clock.next_step()
-    too_late = await verify(
-        client, await challenge(client, user.email), code=user.code(clock, -2)
-    )
+    too_late = await verify(client, await challenge(client, user.email), code=user.code(clock, -2))
     assert too_late.status_code == 401
-    too_early = await verify(
-        client, await challenge(client, user.email), code=user.code(clock, 2)
-    )
+    too_early = await verify(client, await challenge(client, user.email), code=user.code(clock, 2))
     assert too_early.status_code == 401
     early = await verify(client, await challenge(client, user.email), code=user.code(clock, 1))
     assert early.status_code == 200
@@ -154,9 +150,7 @@ async def test_guessing_across_challenges_hits_the_account_limit(
     assert blocked.status_code == 429
 
 
-async def test_the_ip_limit_covers_many_accounts(
-    database_url: str, clock: Clock
-) -> None:
+async def test_the_ip_limit_covers_many_accounts(database_url: str, clock: Clock) -> None:
     from tests.helpers import client_for
     from tests.mfa.conftest import make
 

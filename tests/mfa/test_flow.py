@@ -85,9 +85,7 @@ async def test_enroll_then_code_then_recovery_code_then_disable(
         assert expected in trail
     model = kit.models.audit_event
     async with kit.session_factory() as db:
-        methods = (
-            await db.scalars(select(model.detail).where(model.action == "login"))
-        ).all()
+        methods = (await db.scalars(select(model.detail).where(model.action == "login"))).all()
     assert {"method": "password+totp"} in methods
     assert {"method": "password+recovery_code"} in methods
 
