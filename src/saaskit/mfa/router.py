@@ -28,7 +28,7 @@ from saaskit.mfa.schemas import (
     MfaVerify,
     OrgMfaPolicy,
     ReauthenticatedProof,
-    RecoveryCodes,
+    RecoveryCodeSet,
     TotpConfirm,
     TotpSetup,
 )
@@ -110,7 +110,7 @@ def build_mfa_router(
     @router.post(
         "/totp/confirm",
         name="mfa:totp_confirm",
-        response_model=RecoveryCodes,
+        response_model=RecoveryCodeSet,
         status_code=200,
         responses=error_responses(401, 409, 422, 429),
         summary="Turn 2FA on with the first code; answers the recovery codes (shown once)",
@@ -125,7 +125,7 @@ def build_mfa_router(
             p.user.id, body.code, client=kit.client_info(request)
         )
         response.headers.update(NO_STORE)
-        return RecoveryCodes(recovery_codes=codes)
+        return RecoveryCodeSet(recovery_codes=codes)
 
     @router.post(
         "/verify",
@@ -168,7 +168,7 @@ def build_mfa_router(
     @router.post(
         "/recovery-codes",
         name="mfa:regenerate_recovery_codes",
-        response_model=RecoveryCodes,
+        response_model=RecoveryCodeSet,
         status_code=200,
         responses=error_responses(401, 409, 422, 429),
         summary="Replace the recovery codes (current password and a code)",
@@ -183,7 +183,7 @@ def build_mfa_router(
         await auth.reauthenticate(p.session, body.password, client=client)
         codes = await service.regenerate_codes(p.user.id, body, client=client)
         response.headers.update(NO_STORE)
-        return RecoveryCodes(recovery_codes=codes)
+        return RecoveryCodeSet(recovery_codes=codes)
 
     return router
 

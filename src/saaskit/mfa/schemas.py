@@ -16,7 +16,7 @@ __all__ = [
     "MfaStatus",
     "MfaVerify",
     "OrgMfaPolicy",
-    "RecoveryCodes",
+    "RecoveryCodeSet",
     "TotpConfirm",
     "TotpSetup",
 ]
@@ -109,7 +109,7 @@ class TotpSetup(BaseModel):
     expires_at: datetime = Field(description="Confirm before this, or request a new secret.")
 
 
-class RecoveryCodes(BaseModel):
+class RecoveryCodeSet(BaseModel):
     """Single-use recovery codes: shown this once, stored hashed."""
 
     recovery_codes: list[str]

@@ -933,11 +933,11 @@ export type ReauthenticatedProof = {
 };
 
 /**
- * RecoveryCodes
+ * RecoveryCodeSet
  *
  * Single-use recovery codes: shown this once, stored hashed.
  */
-export type RecoveryCodes = {
+export type RecoveryCodeSet = {
     /**
      * Recovery Codes
      */
@@ -2616,7 +2616,7 @@ export type MfaRegenerateRecoveryCodesResponses = {
     /**
      * Successful Response
      */
-    200: RecoveryCodes;
+    200: RecoveryCodeSet;
 };
 
 export type MfaRegenerateRecoveryCodesResponse = MfaRegenerateRecoveryCodesResponses[keyof MfaRegenerateRecoveryCodesResponses];
@@ -2661,7 +2661,7 @@ export type MfaTotpConfirmResponses = {
     /**
      * Successful Response
      */
-    200: RecoveryCodes;
+    200: RecoveryCodeSet;
 };
 
 export type MfaTotpConfirmResponse = MfaTotpConfirmResponses[keyof MfaTotpConfirmResponses];

@@ -48,7 +48,7 @@ from .password_change import PasswordChange
 from .reauthenticate_request import ReauthenticateRequest
 from .reauthenticated import Reauthenticated
 from .reauthenticated_proof import ReauthenticatedProof
-from .recovery_codes import RecoveryCodes
+from .recovery_code_set import RecoveryCodeSet
 from .refresh_request import RefreshRequest
 from .reset_password_request import ResetPasswordRequest
 from .revoke_request import RevokeRequest
@@ -114,7 +114,7 @@ __all__ = (
     "Reauthenticated",
     "ReauthenticatedProof",
     "ReauthenticateRequest",
-    "RecoveryCodes",
+    "RecoveryCodeSet",
     "RefreshRequest",
     "ResetPasswordRequest",
     "RevokeRequest",

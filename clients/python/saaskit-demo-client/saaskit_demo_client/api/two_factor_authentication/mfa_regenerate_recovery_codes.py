@@ -7,7 +7,7 @@ from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
 from ...models.reauthenticated_proof import ReauthenticatedProof
-from ...models.recovery_codes import RecoveryCodes
+from ...models.recovery_code_set import RecoveryCodeSet
 from ...types import Response
 
 
@@ -32,9 +32,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | RecoveryCodes | None:
+) -> ErrorResponse | RecoveryCodeSet | None:
     if response.status_code == 200:
-        response_200 = RecoveryCodes.from_dict(response.json())
+        response_200 = RecoveryCodeSet.from_dict(response.json())
 
         return response_200
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | RecoveryCodes]:
+) -> Response[ErrorResponse | RecoveryCodeSet]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,7 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: ReauthenticatedProof,
-) -> Response[ErrorResponse | RecoveryCodes]:
+) -> Response[ErrorResponse | RecoveryCodeSet]:
     """Replace the recovery codes (current password and a code)
 
     Args:
@@ -101,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | RecoveryCodes]
+        Response[ErrorResponse | RecoveryCodeSet]
     """
 
     kwargs = _get_kwargs(
@@ -119,7 +119,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: ReauthenticatedProof,
-) -> ErrorResponse | RecoveryCodes | None:
+) -> ErrorResponse | RecoveryCodeSet | None:
     """Replace the recovery codes (current password and a code)
 
     Args:
@@ -131,7 +131,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | RecoveryCodes
+        ErrorResponse | RecoveryCodeSet
     """
 
     return sync_detailed(
@@ -144,7 +144,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: ReauthenticatedProof,
-) -> Response[ErrorResponse | RecoveryCodes]:
+) -> Response[ErrorResponse | RecoveryCodeSet]:
     """Replace the recovery codes (current password and a code)
 
     Args:
@@ -156,7 +156,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | RecoveryCodes]
+        Response[ErrorResponse | RecoveryCodeSet]
     """
 
     kwargs = _get_kwargs(
@@ -172,7 +172,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: ReauthenticatedProof,
-) -> ErrorResponse | RecoveryCodes | None:
+) -> ErrorResponse | RecoveryCodeSet | None:
     """Replace the recovery codes (current password and a code)
 
     Args:
@@ -184,7 +184,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | RecoveryCodes
+        ErrorResponse | RecoveryCodeSet
     """
 
     return (

@@ -6,7 +6,7 @@ import httpx
 from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.error_response import ErrorResponse
-from ...models.recovery_codes import RecoveryCodes
+from ...models.recovery_code_set import RecoveryCodeSet
 from ...models.totp_confirm import TotpConfirm
 from ...types import Response
 
@@ -32,9 +32,9 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> ErrorResponse | RecoveryCodes | None:
+) -> ErrorResponse | RecoveryCodeSet | None:
     if response.status_code == 200:
-        response_200 = RecoveryCodes.from_dict(response.json())
+        response_200 = RecoveryCodeSet.from_dict(response.json())
 
         return response_200
 
@@ -76,7 +76,7 @@ def _parse_response(
 
 def _build_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> Response[ErrorResponse | RecoveryCodes]:
+) -> Response[ErrorResponse | RecoveryCodeSet]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -89,7 +89,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: TotpConfirm,
-) -> Response[ErrorResponse | RecoveryCodes]:
+) -> Response[ErrorResponse | RecoveryCodeSet]:
     """Turn 2FA on with the first code; answers the recovery codes (shown once)
 
     Args:
@@ -100,7 +100,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | RecoveryCodes]
+        Response[ErrorResponse | RecoveryCodeSet]
     """
 
     kwargs = _get_kwargs(
@@ -118,7 +118,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: TotpConfirm,
-) -> ErrorResponse | RecoveryCodes | None:
+) -> ErrorResponse | RecoveryCodeSet | None:
     """Turn 2FA on with the first code; answers the recovery codes (shown once)
 
     Args:
@@ -129,7 +129,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | RecoveryCodes
+        ErrorResponse | RecoveryCodeSet
     """
 
     return sync_detailed(
@@ -142,7 +142,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: TotpConfirm,
-) -> Response[ErrorResponse | RecoveryCodes]:
+) -> Response[ErrorResponse | RecoveryCodeSet]:
     """Turn 2FA on with the first code; answers the recovery codes (shown once)
 
     Args:
@@ -153,7 +153,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ErrorResponse | RecoveryCodes]
+        Response[ErrorResponse | RecoveryCodeSet]
     """
 
     kwargs = _get_kwargs(
@@ -169,7 +169,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: TotpConfirm,
-) -> ErrorResponse | RecoveryCodes | None:
+) -> ErrorResponse | RecoveryCodeSet | None:
     """Turn 2FA on with the first code; answers the recovery codes (shown once)
 
     Args:
@@ -180,7 +180,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ErrorResponse | RecoveryCodes
+        ErrorResponse | RecoveryCodeSet
     """
 
     return (
