@@ -183,3 +183,29 @@ async def test_a_challenge_of_a_user_reset_meanwhile_gives_nothing(
     answer = await verify(client, token, code=user.code(clock))
     assert answer.status_code == 401
     assert code_of(answer) == "mfa_code_invalid"
+
+
+async def test_the_privacy_export_says_whether_2fa_is_on_and_holds_no_secret(
+    kit: SaaSKit[Any], client: httpx.AsyncClient, clock: Clock
+) -> None:
+    user = await enroll(client, clock)
+    [exporter] = [e for e in kit.features.exporters() if e.name == "two_factor_authentication"]
+    [record] = await exporter.export(await user_id(kit, user.email))
+    assert record["enabled"] is True
+    assert record["recovery_codes_remaining"] == 10
+    assert user.secret not in str(record)
+    assert not any(code in str(record) for code in user.recovery_codes)
+
+
+async def test_deleting_the_user_deletes_the_factor_and_codes(
+    kit: SaaSKit[Any], client: httpx.AsyncClient, clock: Clock
+) -> None:
+    user = await enroll(client, clock)
+    deleted = await client.request(
+        "DELETE", "/api/v1/users/me", headers=user.headers, json={"password": PASSWORD}
+    )
+    assert deleted.status_code == 204, deleted.text
+    factor, code = kit.models.tables["mfa_totp"], kit.models.tables["mfa_recovery_code"]
+    async with kit.session_factory() as db:
+        assert (await db.scalars(select(factor.id))).all() == []
+        assert (await db.scalars(select(code.id))).all() == []

@@ -66,6 +66,27 @@ class MfaKit(FeatureHost, Protocol):
         ...
 
 
+class MfaExporter:
+    """A user's 2FA state for a privacy export (never the secret nor the codes)."""
+
+    name = "two_factor_authentication"
+
+    def __init__(self, service: MfaService[Any]) -> None:
+        self.service = service
+
+    async def export(self, user_id: int) -> list[dict[str, Any]]:
+        """Whether 2FA is on, since when, and how many recovery codes are left."""
+        state = await self.service.state(user_id)
+        confirmed = state.confirmed_at.isoformat() if state.confirmed_at else None
+        return [
+            {
+                "enabled": state.enabled,
+                "confirmed_at": confirmed,
+                "recovery_codes_remaining": state.recovery_codes_remaining,
+            }
+        ]
+
+
 class MfaFeature(Feature[MfaService[Any]]):
     """Two-factor authentication: ``/api/v1/mfa``, and a second step at every login.
 
@@ -149,6 +170,10 @@ class MfaFeature(Feature[MfaService[Any]]):
             session_principal=deps.session_principal,
             reauthenticated_user=deps.current_reauthenticated_user,
         )
+
+    def exporters(self, service: MfaService[Any]) -> tuple[MfaExporter]:
+        """The user's 2FA state (the tables go with the user: foreign keys cascade)."""
+        return (MfaExporter(service),)
 
     @override
     def install(self, kit: FeatureHost, app: FastAPI, router: APIRouter) -> None:
