@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.service import AuthService
+from saaskit.db.engine import single_statements
 from saaskit.exceptions import InactiveUser
 from saaskit.features import AuditRecorder
 from saaskit.mfa import totp
@@ -148,6 +149,8 @@ class MfaService(Generic[UserT]):
         self.issuer = issuer
         self.orgs = orgs
         self.clock = clock
+        # Autocommit, for the one-statement reads of the login path: no BEGIN / ROLLBACK.
+        self._single = single_statements(session_factory)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -259,8 +262,8 @@ class MfaService(Generic[UserT]):
         ``kit.auth.finish_login`` calls it for every primary login; a login path that
         does not go through ``finish_login`` must call it itself.
         """
-        async with self.session_factory() as db:
-            on = await db.scalar(select(self.enabled_clause(user.id)))
+        async with self._single.connect() as connection:
+            on = await connection.scalar(select(self.enabled_clause(user.id)))
         if not on:
             return None
         return await self.challenges.issue(user.id, method)
