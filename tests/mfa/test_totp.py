@@ -60,6 +60,11 @@ def test_the_otpauth_uri() -> None:
     )
 
 
+def test_a_colon_in_the_issuer_does_not_split_the_label() -> None:
+    uri = totp.otpauth_uri("ABC", account="a@example.com", issuer="Acme: EU")
+    assert uri.startswith("otpauth://totp/Acme%3A%20EU:a@example.com?")
+
+
 def test_sealed_secrets_open_with_the_same_key_only() -> None:
     sealer = Sealer("k" * 40)
     sealed = sealer.seal("JBSWY3DPEHPK3PXP")

@@ -67,7 +67,8 @@ def otpauth_uri(secret: str, *, account: str, issuer: str) -> str:
 
     Key URI format: ``otpauth://totp/Issuer:account?secret=...&issuer=...``.
     """
-    label = quote(f"{issuer}:{account}", safe="@:")
+    # The issuer is escaped on its own: a ":" in it must not split the label.
+    label = f"{quote(issuer, safe='')}:{quote(account, safe='@')}"
     query = urlencode(
         {
             "secret": secret,
