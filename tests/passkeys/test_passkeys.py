@@ -12,6 +12,7 @@ from tests.apikeys.helpers import key_header, new_key
 from tests.helpers import bearer, client_for
 from tests.passkeys.authenticator import Credential, SoftAuthenticator, b64url
 from tests.passkeys.helpers import BASE, ORIGIN, World, make
+from tests.secret_scan import REGISTRY
 
 
 def code(response: Any) -> str:
@@ -288,3 +289,31 @@ async def test_a_privacy_export_lists_passkeys_and_erasure_deletes_them(world: W
     assert (await world.client.get(BASE, headers=alice)).json() == []
     assert len((await world.client.get(BASE, headers=bob)).json()) == 1
     assert (await world.login_with(cred)).status_code == 401
+
+
+async def test_an_account_with_2fa_gets_the_second_step_after_a_passkey(world: World) -> None:
+    from saaskit.mfa import totp
+
+    alice = await world.user("alice@example.com")
+    cred, _ = await world.register(alice)
+    setup = await world.client.post("/api/v1/mfa/totp/setup", headers=alice)
+    secret = setup.json()["secret"]
+    REGISTRY.add("TOTP secret", secret)
+    step = totp.step_at(world.kit.mfa.clock())
+    confirmed = await world.client.post(
+        "/api/v1/mfa/totp/confirm", json={"code": totp.code_at(secret, step)}, headers=alice
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    refused = await world.login_with(cred)
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["code"] == "mfa_required"
+    done = await world.client.post(
+        "/api/v1/mfa/verify",
+        json={"challenge_token": error["challenge_token"], "code": totp.code_at(secret, step + 1)},
+    )
+    assert done.status_code == 200, done.text
+    logins = [
+        e.detail for e in await world.audit() if e.action == "login" and e.outcome == "success"
+    ]
+    assert logins[-1] == {"method": "passkey+totp"}

@@ -52,7 +52,7 @@ class PasskeysKit(FeatureHost, Protocol):
 
     @property
     def auth(self) -> Any:
-        """The kit's :class:`~saaskit.auth.service.AuthService` (``start_session``)."""
+        """The kit's :class:`~saaskit.auth.service.AuthService` (``finish_login``)."""
         ...
 
     @property
@@ -128,7 +128,8 @@ class PasskeysFeature(Feature[PasskeyService]):
         auth = host.auth
 
         async def open_session(user: Any, client: ClientInfo) -> Any:
-            return await auth.start_session(user, client=client, method="passkey")
+            # A primary login: an account with 2FA gets 403 `mfa_required` (saaskit.mfa).
+            return await auth.finish_login(user, client=client, method="passkey")
 
         return PasskeyService(
             table=cast(type[PasskeyMixin], host.models.tables["passkey"]),
