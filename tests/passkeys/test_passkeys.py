@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -317,3 +318,30 @@ async def test_an_account_with_2fa_gets_the_second_step_after_a_passkey(world: W
         e.detail for e in await world.audit() if e.action == "login" and e.outcome == "success"
     ]
     assert logins[-1] == {"method": "passkey+totp"}
+
+
+async def test_two_answers_racing_for_one_challenge_log_in_once(world: World) -> None:
+    alice = await world.user("alice@example.com")
+    world.device.count_step = 0  # both answers would pass the counter check
+    cred, _ = await world.register(alice)
+    start = await world.login_options()
+    answer = world.device.get(start["options"], cred)
+    results = await asyncio.gather(*(world.login(start["challenge_id"], answer) for _ in range(5)))
+    assert sorted(r.status_code for r in results) == [200, 400, 400, 400, 400]
+
+
+async def test_the_number_of_passkeys_is_limited(database_url: str) -> None:
+    kit = make(database_url, max_passkeys_per_user=1)
+    async with client_for(kit) as client:
+        world = World(kit, client, SoftAuthenticator(ORIGIN))
+        alice = await world.user("alice@example.com")
+        first = await world.options(alice)
+        await world.register(alice)
+        refused = await world.client.post(f"{BASE}/register/options", headers=alice)
+        assert refused.status_code == 409
+        assert code(refused) == "passkey_limit"
+        # An options call made before the first passkey cannot go past the limit either.
+        _, answer = world.device.create(first["options"])
+        late = await world.verify(alice, first["challenge_id"], answer)
+        assert code(late) == "passkey_limit"
+    await kit.aclose()
