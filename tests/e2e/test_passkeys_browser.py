@@ -12,8 +12,11 @@ Under ``CI=true`` a missing Chromium or Playwright fails the test instead of ski
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +30,7 @@ from fastapi.responses import FileResponse
 
 from saaskit import SaaSKit
 from saaskit.email.memory import MemorySender
+from saaskit.migrations import packaged_config, upgrade
 from saaskit.passkeys import PasskeysFeature, PasskeysSettings
 from tests.helpers import GUARD_SECONDS, PASSWORD, make_settings
 from tests.ports import free_port
@@ -34,6 +38,7 @@ from tests.ports import free_port
 pytestmark = pytest.mark.slow
 
 PAGE = Path(__file__).parent / "passkeys_page"
+SERVER = Path(__file__).resolve().parents[2] / "examples" / "frontend" / "server.py"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 AUTHENTICATOR = {
@@ -166,3 +171,110 @@ def test_register_then_log_in_with_a_passkey_in_chromium(origin: str) -> None:
         finally:
             browser.close()
     api.close()
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """``examples/frontend/server.py`` with passkeys on; the page opened on ``localhost``.
+
+    The page server listens on 127.0.0.1; the browser opens it as ``localhost`` (the RP id),
+    and the API stays on 127.0.0.1 (another origin, allowed by CORS).
+    """
+    database = f"sqlite+aiosqlite:///{tmp_path / 'app.db'}"
+    upgrade(packaged_config(database))
+    api_port, page_port = free_port(), free_port()
+    api, page = f"http://127.0.0.1:{api_port}", f"http://localhost:{page_port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SAASKIT_")}
+    env.update(
+        {
+            "SAASKIT_DATABASE_URL": database,
+            "SAASKIT_SECRET_KEY": "browser-test-secret-key-0123456789abcdef",
+            "SAASKIT_AUTH__BCRYPT_ROUNDS": "4",
+            "SAASKIT_CORS__ORIGINS": json.dumps([page]),
+            "SAASKIT_PASSKEYS__ENABLED": "true",
+            "SAASKIT_PASSKEYS__RP_ID": "localhost",
+            "SAASKIT_PASSKEYS__ORIGINS": json.dumps([page]),
+        }
+    )
+    command = [sys.executable, str(SERVER), "--api-port", str(api_port)]
+    command += ["--page-port", str(page_port), "--log-level", "warning"]
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    try:
+        for url in (f"{api}/health", f"http://127.0.0.1:{page_port}/"):
+            for _ in range(int(GUARD_SECONDS * 20)):
+                assert process.poll() is None, f"server.py exited:\n{log.read_text()}"
+                try:
+                    if httpx.get(url, timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                threading.Event().wait(0.05)
+            else:
+                pytest.fail(f"{url} did not answer:\n{log.read_text()}")
+        yield api, page
+    finally:
+        process.terminate()
+        process.wait(timeout=GUARD_SECONDS)
+
+
+def test_the_browser_example_adds_a_passkey_and_signs_in_with_it(
+    example: tuple[str, str],
+) -> None:
+    if not Path(CHROMIUM).exists():
+        _missing("needs Chromium: apt-get install chromium (Debian's package)")
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        _missing("needs Playwright for Python: pip install 'saaskit[browser]'")
+    api, page_origin = example
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True, timeout=30_000
+        )
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("WebAuthn.enable", {"enableUI": False})
+            added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": AUTHENTICATOR})
+            page.goto(f"{page_origin}/?api={api}/api/v1&passkeys=on")
+            expect(page.locator("html")).to_have_attribute("data-ready", "true")
+            expect(page.locator("#passkey-login")).to_be_visible()
+
+            page.fill("#email", "alice@example.com")
+            page.fill("#password", PASSWORD)
+            page.click("#register")
+            expect(page.locator("#status")).to_contain_text("Registered")
+            page.fill("#password", PASSWORD)
+            page.click("#login")
+            expect(page.locator("#me-email")).to_have_text("alice@example.com")
+            expect(page.locator("#passkeys")).to_be_visible()
+            page.click("#passkey-add")
+            expect(page.locator("#status")).to_have_text("Passkey added.")
+            expect(page.locator("#passkey-list li")).to_have_count(1)
+            stored = cdp.send(
+                "WebAuthn.getCredentials", {"authenticatorId": added["authenticatorId"]}
+            )
+            assert len(stored["credentials"]) == 1
+
+            page.click("#logout")
+            expect(page.locator("#signed-in")).to_be_hidden()
+            page.click("#passkey-login")  # no email, no password
+            expect(page.locator("#me-email")).to_have_text("alice@example.com")
+            expect(page.locator("#passkey-list li")).to_contain_text("last used")
+
+            page.click("#passkey-list li button")
+            expect(page.locator("#status")).to_have_text("Passkey removed.")
+            page.click("#logout")
+            page.click("#passkey-login")
+            expect(page.locator("#status")).to_have_text("The passkey was not accepted.")
+            assert errors == []
+        finally:
+            browser.close()
