@@ -9,6 +9,7 @@ import pytest
 
 from saaskit.features import FeatureError
 from saaskit.passkeys import PasskeysFeature
+from saaskit.store.memory import MemoryStore
 from tests.apikeys.helpers import key_header, new_key
 from tests.helpers import bearer, client_for
 from tests.passkeys.authenticator import Credential, SoftAuthenticator, b64url
@@ -344,4 +345,34 @@ async def test_the_number_of_passkeys_is_limited(database_url: str) -> None:
         _, answer = world.device.create(first["options"])
         late = await world.verify(alice, first["challenge_id"], answer)
         assert code(late) == "passkey_limit"
+    await kit.aclose()
+
+
+async def test_a_challenge_expires(database_url: str) -> None:
+    now = [1000.0]
+    kit = make(database_url, store=MemoryStore(clock=lambda: now[0]), challenge_seconds=60)
+    async with client_for(kit) as client:
+        world = World(kit, client, SoftAuthenticator(ORIGIN))
+        alice = await world.user("alice@example.com")
+        start = await world.options(alice)
+        _, answer = world.device.create(start["options"])
+        assert start["options"]["timeout"] == 60_000
+        now[0] += 61
+        late = await world.verify(alice, start["challenge_id"], answer)
+        assert code(late) == "passkey_challenge_invalid"
+    await kit.aclose()
+
+
+async def test_an_unverified_email_cannot_log_in_when_the_settings_require_it(
+    database_url: str,
+) -> None:
+    kit = make(database_url)
+    async with client_for(kit) as client:
+        world = World(kit, client, SoftAuthenticator(ORIGIN))
+        alice = await world.user("alice@example.com")
+        cred, _ = await world.register(alice)
+        kit.auth.settings.require_verified_login = True
+        refused = await world.login_with(cred)
+        assert refused.status_code == 403
+        assert code(refused) == "email_not_verified"
     await kit.aclose()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from saaskit.exceptions import EmailNotVerified
 from saaskit.features import (
     DataEraser,
     DataExporter,
@@ -128,7 +129,10 @@ class PasskeysFeature(Feature[PasskeyService]):
         auth = host.auth
 
         async def open_session(user: Any, client: ClientInfo) -> Any:
-            # A primary login: an account with 2FA gets 403 `mfa_required` (saaskit.mfa).
+            # The password login's rules: a verified email when the settings require one,
+            # then a primary login (an account with 2FA gets 403 `mfa_required`).
+            if auth.settings.require_verified_login and not user.is_verified:
+                raise EmailNotVerified()
             return await auth.finish_login(user, client=client, method="passkey")
 
         return PasskeyService(
