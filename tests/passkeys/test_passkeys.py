@@ -376,3 +376,13 @@ async def test_an_unverified_email_cannot_log_in_when_the_settings_require_it(
         assert refused.status_code == 403
         assert code(refused) == "email_not_verified"
     await kit.aclose()
+
+
+def test_without_py_webauthn_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from saaskit.passkeys.service import load_webauthn
+
+    monkeypatch.setitem(sys.modules, "webauthn", None)
+    with pytest.raises(ImportError, match=r"pip install 'saaskit\[passkeys\]'"):
+        load_webauthn()

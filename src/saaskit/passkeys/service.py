@@ -58,7 +58,7 @@ def load_webauthn() -> ModuleType:
     """
     try:
         import webauthn
-    except ImportError as error:  # pragma: no cover - the test extra installs it
+    except ImportError as error:
         raise ImportError(EXTRA_MISSING) from error
     return webauthn
 
