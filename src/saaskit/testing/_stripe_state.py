@@ -44,7 +44,13 @@ class CatalogState(ObjectStore):
             "name": params.get("name") or None,
             "metadata": _metadata(params),
             "livemode": False,
+            "test_clock": None,
+            "invoice_settings": {"default_payment_method": params.get("payment_method")},
         }
+        clock = params.get("test_clock")
+        if clock:
+            self.find("test_clocks", str(clock), "test_clock", "test_clock")
+            customer["test_clock"] = str(clock)
         self.put(customer)
         self.emit("customer.created", customer)
         return customer
@@ -69,6 +75,11 @@ class CatalogState(ObjectStore):
         for key in ("email", "name"):
             if key in params:
                 customer[key] = params[key] or None
+        settings = params.get("invoice_settings")
+        if isinstance(settings, dict) and "default_payment_method" in settings:
+            customer["invoice_settings"] = {
+                "default_payment_method": settings["default_payment_method"] or None
+            }
         customer["metadata"] = _metadata(params, customer["metadata"])
         self.emit("customer.updated", customer, previous)
         return customer
