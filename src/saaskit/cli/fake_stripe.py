@@ -192,3 +192,20 @@ def fake_stripe(
     finally:
         fake.stop()
         typer.echo("Fake Stripe stopped.")
+
+
+def demo_environment(fake: FakeStripe, app_base: str) -> dict[str, str]:
+    """Billing settings for ``saaskit demo --fake-stripe``: the fake, its plans, and pages.
+
+    Every billing setting that could reach Stripe is set here, so none from ``.env`` or
+    the environment (a real ``api_base`` or key) survives.
+    """
+    return {
+        **environment(fake),
+        "SAASKIT_BILLING__PLANS": json.dumps(DEMO_PLANS),
+        "SAASKIT_BILLING__SUCCESS_URL": f"{app_base}/?checkout=success"
+        "&session_id={CHECKOUT_SESSION_ID}",
+        "SAASKIT_BILLING__CANCEL_URL": f"{app_base}/?checkout=canceled",
+        "SAASKIT_BILLING__PORTAL_RETURN_URL": f"{app_base}/",
+        "SAASKIT_BILLING__MAX_NETWORK_RETRIES": "0",
+    }
