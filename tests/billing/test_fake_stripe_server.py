@@ -133,9 +133,12 @@ async def test_a_test_clock_advances_a_subscription_through_renewals(
 async def test_a_test_clock_runs_dunning_until_the_subscription_is_canceled(
     fake_stripe: FakeStripe, sdk: stripe.StripeClient
 ) -> None:
+    # --8<-- [start:dunning]
+    # a customer on a test clock whose card fails, subscribed at T0 (see _clock_subscription)
     clock_id, _customer_id, sub_id = await _clock_subscription(fake_stripe, sdk, failing=True)
     end = (await sdk.v1.subscriptions.retrieve_async(sub_id))["items"].data[0].current_period_end
 
+    # the period ends: the renewal fails, the subscription is past due
     await sdk.v1.test_helpers.test_clocks.advance_async(clock_id, {"frozen_time": end + 60})
     events = fake_stripe.take_events()
     assert [e["type"] for e in events][:2] == [
@@ -155,6 +158,7 @@ async def test_a_test_clock_runs_dunning_until_the_subscription_is_canceled(
     assert types.count("invoice.payment_failed") == len(RETRY_DAYS)
     assert "customer.subscription.deleted" in types
     assert (await sdk.v1.subscriptions.retrieve_async(sub_id)).status == "canceled"
+    # --8<-- [end:dunning]
 
 
 async def test_a_retry_that_succeeds_ends_dunning(
