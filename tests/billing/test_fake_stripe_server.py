@@ -18,7 +18,7 @@ import pytest
 import stripe
 
 from saaskit.billing.http import build_http_client
-from saaskit.cli.fake_stripe import FakePrice
+from saaskit.cli.fake_stripe import FakePrice, start_fake_stripe
 from saaskit.testing._stripe_clocks import RETRY_DAYS
 from saaskit.testing._stripe_forward import WebhookForwarder
 from saaskit.testing.fake_stripe import FakeStripe
@@ -380,3 +380,27 @@ def test_the_command_refuses_bad_options(tmp_path: Path) -> None:
         )
         assert result.returncode != 0
         assert message in result.stderr + result.stdout
+
+
+def test_the_command_line_fake_adopts_customers_of_an_earlier_run() -> None:
+    """An app's database keeps the customer ids a fake gave out before it restarted."""
+    with start_fake_stripe(port=free_port(), log=False) as fake:
+        client = stripe.StripeClient(
+            fake.api_key, base_addresses={"api": fake.url}, max_network_retries=0
+        )
+        session = client.v1.checkout.sessions.create(
+            {
+                "mode": "subscription",
+                "customer": "cus_fromanearlierrun",
+                "line_items": [{"price": "price_pro_monthly", "quantity": 1}],
+                "success_url": "http://127.0.0.1:9/ok",
+            }
+        )
+        assert session.customer == "cus_fromanearlierrun"
+        assert client.v1.customers.retrieve("cus_fromanearlierrun").id == "cus_fromanearlierrun"
+    with FakeStripe() as strict:  # the test fixture's fake stays faithful: 404
+        client = stripe.StripeClient(
+            strict.api_key, base_addresses={"api": strict.url}, max_network_retries=0
+        )
+        with pytest.raises(stripe.InvalidRequestError, match="No such customer"):
+            client.v1.customers.retrieve("cus_fromanearlierrun")

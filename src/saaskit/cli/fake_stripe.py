@@ -81,10 +81,16 @@ def start_fake_stripe(
     from saaskit.testing.fake_stripe import FakeStripe
 
     fake = FakeStripe(api_key=FAKE_SECRET_KEY, webhook_secret=webhook_secret, port=port)
+    # The app's database outlives the fake's memory: customers it created in an earlier
+    # run are taken as existing, so their users can still check out.
+    fake.state.adopt_unknown_customers = True
     fake.start()
     for price in prices:
+        # The same id at every start: an app that cached a price id (price_cache_seconds, in
+        # Redis) still finds it after the fake restarts.
         fake.add_price(
             price.lookup_key,
+            price_id=f"price_{price.lookup_key}",
             unit_amount=price.unit_amount,
             currency=price.currency,
             interval=price.interval,
@@ -208,4 +214,6 @@ def demo_environment(fake: FakeStripe, app_base: str) -> dict[str, str]:
         "SAASKIT_BILLING__CANCEL_URL": f"{app_base}/?checkout=canceled",
         "SAASKIT_BILLING__PORTAL_RETURN_URL": f"{app_base}/",
         "SAASKIT_BILLING__MAX_NETWORK_RETRIES": "0",
+        # prices cached by an earlier run (in Redis) may name another fake's objects
+        "SAASKIT_BILLING__PRICE_CACHE_SECONDS": "0",
     }
