@@ -47,6 +47,8 @@ from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
+from saaskit.oauth.service import OAuthService
+from saaskit.oauth.wiring import OAuthFeature
 from saaskit.models import tables as default_tables
 from saaskit.observability.metrics import (
     NULL_RECORDER,
@@ -393,6 +395,12 @@ class SaaSKit(Generic[UserT]):
         service: ApiKeyService = self.feature(ApiKeysFeature)
         return service
 
+    @property
+    def oauth(self) -> OAuthService:
+        """Sign-in with providers (on when ``SAASKIT_OAUTH__PROVIDERS`` names one)."""
+        service: OAuthService = self.feature(OAuthFeature)
+        return service
+
     def require_scopes(self, *scopes: str) -> Authenticate[UserT]:
         """Dependency: the principal, if its credential grants every one of ``scopes``.
 
@@ -630,8 +638,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations and API keys (authentication and users
-        are the kit's core).
+        Audit, health, billing, AI, organizations, API keys and OAuth login
+        (authentication and users are the kit's core).
     """
     return [
         AuditFeature(),
@@ -640,6 +648,7 @@ def default_features(
         AIFeature(ai_quotas),
         OrgsFeature(),
         ApiKeysFeature(),
+        OAuthFeature(),
     ]
 
 
