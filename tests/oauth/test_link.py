@@ -1,0 +1,97 @@
+"""Linking and unlinking providers, end to end against the fake provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from saaskit import SaaSKit
+from saaskit.testing.fake_oauth import FakeOAuthProvider
+from tests.helpers import bearer, login, register
+from tests.oauth.helpers import OAUTH, landing, link, me, provider_login
+from tests.oauth.test_login import audit_actions
+
+
+async def test_a_logged_in_user_links_the_provider_then_logs_in_with_it_then_unlinks(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    assert (await register(client)).status_code == 201
+    session = await login(client)
+    assert await link(client, session["access_token"]) == {"linked": "fake"}
+    mine = await client.get(f"{OAUTH}/accounts", headers=bearer(session["access_token"]))
+    assert [a["provider"] for a in mine.json()] == ["fake"]
+    via_provider = await provider_login(client)
+    assert (await me(client, via_provider["access_token"]))["email"] == "alice@example.com"
+    unlinked = await client.delete(
+        f"{OAUTH}/accounts/fake", headers=bearer(session["access_token"])
+    )
+    assert unlinked.status_code == 204  # the password remains
+    # Unlinked: the provider login is a sign-up again, refused for an existing email.
+    assert await landing(client) == {"error": "oauth_account_exists"}
+    actions = [(a, o) for a, o, _ in await audit_actions(kit)]
+    assert ("oauth_linked", "success") in actions
+    assert ("oauth_unlinked", "success") in actions
+
+
+async def test_linking_needs_a_verified_email_at_the_provider(
+    fake: FakeOAuthProvider, client: httpx.AsyncClient
+) -> None:
+    assert (await register(client)).status_code == 201
+    session = await login(client)
+    fake.users["alice"].email_verified = False
+    assert await link(client, session["access_token"]) == {"error": "oauth_email_unverified"}
+
+
+async def test_linking_needs_a_login_session(client: httpx.AsyncClient) -> None:
+    refused = await client.post(f"{OAUTH}/fake/link", json={})
+    assert refused.status_code == 401
+
+
+async def test_a_provider_account_links_to_one_user_only(
+    fake: FakeOAuthProvider, client: httpx.AsyncClient
+) -> None:
+    assert (await register(client)).status_code == 201
+    assert (await register(client, "bob@example.com")).status_code == 201
+    alice = await login(client)
+    bob = await login(client, "bob@example.com")
+    assert await link(client, alice["access_token"]) == {"linked": "fake"}
+    assert await link(client, bob["access_token"]) == {"error": "oauth_already_linked"}
+    fake.add_user("alice2", "alice2@example.com")
+    fake.approve_as = "alice2"  # another account of the same provider for alice
+    assert await link(client, alice["access_token"]) == {"error": "oauth_already_linked"}
+
+
+async def test_the_only_way_to_log_in_cannot_be_unlinked(client: httpx.AsyncClient) -> None:
+    tokens = await provider_login(client)
+    refused = await client.delete(f"{OAUTH}/accounts/fake", headers=bearer(tokens["access_token"]))
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "oauth_last_login_method"
+    missing = await client.delete(f"{OAUTH}/accounts/gh", headers=bearer(tokens["access_token"]))
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "oauth_not_linked"
+
+
+async def test_a_password_less_user_may_unlink_one_of_two_providers(
+    client: httpx.AsyncClient,
+) -> None:
+    tokens = await provider_login(client)
+    assert await link(client, tokens["access_token"], "gh") == {"linked": "gh"}
+    headers = bearer(tokens["access_token"])
+    assert (await client.delete(f"{OAUTH}/accounts/fake", headers=headers)).status_code == 204
+    last = await client.delete(f"{OAUTH}/accounts/gh", headers=headers)
+    assert last.json()["error"]["code"] == "oauth_last_login_method"
+    # GitHub still logs in to the same account.
+    again = await provider_login(client, "gh")
+    assert (await me(client, again["access_token"]))["email"] == "alice@example.com"
+
+
+async def test_setting_a_password_by_reset_lets_a_provider_account_unlink(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    tokens = await provider_login(client)
+    user_id = (await me(client, tokens["access_token"]))["id"]
+    await kit.users.set_password(user_id, "a long new password 42")
+    fresh = await login(client, password="a long new password 42")
+    gone = await client.delete(f"{OAUTH}/accounts/fake", headers=bearer(fresh["access_token"]))
+    assert gone.status_code == 204
