@@ -47,9 +47,9 @@ from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
 from saaskit.models import User as DefaultUser
+from saaskit.models import tables as default_tables
 from saaskit.oauth.service import OAuthService
 from saaskit.oauth.wiring import OAuthFeature
-from saaskit.models import tables as default_tables
 from saaskit.observability.metrics import (
     NULL_RECORDER,
     PrometheusRecorder,

@@ -91,7 +91,14 @@ def build_models(
     # The kit's own features' tables, in the order they were always declared.
     own = {
         spec.key: spec
-        for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES, *ORG_TABLES, *APIKEY_TABLES, *OAUTH_TABLES)
+        for spec in (
+            *AUDIT_TABLES,
+            *BILLING_TABLES,
+            *AI_TABLES,
+            *ORG_TABLES,
+            *APIKEY_TABLES,
+            *OAUTH_TABLES,
+        )
     }
     order = (
         "audit_event",

@@ -39,7 +39,9 @@ async def back_from_provider(client: httpx.AsyncClient, authorization_url: str) 
     return await client.get(f"{callback.path}?{callback.query}")
 
 
-async def landing(client: httpx.AsyncClient, provider: str = "fake", **params: str) -> dict[str, str]:
+async def landing(
+    client: httpx.AsyncClient, provider: str = "fake", **params: str
+) -> dict[str, str]:
     """A whole browser flow; returns the landing page's query (``code`` or ``error``)."""
     done = await back_from_provider(client, await start(client, provider, **params))
     assert done.status_code == 302, done.text

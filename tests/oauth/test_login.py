@@ -95,7 +95,11 @@ async def test_the_email_of_an_existing_account_never_logs_into_it(
     result = await landing(client)
     assert result == {"error": "oauth_account_exists"}  # no handoff code at all
     actions = await audit_actions(kit)
-    assert ("oauth_login", "failure", {"provider": "fake", "code": "oauth_account_exists"}) in actions
+    assert (
+        "oauth_login",
+        "failure",
+        {"provider": "fake", "code": "oauth_account_exists"},
+    ) in actions
     assert not [a for a in actions if a[0] == "login" and a[1] == "success"]
 
 
@@ -134,7 +138,9 @@ async def test_a_deactivated_user_cannot_log_in_with_the_provider(
     assert await landing(client) == {"error": "invalid_credentials"}
 
 
-async def test_the_default_landing_page_is_under_the_frontend_url(client: httpx.AsyncClient) -> None:
+async def test_the_default_landing_page_is_under_the_frontend_url(
+    client: httpx.AsyncClient,
+) -> None:
     from tests.oauth.helpers import back_from_provider
 
     done = await back_from_provider(client, await start(client))

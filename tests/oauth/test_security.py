@@ -76,13 +76,18 @@ async def test_a_replayed_authorization_code_is_refused_with_a_fresh_state(
 ) -> None:
     approved = await at_provider(await start(client))
     used = query_of(approved.headers["location"])["code"]
-    first = await client.get(urlsplit(approved.headers["location"]).path + "?" + urlsplit(approved.headers["location"]).query)
+    first = await client.get(
+        urlsplit(approved.headers["location"]).path
+        + "?"
+        + urlsplit(approved.headers["location"]).query
+    )
     assert "code" in query_of(first.headers["location"])
     # A new flow of the same browser, carrying the old code.
     state = query_of(await start(client))["state"]
     replayed = await client.get(f"{OAUTH}/fake/callback", params={"state": state, "code": used})
     assert query_of(replayed.headers["location"]) == {"error": "oauth_provider_error"}
-    assert fake.token_errors and fake.token_errors[-1].startswith("invalid_grant")
+    assert fake.token_errors
+    assert fake.token_errors[-1].startswith("invalid_grant")
 
 
 async def test_a_code_redeemed_without_the_flows_verifier_fails_pkce(
@@ -176,8 +181,9 @@ async def test_the_cookie_is_secure_behind_an_https_callback(
         async with browser(kit) as client:
             started = await client.get(f"{OAUTH}/fake/authorize")
         assert "secure" in started.headers["set-cookie"].lower()
-        assert "redirect_uri=https%3A%2F%2Fapi.example.com%2Fapi%2Fv1%2Foauth%2Ffake%2Fcallback" in (
-            started.headers["location"]
+        assert (
+            "redirect_uri=https%3A%2F%2Fapi.example.com%2Fapi%2Fv1%2Foauth%2Ffake%2Fcallback"
+            in (started.headers["location"])
         )
     finally:
         await kit.aclose()

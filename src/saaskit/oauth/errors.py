@@ -37,7 +37,9 @@ class OAuthRedirectNotAllowed(SaaSKitError):
 
     code = "oauth_redirect_not_allowed"
     status = 422
-    message = "This redirect URL is not on an allowed origin (settings: oauth.allowed_redirect_origins)."
+    message = (
+        "This redirect URL is not on an allowed origin (settings: oauth.allowed_redirect_origins)."
+    )
 
 
 class OAuthStateInvalid(SaaSKitError):
@@ -80,7 +82,7 @@ class OAuthAccountExists(SaaSKitError):
 
 
 class OAuthAlreadyLinked(SaaSKitError):
-    """The provider account is linked to another user, or the user has one of this provider (409)."""
+    """The provider account is someone's already, or the user has one of this provider (409)."""
 
     code = "oauth_already_linked"
     status = 409

@@ -51,6 +51,8 @@ class OAuthAccountMixin:
 
 
 OAUTH_TABLES = (
-    TableSpec("oauth_account", "OAuthAccount", "oauth_accounts", OAuthAccountMixin, user_table=True),
+    TableSpec(
+        "oauth_account", "OAuthAccount", "oauth_accounts", OAuthAccountMixin, user_table=True
+    ),
 )
 """The feature's table (``kit.models.tables["oauth_account"]``)."""

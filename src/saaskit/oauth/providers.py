@@ -30,7 +30,7 @@ from saaskit.oauth.schemas import OAuthSettings, ProviderSettings
 __all__ = ["Endpoints", "ProviderClient", "ProviderIdentity"]
 
 GITHUB_AUTHORIZE = "https://github.com/login/oauth/authorize"
-GITHUB_TOKEN = "https://github.com/login/oauth/access_token"  # noqa: S105 - a URL
+GITHUB_TOKEN = "https://github.com/login/oauth/access_token"
 GITHUB_API = "https://api.github.com"
 GOOGLE_ISSUER = "https://accounts.google.com"
 ASYMMETRIC = frozenset(
@@ -91,12 +91,16 @@ class ProviderClient:
         """The scopes asked for."""
         if self.settings.scopes is not None:
             return self.settings.scopes
-        return ["read:user", "user:email"] if self.kind == "github" else ["openid", "email", "profile"]
+        return (
+            ["read:user", "user:email"] if self.kind == "github" else ["openid", "email", "profile"]
+        )
 
     def _client(self) -> Any:
         require_module("authlib", "oauth")
         require_module("httpx2", "oauth")  # Authlib's async client runs on it
-        from authlib.integrations.httpx_client import AsyncOAuth2Client
+        from authlib.integrations.httpx_client import (  # type: ignore[import-untyped]
+            AsyncOAuth2Client,
+        )
 
         secret = self.settings.client_secret
         method = self.settings.token_auth_method or (
@@ -200,7 +204,11 @@ class ProviderClient:
             raise OAuthProviderError()
         claims = await self.verify_id_token(id_token, nonce)
         subject = str(claims["sub"])
-        email, verified, name = claims.get("email"), claims.get("email_verified"), claims.get("name")
+        email, verified, name = (
+            claims.get("email"),
+            claims.get("email_verified"),
+            claims.get("name"),
+        )
         if email is None and endpoints.userinfo:
             info = await self._get_json(client, endpoints.userinfo, authorized=True)
             if not isinstance(info, dict) or str(info.get("sub")) != subject:
@@ -220,9 +228,11 @@ class ProviderClient:
         emails = await self._get_json(client, f"{api}/user/emails", authorized=True)
         if not isinstance(user, dict) or not isinstance(user.get("id"), int):
             raise OAuthProviderError()
-        primary = next(
-            (e for e in emails if isinstance(e, dict) and e.get("primary") is True), None
-        ) if isinstance(emails, list) else None
+        primary = (
+            next((e for e in emails if isinstance(e, dict) and e.get("primary") is True), None)
+            if isinstance(emails, list)
+            else None
+        )
         email = primary.get("email") if primary else None
         return ProviderIdentity(
             provider=self.key,

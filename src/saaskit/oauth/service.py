@@ -143,7 +143,11 @@ class OAuthService:
             origin
             for origin in map(
                 origin_of,
-                [frontend_url, *settings.allowed_redirect_origins, *(o for o in cors_origins if o != "*")],
+                [
+                    frontend_url,
+                    *settings.allowed_redirect_origins,
+                    *(o for o in cors_origins if o != "*"),
+                ],
             )
             if origin
         }
@@ -196,7 +200,9 @@ class OAuthService:
         """
         provider = self.provider(key)
         target = self.redirect_target(redirect_to)
-        await self.limiter.hit_limit("oauth_ip", self.settings.rate_limit, client and client.ip)
+        await self.limiter.hit_limit(
+            "oauth_ip", self.settings.rate_limit, client.ip if client else None
+        )
         state, nonce, verifier = new_secret(), new_secret(), new_secret()
         url = await provider.authorization_url(state=state, nonce=nonce, verifier=verifier)
         flow = FlowState(
@@ -376,7 +382,7 @@ class OAuthService:
     async def _insert(self, user_id: int, identity: ProviderIdentity) -> None:
         async with self.session_factory() as db:
             db.add(
-                self.table(
+                self.table(  # type: ignore[call-arg]
                     user_id=user_id,
                     provider=identity.provider,
                     subject=identity.subject,
@@ -445,7 +451,11 @@ class OAuthService:
             )
             await db.commit()
         await self.audit.record(
-            UNLINKED, actor_id=user_id, target_id=user_id, client=client, detail={"provider": provider}
+            UNLINKED,
+            actor_id=user_id,
+            target_id=user_id,
+            client=client,
+            detail={"provider": provider},
         )
 
     async def aclose(self) -> None:

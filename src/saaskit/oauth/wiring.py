@@ -52,7 +52,7 @@ class OAuthKit(FeatureHost, Protocol):
 
 
 class OAuthFeature(Feature[OAuthService]):
-    """"Sign in with ...": ``/api/v1/oauth`` (GitHub, Google, any OpenID Connect issuer).
+    """Sign in with a provider: ``/api/v1/oauth`` (GitHub, Google, any OpenID Connect issuer).
 
     Off unless ``SAASKIT_OAUTH__PROVIDERS`` names a provider; needs ``saaskit[oauth]``
     (Authlib) once a flow starts. The table comes with saaskit's migrations either way.

@@ -1,4 +1,4 @@
-"""Helpers for testing saaskit and host apps built on it: fake external services (Stripe, OpenAI, an OAuth provider), users and tokens.
+"""Helpers for testing saaskit and host apps built on it: fake services, users and tokens.
 
 The pytest fixtures are in :mod:`saaskit.testing.plugin`.
 

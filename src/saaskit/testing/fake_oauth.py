@@ -44,7 +44,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 __all__ = ["FakeOAuthProvider", "FakeOAuthUser"]
 
 CLIENT_ID = "saaskit-test-client"
-CLIENT_SECRET = "saaskit-test-client-secret"  # noqa: S105 - a test fake's
+CLIENT_SECRET = "saaskit-test-client-secret"
 CODE_TTL = 60
 
 
@@ -86,7 +86,14 @@ def _jwk(key: Any, kid: str) -> dict[str, Any]:
         raw = value.to_bytes((value.bit_length() + 7) // 8, "big")
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-    return {"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": b64(numbers.n), "e": b64(numbers.e)}
+    return {
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": kid,
+        "n": b64(numbers.n),
+        "e": b64(numbers.e),
+    }
 
 
 class _Server(ThreadingHTTPServer):
@@ -195,8 +202,11 @@ class FakeOAuthProvider:
         return user
 
     def tamper(self, **claims: Any) -> None:
-        """Change the next ID tokens: ``aud=``, ``iss=``, ``exp=``, ``nonce=`` override claims;
-        ``foreign_key=True`` signs with a key the JWKS does not hold; ``tamper()`` resets."""
+        """Change the next ID tokens (``tamper()`` resets).
+
+        ``aud=``, ``iss=``, ``exp=``, ``nonce=`` override claims; ``foreign_key=True`` signs
+        with a key the JWKS does not hold.
+        """
         self._tamper = dict(claims)
 
     def oidc_provider(self, **overrides: Any) -> dict[str, Any]:
@@ -313,7 +323,9 @@ class FakeOAuthProvider:
             )
         return self._back(query.get("redirect_uri", ""), query, code=code)
 
-    def _back(self, redirect_uri: str, query: dict[str, str], **params: str) -> tuple[int, dict[str, str], str]:
+    def _back(
+        self, redirect_uri: str, query: dict[str, str], **params: str
+    ) -> tuple[int, dict[str, str], str]:
         if "state" in query:
             params["state"] = query["state"]
         joiner = "&" if "?" in redirect_uri else "?"
@@ -325,7 +337,9 @@ class FakeOAuthProvider:
         if authorization and authorization.startswith("Basic "):
             decoded = base64.b64decode(authorization[6:]).decode()
             client_id, _, secret = decoded.partition(":")
-        if client_id != self.client_id or not secrets.compare_digest(secret or "", self.client_secret):
+        if client_id != self.client_id or not secrets.compare_digest(
+            secret or "", self.client_secret
+        ):
             return self._refuse(401, "invalid_client", "client authentication failed")
         if form.get("grant_type") != "authorization_code":
             return self._refuse(400, "unsupported_grant_type", form.get("grant_type", ""))
@@ -370,9 +384,18 @@ class FakeOAuthProvider:
 
     def github_emails(self, user: FakeOAuthUser) -> list[dict[str, Any]]:
         """``/user/emails`` of ``user``."""
-        primary = [] if user.email is None else [
-            {"email": user.email, "primary": True, "verified": user.email_verified, "visibility": "private"}
-        ]
+        primary = (
+            []
+            if user.email is None
+            else [
+                {
+                    "email": user.email,
+                    "primary": True,
+                    "verified": user.email_verified,
+                    "visibility": "private",
+                }
+            ]
+        )
         return [*primary, *user.extra_emails]
 
 
@@ -380,7 +403,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: pytest output stays readable
 
     def _send(self, status: int, body: str | bytes, headers: dict[str, str] | None = None) -> None:
@@ -420,10 +443,17 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/userinfo" and user is not None:
             return self._json(
                 200,
-                {"sub": user.subject, "email": user.email, "email_verified": user.email_verified, "name": user.name},
+                {
+                    "sub": user.subject,
+                    "email": user.email,
+                    "email_verified": user.email_verified,
+                    "name": user.name,
+                },
             )
         if parts.path == "/api/user" and user is not None:
-            return self._json(200, {"id": user.github_id, "login": user.subject, "name": user.name, "email": None})
+            return self._json(
+                200, {"id": user.github_id, "login": user.subject, "name": user.name, "email": None}
+            )
         if parts.path == "/api/user/emails" and user is not None:
             return self._json(200, fake.github_emails(user))
         return self._json(404, {"error": "not_found"})
@@ -439,7 +469,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path == "/authorize":  # the consent page's buttons
             query = {k: v for k, v in form.items() if k not in ("user", "deny")}
             if form.get("deny"):
-                status, headers, page = fake._back(query.get("redirect_uri", ""), query, error="access_denied")
+                status, headers, page = fake._back(
+                    query.get("redirect_uri", ""), query, error="access_denied"
+                )
             else:
                 status, headers, page = fake.approve(query, form.get("user", ""))
             return self._send(status, page, headers)

@@ -205,7 +205,9 @@ class UserService(Generic[UserT]):
         """
         user = await self.get_by_email(email)
         # No password (a provider's account) pays the same dummy verify as no account.
-        hashed = user.hashed_password if user and has_usable_password(user.hashed_password) else None
+        hashed = (
+            user.hashed_password if user and has_usable_password(user.hashed_password) else None
+        )
         ok, new_hash = await self.passwords.verify(password, hashed)
         if user is None or not ok or not user.is_active:
             raise InvalidCredentials()

@@ -31,15 +31,14 @@ def upgrade() -> None:
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name=op.f("fk_oauth_accounts_user_id_users"), ondelete="CASCADE"
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_oauth_accounts_user_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oauth_accounts")),
-        sa.UniqueConstraint(
-            "provider", "subject", name=op.f("uq_oauth_accounts_provider_subject")
-        ),
-        sa.UniqueConstraint(
-            "user_id", "provider", name=op.f("uq_oauth_accounts_user_id_provider")
-        ),
+        sa.UniqueConstraint("provider", "subject", name=op.f("uq_oauth_accounts_provider_subject")),
+        sa.UniqueConstraint("user_id", "provider", name=op.f("uq_oauth_accounts_user_id_provider")),
     )
     op.create_index(op.f("ix_oauth_accounts_user_id"), "oauth_accounts", ["user_id"])
 
