@@ -84,14 +84,3 @@ async def test_a_password_less_user_may_unlink_one_of_two_providers(
     # GitHub still logs in to the same account.
     again = await provider_login(client, "gh")
     assert (await me(client, again["access_token"]))["email"] == "alice@example.com"
-
-
-async def test_setting_a_password_by_reset_lets_a_provider_account_unlink(
-    kit: SaaSKit[Any], client: httpx.AsyncClient
-) -> None:
-    tokens = await provider_login(client)
-    user_id = (await me(client, tokens["access_token"]))["id"]
-    await kit.users.set_password(user_id, "a long new password 42")
-    fresh = await login(client, password="a long new password 42")
-    gone = await client.delete(f"{OAUTH}/accounts/fake", headers=bearer(fresh["access_token"]))
-    assert gone.status_code == 204

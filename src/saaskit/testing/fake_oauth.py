@@ -109,6 +109,8 @@ class FakeOAuthProvider:
         client_id: the one registered client's id.
         client_secret: its secret (``client_secret_basic`` or ``client_secret_post``).
         redirect_uris: the registered callback URLs (empty: any is accepted).
+        issuer: the ``iss`` of its discovery document and ID tokens (default: its URL;
+            ``https://accounts.google.com`` to stand in for the Google preset).
     """
 
     def __init__(
@@ -117,7 +119,9 @@ class FakeOAuthProvider:
         client_id: str = CLIENT_ID,
         client_secret: str = CLIENT_SECRET,
         redirect_uris: tuple[str, ...] = (),
+        issuer: str | None = None,
     ) -> None:
+        self._issuer = issuer
         self.client_id = client_id
         self.client_secret = client_secret
         self.redirect_uris = list(redirect_uris)
@@ -141,6 +145,11 @@ class FakeOAuthProvider:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------
+
+    @property
+    def issuer(self) -> str:
+        """The ``iss`` it announces and signs (its URL unless given)."""
+        return self._issuer or self.url
 
     @property
     def url(self) -> str:
@@ -201,6 +210,11 @@ class FakeOAuthProvider:
         self.users[subject] = user
         return user
 
+    def rotate_key(self) -> None:
+        """Sign from now on with a new key (and ``kid``), published in the JWKS."""
+        self._key = _private_key()
+        self._kid = f"fake-key-{secrets.token_hex(4)}"
+
     def tamper(self, **claims: Any) -> None:
         """Change the next ID tokens (``tamper()`` resets).
 
@@ -213,7 +227,8 @@ class FakeOAuthProvider:
         """Settings of an ``oidc`` provider at this fake (``oauth.providers[...]``)."""
         return {
             "kind": "oidc",
-            "issuer": self.url,
+            "issuer": self.issuer,
+            "discovery_url": f"{self.url}/.well-known/openid-configuration",
             "client_id": self.client_id,
             "client_secret": self.client_secret,
             **overrides,
@@ -237,7 +252,7 @@ class FakeOAuthProvider:
         """The OpenID Connect discovery document."""
         base = self.url
         return {
-            "issuer": base,
+            "issuer": self.issuer,
             "authorization_endpoint": f"{base}/authorize",
             "token_endpoint": f"{base}/token",
             "userinfo_endpoint": f"{base}/userinfo",
@@ -259,7 +274,7 @@ class FakeOAuthProvider:
 
         now = int(time.time())
         claims: dict[str, Any] = {
-            "iss": self.url,
+            "iss": self.issuer,
             "sub": user.subject,
             "aud": self.client_id,
             "iat": now,
