@@ -12,6 +12,7 @@ from saaskit import SaaSKit
 from saaskit.email.memory import MemorySender
 from saaskit.oauth import OAuthFeature, OAuthSettings
 from saaskit.testing.fake_oauth import FakeOAuthProvider
+from saaskit.testing.oauth_pytest import fake_oauth  # noqa: F401 - the shipped fixture, as hosts use it
 from tests.helpers import build_app, make_settings, new_store
 
 FRONTEND = "http://localhost:3000"

@@ -125,3 +125,11 @@ async def test_the_forgot_password_reset_gives_a_provider_account_a_password(
         "/api/v1/oauth/accounts/fake", headers=bearer(logged_in["access_token"])
     )
     assert gone.status_code == 204
+
+
+async def test_the_shipped_fixture_serves_a_provider(fake_oauth: FakeOAuthProvider) -> None:
+    async with httpx.AsyncClient() as http:
+        discovery = (await http.get(f"{fake_oauth.url}/.well-known/openid-configuration")).json()
+        keys = (await http.get(discovery["jwks_uri"])).json()["keys"]
+    assert discovery["issuer"] == fake_oauth.url
+    assert [k["kty"] for k in keys] == ["RSA"]
