@@ -64,7 +64,7 @@
   // One call to the API. With `auth`, the access token goes in the Authorization
   // header; a 401 triggers one refresh and one retry (the token may have expired while
   // the tab slept and the timer below was late).
-  async function api(path, { method = "GET", body, auth = true, retried = false } = {}) {
+  async function api(path, { method = "GET", body, auth = true, retried = false, cookies = false } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
@@ -72,9 +72,11 @@
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      // Only the provider link needs a cookie kept (it binds the flow to this browser).
+      credentials: cookies ? "include" : "same-origin",
     });
     if (response.status === 401 && auth && !retried && refreshToken.get()) {
-      if (await refresh()) return api(path, { method, body, auth, retried: true });
+      if (await refresh()) return api(path, { method, body, auth, retried: true, cookies });
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw new ApiError(response.status, data);
@@ -266,6 +268,7 @@
     }
     const holder = $("providers");
     holder.replaceChildren();
+    $("link-providers").replaceChildren();
     for (const provider of providers) {
       const button = document.createElement("button");
       button.type = "button";
@@ -278,8 +281,28 @@
         window.location.assign(target.toString());
       });
       holder.append(button);
+      const linker = document.createElement("button");
+      linker.type = "button";
+      linker.className = "secondary";
+      linker.dataset.link = provider.key;
+      linker.textContent = `Link ${provider.display_name}`;
+      linker.addEventListener("click", () => run(() => linkProvider(provider.key)));
+      $("link-providers").append(linker);
     }
   }
+
+  // Linking needs the signed-in session (a recent login) and this browser: the API answers
+  // the provider URL and sets its binding cookie (so the fetch keeps cookies).
+  async function linkProvider(key) {
+    const started = await api(`/oauth/${encodeURIComponent(key)}/link`, {
+      method: "POST",
+      body: { redirect_to: pageUrl() },
+      cookies: true,
+    });
+    window.location.assign(started.authorization_url);
+  }
+
+  let providerNote = null; // shown once the page has resumed the session
 
   const PROVIDER_ERRORS = {
     oauth_account_exists:
@@ -291,8 +314,13 @@
   async function backFromProvider() {
     const code = query.get("code");
     const error = query.get("error");
-    if (!code && !error) return false;
+    const linked = query.get("linked");
+    if (!code && !error && !linked) return false;
     window.history.replaceState(null, "", pageUrl());
+    if (linked) {
+      providerNote = `Linked ${linked}.`;
+      return false; // the session resumes from the refresh token below
+    }
     if (error) {
       setStatus(PROVIDER_ERRORS[error] || `The provider login failed (${error}).`, true);
       return false;
@@ -386,6 +414,7 @@
         window.history.replaceState(null, "", pageUrl());
       }
     }
+    if (providerNote) setStatus(providerNote);
     root.dataset.ready = "true"; // for tests: the page has finished starting
   }
 

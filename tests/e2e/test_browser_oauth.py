@@ -4,7 +4,9 @@ Headless Chromium clicks "Sign in with Fake" on the page, consents on the fake p
 page (``saaskit.testing.FakeOAuthProvider``, real HTTP), comes back through the API's
 callback to the page with a handoff code, which the page exchanges for tokens; the code
 is gone from the address bar and the page shows the user. A second run of the flow with
-the email of a password account shows the "log in and link" message instead.
+the email of a password account shows the "log in and link" message instead; that user
+logs in with the password, links the provider (the page's fetch keeps the binding
+cookie), and then signs in with it.
 """
 
 from __future__ import annotations
@@ -157,6 +159,25 @@ def test_sign_in_with_a_provider_in_the_browser(servers: Servers, tmp_path: Path
             expect(page.locator("#signed-in")).to_be_hidden()
             assert "error=" not in page.url
             assert exchanged == [200]  # no code came back for Bob
+
+            # Bob logs in with his password and links the provider from his account ...
+            page.fill("#email", "bob@example.com")
+            page.fill("#password", "correct horse battery")
+            page.click("#login")
+            expect(page.locator("#me-email")).to_have_text("bob@example.com")
+            page.click("button[data-link=fake]")
+            page.wait_for_url(f"{servers.fake.url}/authorize?**")
+            page.click("text=Continue as bob@example.com")
+            page.wait_for_url(f"{servers.page}/**")
+            expect(page.locator("#status")).to_have_text("Linked fake.")
+            expect(page.locator("#me-email")).to_have_text("bob@example.com")
+            assert "linked=" not in page.url
+            # ... and from then on signs in with it.
+            page.click("#logout")
+            expect(page.locator("#signed-out")).to_be_visible()
+            sign_in_with_fake(page, servers, "bob@example.com")
+            expect(page.locator("#me-email")).to_have_text("bob@example.com")
+            assert exchanged == [200, 200]
             # The only errors: the page asks for the plans, and billing is off on this API.
             assert set(missing) == {"/billing/plans"}
             assert errors == [
