@@ -32,8 +32,7 @@ HTTP_CODES: dict[ErrorCode, tuple[str, str]] = {
 
 def status_of(cls: type[SaaSKitError]) -> int:
     """The status ``saaskit.errors`` answers with (most specific class wins; 400 for the
-    generic ``error`` code); a class with another code and no status fails the generation.
-    """
+    generic ``error`` code); a class with another code and no status fails the generation."""
     status = declared_status(cls)
     if status is not None:
         return status
