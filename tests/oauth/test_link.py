@@ -9,7 +9,15 @@ import httpx
 from saaskit import SaaSKit
 from saaskit.testing.fake_oauth import FakeOAuthProvider
 from tests.helpers import bearer, login, register
-from tests.oauth.helpers import OAUTH, landing, link, me, provider_login
+from tests.oauth.helpers import (
+    OAUTH,
+    back_from_provider,
+    landing,
+    link,
+    me,
+    provider_login,
+    query_of,
+)
 from tests.oauth.test_login import audit_actions
 
 
@@ -84,3 +92,25 @@ async def test_a_password_less_user_may_unlink_one_of_two_providers(
     # GitHub still logs in to the same account.
     again = await provider_login(client, "gh")
     assert (await me(client, again["access_token"]))["email"] == "alice@example.com"
+
+
+async def test_a_link_whose_session_ended_meanwhile_is_refused(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    assert (await register(client)).status_code == 201
+    session = await login(client)
+    started = await client.post(
+        f"{OAUTH}/fake/link", json={}, headers=bearer(session["access_token"])
+    )
+    assert started.status_code == 200
+    logout = await client.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": session["refresh_token"]},
+        headers=bearer(session["access_token"]),
+    )
+    assert logout.status_code == 204
+    done = await back_from_provider(client, started.json()["authorization_url"])
+    assert query_of(done.headers["location"]) == {"error": "oauth_state_invalid"}
+    user = await kit.users.get_by_email("alice@example.com")
+    assert user is not None
+    assert await kit.oauth.accounts(user.id) == []

@@ -49,6 +49,8 @@ class FlowState:
     browser: str
     mode: Mode = "login"
     user_id: int | None = None
+    session_id: str | None = None
+    """The login session that started a link (it must still be alive at the callback)."""
 
     def started_by(self, browser_cookie: str | None) -> bool:
         """Whether the callback's browser is the one that started the flow."""

@@ -45,14 +45,16 @@ def build_oauth_router(
     service: OAuthService,
     reauthenticated_user: Any,
     session_user: Any,
+    reauthenticated_principal: Any,
 ) -> APIRouter:
     """The OAuth login routes (mounted at ``/api/v1/oauth``).
 
     Args:
         kit: the kit.
         service: the OAuth service.
-        reauthenticated_user: a login session's user with a recent proof (link, unlink).
+        reauthenticated_user: a login session's user with a recent proof (unlink).
         session_user: a login session's active user.
+        reauthenticated_principal: the same as a principal, with its session (link).
     """
     router = new_router(body_limits(kit.settings.http, small=True))
     settings = service.settings
@@ -135,7 +137,7 @@ def build_oauth_router(
         body: LinkStart,
         request: Request,
         response: Response,
-        user: Any = Depends(reauthenticated_user),
+        principal: Any = Depends(reauthenticated_principal),
     ) -> Any:
         value, new = browser_of(request)
         url = await service.start(
@@ -143,7 +145,8 @@ def build_oauth_router(
             browser=value,
             redirect_to=body.redirect_to,
             mode="link",
-            user_id=user.id,
+            user_id=principal.user.id,
+            session_id=principal.credential_id,
             client=client(request),
         )
         if new:

@@ -186,6 +186,7 @@ class OAuthService:
         redirect_to: str | None = None,
         mode: Mode = "login",
         user_id: int | None = None,
+        session_id: str | None = None,
         client: ClientInfo | None = None,
     ) -> str:
         """Start a login (or a link, for ``user_id``); returns the provider's URL.
@@ -196,6 +197,7 @@ class OAuthService:
             redirect_to: where the browser lands afterwards (allowed origins only).
             mode: ``"login"`` (sign up or log in) or ``"link"``.
             user_id: the logged-in user who links (``mode="link"``).
+            session_id: that user's login session (``mode="link"``).
             client: where the request came from (rate limit).
         """
         provider = self.provider(key)
@@ -213,6 +215,7 @@ class OAuthService:
             browser=digest(browser),
             mode=mode,
             user_id=user_id,
+            session_id=session_id,
         )
         await self.records.put_state(state, flow)
         return url
@@ -250,6 +253,12 @@ class OAuthService:
             )
             if flow.mode == "link":
                 assert flow.user_id is not None
+                # Logged out (or all sessions ended: a password change) meanwhile: no link.
+                alive = flow.session_id and await self.auth.sessions.get(
+                    flow.session_id, flow.user_id
+                )
+                if not alive:
+                    raise OAuthStateInvalid("The session that started linking has ended.")
                 await self.link(flow.user_id, identity, client)
                 return with_params(flow.redirect_to, linked=key)
             user_id = await self.login_or_signup(identity, client)

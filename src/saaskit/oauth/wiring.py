@@ -50,6 +50,11 @@ class OAuthKit(FeatureHost, Protocol):
         """The kit's :class:`~saaskit.auth.dependencies.AuthDependencies`."""
         ...
 
+    @property
+    def authenticator(self) -> Any:
+        """The kit's :class:`~saaskit.auth.credentials.Authenticator`."""
+        ...
+
 
 class OAuthFeature(Feature[OAuthService]):
     """Sign in with a provider: ``/api/v1/oauth`` (GitHub, Google, any OpenID Connect issuer).
@@ -109,9 +114,15 @@ class OAuthFeature(Feature[OAuthService]):
 
         if service is None:
             return None
-        deps = cast(OAuthKit, kit).dependencies
+        from saaskit.auth.dependencies import Authenticate
+
+        host = cast(OAuthKit, kit)
+        deps = host.dependencies
+        principal = Authenticate(
+            host.authenticator, active=True, recent_seconds=host.auth.reauthentication_window
+        )
         return build_oauth_router(
-            kit, service, deps.current_reauthenticated_user, deps.current_session_user
+            kit, service, deps.current_reauthenticated_user, deps.current_session_user, principal
         )
 
     async def aclose(self, service: OAuthService) -> None:
