@@ -133,3 +133,22 @@ async def test_the_shipped_fixture_serves_a_provider(fake_oauth: FakeOAuthProvid
         keys = (await http.get(discovery["jwks_uri"])).json()["keys"]
     assert discovery["issuer"] == fake_oauth.url
     assert [k["kty"] for k in keys] == ["RSA"]
+
+
+async def test_production_refuses_a_plain_http_callback(
+    database_url: str, fake: FakeOAuthProvider
+) -> None:
+    from saaskit.features import FeatureError
+
+    settings = make_settings(database_url).model_copy(update={"environment": "production"})
+    feature = OAuthFeature(OAuthSettings(providers={"f": fake.oidc_provider()}))
+    with pytest.raises(FeatureError, match="https"):
+        SaaSKit(settings, store=new_store(), features=[feature])
+    secure = OAuthSettings(
+        providers={"f": fake.oidc_provider()}, callback_base_url="https://api.example.com"
+    )
+    kit = SaaSKit(settings, store=new_store(), features=[OAuthFeature(secure)])
+    try:
+        assert kit.oauth.secure_cookie
+    finally:
+        await kit.aclose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from saaskit.exceptions import require_module
-from saaskit.features import Feature, FeatureHost, read_section
+from saaskit.features import Feature, FeatureError, FeatureHost, read_section
 from saaskit.oauth.errors import (
     OAuthAccountExists,
     OAuthAlreadyLinked,
@@ -95,6 +95,13 @@ class OAuthFeature(Feature[OAuthService]):
         require_module("authlib", "oauth")
         require_module("httpx2", "oauth")
         host = cast(OAuthKit, kit)
+        own = cast(OAuthSettings, host.feature_settings(self.name))
+        if host.settings.is_production and not own.callback_base_url.startswith("https://"):
+            # The callback carries the authorization code and the binding cookie must be
+            # Secure: a plain-http callback in production is a misconfiguration.
+            raise FeatureError(
+                "SAASKIT_OAUTH__CALLBACK_BASE_URL must be an https:// URL in production"
+            )
         return OAuthService(
             table=cast(type[OAuthAccountMixin], host.models.tables["oauth_account"]),
             session_factory=host.session_factory,
@@ -102,7 +109,7 @@ class OAuthFeature(Feature[OAuthService]):
             auth=host.auth,
             audit=host.audit,
             limiter=host.limiter,
-            settings=cast(OAuthSettings, host.feature_settings(self.name)),
+            settings=own,
             api_prefix=host.settings.api_prefix,
             frontend_url=host.settings.email.frontend_url,
             cors_origins=host.settings.cors.origins,
