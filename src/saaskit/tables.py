@@ -41,6 +41,7 @@ from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
 from saaskit.oauth.models import OAUTH_TABLES
 from saaskit.orgs.models import ORG_TABLES
+from saaskit.privacy.models import PRIVACY_TABLES
 
 logger = logging.getLogger("saaskit")
 
@@ -97,6 +98,7 @@ def build_models(
             *AI_TABLES,
             *ORG_TABLES,
             *APIKEY_TABLES,
+            *PRIVACY_TABLES,
             *OAUTH_TABLES,
         )
     }
@@ -112,6 +114,8 @@ def build_models(
         "ai_member_usage",
         "ai_meter_outbox",
         "api_key",
+        "data_export",
+        "account_deletion",
         "oauth_account",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])

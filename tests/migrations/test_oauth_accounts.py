@@ -25,7 +25,7 @@ def test_upgrade_creates_the_oauth_accounts_table_and_downgrade_drops_it(scratch
     command.upgrade(config, "head")
     command.check(config)  # the models and the migrations agree
     assert run(scratch_url, "SELECT count(*) FROM oauth_accounts") == [(0,)]
-    command.downgrade(config, "0010_api_keys")
+    command.downgrade(config, "0011_privacy")
     with pytest.raises(Exception, match="oauth_accounts"):
         run(scratch_url, "SELECT count(*) FROM oauth_accounts")
     command.upgrade(config, "head")

@@ -3,7 +3,7 @@
 Expand only (one new table).
 
 Revision ID: 0012_oauth_accounts
-Revises: 0010_api_keys
+Revises: 0011_privacy
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_oauth_accounts"
-down_revision: str | None = "0010_api_keys"
+down_revision: str | None = "0011_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
