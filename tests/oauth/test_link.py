@@ -114,3 +114,19 @@ async def test_a_link_whose_session_ended_meanwhile_is_refused(
     user = await kit.users.get_by_email("alice@example.com")
     assert user is not None
     assert await kit.oauth.accounts(user.id) == []
+
+
+async def test_linked_accounts_are_in_the_privacy_export_and_go_with_the_user(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    tokens = await provider_login(client)
+    user_id = (await me(client, tokens["access_token"]))["id"]
+    [exporter] = [e for e in kit.data_exporters() if e.name == "oauth_accounts"]
+    [record] = await exporter.export(user_id)
+    assert (record["provider"], record["subject"], record["email"]) == (
+        "fake",
+        "alice",
+        "alice@example.com",
+    )
+    await kit.users.delete(user_id)
+    assert await kit.oauth.accounts(user_id) == []

@@ -63,7 +63,15 @@ from saaskit.store import Store
 from saaskit.types import ClientInfo
 from saaskit.users.service import has_usable_password
 
-__all__ = ["ACTIONS", "LINKED", "LOGIN", "UNLINKED", "OAuthService", "origin_of"]
+__all__ = [
+    "ACTIONS",
+    "LINKED",
+    "LOGIN",
+    "UNLINKED",
+    "LinkedAccountsExporter",
+    "OAuthService",
+    "origin_of",
+]
 
 LOGIN = "oauth_login"
 """A provider identity was accepted at the callback (or refused: ``outcome="failure"``)."""
@@ -469,3 +477,25 @@ class OAuthService:
 
     async def aclose(self) -> None:
         """Nothing held between requests (each call opens its own HTTP client)."""
+
+
+class LinkedAccountsExporter:
+    """The user's linked provider accounts, for the privacy export (``oauth_accounts``)."""
+
+    name = "oauth_accounts"
+
+    def __init__(self, service: OAuthService) -> None:
+        self.service = service
+
+    async def export(self, user_id: int) -> list[dict[str, Any]]:
+        """One record per linked account (provider, its user id there, email, dates)."""
+        return [
+            {
+                "provider": row.provider,
+                "subject": row.subject,
+                "email": row.email,
+                "created_at": row.created_at.isoformat(),
+                "last_login_at": row.last_login_at.isoformat() if row.last_login_at else None,
+            }
+            for row in await self.service.accounts(user_id)
+        ]

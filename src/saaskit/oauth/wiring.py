@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from saaskit.exceptions import require_module
-from saaskit.features import Feature, FeatureError, FeatureHost, read_section
+from saaskit.features import DataExporter, Feature, FeatureError, FeatureHost, read_section
 from saaskit.oauth.errors import (
     OAuthAccountExists,
     OAuthAlreadyLinked,
@@ -20,7 +21,7 @@ from saaskit.oauth.errors import (
 )
 from saaskit.oauth.models import OAUTH_TABLES, OAuthAccountMixin
 from saaskit.oauth.schemas import OAuthSettings
-from saaskit.oauth.service import ACTIONS, OAuthService
+from saaskit.oauth.service import ACTIONS, LinkedAccountsExporter, OAuthService
 from saaskit.ratelimit import RateLimiter
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
@@ -131,6 +132,10 @@ class OAuthFeature(Feature[OAuthService]):
         return build_oauth_router(
             kit, service, deps.current_reauthenticated_user, deps.current_session_user, principal
         )
+
+    def exporters(self, service: OAuthService) -> Sequence[DataExporter]:
+        """The linked accounts, in a user's privacy export (erasure: the rows cascade)."""
+        return (LinkedAccountsExporter(service),)
 
     async def aclose(self, service: OAuthService) -> None:
         """Nothing to release."""
