@@ -46,6 +46,8 @@ from saaskit.env_names import warn_unknown_variables as warn_unknown_variables
 from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
+from saaskit.mfa.service import MfaService
+from saaskit.mfa.wiring import MfaFeature
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
 from saaskit.oauth.service import OAuthService
@@ -397,6 +399,12 @@ class SaaSKit(Generic[UserT]):
         return service
 
     @property
+    def mfa(self) -> MfaService[UserT]:
+        """Two-factor authentication (``SAASKIT_MFA__ENABLED``, default on)."""
+        service: MfaService[UserT] = self.feature(MfaFeature)
+        return service
+
+    @property
     def oauth(self) -> OAuthService:
         """Sign-in with providers (on when ``SAASKIT_OAUTH__PROVIDERS`` names one)."""
         service: OAuthService = self.feature(OAuthFeature)
@@ -639,8 +647,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys, privacy and OAuth login
-        (authentication and users are the kit's core).
+        Audit, health, billing, AI, organizations, API keys, 2FA, privacy and OAuth
+        login (authentication and users are the kit's core).
     """
     return [
         AuditFeature(),
@@ -649,6 +657,7 @@ def default_features(
         AIFeature(ai_quotas),
         OrgsFeature(),
         ApiKeysFeature(),
+        MfaFeature(),
         PrivacyFeature(),
         OAuthFeature(),
     ]

@@ -1,4 +1,4 @@
-"""Migration 0012_oauth_accounts: the oauth_accounts table, up and down, on the backend under
+"""Migration 0013_oauth_accounts: the oauth_accounts table, up and down, on the backend under
 test; the migrated schema is what the models declare."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_upgrade_creates_the_oauth_accounts_table_and_downgrade_drops_it(scratch
     command.upgrade(config, "head")
     command.check(config)  # the models and the migrations agree
     assert run(scratch_url, "SELECT count(*) FROM oauth_accounts") == [(0,)]
-    command.downgrade(config, "0011_privacy")
+    command.downgrade(config, "0012_mfa")
     with pytest.raises(Exception, match="oauth_accounts"):
         run(scratch_url, "SELECT count(*) FROM oauth_accounts")
     command.upgrade(config, "head")

@@ -12,6 +12,7 @@ from tests.helpers import bearer, login, register
 from tests.oauth.helpers import (
     OAUTH,
     back_from_provider,
+    exchange,
     landing,
     link,
     me,
@@ -19,6 +20,7 @@ from tests.oauth.helpers import (
     query_of,
 )
 from tests.oauth.test_login import audit_actions
+from tests.secret_scan import REGISTRY
 
 
 async def test_a_logged_in_user_links_the_provider_then_logs_in_with_it_then_unlinks(
@@ -130,3 +132,25 @@ async def test_linked_accounts_are_in_the_privacy_export_and_go_with_the_user(
     )
     await kit.users.delete(user_id)
     assert await kit.oauth.accounts(user_id) == []
+
+
+async def test_a_provider_login_asks_for_the_second_factor_when_the_account_has_one(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    from tests.mfa.helpers import Clock, enroll, verify
+
+    clock = Clock()
+    kit.mfa.clock = clock
+    enrolled = await enroll(client, clock)
+    access = enrolled.headers["Authorization"].removeprefix("Bearer ")
+    assert await link(client, access) == {"linked": "fake"}
+    code = (await landing(client))["code"]
+    challenged = await exchange(client, code)
+    assert challenged.status_code == 403
+    error = challenged.json()["error"]
+    assert error["code"] == "mfa_required"
+    REGISTRY.add("MFA challenge", error["challenge_token"])
+    assert "access_token" not in challenged.text
+    done = await verify(client, error["challenge_token"], code=enrolled.code(clock))
+    assert done.status_code == 200, done.text
+    assert (await me(client, done.json()["access_token"]))["email"] == "alice@example.com"

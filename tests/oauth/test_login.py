@@ -52,7 +52,7 @@ async def test_signing_up_with_a_verified_email_creates_a_verified_account_witho
     actions = await audit_actions(kit)
     assert ("register", "success", {}) in actions
     assert ("oauth_login", "success", {"provider": "fake", "signup": True}) in actions
-    assert ("login", "success", {"method": "oauth", "provider": "fake"}) in actions
+    assert ("login", "success", {"method": "oauth:fake"}) in actions
 
 
 async def test_logging_in_again_finds_the_linked_account_even_with_a_new_email(

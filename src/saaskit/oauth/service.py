@@ -31,7 +31,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.audit.service import AuditAction
 from saaskit.auth.schemas import TokenPair
 from saaskit.auth.service import AuthService
 from saaskit.exceptions import (
@@ -57,7 +56,6 @@ from saaskit.oauth.flow import FlowRecords, FlowState, Handoff, Mode, digest, ne
 from saaskit.oauth.models import OAuthAccountMixin
 from saaskit.oauth.providers import ProviderClient, ProviderIdentity
 from saaskit.oauth.schemas import OAuthSettings
-from saaskit.observability.metrics import recorder
 from saaskit.ratelimit import RateLimiter
 from saaskit.store import Store
 from saaskit.types import ClientInfo
@@ -306,34 +304,18 @@ class OAuthService:
         return await self.issue(user, handoff.provider, client=client)
 
     async def issue(self, user: Any, provider: str, *, client: ClientInfo) -> TokenPair:
-        """Open a session for a provider login: the one place it becomes tokens.
+        """Turn a provider login into a session: the one place it becomes tokens.
 
-        The same as a password login's: the session (with the cached user, in one store
-        round trip), the ``login`` audit event (``detail.method = "oauth"``), the
-        ``after_login`` hooks and metric. A second factor belongs here, before the
-        session opens: answer the ``mfa_required`` challenge instead of tokens.
+        The same end as a password login's (:meth:`AuthService.finish_login`): the second
+        factor when the account has one (403 ``mfa_required`` with a challenge instead of
+        tokens), else the session, the ``login`` audit event (``detail.method =
+        "oauth:<provider>"``), the ``after_login`` hooks and metric.
         """
         if not user.is_active:
             raise InvalidCredentials()
         if self.auth.settings.require_verified_login and not user.is_verified:
             raise EmailNotVerified()
-        auth = self.auth
-        session, jti = await auth.sessions.open(
-            user.id,
-            ip=client.ip,
-            user_agent=client.user_agent,
-            also=auth.users.cache.entries(user),
-        )
-        await self.audit.record(
-            AuditAction.LOGIN,
-            actor_id=user.id,
-            target_id=user.id,
-            client=client,
-            detail={"method": "oauth", "provider": provider},
-        )
-        await auth.hooks.emit_event("after_login", user, client)
-        recorder().login("ok")
-        return auth.issue(session, jti)
+        return await self.auth.finish_login(user, client=client, method=f"oauth:{provider}")
 
     # -- accounts ------------------------------------------------------------------
 
