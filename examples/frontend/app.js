@@ -26,6 +26,8 @@
   // (SAASKIT_CORS__ORIGINS). Requests carry the token in a header, not in cookies.
   const API = (query.get("api") || root.dataset.api || "/api/v1").replace(/\/+$/, "");
   const marginSetting = query.get("refresh_margin") || root.dataset.refreshMargin || "";
+  // "Sign in with ..." buttons: ?oauth=1 or data-oauth="1" when the API has providers.
+  const oauthOn = (query.get("oauth") || root.dataset.oauth || "") === "1";
 
   const $ = (id) => document.getElementById(id);
 
@@ -64,7 +66,7 @@
   // One call to the API. With `auth`, the access token goes in the Authorization
   // header; a 401 triggers one refresh and one retry (the token may have expired while
   // the tab slept and the timer below was late).
-  async function api(path, { method = "GET", body, auth = true, retried = false } = {}) {
+  async function api(path, { method = "GET", body, auth = true, retried = false, cookies = false } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
@@ -72,9 +74,11 @@
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      // Only the provider link needs a cookie kept (it binds the flow to this browser).
+      credentials: cookies ? "include" : "same-origin",
     });
     if (response.status === 401 && auth && !retried && refreshToken.get()) {
-      if (await refresh()) return api(path, { method, body, auth, retried: true });
+      if (await refresh()) return api(path, { method, body, auth, retried: true, cookies });
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw new ApiError(response.status, data);
@@ -359,11 +363,15 @@
     $("no-invoices").hidden = body.rows.length > 0;
   }
 
-  // This page's URL without the parameters that Checkout adds on the way back.
+  // This page's URL without the parameters that Checkout and the provider login add on
+  // the way back.
   function pageUrl() {
     const url = new URL(window.location.href);
     url.searchParams.delete("checkout");
     url.searchParams.delete("session_id");
+    url.searchParams.delete("code");
+    url.searchParams.delete("error");
+    url.searchParams.delete("linked");
     url.hash = "";
     return url.toString();
   }
@@ -389,6 +397,86 @@
     const session = await api("/billing/customer-portal");
     setStatus("Opening the customer portal...");
     window.location.assign(session.url);
+  }
+
+  // ---- sign in with a provider (shown when the API has providers) --------------------
+  // The button is a plain navigation to the API, which redirects to the provider; the
+  // provider sends the browser back through the API to this page with `?code=`, a
+  // single-use handoff code (never a token) that is exchanged with a POST at once.
+  async function loadProviders() {
+    if (!oauthOn) return; // no /oauth routes on this API: do not ask (a 404 is logged)
+    let providers = [];
+    try {
+      providers = await api("/oauth/providers", { auth: false });
+    } catch (error) {
+      if (error.status !== 404) setStatus(`Could not read the login providers: ${error.message}`, true);
+    }
+    const holder = $("providers");
+    holder.replaceChildren();
+    $("link-providers").replaceChildren();
+    for (const provider of providers) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.dataset.provider = provider.key;
+      button.textContent = `Sign in with ${provider.display_name}`;
+      button.addEventListener("click", () => {
+        const target = new URL(`${API}/oauth/${encodeURIComponent(provider.key)}/authorize`, window.location.href);
+        target.searchParams.set("redirect_to", pageUrl());
+        window.location.assign(target.toString());
+      });
+      holder.append(button);
+      const linker = document.createElement("button");
+      linker.type = "button";
+      linker.className = "secondary";
+      linker.dataset.link = provider.key;
+      linker.textContent = `Link ${provider.display_name}`;
+      linker.addEventListener("click", () => run(() => linkProvider(provider.key)));
+      $("link-providers").append(linker);
+    }
+  }
+
+  // Linking needs the signed-in session (a recent login) and this browser: the API answers
+  // the provider URL and sets its binding cookie (so the fetch keeps cookies).
+  async function linkProvider(key) {
+    const started = await api(`/oauth/${encodeURIComponent(key)}/link`, {
+      method: "POST",
+      body: { redirect_to: pageUrl() },
+      cookies: true,
+    });
+    window.location.assign(started.authorization_url);
+  }
+
+  let providerNote = null; // shown once the page has resumed the session
+
+  const PROVIDER_ERRORS = {
+    oauth_account_exists:
+      "An account with this email exists: log in with its password, then link the provider.",
+    oauth_email_unverified: "The provider does not vouch for your email address.",
+  };
+
+  // Back from a provider: exchange the handoff code (once), and take it out of the URL.
+  async function backFromProvider() {
+    const code = query.get("code");
+    const error = query.get("error");
+    const linked = query.get("linked");
+    if (!code && !error && !linked) return false;
+    window.history.replaceState(null, "", pageUrl());
+    if (linked) {
+      providerNote = `Linked ${linked}.`;
+      return false; // the session resumes from the refresh token below
+    }
+    if (error) {
+      setStatus(PROVIDER_ERRORS[error] || `The provider login failed (${error}).`, true);
+      return false;
+    }
+    const pair = await api("/oauth/token", { method: "POST", body: { code }, auth: false });
+    epoch += 1;
+    setTokens(pair);
+    await showMe();
+    await afterSignIn(false);
+    setStatus("Signed in with the provider.");
+    return true;
   }
 
   // ---- actions --------------------------------------------------------------------
@@ -578,8 +666,13 @@
     $("more-invoices").addEventListener("click", () => run(() => loadInvoices(false)));
     window.setInterval(tick, 1000);
     await loadPlans();
+    await loadProviders();
+    const signedInWithProvider = await backFromProvider().catch((error) => {
+      setStatus(error.message, true);
+      return false;
+    });
     // A refresh token from earlier in this tab (a reload, back from Stripe): resume.
-    if (refreshToken.get() && (await refresh())) {
+    if (!signedInWithProvider && refreshToken.get() && (await refresh())) {
       await showMe();
       await showMfa();
       const outcome = query.get("checkout");
@@ -590,6 +683,7 @@
       }
       if (plans !== null) await loadInvoices(true);
     }
+    if (providerNote) setStatus(providerNote);
     root.dataset.ready = "true"; // for tests: the page has finished starting
   }
 
