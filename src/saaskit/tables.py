@@ -40,6 +40,7 @@ from saaskit.billing.models import (
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
 from saaskit.mfa.models import MFA_TABLES
+from saaskit.oauth.models import OAUTH_TABLES
 from saaskit.orgs.models import ORG_TABLES
 from saaskit.passkeys.models import PASSKEY_TABLES
 from saaskit.privacy.models import PRIVACY_TABLES
@@ -101,6 +102,7 @@ def build_models(
             *APIKEY_TABLES,
             *MFA_TABLES,
             *PRIVACY_TABLES,
+            *OAUTH_TABLES,
             *PASSKEY_TABLES,
         )
     }
@@ -120,6 +122,7 @@ def build_models(
         "mfa_recovery_code",
         "data_export",
         "account_deletion",
+        "oauth_account",
         "passkey",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])

@@ -3,7 +3,7 @@
 Expand only (one new table).
 
 Revision ID: 0014_passkeys
-Revises: 0012_mfa
+Revises: 0013_oauth_accounts
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_passkeys"
-down_revision: str | None = "0012_mfa"
+down_revision: str | None = "0013_oauth_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
