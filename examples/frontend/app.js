@@ -28,6 +28,10 @@
   const marginSetting = query.get("refresh_margin") || root.dataset.refreshMargin || "";
   // "Sign in with ..." buttons: ?oauth=1 or data-oauth="1" when the API has providers.
   const oauthOn = (query.get("oauth") || root.dataset.oauth || "") === "1";
+  // Passkeys when the API has them on (?passkeys=1 or data-passkeys="1") and the browser
+  // has WebAuthn (a secure context: https, or http://localhost).
+  const PASSKEYS =
+    (query.get("passkeys") || root.dataset.passkeys || "") === "1" && !!window.PublicKeyCredential;
 
   const $ = (id) => document.getElementById(id);
 
@@ -168,6 +172,8 @@
     $("signed-in").hidden = true;
     $("billing").hidden = true;
     $("mfa").hidden = true;
+    $("passkeys").hidden = true;
+    $("passkey-list").replaceChildren();
     $("mfa-enroll").hidden = true;
     $("mfa-codes").hidden = true;
     $("mfa-code-list").replaceChildren();
@@ -526,6 +532,7 @@
     $("password").value = "";
     await showMe();
     await showMfa();
+    await showPasskeys();
     await afterSignIn(false);
     if (plans !== null) await loadInvoices(true);
     setStatus("Logged in.");
@@ -610,6 +617,109 @@
     setStatus("Two-factor authentication is on.");
   }
 
+  // ---- passkeys (WebAuthn) -----------------------------------------------------------
+  // The API sends options with binary fields as base64url; the browser wants bytes.
+  function fromB64url(text) {
+    const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+    const raw = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
+    return Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  }
+
+  function toB64url(buffer) {
+    let raw = "";
+    for (const byte of new Uint8Array(buffer)) raw += String.fromCharCode(byte);
+    return btoa(raw).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function credentialJson(credential, fields) {
+    const response = {};
+    for (const field of fields) {
+      const value = credential.response[field];
+      response[field] = value ? toB64url(value) : null;
+    }
+    if (credential.response.getTransports) response.transports = credential.response.getTransports();
+    return {
+      id: credential.id,
+      rawId: toB64url(credential.rawId),
+      type: credential.type,
+      response,
+      clientExtensionResults: credential.getClientExtensionResults(),
+      authenticatorAttachment: credential.authenticatorAttachment,
+    };
+  }
+
+  async function passkeyLogin() {
+    const { challenge_id, options } = await api("/passkeys/login/options", { method: "POST", auth: false });
+    const credential = await navigator.credentials.get({
+      publicKey: { ...options, challenge: fromB64url(options.challenge) },
+    });
+    const fields = ["clientDataJSON", "authenticatorData", "signature", "userHandle"];
+    let pair;
+    try {
+      pair = await api("/passkeys/login/verify", {
+        method: "POST",
+        body: { challenge_id, credential: credentialJson(credential, fields) },
+        auth: false,
+      });
+    } catch (error) {
+      if (error.code !== "mfa_required") throw error;
+      challenge = error.challenge; // the account has 2FA: same second step as a password
+      $("credentials").hidden = true;
+      $("mfa-challenge").hidden = false;
+      setStatus("Enter the code from your authenticator app (or a recovery code).");
+      return;
+    }
+    await signedIn(pair);
+  }
+
+  async function showPasskeys() {
+    if (!PASSKEYS) return;
+    const passkeys = await api("/passkeys");
+    $("passkey-list").replaceChildren(
+      ...passkeys.map((passkey) => {
+        const item = document.createElement("li");
+        const used = passkey.last_used_at ? `last used ${passkey.last_used_at}` : "never used";
+        item.textContent = `${passkey.name} (${used}) `;
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "secondary";
+        remove.textContent = "Remove";
+        remove.addEventListener("click", () => run(() => removePasskey(passkey.id)));
+        item.append(remove);
+        return item;
+      }),
+    );
+    $("passkeys").hidden = false;
+  }
+
+  async function addPasskey() {
+    const { challenge_id, options } = await api("/passkeys/register/options", { method: "POST" });
+    const credential = await navigator.credentials.create({
+      publicKey: {
+        ...options,
+        challenge: fromB64url(options.challenge),
+        user: { ...options.user, id: fromB64url(options.user.id) },
+        excludeCredentials: (options.excludeCredentials || []).map((c) => ({ ...c, id: fromB64url(c.id) })),
+      },
+    });
+    await api("/passkeys/register/verify", {
+      method: "POST",
+      body: {
+        challenge_id,
+        name: "This browser",
+        credential: credentialJson(credential, ["clientDataJSON", "attestationObject"]),
+      },
+    });
+    await showPasskeys();
+    setStatus("Passkey added.");
+  }
+
+  async function removePasskey(id) {
+    await api(`/passkeys/${id}`, { method: "DELETE" });
+    await showPasskeys();
+    setStatus("Passkey removed.");
+  }
+
   async function afterSignIn(backFromCheckout) {
     if (plans === null) return;
     // Back from Checkout, the webhook may not have arrived yet: ask saaskit to sync.
@@ -653,6 +763,9 @@
     $("logout").addEventListener("click", () => run(logout));
     $("reload-me").addEventListener("click", () => run(showMe));
     $("portal").addEventListener("click", () => run(portal));
+    $("passkey-login").addEventListener("click", () => run(passkeyLogin));
+    $("passkey-add").addEventListener("click", () => run(addPasskey));
+    $("passkey-login").hidden = !PASSKEYS;
     for (const id of ["interval-month", "interval-year"]) {
       $(id).addEventListener("change", () => {
         hidePreview();
@@ -675,6 +788,7 @@
     if (!signedInWithProvider && refreshToken.get() && (await refresh())) {
       await showMe();
       await showMfa();
+      await showPasskeys();
       const outcome = query.get("checkout");
       await afterSignIn(outcome === "success");
       if (outcome) {

@@ -62,6 +62,7 @@ from saaskit.observability.metrics import (
 from saaskit.orgs.dependencies import OptionalOrgDependency, OrgDependencies, OrgDependency
 from saaskit.orgs.service import OrgService
 from saaskit.orgs.wiring import OrgsFeature
+from saaskit.passkeys.wiring import PasskeysFeature
 from saaskit.privacy.wiring import PrivacyFeature
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
@@ -647,8 +648,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys, 2FA, privacy and OAuth
-        login (authentication and users are the kit's core).
+        Audit, health, billing, AI, organizations, API keys, 2FA, privacy, OAuth login and
+        passkeys (authentication and users are the kit's core).
     """
     return [
         AuditFeature(),
@@ -660,6 +661,7 @@ def default_features(
         MfaFeature(),
         PrivacyFeature(),
         OAuthFeature(),
+        PasskeysFeature(),
     ]
 
 

@@ -42,6 +42,7 @@ from saaskit.features import declare_tables
 from saaskit.mfa.models import MFA_TABLES
 from saaskit.oauth.models import OAUTH_TABLES
 from saaskit.orgs.models import ORG_TABLES
+from saaskit.passkeys.models import PASSKEY_TABLES
 from saaskit.privacy.models import PRIVACY_TABLES
 
 logger = logging.getLogger("saaskit")
@@ -102,6 +103,7 @@ def build_models(
             *MFA_TABLES,
             *PRIVACY_TABLES,
             *OAUTH_TABLES,
+            *PASSKEY_TABLES,
         )
     }
     order = (
@@ -121,6 +123,7 @@ def build_models(
         "data_export",
         "account_deletion",
         "oauth_account",
+        "passkey",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(
