@@ -11,7 +11,7 @@ from saaskit.features import FeatureError
 from saaskit.passkeys import PasskeysFeature
 from saaskit.store.memory import MemoryStore
 from tests.apikeys.helpers import key_header, new_key
-from tests.helpers import bearer, client_for
+from tests.helpers import PASSWORD, bearer, client_for
 from tests.passkeys.authenticator import Credential, SoftAuthenticator, b64url
 from tests.passkeys.helpers import BASE, ORIGIN, World, make
 from tests.secret_scan import REGISTRY
@@ -293,7 +293,8 @@ async def test_a_privacy_export_lists_passkeys_and_erasure_deletes_them(world: W
     assert (await world.login_with(cred)).status_code == 401
 
 
-async def test_an_account_with_2fa_gets_the_second_step_after_a_passkey(world: World) -> None:
+async def test_a_passkey_login_needs_no_code_step_with_2fa_on(world: World) -> None:
+    """A passkey login verifies the user (PIN or biometric): two factors, no code step."""
     from saaskit.mfa import totp
 
     alice = await world.user("alice@example.com")
@@ -306,19 +307,19 @@ async def test_an_account_with_2fa_gets_the_second_step_after_a_passkey(world: W
         "/api/v1/mfa/totp/confirm", json={"code": totp.code_at(secret, step)}, headers=alice
     )
     assert confirmed.status_code == 200, confirmed.text
-    refused = await world.login_with(cred)
-    assert refused.status_code == 403
-    error = refused.json()["error"]
-    assert error["code"] == "mfa_required"
-    done = await world.client.post(
-        "/api/v1/mfa/verify",
-        json={"challenge_token": error["challenge_token"], "code": totp.code_at(secret, step + 1)},
+    # The password login of the same account does ask for the code.
+    password = await world.client.post(
+        "/api/v1/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
     )
-    assert done.status_code == 200, done.text
+    assert password.status_code == 403
+    assert password.json()["error"]["code"] == "mfa_required"
+    logged_in = await world.login_with(cred)
+    assert logged_in.status_code == 200, logged_in.text
+    assert logged_in.json()["access_token"]
     logins = [
         e.detail for e in await world.audit() if e.action == "login" and e.outcome == "success"
     ]
-    assert logins[-1] == {"method": "passkey+totp"}
+    assert logins[-1] == {"method": "passkey"}
 
 
 async def test_two_answers_racing_for_one_challenge_log_in_once(world: World) -> None:

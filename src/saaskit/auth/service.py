@@ -144,7 +144,12 @@ class AuthService(Generic[UserT]):
         return user, await self.finish_login(user, client=client, method=PASSWORD)
 
     async def finish_login(
-        self, user: UserT, *, client: ClientInfo = NO_CLIENT, method: str = PASSWORD
+        self,
+        user: UserT,
+        *,
+        client: ClientInfo = NO_CLIENT,
+        method: str = PASSWORD,
+        multi_factor: bool = False,
     ) -> TokenPair:
         """The end of every primary login: the second factor, or the session and tokens.
 
@@ -153,10 +158,17 @@ class AuthService(Generic[UserT]):
         needs one, no session is opened: :class:`~saaskit.exceptions.MfaRequired` carries
         the challenge the client completes; otherwise :meth:`start_session`.
 
+        Args:
+            user: who proved the first factor.
+            client: the request's IP and user agent.
+            method: the login method, recorded on the session and the audit event.
+            multi_factor: the proof was already more than one factor (a passkey with user
+                verification: the device and its PIN or biometric), so no second step.
+
         Raises:
             MfaRequired: the account has a second factor (403 ``mfa_required``).
         """
-        if self.second_factor is not None:
+        if self.second_factor is not None and not multi_factor:
             challenge = await self.second_factor.begin_second_factor(
                 user, client=client, method=method
             )

@@ -129,11 +129,13 @@ class PasskeysFeature(Feature[PasskeyService]):
         auth = host.auth
 
         async def open_session(user: Any, client: ClientInfo) -> Any:
-            # The password login's rules: a verified email when the settings require one,
-            # then a primary login (an account with 2FA gets 403 `mfa_required`).
+            # The password login's rules: a verified email when the settings require one.
+            # A passkey login requires user verification (the device and its PIN or
+            # biometric): two factors already, so an account with 2FA gets no code step,
+            # as on GitHub and Google.
             if auth.settings.require_verified_login and not user.is_verified:
                 raise EmailNotVerified()
-            return await auth.finish_login(user, client=client, method="passkey")
+            return await auth.finish_login(user, client=client, method="passkey", multi_factor=True)
 
         return PasskeyService(
             table=cast(type[PasskeyMixin], host.models.tables["passkey"]),
