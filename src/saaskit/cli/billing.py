@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from saaskit.ai.meters import FlushResult
 from saaskit.billing.service import ReconcileResult
-from saaskit.cli.discovery import DiscoveryError, configured, import_object
+from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
 from saaskit.kit import SaaSKit
 

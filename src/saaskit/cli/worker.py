@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from saaskit.cli.discovery import DiscoveryError, configured, import_object
+from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.logs import LogLevel
 from saaskit.cli.output import describe_validation_error, fail
 from saaskit.exceptions import MissingExtra

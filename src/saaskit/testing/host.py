@@ -22,7 +22,7 @@ from typing import Any, Literal
 import pytest
 from fastapi import FastAPI
 
-from saaskit.cli.discovery import DEFAULT_MODULE, DiscoveryError, import_object
+from saaskit.discovery import DEFAULT_MODULE, DiscoveryError, import_object
 from saaskit.kit import SaaSKit
 from saaskit.settings import SaaSKitSettings
 
