@@ -50,6 +50,7 @@ class AuditExporter:
                     "ip": row.ip,
                     "user_agent": row.user_agent,
                     "detail": row.detail,
+                    "impersonator_id": row.impersonator_id,
                     "created_at": row.created_at.isoformat(),
                 }
                 for row in rows
