@@ -290,3 +290,27 @@ async def test_the_audit_log_is_listed_and_filtered(console: Console) -> None:
     assert filtered.status_code == 200
     assert "custom_thing" in filtered.text
     assert "admin_login</td>" not in filtered.text
+
+
+async def test_a_copied_cookie_stops_working_at_logout(console: Console) -> None:
+    await console.login()
+    copied = dict(console.client.cookies)
+
+    await console.client.get("/admin/logout")
+    console.client.cookies.update(copied)  # the attacker's copy, replayed
+
+    assert (await console.client.get("/admin/user/list")).status_code == 302
+
+
+async def test_user_data_is_escaped_on_the_console_pages(console: Console) -> None:
+    await console.login()
+    mallory = await console.kit.users.create(
+        "mallory@example.com", PASSWORD, full_name="<script>alert(1)</script>"
+    )
+
+    page = await console.client.get(f"/admin/user/{mallory.id}/profile")
+    listed = await console.client.get("/admin/user/list")
+
+    for response in (page, listed):
+        assert "<script>alert(1)</script>" not in response.text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text

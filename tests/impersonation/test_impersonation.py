@@ -171,6 +171,9 @@ OWNER_ONLY = {
     "billing:cancel POST",
     "billing:resume POST",
     "billing:sync POST",
+    # Deleting an organization (it cancels its subscription), handing it over.
+    "orgs:delete DELETE",
+    "orgs:transfer POST",
     # Administration, and another impersonation.
     "impersonation:start POST",
     "users:list GET",

@@ -23,6 +23,7 @@ own login hook and page layout. What it does not do, done here:
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -42,9 +43,11 @@ from starlette.responses import RedirectResponse, Response
 from saaskit.admin.charts import bar_chart
 from saaskit.admin.security import CSRF_FIELD, OriginCheckMiddleware, check_csrf, csrf_token
 from saaskit.admin.stats import activity, user_picture
+from saaskit.db.mixins import normalize_email
 from saaskit.exceptions import InvalidCredentials, RateLimited, SaaSKitError
 from saaskit.ratelimit import RateLimitRule
 from saaskit.signing_key import signing_key
+from saaskit.store.keys import user_tag
 
 __all__ = ["ADMIN_ACTIONS", "ConsoleAuth", "KitAuditBackend", "build_console"]
 
@@ -89,11 +92,11 @@ class ConsoleAuth(AuthenticationBackend):
         email = str(form.get("username") or "").strip()[:320]
         password = str(form.get("password") or "")[:4096]
         code = str(form.get("code") or "").strip()[:64]
-        account = email.lower()
+        account = normalize_email(email)
         try:
             await self.kit.limiter.hit(RateLimitRule.LOGIN_ACCOUNT, account)
             await self.kit.limiter.hit(RateLimitRule.LOGIN_IP, client.ip)
-            user = await self.kit.users.authenticate(email, password)
+            user = await self.kit.users.authenticate(account, password)
         except (InvalidCredentials, RateLimited) as error:
             await self._failed(client, email, type(error).__name__)
             return False
@@ -110,7 +113,11 @@ class ConsoleAuth(AuthenticationBackend):
             return False
         await self.kit.limiter.reset(RateLimitRule.LOGIN_ACCOUNT, account)
         request.session.clear()  # a new session: no fixation, a fresh CSRF token
-        request.session.update({"uid": user.id, "at": int(time.time())})
+        sid = secrets.token_hex(16)
+        # The cookie is signed, not stored: this record is what logout deletes, so a copy
+        # of the cookie taken before the logout stops working with it.
+        await self.kit.store.put(_session_key(user.id, sid), b"1", ttl=self.lifetime)
+        request.session.update({"uid": user.id, "at": int(time.time()), "sid": sid})
         csrf_token(request.session)
         await self.kit.audit.record(
             "admin_login", actor_id=user.id, target_id=user.id, client=client
@@ -131,8 +138,10 @@ class ConsoleAuth(AuthenticationBackend):
 
     async def logout(self, request: Request) -> bool:
         """End the console session (audited)."""
-        uid = request.session.get("uid")
+        uid, sid = request.session.get("uid"), request.session.get("sid")
         request.session.clear()
+        if isinstance(uid, int) and isinstance(sid, str):
+            await self.kit.store.delete(_session_key(uid, sid))
         if isinstance(uid, int):
             await self.kit.audit.record(
                 "admin_logout", actor_id=uid, target_id=uid, client=self.kit.client_info(request)
@@ -142,9 +151,10 @@ class ConsoleAuth(AuthenticationBackend):
     async def authenticate(self, request: Request) -> bool:
         """An active superuser's session, younger than the console's session lifetime."""
         uid, at = request.session.get("uid"), request.session.get("at")
-        if not isinstance(uid, int) or not isinstance(at, int):
+        sid = request.session.get("sid")
+        if not isinstance(uid, int) or not isinstance(at, int) or not isinstance(sid, str):
             return False
-        if at + self.lifetime < time.time():
+        if at + self.lifetime < time.time() or not await self.kit.store.get(_session_key(uid, sid)):
             request.session.clear()
             return False
         user = await self.kit.users.get(uid)
@@ -178,6 +188,11 @@ class KitAuditBackend(AuditBackend):
                 "fields": sorted(entry.changes or ()),
             },
         )
+
+
+def _session_key(user_id: int, sid: str) -> str:
+    """The store key of a live console session (in the user's hash slot)."""
+    return f"{user_tag(user_id)}:admin:{sid}"
 
 
 def _admin(request: Request) -> Any:
