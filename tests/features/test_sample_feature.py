@@ -292,5 +292,6 @@ def test_a_feature_named_like_one_of_the_kits_replaces_it_in_place(database_url:
         "ai",
         "orgs",
         "api_keys",
+        "impersonation",
     ]
     assert kit.features.named("billing") is replacement
