@@ -59,6 +59,7 @@ from saaskit.observability.metrics import (
 from saaskit.orgs.dependencies import OptionalOrgDependency, OrgDependencies, OrgDependency
 from saaskit.orgs.service import OrgService
 from saaskit.orgs.wiring import OrgsFeature
+from saaskit.privacy.wiring import PrivacyFeature
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store, create_store
 from saaskit.tables import KitModels, declare_feature_tables, models_for
@@ -635,7 +636,7 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys and impersonation
+        Audit, health, billing, AI, organizations, API keys, impersonation and privacy
         (authentication and users are the kit's core).
     """
     return [
@@ -646,6 +647,7 @@ def default_features(
         OrgsFeature(),
         ApiKeysFeature(),
         ImpersonationFeature(),
+        PrivacyFeature(),
     ]
 
 

@@ -40,6 +40,7 @@ from saaskit.billing.models import (
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
 from saaskit.orgs.models import ORG_TABLES
+from saaskit.privacy.models import PRIVACY_TABLES
 
 logger = logging.getLogger("saaskit")
 
@@ -90,7 +91,14 @@ def build_models(
     # The kit's own features' tables, in the order they were always declared.
     own = {
         spec.key: spec
-        for spec in (*AUDIT_TABLES, *BILLING_TABLES, *AI_TABLES, *ORG_TABLES, *APIKEY_TABLES)
+        for spec in (
+            *AUDIT_TABLES,
+            *BILLING_TABLES,
+            *AI_TABLES,
+            *ORG_TABLES,
+            *APIKEY_TABLES,
+            *PRIVACY_TABLES,
+        )
     }
     order = (
         "audit_event",
@@ -104,6 +112,8 @@ def build_models(
         "ai_member_usage",
         "ai_meter_outbox",
         "api_key",
+        "data_export",
+        "account_deletion",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

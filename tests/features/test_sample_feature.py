@@ -293,5 +293,6 @@ def test_a_feature_named_like_one_of_the_kits_replaces_it_in_place(database_url:
         "orgs",
         "api_keys",
         "impersonation",
+        "privacy",
     ]
     assert kit.features.named("billing") is replacement

@@ -7,7 +7,10 @@ back the kit's log.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import select
 
 from saaskit.audit.models import AUDIT_TABLES
 from saaskit.audit.service import AuditAction, AuditLog
@@ -28,21 +31,46 @@ class AuditExporter:
     def __init__(self, log: AuditLog) -> None:
         self.log = log
 
-    async def export(self, user_id: int) -> list[dict[str, Any]]:
-        """Every event whose actor or target is ``user_id``, as JSON-ready dicts.
+    async def records(self, user_id: int) -> AsyncIterator[dict[str, Any]]:
+        """Every event whose actor or target is ``user_id``, oldest first, page by page.
+
+        Keyset-paged by id (:data:`EXPORT_BATCH` rows per query): a privacy export streams
+        a long trail without holding it in memory.
 
         Args:
             user_id: the user whose events are exported.
 
-        Returns:
-            The events, oldest first.
+        Yields:
+            The events, as JSON-ready dicts.
         """
-        found: list[dict[str, Any]] = []
-        offset = 0
+        model = self.log.model
+        last = 0
         while True:
-            rows, total = await self.log.page(limit=EXPORT_BATCH, offset=offset, user_id=user_id)
-            found.extend(
-                {
+            async with self.log.session_factory() as db:
+                rows = (
+                    await db.execute(
+                        select(
+                            model.id,
+                            model.action,
+                            model.outcome,
+                            model.actor_id,
+                            model.target_id,
+                            model.ip,
+                            model.user_agent,
+                            model.detail,
+                            model.created_at,
+                            model.impersonator_id,
+                        )
+                        .where(
+                            (model.actor_id == user_id) | (model.target_id == user_id),
+                            model.id > last,
+                        )
+                        .order_by(model.id)
+                        .limit(EXPORT_BATCH)
+                    )
+                ).all()
+            for row in rows:
+                yield {
                     "action": row.action,
                     "outcome": row.outcome,
                     "actor_id": row.actor_id,
@@ -53,11 +81,20 @@ class AuditExporter:
                     "impersonator_id": row.impersonator_id,
                     "created_at": row.created_at.isoformat(),
                 }
-                for row in rows
-            )
-            offset += len(rows)
-            if not rows or offset >= total:
-                return found[::-1]
+            if len(rows) < EXPORT_BATCH:
+                return
+            last = rows[-1].id
+
+    async def export(self, user_id: int) -> list[dict[str, Any]]:
+        """Every event whose actor or target is ``user_id``, as JSON-ready dicts.
+
+        Args:
+            user_id: the user whose events are exported.
+
+        Returns:
+            The events, oldest first (all in memory: :meth:`records` streams them).
+        """
+        return [record async for record in self.records(user_id)]
 
 
 class AuditFeature(Feature[AuditLog]):

@@ -319,6 +319,21 @@ class StripeGateway:
         with self._errors("update customer"):
             await self.client.v1.customers.update_async(customer_id, {"email": email})
 
+    async def delete_customer(self, customer_id: str) -> bool:
+        """Delete the customer in Stripe (account erasure); its subscriptions end with it.
+
+        Safe to repeat: a customer Stripe no longer has is not an error.
+
+        Returns:
+            Whether Stripe had the customer (``False``: already gone).
+
+        Raises:
+            BillingUnavailable: Stripe could not be reached (call again).
+        """
+        with self._errors("delete customer", missing_ok=True) as missing:
+            await self.client.v1.customers.delete_async(customer_id)
+        return not missing
+
     async def get_prices(self, refs: Sequence[str]) -> dict[str, Price]:
         """Prices by id or lookup key (lookup keys in one list call), keyed by the ref asked for."""
         found: dict[str, Price] = {}

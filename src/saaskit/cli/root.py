@@ -14,6 +14,7 @@ from saaskit.cli.demo import demo
 from saaskit.cli.guard import GuardedGroup
 from saaskit.cli.init import init
 from saaskit.cli.migrate import downgrade, makemigrations, migrate
+from saaskit.cli.privacy import privacy_app
 from saaskit.cli.run import run
 from saaskit.cli.secret import secret
 from saaskit.cli.users import createsuperuser
@@ -101,6 +102,7 @@ app.command(
 
 app.add_typer(billing_app, name="billing")
 app.add_typer(api_keys_app, name="api-keys")
+app.add_typer(privacy_app, name="privacy")
 
 
 def main() -> None:

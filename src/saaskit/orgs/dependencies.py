@@ -15,6 +15,7 @@ SQL in the common case.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -22,6 +23,7 @@ from fastapi import Depends, Header, Request
 
 from saaskit.auth import prefetch
 from saaskit.auth.credentials import SESSION, Principal
+from saaskit.openapi import ERROR_STATUSES_ATTRIBUTE
 from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
 from saaskit.orgs.service import OrgContext, OrgService, membership_suffix
 from saaskit.types import Owner
@@ -38,15 +40,20 @@ OrgDependency = Callable[..., Coroutine[Any, Any, OrgContext]]
 OptionalOrgDependency = Callable[..., Coroutine[Any, Any, OrgContext | None]]
 
 
+def _announce_now(request: Request) -> None:
+    """Ask the session reader to fetch the membership with the session (raises nothing)."""
+    raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
+    text = str(raw) if raw is not None else ""
+    if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
+        prefetch.want(membership_suffix(int(text)))
+
+
 async def _announce(request: Request) -> None:
     """Ask the session reader to fetch the membership with the session.
 
     It raises nothing: a request without a valid organization still gets 401 before 404.
     """
-    raw = request.path_params.get("org_id") or request.headers.get(ORG_HEADER)
-    text = str(raw) if raw is not None else ""
-    if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
-        prefetch.want(membership_suffix(int(text)))
+    _announce_now(request)
 
 
 def _org_id(request: Request) -> int:
@@ -79,15 +86,58 @@ async def _context(service: OrgService, request: Request, principal: Principal[A
     return ctx
 
 
-def _build(service: OrgService, authenticate: Callable[..., Any]) -> OrgDependency:
-    async def current_org(
-        request: Request,
-        _: None = Depends(_announce),
-        principal: Principal[Any] = Depends(authenticate),
-    ) -> OrgContext:
-        return await _context(service, request, principal)
+_CONTEXT_KEY = "saaskit.org_context"
+"""Where a request keeps its organization context (one resolution per request)."""
 
-    return current_org
+
+class _OrgContextDependency:
+    """``current_org`` and the checks on it, as one dependency.
+
+    FastAPI spends more on each level of dependencies than on the check itself, so the
+    caller's principal is resolved inside (its credential readers' schemes are the only
+    sub-dependencies, as for ``kit.current_active_user``): an org-scoped route costs about
+    what a route that needs a signed-in user does. The context is kept on the request, so
+    a route using several of these resolves it once.
+    """
+
+    def __init__(
+        self,
+        service: OrgService,
+        authenticate: Any,
+        check: Callable[[OrgContext], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.authenticate = authenticate
+        self.check = check
+        # Lets saaskit's route class check the credential before it reads a request body,
+        # and the OpenAPI list what this can answer.
+        self.__saaskit_authenticator__ = getattr(authenticate, "__saaskit_authenticator__", None)
+        statuses = (401, 403, 404) if check is not None else (401, 404)
+        setattr(self, ERROR_STATUSES_ATTRIBUTE, statuses)
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The principal dependency's parameters: the request and the readers' schemes."""
+        signature: inspect.Signature = self.authenticate.__signature__
+        return signature
+
+    async def __call__(self, request: Request, **found: Any) -> OrgContext:
+        """The caller's organization context, checked (404 non-member, 403 not allowed)."""
+        ctx: OrgContext | None = request.scope.get(_CONTEXT_KEY)
+        if ctx is None:
+            _announce_now(request)
+            principal = await self.authenticate(request, **found)
+            ctx = await _context(self.service, request, principal)
+            request.scope[_CONTEXT_KEY] = ctx
+        else:  # resolved by another of these: still this one's credential checks
+            await self.authenticate(request, **found)
+        if self.check is not None:
+            self.check(ctx)
+        return ctx
+
+
+def _build(service: OrgService, authenticate: Callable[..., Any]) -> OrgDependency:
+    return _OrgContextDependency(service, authenticate)
 
 
 def _build_optional(service: OrgService, authenticate: Callable[..., Any]) -> OptionalOrgDependency:
@@ -127,6 +177,8 @@ class OrgDependencies:
         session_authenticate: Callable[..., Any] | None = None,
     ) -> None:
         self.service = service
+        self._authenticate = authenticate
+        self._session_authenticate = session_authenticate or authenticate
         self.current_org: OrgDependency = _build(service, authenticate)
         self.optional_org: OptionalOrgDependency = _build_optional(service, authenticate)
         self.session_org: OrgDependency = (
@@ -149,14 +201,13 @@ class OrgDependencies:
         Returns:
             The dependency (404 for a non-member, 403 for a member without it).
         """
-        current_org = self.session_org if session_only else self.current_org
+        authenticate = self._session_authenticate if session_only else self._authenticate
 
-        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
+        def check(ctx: OrgContext) -> None:
             if not ctx.allows(permission):
                 raise OrgPermissionDenied()
-            return ctx
 
-        return dependency
+        return _OrgContextDependency(self.service, authenticate, check)
 
     def owner(self) -> Callable[..., Coroutine[Any, Any, Owner]]:
         """A dependency: the billing owner of the caller's organization (any member).
@@ -180,11 +231,9 @@ class OrgDependencies:
             The dependency (404 for a non-member, 403 for another role).
         """
         allowed = frozenset(roles)
-        current_org = self.current_org
 
-        async def dependency(ctx: OrgContext = Depends(current_org)) -> OrgContext:
+        def check(ctx: OrgContext) -> None:
             if ctx.role not in allowed:
                 raise OrgPermissionDenied()
-            return ctx
 
-        return dependency
+        return _OrgContextDependency(self.service, self._authenticate, check)
