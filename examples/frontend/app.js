@@ -56,6 +56,8 @@
       super((body && body.error && body.error.message) || `HTTP ${status}`);
       this.status = status;
       this.code = body && body.error ? body.error.code : null;
+      // 403 mfa_required: the challenge the login's second step completes.
+      this.challenge = body && body.error ? body.error.challenge_token || null : null;
     }
   }
 
@@ -161,6 +163,11 @@
     }
     $("signed-in").hidden = true;
     $("billing").hidden = true;
+    $("mfa").hidden = true;
+    $("mfa-enroll").hidden = true;
+    $("mfa-codes").hidden = true;
+    $("mfa-code-list").replaceChildren();
+    $("mfa-secret").textContent = "";
     $("signed-out").hidden = false;
     if (message) setStatus(message);
   }
@@ -266,14 +273,114 @@
     setStatus(`Registered ${user.email}. Now log in.`);
   }
 
+  // ---- two-factor authentication ----------------------------------------------------
+  let challenge = null; // the pending login's challenge token (memory only, single use)
+
   async function login() {
-    const pair = await api("/auth/login", { method: "POST", body: credentials(), auth: false });
+    let pair;
+    try {
+      pair = await api("/auth/login", { method: "POST", body: credentials(), auth: false });
+    } catch (error) {
+      if (error.code !== "mfa_required") throw error;
+      // The password was right; the account has 2FA: ask for a code, no tokens yet.
+      challenge = error.challenge;
+      $("password").value = "";
+      $("credentials").hidden = true;
+      $("mfa-challenge").hidden = false;
+      $("mfa-code").focus();
+      setStatus("Enter the code from your authenticator app (or a recovery code).");
+      return;
+    }
+    await signedIn(pair);
+  }
+
+  async function signedIn(pair) {
     epoch += 1;
     setTokens(pair);
     $("password").value = "";
     await showMe();
+    await showMfa();
     await afterSignIn(false);
     setStatus("Logged in.");
+  }
+
+  function endChallenge() {
+    challenge = null;
+    $("mfa-code").value = "";
+    $("mfa-challenge").hidden = true;
+    $("credentials").hidden = false;
+  }
+
+  async function verifyChallenge() {
+    const typed = $("mfa-code").value.trim();
+    // Six digits: the app's code; anything else: a recovery code.
+    const proof = /^[0-9]{6}$/.test(typed) ? { code: typed } : { recovery_code: typed };
+    try {
+      const pair = await api("/mfa/verify", {
+        method: "POST",
+        body: { challenge_token: challenge, ...proof },
+        auth: false,
+      });
+      endChallenge();
+      await signedIn(pair);
+    } catch (error) {
+      $("mfa-code").value = "";
+      if (error.code === "mfa_challenge_invalid") {
+        endChallenge();
+        setStatus("The sign-in expired or had too many wrong codes; log in again.", true);
+        return;
+      }
+      throw error; // mfa_code_invalid: try another code on the same challenge
+    }
+  }
+
+  async function showMfa() {
+    let state;
+    try {
+      state = await api("/mfa");
+    } catch (error) {
+      if (error.status === 404) return; // 2FA is off on this API
+      throw error;
+    }
+    $("mfa-state").textContent = state.enabled
+      ? `on (${state.recovery_codes_remaining} recovery codes left)`
+      : "off";
+    $("mfa-setup").hidden = state.enabled;
+    $("mfa").hidden = false;
+  }
+
+  async function setupMfa() {
+    const setup = await api("/mfa/totp/setup", { method: "POST" });
+    $("mfa-secret").textContent = setup.secret;
+    const qr = $("mfa-qr");
+    if (setup.qr_svg) {
+      // An <img> with a data: URL: the SVG is shown, never run as part of the page.
+      qr.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(setup.qr_svg)}`;
+      qr.hidden = false;
+    }
+    $("mfa-enroll").hidden = false;
+    $("mfa-confirm-code").focus();
+  }
+
+  async function confirmMfa() {
+    const answer = await api("/mfa/totp/confirm", {
+      method: "POST",
+      body: { code: $("mfa-confirm-code").value.trim() },
+    });
+    $("mfa-confirm-code").value = "";
+    $("mfa-enroll").hidden = true;
+    $("mfa-secret").textContent = "";
+    const list = $("mfa-code-list");
+    list.replaceChildren(
+      ...answer.recovery_codes.map((code) => {
+        const item = document.createElement("li");
+        item.textContent = code;
+        return item;
+      }),
+    );
+    $("mfa-codes").hidden = false;
+    await showMfa();
+    setStatus("Two-factor authentication is on.");
   }
 
   async function afterSignIn(backFromCheckout) {
@@ -306,6 +413,16 @@
       run(login);
     });
     $("register").addEventListener("click", () => run(register));
+    $("mfa-challenge").addEventListener("submit", (event) => {
+      event.preventDefault();
+      run(verifyChallenge);
+    });
+    $("mfa-cancel").addEventListener("click", () => endChallenge());
+    $("mfa-setup").addEventListener("click", () => run(setupMfa));
+    $("mfa-confirm-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      run(confirmMfa);
+    });
     $("logout").addEventListener("click", () => run(logout));
     $("reload-me").addEventListener("click", () => run(showMe));
     $("portal").addEventListener("click", () => run(portal));
@@ -314,6 +431,7 @@
     // A refresh token from earlier in this tab (a reload, back from Stripe): resume.
     if (refreshToken.get() && (await refresh())) {
       await showMe();
+      await showMfa();
       const outcome = query.get("checkout");
       await afterSignIn(outcome === "success");
       if (outcome) {

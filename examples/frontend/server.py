@@ -70,7 +70,9 @@ class PageHandler(SimpleHTTPRequestHandler):
         # Scripts only from this origin, fetch only to it and the API: an injected
         # script could not load or send tokens anywhere else.
         policy = (
+            # img-src data: for the 2FA QR code (an SVG in an <img> runs no script).
             f"default-src 'self'; connect-src 'self' {self.api_origin}; base-uri 'none'; "
+            "img-src 'self' data:; "
             "form-action 'self'; frame-ancestors 'none'; object-src 'none'"
         )
         self.send_header("Content-Security-Policy", policy)

@@ -40,6 +40,7 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.PermissionDenied: 403,
     exc.ReauthenticationRequired: 403,
     exc.ImpersonationForbidden: 403,
+    exc.MfaRequired: 403,
     exc.EmailAlreadyRegistered: 409,
     exc.EmailNotVerified: 403,
     exc.InvalidLinkToken: 400,
@@ -103,6 +104,9 @@ class ErrorDetail(BaseModel):
     organizations: list[int] | None = None
     """Organizations that block the request (deleting the last owner of organizations: 409
     ``organization_owner_cannot_be_deleted``)."""
+    challenge_token: str | None = None
+    """The second-factor challenge to complete (403 ``mfa_required`` from a login): send it
+    with a code to ``POST /mfa/verify``. Short-lived, single use, never a bearer token."""
     request_id: str | None = None
     """The request's id (also in the ``X-Request-ID`` response header), to quote in a
     support request: it finds the request's log lines."""
@@ -157,6 +161,7 @@ def error_json(
     plans: list[str] | None = None,
     organizations: list[int] | None = None,
     request_id: str | None = None,
+    challenge_token: str | None = None,
 ) -> JSONResponse:
     """Build saaskit's error response (an :class:`ErrorResponse` body).
 
@@ -171,6 +176,7 @@ def error_json(
         headers: extra response headers (``Retry-After``, ``WWW-Authenticate``, ...).
         plans: the plans that would allow the request (billing errors).
         organizations: the organizations that block the request.
+        challenge_token: the second-factor challenge (403 ``mfa_required``).
         request_id: the request's id (default: the current request's).
 
     Returns:
@@ -183,6 +189,7 @@ def error_json(
         fields_total=fields_total,
         plans=plans,
         organizations=organizations,
+        challenge_token=challenge_token,
         request_id=request_id or REQUEST_ID.get(),
     )
     body = ErrorResponse(error=detail)
@@ -237,7 +244,10 @@ def _field_errors(errors: Iterable[Any]) -> list[FieldError]:
 def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
     """The response for a domain exception (with Retry-After / WWW-Authenticate)."""
     headers = None
-    if isinstance(error, exc.RateLimited):
+    challenge = error.challenge_token if isinstance(error, exc.MfaRequired) else None
+    if challenge is not None:
+        headers = {"Cache-Control": "no-store"}
+    elif isinstance(error, exc.RateLimited):
         headers = {"Retry-After": str(error.retry_after)}
     elif status_for(error) == 401:
         headers = {"WWW-Authenticate": "Bearer"}
@@ -253,6 +263,7 @@ def saaskit_error_response(error: exc.SaaSKitError) -> JSONResponse:
         headers=headers,
         plans=plans,
         organizations=organizations,
+        challenge_token=challenge,
     )
 
 

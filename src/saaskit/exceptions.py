@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     PERMISSION_DENIED = "permission_denied"
     REAUTHENTICATION_REQUIRED = "reauthentication_required"
     IMPERSONATION_FORBIDDEN = "impersonation_forbidden"
+    MFA_REQUIRED = "mfa_required"
     EMAIL_ALREADY_REGISTERED = "email_already_registered"
     INVALID_PASSWORD = "invalid_password"
     USER_NOT_FOUND = "user_not_found"
@@ -160,6 +161,25 @@ class ImpersonationForbidden(SaaSKitError):
 
     code = ErrorCode.IMPERSONATION_FORBIDDEN
     message = "Not while impersonating: only the account's owner may do this."
+
+
+class MfaRequired(SaaSKitError):
+    """The password was right, but the account has a second factor (403 ``mfa_required``).
+
+    No tokens yet: ``challenge_token`` is a short-lived, single-use challenge that the
+    client completes with a code (``POST /mfa/verify``). It is opaque and stored server
+    side, so it never works as a bearer token.
+    """
+
+    code = ErrorCode.MFA_REQUIRED
+    message = (
+        "Two-factor authentication is on for this account: send a code with the "
+        "challenge_token to POST /mfa/verify."
+    )
+
+    def __init__(self, challenge_token: str, message: str | None = None) -> None:
+        super().__init__(message)
+        self.challenge_token = challenge_token
 
 
 class EmailAlreadyRegistered(SaaSKitError):

@@ -47,6 +47,8 @@ from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
 from saaskit.impersonation.wiring import ImpersonationFeature
+from saaskit.mfa.service import MfaService
+from saaskit.mfa.wiring import MfaFeature
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
 from saaskit.observability.metrics import (
@@ -395,6 +397,12 @@ class SaaSKit(Generic[UserT]):
         service: ApiKeyService = self.feature(ApiKeysFeature)
         return service
 
+    @property
+    def mfa(self) -> MfaService[UserT]:
+        """Two-factor authentication (``SAASKIT_MFA__ENABLED``, default on)."""
+        service: MfaService[UserT] = self.feature(MfaFeature)
+        return service
+
     def require_scopes(self, *scopes: str) -> Authenticate[UserT]:
         """Dependency: the principal, if its credential grants every one of ``scopes``.
 
@@ -636,7 +644,7 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys, impersonation and privacy
+        Audit, health, billing, AI, organizations, API keys, impersonation, 2FA and privacy
         (authentication and users are the kit's core).
     """
     return [
@@ -647,6 +655,7 @@ def default_features(
         OrgsFeature(),
         ApiKeysFeature(),
         ImpersonationFeature(),
+        MfaFeature(),
         PrivacyFeature(),
     ]
 

@@ -94,6 +94,11 @@ class RateLimiter:
             recorder().rate_limited(name)
             raise RateLimited(retry_after, message)
 
+    async def reset_limit(self, name: str, subject: str | None) -> None:
+        """Forget every hit of ``subject`` on a feature's own limit ``name``."""
+        if self.settings.enabled and subject is not None:
+            await self.store.delete(_key(name, subject))
+
     async def forgive(self, rule: RateLimitRule, subject: str | None) -> None:
         """Take back one hit (a login that turned out to be right)."""
         if self.settings.enabled and subject is not None:

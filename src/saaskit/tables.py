@@ -39,6 +39,7 @@ from saaskit.billing.models import (
 )
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
+from saaskit.mfa.models import MFA_TABLES
 from saaskit.orgs.models import ORG_TABLES
 from saaskit.privacy.models import PRIVACY_TABLES
 
@@ -97,6 +98,7 @@ def build_models(
             *AI_TABLES,
             *ORG_TABLES,
             *APIKEY_TABLES,
+            *MFA_TABLES,
             *PRIVACY_TABLES,
         )
     }
@@ -112,6 +114,8 @@ def build_models(
         "ai_member_usage",
         "ai_meter_outbox",
         "api_key",
+        "mfa_totp",
+        "mfa_recovery_code",
         "data_export",
         "account_deletion",
     )

@@ -1,4 +1,4 @@
-"""What a login costs the database: two single statements, no transactions (PostgreSQL)."""
+"""What a login costs the database: three single statements, no transactions (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -38,10 +38,12 @@ async def test_a_login_reads_the_user_and_writes_its_audit_event_without_transac
     await login(client)
 
     statements = [query for query in sent if query != "SELECT 1"]  # (pool checks)
-    # One lookup, one audit insert; no BEGIN / COMMIT / ROLLBACK round trips around them.
-    assert [query.split()[0] for query in statements] == ["SELECT", "INSERT"], sent
+    # The user's lookup, whether they have 2FA (saaskit.mfa, on by default), the audit
+    # insert; no BEGIN / COMMIT / ROLLBACK round trips around them.
+    assert [query.split()[0] for query in statements] == ["SELECT", "SELECT", "INSERT"], sent
     assert "FROM users" in statements[0]
-    assert "INTO audit_events" in statements[1]
+    assert "mfa_totp_factors" in statements[1]
+    assert "INTO audit_events" in statements[2]
     events = await kit.audit.page(user_id=1)
     assert [event.action for event in events[0]] == ["login", "register"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,10 +12,19 @@ import pytest
 
 from saaskit import SaaSKit
 from saaskit.models import User
+from saaskit.privacy import PrivacyFeature, PrivacySettings
 from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
 from tests.billing.helpers import add_prices, billing_settings
-from tests.helpers import PASSWORD, KitFactory, bearer, build_app, login, signed_up
+from tests.helpers import (
+    PASSWORD,
+    bearer,
+    build_app,
+    login,
+    make_settings,
+    new_store,
+    signed_up,
+)
 
 START = "/api/v1/admin/impersonation"
 
@@ -40,11 +50,26 @@ class Scene:
 
 @pytest.fixture
 async def scene(
-    make_kit: KitFactory,
+    database_url: str,
+    tmp_path: Path,
     fake_stripe: FakeStripe,  # noqa: F811 - the fixture imported above
 ) -> AsyncIterator[Scene]:
     add_prices(fake_stripe)
-    kit = await make_kit(billing=billing_settings(fake_stripe))
+    # Billing and privacy on: their owner-only routes are mounted too.
+    privacy = PrivacyFeature(PrivacySettings(enabled=True, storage_dir=str(tmp_path)))
+    kit: SaaSKit[User] = SaaSKit(
+        make_settings(database_url, billing=billing_settings(fake_stripe)),
+        store=new_store(),
+        features=[privacy],
+    )
+    try:
+        async for scene in _scene(kit):
+            yield scene
+    finally:
+        await kit.aclose()
+
+
+async def _scene(kit: SaaSKit[User]) -> AsyncIterator[Scene]:
     transport = httpx.ASGITransport(app=build_app(kit), raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         admin = await kit.users.create("root@example.com", PASSWORD, is_superuser=True)

@@ -174,6 +174,18 @@ OWNER_ONLY = {
     # Deleting an organization (it cancels its subscription), handing it over.
     "orgs:delete DELETE",
     "orgs:transfer POST",
+    # Second factors.
+    "mfa:status GET",
+    "mfa:totp_setup POST",
+    "mfa:totp_confirm POST",
+    "mfa:disable POST",
+    "mfa:regenerate_recovery_codes POST",
+    # The user's data export and account deletion.
+    "privacy:request_export POST",
+    "privacy:list_exports GET",
+    "privacy:get_export GET",
+    "privacy:download_export GET",
+    "privacy:delete_account POST",
     # Administration, and another impersonation.
     "impersonation:start POST",
     "users:list GET",
@@ -193,6 +205,7 @@ async def test_every_owner_only_route_refuses_an_impersonation_token(scene: Scen
         "user_id": str(scene.user_id),
         "org_id": "1",
         "key_id": "abcdefghijkl",
+        "export_id": "1",
         "session_id": "0" * 32,
     }
 

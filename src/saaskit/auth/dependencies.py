@@ -280,8 +280,9 @@ class AuthDependencies(Generic[UserT]):
     optional_user: CurrentUser[UserT]
     """The active user, or ``None`` for an anonymous request (a bad token is still 401)."""
     owner_principal: Authenticate[UserT]
-    """A login session's principal, the account's owner in person: no API key, no
-    impersonation (403 ``impersonation_forbidden``). Changing the password uses it."""
+    """An active user's principal of a login session, the account's owner in person: no
+    API key, no impersonation (403 ``impersonation_forbidden``). Changing the password,
+    re-authenticating, 2FA and account deletion use it."""
     current_owner_user: CurrentUser[UserT]
     """The active user of a login session in person (no API key, no impersonation): the
     kit's owner-only changes (API keys, billing, second factors) use it."""
@@ -305,7 +306,9 @@ def build_dependencies(
         session_superuser=Authenticate(authenticator, superuser=True, methods={SESSION}).user,
         active_principal=Authenticate(authenticator, active=True, organization_keys=True),
         session_principal=Authenticate(authenticator, active=True, methods={SESSION}),
-        owner_principal=Authenticate(authenticator, methods={SESSION}, impersonation=False),
+        owner_principal=Authenticate(
+            authenticator, active=True, methods={SESSION}, impersonation=False
+        ),
         current_owner_user=Authenticate(
             authenticator, active=True, methods={SESSION}, impersonation=False
         ).user,

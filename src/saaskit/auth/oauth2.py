@@ -34,7 +34,7 @@ from starlette.requests import ClientDisconnect
 from saaskit.auth.schemas import LoginRequest, RefreshRequest, TokenPair
 from saaskit.auth.service import AuthService
 from saaskit.auth.tokens import TokenType
-from saaskit.exceptions import RateLimited, SaaSKitError, ServiceUnavailable
+from saaskit.exceptions import MfaRequired, RateLimited, SaaSKitError, ServiceUnavailable
 from saaskit.routing import BodyTooLarge, body_limits, new_router
 from saaskit.settings import SaaSKitSettings
 from saaskit.types import ClientInfo, UserT
@@ -60,6 +60,7 @@ class OAuth2Kit(Protocol[UserT]):
 
 
 OAuthErrorCode = Literal[
+    "mfa_required",
     "invalid_request",
     "invalid_grant",
     "invalid_scope",
@@ -78,6 +79,10 @@ class OAuthError(BaseModel):
 
     error: OAuthErrorCode
     error_description: str = Field(description="For developers; never holds submitted values.")
+    mfa_token: str | None = Field(
+        default=None,
+        description="With `mfa_required` (403): the challenge to complete at POST /mfa/verify.",
+    )
 
 
 class OAuthProblem(Exception):
@@ -96,12 +101,15 @@ class OAuthProblem(Exception):
         self.description = description
         self.status_code = status_code
         self.headers = headers or {}
+        self.mfa_token: str | None = None
 
     def response(self) -> JSONResponse:
         """The error as RFC 6749 answers it (``error``, ``error_description``)."""
-        body = OAuthError(error=self.error, error_description=self.description)
+        body = OAuthError(
+            error=self.error, error_description=self.description, mfa_token=self.mfa_token
+        )
         return JSONResponse(
-            body.model_dump(),
+            body.model_dump(exclude_none=True),
             status_code=self.status_code,
             headers={**NO_STORE, **self.headers},
         )
@@ -109,6 +117,11 @@ class OAuthProblem(Exception):
 
 def from_service_error(error: SaaSKitError) -> OAuthProblem:
     """The OAuth error for a refusal by the auth service (its message is a fixed text)."""
+    if isinstance(error, MfaRequired):
+        # The shape Auth0's password grant uses: 403 `mfa_required` with an `mfa_token`.
+        problem = OAuthProblem("mfa_required", error.message, status_code=403)
+        problem.mfa_token = error.challenge_token
+        return problem
     if isinstance(error, RateLimited):
         headers = {"Retry-After": str(error.retry_after)}
         return OAuthProblem(
@@ -234,6 +247,7 @@ def build_oauth2_router(kit: OAuth2Kit[UserT]) -> APIRouter:
         responses=_responses(
             s400="`invalid_request`, `invalid_grant`, `invalid_scope` or "
             "`unsupported_grant_type` (RFC 6749 §5.2)",
+            s403="`mfa_required`: the account has 2FA; complete `mfa_token` at POST /mfa/verify",
             s413="`invalid_request`: the body is over the size limit",
             s429="`temporarily_unavailable`: rate limited; see Retry-After",
             s503="`temporarily_unavailable`: a backing service is unavailable",
@@ -309,7 +323,7 @@ async def _grant(kit: OAuth2Kit[UserT], request: Request, form: dict[str, str]) 
         credentials: LoginRequest = _validated(
             LoginRequest, {k: form[f] for k, f in _LOGIN_FIELDS.items() if f in form}
         )
-        # 2FA, when it exists, answers mfa_required with a challenge token here.
+        # With 2FA on, this raises MfaRequired: 403 `mfa_required` with an `mfa_token`.
         _, tokens = await kit.auth.login(credentials.email, credentials.password, client=client)
         return tokens
     body: RefreshRequest = _validated(

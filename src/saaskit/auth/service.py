@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any, Generic
+from typing import Any, Generic, Protocol
 
 from saaskit.audit.service import AuditAction, AuditLog
 from saaskit.auth.recovery import AccountRecovery
@@ -16,6 +16,7 @@ from saaskit.exceptions import (
     EmailNotVerified,
     InvalidCredentials,
     InvalidToken,
+    MfaRequired,
     RateLimited,
     RefreshTokenReused,
     UserNotFound,
@@ -24,10 +25,32 @@ from saaskit.hooks import Hooks
 from saaskit.observability.metrics import recorder
 from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
-from saaskit.types import ClientInfo, UserT
+from saaskit.types import ClientInfo, UserT, UserT_contra
 from saaskit.users.service import UserService
 
 NO_CLIENT = ClientInfo()
+PASSWORD = "password"
+"""The ``method`` of a login with email and password."""
+
+
+class SecondFactorGate(Protocol[UserT_contra]):
+    """Decides whether a login needs a second factor (the ``mfa`` feature is one).
+
+    The auth core knows nothing of TOTP: a feature that adds a second factor sets
+    ``kit.auth.second_factor`` to an object with this method.
+    """
+
+    async def begin_second_factor(
+        self, user: UserT_contra, *, client: ClientInfo, method: str
+    ) -> str | None:
+        """A challenge token when ``user`` must prove a second factor, else ``None``.
+
+        Args:
+            user: who proved the first factor.
+            client: where the login comes from.
+            method: how the first factor was proved (``"password"``, ``"oauth:github"``).
+        """
+        ...
 
 
 class AuthService(Generic[UserT]):
@@ -45,6 +68,9 @@ class AuthService(Generic[UserT]):
         settings: AuthSettings,
         recovery: AccountRecovery[UserT] | None = None,
     ) -> None:
+        self.second_factor: SecondFactorGate[UserT] | None = None
+        """Set by a second-factor feature (``saaskit.mfa``): every primary login goes
+        through it (:meth:`finish_login`)."""
         self.users = users
         self.recovery = recovery
         self.sessions = sessions
@@ -112,6 +138,38 @@ class AuthService(Generic[UserT]):
         await self.limiter.forgive(RateLimitRule.LOGIN_IP, client.ip)
         if self.settings.require_verified_login and not user.is_verified:
             raise EmailNotVerified()
+        return user, await self.finish_login(user, client=client, method=PASSWORD)
+
+    async def finish_login(
+        self, user: UserT, *, client: ClientInfo = NO_CLIENT, method: str = PASSWORD
+    ) -> TokenPair:
+        """The end of every primary login: the second factor, or the session and tokens.
+
+        Call it once the user proved a first factor (password, an OAuth provider, a
+        passkey used as the only factor). When a second-factor feature says the account
+        needs one, no session is opened: :class:`~saaskit.exceptions.MfaRequired` carries
+        the challenge the client completes; otherwise :meth:`start_session`.
+
+        Raises:
+            MfaRequired: the account has a second factor (403 ``mfa_required``).
+        """
+        if self.second_factor is not None:
+            challenge = await self.second_factor.begin_second_factor(
+                user, client=client, method=method
+            )
+            if challenge is not None:
+                recorder().login("mfa_required")
+                raise MfaRequired(challenge)
+        return await self.start_session(user, client=client, method=method)
+
+    async def start_session(
+        self, user: UserT, *, client: ClientInfo = NO_CLIENT, method: str = PASSWORD
+    ) -> TokenPair:
+        """Open a login session for ``user`` and issue its token pair, audited.
+
+        No credential is checked here: callers are :meth:`finish_login` and a completed
+        second factor (``saaskit.mfa``).
+        """
         session, jti = await self.sessions.open(
             user.id,
             ip=client.ip,
@@ -119,11 +177,15 @@ class AuthService(Generic[UserT]):
             also=self.users.cache.entries(user),
         )
         await self.audit.record(
-            AuditAction.LOGIN, actor_id=user.id, target_id=user.id, client=client
+            AuditAction.LOGIN,
+            actor_id=user.id,
+            target_id=user.id,
+            client=client,
+            detail=None if method == PASSWORD else {"method": method},
         )
         await self.hooks.emit_event("after_login", user, client)
         recorder().login("ok")
-        return user, self.issue(session, jti)
+        return self.issue(session, jti)
 
     async def refresh(self, refresh_token: str, *, client: ClientInfo = NO_CLIENT) -> TokenPair:
         """Rotate a refresh token into a new pair (single use; reuse revokes the session)."""

@@ -5,7 +5,8 @@ the route has none, the ``X-Organization`` header, and gives the caller's member
 (:class:`~saaskit.orgs.service.OrgContext`); ``kit.optional_org`` does the same for a
 route that also serves requests naming no organization (``None`` then). A caller who is
 not a member gets 404, like an organization that does not exist; a member whose role
-lacks a permission gets 403.
+lacks a permission gets 403, and a member without two-factor authentication in an
+organization that requires it gets 403 ``org_mfa_required``.
 
 The cached membership is read in the same store call as the session and the user
 (:mod:`saaskit.auth.prefetch`): an org-scoped request costs one store round trip and no
@@ -24,7 +25,7 @@ from fastapi import Depends, Header, Request
 from saaskit.auth import prefetch
 from saaskit.auth.credentials import SESSION, Principal
 from saaskit.openapi import ERROR_STATUSES_ATTRIBUTE
-from saaskit.orgs.errors import OrgNotFound, OrgPermissionDenied
+from saaskit.orgs.errors import OrgMfaRequired, OrgNotFound, OrgPermissionDenied
 from saaskit.orgs.service import OrgContext, OrgService, membership_suffix
 from saaskit.types import Owner
 
@@ -79,6 +80,8 @@ async def _context(service: OrgService, request: Request, principal: Principal[A
     org_id = _org_id(request)
     fetched = prefetch.take(membership_suffix(org_id))
     ctx = await service.context(org_id, principal.user.id, prefetched=fetched)
+    if ctx.mfa_blocked:  # read with the membership (cached with it): no query of its own
+        raise OrgMfaRequired()
     if principal.method != SESSION:  # a personal API key: limited to its scopes
         ctx = dataclasses.replace(
             ctx, credential_scopes=principal.scopes, api_key_id=principal.credential_id
@@ -112,8 +115,8 @@ class _OrgContextDependency:
         # Lets saaskit's route class check the credential before it reads a request body,
         # and the OpenAPI list what this can answer.
         self.__saaskit_authenticator__ = getattr(authenticate, "__saaskit_authenticator__", None)
-        statuses = (401, 403, 404) if check is not None else (401, 404)
-        setattr(self, ERROR_STATUSES_ATTRIBUTE, statuses)
+        # 403 too without a check: an organization may require two-factor authentication.
+        setattr(self, ERROR_STATUSES_ATTRIBUTE, (401, 403, 404))
 
     @property
     def __signature__(self) -> inspect.Signature:

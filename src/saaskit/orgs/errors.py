@@ -11,6 +11,7 @@ __all__ = [
     "LastOwner",
     "MemberNotFound",
     "OrgHasSubscription",
+    "OrgMfaRequired",
     "OrgNotFound",
     "OrgPermissionDenied",
     "OrgsBlockAccountDeletion",
@@ -141,3 +142,14 @@ class OrgsBlockAccountDeletion(SaaSKitError):
         if more > 0:
             names += f" and {more} more"
         super().__init__(f"{type(self).message} Organizations: {names}.")
+
+
+class OrgMfaRequired(SaaSKitError):
+    """The organization requires two-factor authentication and the member has it off (403)."""
+
+    code = "org_mfa_required"
+    status = 403
+    message = (
+        "This organization requires two-factor authentication: turn it on for your account "
+        "(POST /mfa/totp/setup, then POST /mfa/totp/confirm) and repeat the request."
+    )

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from saaskit.features import TableSpec
@@ -22,6 +31,11 @@ class OrganizationMixin:
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
+    mfa_required: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    """Members must have two-factor authentication on to use the organization's routes
+    (enforced when the ``mfa`` feature is on; see :mod:`saaskit.mfa`)."""
 
 
 class MembershipMixin:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, false, func, not_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -87,6 +87,7 @@ ACTIONS = (
     "org_member_removed",
     "org_member_left",
     "org_ownership_transferred",
+    "org_mfa_policy_changed",
 )
 """The feature's audit actions; every event's ``detail`` carries ``organization_id``."""
 
@@ -142,6 +143,8 @@ class OrgContext:
         credential_scopes: what the caller's credential allows, when it is limited (a
             personal API key's scopes; ``None`` for a login session).
         api_key_id: the public id of the API key the caller used, if any.
+        mfa_blocked: the organization requires two-factor authentication and the member
+            has it off (``kit.current_org`` then answers 403 ``org_mfa_required``).
     """
 
     organization_id: int
@@ -152,6 +155,7 @@ class OrgContext:
     permissions: frozenset[str]
     credential_scopes: frozenset[str] | None = None
     api_key_id: str | None = None
+    mfa_blocked: bool = False
 
     def allows(self, permission: str) -> bool:
         """Whether the caller's role has ``permission`` (and their credential grants it)."""
@@ -206,6 +210,11 @@ class OrgService:
         the canceled ids (set from billing when billing is on)."""
         self.billing_deleted: Callable[[int], Awaitable[None]] | None = None
         """Called after an organization was deleted: billing forgets its customer link."""
+        self.member_mfa: Callable[[Any], Any] | None = None
+        """Given the membership's ``user_id`` column, a SQL boolean: the member has
+        two-factor authentication on. Set by the ``mfa`` feature; it is read in the same
+        query as the membership (and cached with it), so enforcing an organization's 2FA
+        requirement costs no query per request. ``None``: no requirement is enforced."""
 
     # -- roles -------------------------------------------------------------------------
 
@@ -265,16 +274,27 @@ class OrgService:
             raise OrgNotFound()
         role = str(data["r"])
         return OrgContext(
-            org_id, str(data["n"]), str(data["s"]), user_id, role, self.permissions(role)
+            org_id,
+            str(data["n"]),
+            str(data["s"]),
+            user_id,
+            role,
+            self.permissions(role),
+            mfa_blocked=bool(data.get("q")),
         )
 
     async def load_context(self, org_id: int, user_id: int) -> OrgContext:
         """The context read from the database (and cached)."""
         org, member = self.organization, self.membership
+        blocked: Any = (
+            and_(org.mfa_required, not_(self.member_mfa(member.user_id)))
+            if self.member_mfa is not None
+            else false()
+        )
         async with self.session_factory() as db:
             row = (
                 await db.execute(
-                    select(org.name, org.slug, member.role)
+                    select(org.name, org.slug, member.role, blocked)
                     .join(member, member.organization_id == org.id)
                     .where(org.id == org_id, member.user_id == user_id)
                 )
@@ -285,10 +305,13 @@ class OrgService:
             if ttl:
                 await self.store.put(key, b'{"r":null}', ttl)
             raise OrgNotFound()
-        name, slug, role = row
+        name, slug, role, mfa_blocked = row
         if ttl:
-            await self.store.put(key, json.dumps({"r": role, "n": name, "s": slug}).encode(), ttl)
-        return OrgContext(org_id, name, slug, user_id, role, self.permissions(role))
+            cached = {"r": role, "n": name, "s": slug, **({"q": 1} if mfa_blocked else {})}
+            await self.store.put(key, json.dumps(cached).encode(), ttl)
+        return OrgContext(
+            org_id, name, slug, user_id, role, self.permissions(role), mfa_blocked=bool(mfa_blocked)
+        )
 
     async def require(self, org_id: int, user_id: int, permission: str | None) -> OrgContext:
         """The caller's context if their role has ``permission``.
@@ -338,6 +361,54 @@ class OrgService:
         """Drop cached memberships (one key per user: each lives in its user's slot)."""
         for user_id in user_ids:
             await self.store.delete(membership_key(user_id, org_id))
+
+    async def forget_user(self, user_id: int) -> None:
+        """Drop every cached membership of ``user_id`` (their 2FA changed)."""
+        async with self.session_factory() as db:
+            org_ids = (
+                await db.scalars(
+                    select(self.membership.organization_id).where(
+                        self.membership.user_id == user_id
+                    )
+                )
+            ).all()
+        for org_id in org_ids:
+            await self.store.delete(membership_key(user_id, org_id))
+
+    async def set_mfa_required(
+        self, ctx: OrgContext, required: bool, client: ClientInfo | None = None
+    ) -> None:
+        """Require (or stop requiring) two-factor authentication of the members.
+
+        Every member's cached membership is dropped, so the change holds on their next
+        request on every instance. Audited as ``org_mfa_policy_changed``.
+        """
+        async with self.session_factory.begin() as db:
+            await db.execute(
+                update(self.organization)
+                .where(self.organization.id == ctx.organization_id)
+                .values(mfa_required=required)
+            )
+            members = await self._member_ids(db, ctx.organization_id)
+        await self.forget(ctx.organization_id, *members)
+        await self._record(
+            "org_mfa_policy_changed",
+            ctx.organization_id,
+            ctx.user_id,
+            None,
+            client,
+            {"required": required},
+        )
+
+    async def mfa_required(self, org_id: int) -> bool:
+        """Whether the organization requires two-factor authentication of its members."""
+        async with self.session_factory() as db:
+            value = await db.scalar(
+                select(self.organization.mfa_required).where(self.organization.id == org_id)
+            )
+        if value is None:
+            raise OrgNotFound()
+        return bool(value)
 
     # -- organizations -----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from saaskit.orgs.errors import (
     LastOwner,
     MemberNotFound,
     OrgHasSubscription,
+    OrgMfaRequired,
     OrgNotFound,
     OrgPermissionDenied,
     OrgsBlockAccountDeletion,
@@ -149,6 +150,7 @@ class OrgsFeature(Feature[OrgService]):
         OrgHasSubscription,
         SeatLimitReached,
         OrgsBlockAccountDeletion,
+        OrgMfaRequired,
     )
     audit_actions = ACTIONS
 

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import { type Client, type Options as Options2, type TDataShape, urlSearchParamsBodySerializer } from './client/index.js';
-import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateOrgData, ApiKeysCreateOrgErrors, ApiKeysCreateOrgResponses, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListOrgData, ApiKeysListOrgErrors, ApiKeysListOrgResponses, ApiKeysListResponses, ApiKeysRenameData, ApiKeysRenameErrors, ApiKeysRenameOrgData, ApiKeysRenameOrgErrors, ApiKeysRenameOrgResponses, ApiKeysRenameResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeOrgData, ApiKeysRevokeOrgErrors, ApiKeysRevokeOrgResponses, ApiKeysRevokeResponses, AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, ImpersonationEndData, ImpersonationEndErrors, ImpersonationEndResponses, ImpersonationStartData, ImpersonationStartErrors, ImpersonationStartResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAdminDeleteData, OrgsAdminDeleteErrors, OrgsAdminDeleteResponses, OrgsAdminGetData, OrgsAdminGetErrors, OrgsAdminGetResponses, OrgsAdminListData, OrgsAdminListErrors, OrgsAdminListResponses, OrgsAdminTransferData, OrgsAdminTransferErrors, OrgsAdminTransferResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
+import type { ApiKeysCreateData, ApiKeysCreateErrors, ApiKeysCreateOrgData, ApiKeysCreateOrgErrors, ApiKeysCreateOrgResponses, ApiKeysCreateResponses, ApiKeysListData, ApiKeysListErrors, ApiKeysListOrgData, ApiKeysListOrgErrors, ApiKeysListOrgResponses, ApiKeysListResponses, ApiKeysRenameData, ApiKeysRenameErrors, ApiKeysRenameOrgData, ApiKeysRenameOrgErrors, ApiKeysRenameOrgResponses, ApiKeysRenameResponses, ApiKeysRevokeData, ApiKeysRevokeErrors, ApiKeysRevokeOrgData, ApiKeysRevokeOrgErrors, ApiKeysRevokeOrgResponses, ApiKeysRevokeResponses, AuditListData, AuditListErrors, AuditListResponses, AuthConfirmEmailChangeData, AuthConfirmEmailChangeErrors, AuthConfirmEmailChangeResponses, AuthDeleteSessionData, AuthDeleteSessionErrors, AuthDeleteSessionResponses, AuthForgotPasswordData, AuthForgotPasswordErrors, AuthForgotPasswordResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutAllData, AuthLogoutAllErrors, AuthLogoutAllResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthReauthenticateData, AuthReauthenticateErrors, AuthReauthenticateResponses, AuthRefreshData, AuthRefreshErrors, AuthRefreshResponses, AuthRegisterData, AuthRegisterErrors, AuthRegisterResponses, AuthRequestVerifyEmailData, AuthRequestVerifyEmailErrors, AuthRequestVerifyEmailResponses, AuthResetPasswordData, AuthResetPasswordErrors, AuthResetPasswordResponses, AuthRevokeData, AuthRevokeErrors, AuthRevokeResponses, AuthSessionsData, AuthSessionsErrors, AuthSessionsResponses, AuthTokenData, AuthTokenErrors, AuthTokenResponses, AuthVerifyEmailData, AuthVerifyEmailErrors, AuthVerifyEmailResponses, DemoIndexData, DemoIndexResponses, HealthLiveData, HealthLiveResponses, HealthReadyData, HealthReadyErrors, HealthReadyResponses, ImpersonationEndData, ImpersonationEndErrors, ImpersonationEndResponses, ImpersonationStartData, ImpersonationStartErrors, ImpersonationStartResponses, MfaAdminResetData, MfaAdminResetErrors, MfaAdminResetResponses, MfaAdminStatusData, MfaAdminStatusErrors, MfaAdminStatusResponses, MfaDisableData, MfaDisableErrors, MfaDisableResponses, MfaOrgPolicyData, MfaOrgPolicyErrors, MfaOrgPolicyResponses, MfaRegenerateRecoveryCodesData, MfaRegenerateRecoveryCodesErrors, MfaRegenerateRecoveryCodesResponses, MfaSetOrgPolicyData, MfaSetOrgPolicyErrors, MfaSetOrgPolicyResponses, MfaStatusData, MfaStatusErrors, MfaStatusResponses, MfaTotpConfirmData, MfaTotpConfirmErrors, MfaTotpConfirmResponses, MfaTotpSetupData, MfaTotpSetupErrors, MfaTotpSetupResponses, MfaVerifyData, MfaVerifyErrors, MfaVerifyResponses, OrgsAcceptInvitationData, OrgsAcceptInvitationErrors, OrgsAcceptInvitationResponses, OrgsAdminDeleteData, OrgsAdminDeleteErrors, OrgsAdminDeleteResponses, OrgsAdminGetData, OrgsAdminGetErrors, OrgsAdminGetResponses, OrgsAdminListData, OrgsAdminListErrors, OrgsAdminListResponses, OrgsAdminTransferData, OrgsAdminTransferErrors, OrgsAdminTransferResponses, OrgsAuditData, OrgsAuditErrors, OrgsAuditResponses, OrgsChangeRoleData, OrgsChangeRoleErrors, OrgsChangeRoleResponses, OrgsCreateData, OrgsCreateErrors, OrgsCreateResponses, OrgsDeleteData, OrgsDeleteErrors, OrgsDeleteResponses, OrgsGetData, OrgsGetErrors, OrgsGetResponses, OrgsInvitationsData, OrgsInvitationsErrors, OrgsInvitationsResponses, OrgsInviteData, OrgsInviteErrors, OrgsInviteResponses, OrgsLeaveData, OrgsLeaveErrors, OrgsLeaveResponses, OrgsListMineData, OrgsListMineErrors, OrgsListMineResponses, OrgsMembersData, OrgsMembersErrors, OrgsMembersResponses, OrgsRegisterWithInvitationData, OrgsRegisterWithInvitationErrors, OrgsRegisterWithInvitationResponses, OrgsRemoveMemberData, OrgsRemoveMemberErrors, OrgsRemoveMemberResponses, OrgsRenameData, OrgsRenameErrors, OrgsRenameResponses, OrgsResendInvitationData, OrgsResendInvitationErrors, OrgsResendInvitationResponses, OrgsRevokeInvitationData, OrgsRevokeInvitationErrors, OrgsRevokeInvitationResponses, OrgsTransferData, OrgsTransferErrors, OrgsTransferResponses, UsersChangeEmailData, UsersChangeEmailErrors, UsersChangeEmailResponses, UsersChangePasswordData, UsersChangePasswordErrors, UsersChangePasswordResponses, UsersDeleteData, UsersDeleteErrors, UsersDeleteMeData, UsersDeleteMeErrors, UsersDeleteMeResponses, UsersDeleteResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersMeData, UsersMeErrors, UsersMeResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateMeData, UsersUpdateMeErrors, UsersUpdateMeResponses, UsersUpdateResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -95,6 +95,26 @@ export const orgsAdminTransfer = <ThrowOnError extends boolean = false>(options:
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Turn a user's 2FA off (superusers; audited as `mfa_reset`)
+ *
+ * For a user who lost both the authenticator and the recovery codes. Check who is asking out of band first: this removes the account's second factor.
+ */
+export const mfaAdminReset = <ThrowOnError extends boolean = false>(options: Options<MfaAdminResetData, ThrowOnError>) => (options.client ?? client).delete<MfaAdminResetResponses, MfaAdminResetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/admin/users/{user_id}/mfa',
+    ...options
+});
+
+/**
+ * Whether a user has 2FA on (superusers)
+ */
+export const mfaAdminStatus = <ThrowOnError extends boolean = false>(options: Options<MfaAdminStatusData, ThrowOnError>) => (options.client ?? client).get<MfaAdminStatusResponses, MfaAdminStatusErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/admin/users/{user_id}/mfa',
+    ...options
 });
 
 /**
@@ -402,6 +422,79 @@ export const authVerifyEmail = <ThrowOnError extends boolean = false>(options: O
 });
 
 /**
+ * Whether two-factor authentication is on
+ */
+export const mfaStatus = <ThrowOnError extends boolean = false>(options?: Options<MfaStatusData, ThrowOnError>) => (options?.client ?? client).get<MfaStatusResponses, MfaStatusErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/mfa',
+    ...options
+});
+
+/**
+ * Turn 2FA off (current password and a code)
+ */
+export const mfaDisable = <ThrowOnError extends boolean = false>(options: Options<MfaDisableData, ThrowOnError>) => (options.client ?? client).post<MfaDisableResponses, MfaDisableErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/mfa/disable',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Replace the recovery codes (current password and a code)
+ */
+export const mfaRegenerateRecoveryCodes = <ThrowOnError extends boolean = false>(options: Options<MfaRegenerateRecoveryCodesData, ThrowOnError>) => (options.client ?? client).post<MfaRegenerateRecoveryCodesResponses, MfaRegenerateRecoveryCodesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/mfa/recovery-codes',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Turn 2FA on with the first code; answers the recovery codes (shown once)
+ */
+export const mfaTotpConfirm = <ThrowOnError extends boolean = false>(options: Options<MfaTotpConfirmData, ThrowOnError>) => (options.client ?? client).post<MfaTotpConfirmResponses, MfaTotpConfirmErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/mfa/totp/confirm',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Request a TOTP secret (2FA is on only once confirmed)
+ *
+ * Answers the secret, its `otpauth://` URI and (with the `qrcode` extra) an SVG QR code. Needs a recent password proof (403 `reauthentication_required`); 409 `mfa_already_enabled` when 2FA is on. Requesting again replaces a pending secret.
+ */
+export const mfaTotpSetup = <ThrowOnError extends boolean = false>(options?: Options<MfaTotpSetupData, ThrowOnError>) => (options?.client ?? client).post<MfaTotpSetupResponses, MfaTotpSetupErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/mfa/totp/setup',
+    ...options
+});
+
+/**
+ * The second step of a login: the challenge and a code give the tokens
+ *
+ * `challenge_token` comes from a login's 403 `mfa_required` (`mfa_token` at the OAuth 2.0 token endpoint). Send `code` (authenticator app) or `recovery_code`. 401 `mfa_code_invalid` for a wrong or reused code (the challenge stays usable for a few tries); 401 `mfa_challenge_invalid` when it is unknown, expired, spent or burned by wrong codes: log in again.
+ */
+export const mfaVerify = <ThrowOnError extends boolean = false>(options: Options<MfaVerifyData, ThrowOnError>) => (options.client ?? client).post<MfaVerifyResponses, MfaVerifyErrors, ThrowOnError>({
+    url: '/api/v1/mfa/verify',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
  * List my organizations
  */
 export const orgsListMine = <ThrowOnError extends boolean = false>(options?: Options<OrgsListMineData, ThrowOnError>) => (options?.client ?? client).get<OrgsListMineResponses, OrgsListMineErrors, ThrowOnError>({
@@ -589,6 +682,30 @@ export const orgsRemoveMember = <ThrowOnError extends boolean = false>(options: 
 export const orgsChangeRole = <ThrowOnError extends boolean = false>(options: Options<OrgsChangeRoleData, ThrowOnError>) => (options.client ?? client).patch<OrgsChangeRoleResponses, OrgsChangeRoleErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
     url: '/api/v1/orgs/{org_id}/members/{user_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Whether the organization requires 2FA of its members
+ */
+export const mfaOrgPolicy = <ThrowOnError extends boolean = false>(options: Options<MfaOrgPolicyData, ThrowOnError>) => (options.client ?? client).get<MfaOrgPolicyResponses, MfaOrgPolicyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/orgs/{org_id}/mfa-policy',
+    ...options
+});
+
+/**
+ * Require (or stop requiring) 2FA of the members
+ *
+ * Needs the organization permission `org:update` (owners, admins) and a login session. Turning it on needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
+ */
+export const mfaSetOrgPolicy = <ThrowOnError extends boolean = false>(options: Options<MfaSetOrgPolicyData, ThrowOnError>) => (options.client ?? client).put<MfaSetOrgPolicyResponses, MfaSetOrgPolicyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
+    url: '/api/v1/orgs/{org_id}/mfa-policy',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -342,6 +342,10 @@ export type EmailRequest = {
  */
 export type ErrorDetail = {
     /**
+     * Challenge Token
+     */
+    challenge_token?: string | null;
+    /**
      * Code
      */
     code: string;
@@ -603,6 +607,76 @@ export type MemberRoleUpdate = {
 };
 
 /**
+ * MfaAdminStatus
+ *
+ * A user's 2FA, as a superuser sees it.
+ */
+export type MfaAdminStatus = {
+    /**
+     * Confirmed At
+     */
+    confirmed_at?: string | null;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Recovery Codes Remaining
+     */
+    recovery_codes_remaining?: number;
+    /**
+     * User Id
+     */
+    user_id: number;
+};
+
+/**
+ * MfaStatus
+ *
+ * Whether the caller has 2FA on.
+ */
+export type MfaStatus = {
+    /**
+     * Confirmed At
+     */
+    confirmed_at?: string | null;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Recovery Codes Remaining
+     */
+    recovery_codes_remaining?: number;
+};
+
+/**
+ * MfaVerify
+ *
+ * The second step of a login: the challenge and a code.
+ */
+export type MfaVerify = {
+    /**
+     * Challenge Token
+     *
+     * From the 403 `mfa_required` answer.
+     */
+    challenge_token: string;
+    /**
+     * Code
+     *
+     * The 6 digits of the authenticator app.
+     */
+    code?: string | null;
+    /**
+     * Recovery Code
+     *
+     * One of the recovery codes (spent once used).
+     */
+    recovery_code?: string | null;
+};
+
+/**
  * OAuthError
  *
  * An error of the token and revocation endpoints (RFC 6749 §5.2).
@@ -611,13 +685,19 @@ export type OAuthError = {
     /**
      * Error
      */
-    error: 'invalid_request' | 'invalid_grant' | 'invalid_scope' | 'unsupported_grant_type' | 'unsupported_token_type' | 'temporarily_unavailable';
+    error: 'mfa_required' | 'invalid_request' | 'invalid_grant' | 'invalid_scope' | 'unsupported_grant_type' | 'unsupported_token_type' | 'temporarily_unavailable';
     /**
      * Error Description
      *
      * For developers; never holds submitted values.
      */
     error_description: string;
+    /**
+     * Mfa Token
+     *
+     * With `mfa_required` (403): the challenge to complete at POST /mfa/verify.
+     */
+    mfa_token?: string | null;
 };
 
 /**
@@ -654,6 +734,18 @@ export type OrgDeleted = {
      * Whether a subscription of the organization was billing and is now canceled at once (no refund or proration is made for the rest of its period).
      */
     subscription_canceled: boolean;
+};
+
+/**
+ * OrgMfaPolicy
+ *
+ * Whether an organization requires 2FA of its members.
+ */
+export type OrgMfaPolicy = {
+    /**
+     * Required
+     */
+    required: boolean;
 };
 
 /**
@@ -887,6 +979,42 @@ export type Reauthenticated = {
 };
 
 /**
+ * ReauthenticatedProof
+ *
+ * The current password and a code (disabling, regenerating recovery codes).
+ */
+export type ReauthenticatedProof = {
+    /**
+     * Code
+     *
+     * The 6 digits of the authenticator app.
+     */
+    code?: string | null;
+    /**
+     * Password
+     */
+    password: string;
+    /**
+     * Recovery Code
+     *
+     * One of the recovery codes (spent once used).
+     */
+    recovery_code?: string | null;
+};
+
+/**
+ * RecoveryCodeSet
+ *
+ * Single-use recovery codes: shown this once, stored hashed.
+ */
+export type RecoveryCodeSet = {
+    /**
+     * Recovery Codes
+     */
+    recovery_codes: Array<string>;
+};
+
+/**
  * RefreshRequest
  *
  * ``POST /auth/refresh``: the refresh token to rotate.
@@ -988,6 +1116,50 @@ export type TokenPair = {
      * Token Type
      */
     token_type?: 'bearer';
+};
+
+/**
+ * TotpConfirm
+ *
+ * The first code from the app, which turns 2FA on.
+ */
+export type TotpConfirm = {
+    /**
+     * Code
+     */
+    code: string;
+};
+
+/**
+ * TotpSetup
+ *
+ * A new secret: add it to an authenticator app, then confirm with a code.
+ */
+export type TotpSetup = {
+    /**
+     * Expires At
+     *
+     * Confirm before this, or request a new secret.
+     */
+    expires_at: string;
+    /**
+     * Otpauth Uri
+     *
+     * The `otpauth://totp/...` URI (what the QR holds).
+     */
+    otpauth_uri: string;
+    /**
+     * Qr Svg
+     *
+     * The URI as an SVG QR code (with the `qrcode` extra installed).
+     */
+    qr_svg?: string | null;
+    /**
+     * Secret
+     *
+     * Base32, for typing into the app by hand.
+     */
+    secret: string;
 };
 
 /**
@@ -1401,6 +1573,82 @@ export type OrgsAdminTransferResponses = {
 };
 
 export type OrgsAdminTransferResponse = OrgsAdminTransferResponses[keyof OrgsAdminTransferResponses];
+
+export type MfaAdminResetData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: number;
+    };
+    query?: never;
+    url: '/api/v1/admin/users/{user_id}/mfa';
+};
+
+export type MfaAdminResetErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type MfaAdminResetError = MfaAdminResetErrors[keyof MfaAdminResetErrors];
+
+export type MfaAdminResetResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type MfaAdminResetResponse = MfaAdminResetResponses[keyof MfaAdminResetResponses];
+
+export type MfaAdminStatusData = {
+    body?: never;
+    path: {
+        /**
+         * User Id
+         */
+        user_id: number;
+    };
+    query?: never;
+    url: '/api/v1/admin/users/{user_id}/mfa';
+};
+
+export type MfaAdminStatusErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type MfaAdminStatusError = MfaAdminStatusErrors[keyof MfaAdminStatusErrors];
+
+export type MfaAdminStatusResponses = {
+    /**
+     * Successful Response
+     */
+    200: MfaAdminStatus;
+};
+
+export type MfaAdminStatusResponse = MfaAdminStatusResponses[keyof MfaAdminStatusResponses];
 
 export type ApiKeysListData = {
     body?: never;
@@ -2363,6 +2611,10 @@ export type AuthTokenErrors = {
      */
     400: OAuthError;
     /**
+     * `mfa_required`: the account has 2FA; complete `mfa_token` at POST /mfa/verify
+     */
+    403: OAuthError;
+    /**
      * `invalid_request`: the body is over the size limit
      */
     413: OAuthError;
@@ -2419,6 +2671,260 @@ export type AuthVerifyEmailResponses = {
 };
 
 export type AuthVerifyEmailResponse = AuthVerifyEmailResponses[keyof AuthVerifyEmailResponses];
+
+export type MfaStatusData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/mfa';
+};
+
+export type MfaStatusErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+};
+
+export type MfaStatusError = MfaStatusErrors[keyof MfaStatusErrors];
+
+export type MfaStatusResponses = {
+    /**
+     * Successful Response
+     */
+    200: MfaStatus;
+};
+
+export type MfaStatusResponse = MfaStatusResponses[keyof MfaStatusResponses];
+
+export type MfaDisableData = {
+    body: ReauthenticatedProof;
+    path?: never;
+    query?: never;
+    url: '/api/v1/mfa/disable';
+};
+
+export type MfaDisableErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type MfaDisableError = MfaDisableErrors[keyof MfaDisableErrors];
+
+export type MfaDisableResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type MfaDisableResponse = MfaDisableResponses[keyof MfaDisableResponses];
+
+export type MfaRegenerateRecoveryCodesData = {
+    body: ReauthenticatedProof;
+    path?: never;
+    query?: never;
+    url: '/api/v1/mfa/recovery-codes';
+};
+
+export type MfaRegenerateRecoveryCodesErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type MfaRegenerateRecoveryCodesError = MfaRegenerateRecoveryCodesErrors[keyof MfaRegenerateRecoveryCodesErrors];
+
+export type MfaRegenerateRecoveryCodesResponses = {
+    /**
+     * Successful Response
+     */
+    200: RecoveryCodeSet;
+};
+
+export type MfaRegenerateRecoveryCodesResponse = MfaRegenerateRecoveryCodesResponses[keyof MfaRegenerateRecoveryCodesResponses];
+
+export type MfaTotpConfirmData = {
+    body: TotpConfirm;
+    path?: never;
+    query?: never;
+    url: '/api/v1/mfa/totp/confirm';
+};
+
+export type MfaTotpConfirmErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+};
+
+export type MfaTotpConfirmError = MfaTotpConfirmErrors[keyof MfaTotpConfirmErrors];
+
+export type MfaTotpConfirmResponses = {
+    /**
+     * Successful Response
+     */
+    200: RecoveryCodeSet;
+};
+
+export type MfaTotpConfirmResponse = MfaTotpConfirmResponses[keyof MfaTotpConfirmResponses];
+
+export type MfaTotpSetupData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/mfa/totp/setup';
+};
+
+export type MfaTotpSetupErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+};
+
+export type MfaTotpSetupError = MfaTotpSetupErrors[keyof MfaTotpSetupErrors];
+
+export type MfaTotpSetupResponses = {
+    /**
+     * Successful Response
+     */
+    200: TotpSetup;
+};
+
+export type MfaTotpSetupResponse = MfaTotpSetupResponses[keyof MfaTotpSetupResponses];
+
+export type MfaVerifyData = {
+    body: MfaVerify;
+    path?: never;
+    query?: never;
+    url: '/api/v1/mfa/verify';
+};
+
+export type MfaVerifyErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+    /**
+     * Rate limited; see Retry-After
+     */
+    429: ErrorResponse;
+    /**
+     * A backing service is unavailable
+     */
+    503: ErrorResponse;
+};
+
+export type MfaVerifyError = MfaVerifyErrors[keyof MfaVerifyErrors];
+
+export type MfaVerifyResponses = {
+    /**
+     * Successful Response
+     */
+    200: TokenPair;
+};
+
+export type MfaVerifyResponse = MfaVerifyResponses[keyof MfaVerifyResponses];
 
 export type OrgsListMineData = {
     body?: never;
@@ -2672,6 +3178,10 @@ export type OrgsGetErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
     /**
      * Not found
      */
@@ -3021,6 +3531,10 @@ export type OrgsLeaveErrors = {
      */
     401: ErrorResponse;
     /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
      * Not found
      */
     404: ErrorResponse;
@@ -3203,6 +3717,102 @@ export type OrgsChangeRoleResponses = {
 };
 
 export type OrgsChangeRoleResponse = OrgsChangeRoleResponses[keyof OrgsChangeRoleResponses];
+
+export type MfaOrgPolicyData = {
+    body?: never;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/mfa-policy';
+};
+
+export type MfaOrgPolicyErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type MfaOrgPolicyError = MfaOrgPolicyErrors[keyof MfaOrgPolicyErrors];
+
+export type MfaOrgPolicyResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgMfaPolicy;
+};
+
+export type MfaOrgPolicyResponse = MfaOrgPolicyResponses[keyof MfaOrgPolicyResponses];
+
+export type MfaSetOrgPolicyData = {
+    body: OrgMfaPolicy;
+    path: {
+        /**
+         * Org Id
+         */
+        org_id: number;
+    };
+    query?: never;
+    url: '/api/v1/orgs/{org_id}/mfa-policy';
+};
+
+export type MfaSetOrgPolicyErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * Conflict
+     */
+    409: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type MfaSetOrgPolicyError = MfaSetOrgPolicyErrors[keyof MfaSetOrgPolicyErrors];
+
+export type MfaSetOrgPolicyResponses = {
+    /**
+     * Successful Response
+     */
+    200: OrgMfaPolicy;
+};
+
+export type MfaSetOrgPolicyResponse = MfaSetOrgPolicyResponses[keyof MfaSetOrgPolicyResponses];
 
 export type OrgsTransferData = {
     body: OwnershipTransfer;

@@ -29,10 +29,14 @@ from .invitation_register import InvitationRegister
 from .login_request import LoginRequest
 from .member_read import MemberRead
 from .member_role_update import MemberRoleUpdate
+from .mfa_admin_status import MfaAdminStatus
+from .mfa_status import MfaStatus
+from .mfa_verify import MfaVerify
 from .o_auth_error import OAuthError
 from .o_auth_error_error import OAuthErrorError
 from .org_create import OrgCreate
 from .org_deleted import OrgDeleted
+from .org_mfa_policy import OrgMfaPolicy
 from .org_read import OrgRead
 from .org_update import OrgUpdate
 from .ownership_transfer import OwnershipTransfer
@@ -45,6 +49,8 @@ from .page_user_read import PageUserRead
 from .password_change import PasswordChange
 from .reauthenticate_request import ReauthenticateRequest
 from .reauthenticated import Reauthenticated
+from .reauthenticated_proof import ReauthenticatedProof
+from .recovery_code_set import RecoveryCodeSet
 from .refresh_request import RefreshRequest
 from .reset_password_request import ResetPasswordRequest
 from .revoke_request import RevokeRequest
@@ -53,6 +59,8 @@ from .session_read import SessionRead
 from .token_pair import TokenPair
 from .token_request import TokenRequest
 from .token_request_grant_type import TokenRequestGrantType
+from .totp_confirm import TotpConfirm
+from .totp_setup import TotpSetup
 from .user_admin_update import UserAdminUpdate
 from .user_create import UserCreate
 from .user_read import UserRead
@@ -89,10 +97,14 @@ __all__ = (
     "LoginRequest",
     "MemberRead",
     "MemberRoleUpdate",
+    "MfaAdminStatus",
+    "MfaStatus",
+    "MfaVerify",
     "OAuthError",
     "OAuthErrorError",
     "OrgCreate",
     "OrgDeleted",
+    "OrgMfaPolicy",
     "OrgRead",
     "OrgUpdate",
     "OwnershipTransfer",
@@ -104,7 +116,9 @@ __all__ = (
     "PageUserRead",
     "PasswordChange",
     "Reauthenticated",
+    "ReauthenticatedProof",
     "ReauthenticateRequest",
+    "RecoveryCodeSet",
     "RefreshRequest",
     "ResetPasswordRequest",
     "RevokeRequest",
@@ -113,6 +127,8 @@ __all__ = (
     "TokenPair",
     "TokenRequest",
     "TokenRequestGrantType",
+    "TotpConfirm",
+    "TotpSetup",
     "UserAdminUpdate",
     "UserCreate",
     "UserRead",

@@ -22,6 +22,7 @@ class ErrorDetail:
     Attributes:
         code (str):
         message (str):
+        challenge_token (None | str | Unset):
         fields (list[FieldError] | None | Unset):
         fields_total (int | None | Unset):
         organizations (list[int] | None | Unset):
@@ -31,6 +32,7 @@ class ErrorDetail:
 
     code: str
     message: str
+    challenge_token: None | str | Unset = UNSET
     fields: list[FieldError] | None | Unset = UNSET
     fields_total: int | None | Unset = UNSET
     organizations: list[int] | None | Unset = UNSET
@@ -42,6 +44,12 @@ class ErrorDetail:
         code = self.code
 
         message = self.message
+
+        challenge_token: None | str | Unset
+        if isinstance(self.challenge_token, Unset):
+            challenge_token = UNSET
+        else:
+            challenge_token = self.challenge_token
 
         fields: list[dict[str, Any]] | None | Unset
         if isinstance(self.fields, Unset):
@@ -93,6 +101,8 @@ class ErrorDetail:
                 "message": message,
             }
         )
+        if challenge_token is not UNSET:
+            field_dict["challenge_token"] = challenge_token
         if fields is not UNSET:
             field_dict["fields"] = fields
         if fields_total is not UNSET:
@@ -114,6 +124,15 @@ class ErrorDetail:
         code = d.pop("code")
 
         message = d.pop("message")
+
+        def _parse_challenge_token(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        challenge_token = _parse_challenge_token(d.pop("challenge_token", UNSET))
 
         def _parse_fields(data: object) -> list[FieldError] | None | Unset:
             if data is None:
@@ -192,6 +211,7 @@ class ErrorDetail:
         error_detail = cls(
             code=code,
             message=message,
+            challenge_token=challenge_token,
             fields=fields,
             fields_total=fields_total,
             organizations=organizations,

@@ -2,8 +2,8 @@
 
 Expand only (one nullable column and its index on audit_events).
 
-Revision ID: 0012_impersonation
-Revises: 0011_privacy
+Revision ID: 0013_impersonation
+Revises: 0012_mfa
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_impersonation"
-down_revision: str | None = "0011_privacy"
+revision: str = "0013_impersonation"
+down_revision: str | None = "0012_mfa"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
