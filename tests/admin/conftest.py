@@ -40,7 +40,7 @@ class FakeSecondFactor:
     async def verify(self, user: Any, code: str) -> bool:
         return code == "123456"
 
-    async def reset(self, user_id: int) -> None:
+    async def reset(self, user_id: int, *, actor_id: int, client: Any) -> None:
         self.enrolled.discard(user_id)
         self.resets.append(user_id)
 

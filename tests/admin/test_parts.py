@@ -82,3 +82,64 @@ def test_csrf_tokens_are_per_session_and_compared_whole() -> None:
     assert not check_csrf(session, None)
     assert not check_csrf({}, token)
     assert csrf_token({}) != token
+
+
+class FakeMfa:
+    """What KitSecondFactor needs of the 2FA service."""
+
+    def __init__(self) -> None:
+        self.proofs: list[object] = []
+        self.resets: list[tuple[int, int]] = []
+
+    async def state(self, user_id: int) -> object:
+        from saaskit.mfa.service import MfaState
+
+        return MfaState(enabled=user_id == 1)
+
+    async def check_proof(self, user_id: int, proof: object) -> str:
+        from saaskit.mfa.errors import MfaCodeInvalid
+
+        self.proofs.append(proof)
+        if getattr(proof, "code", None) == "123456":
+            return "totp"
+        raise MfaCodeInvalid()
+
+    async def reset(self, user_id: int, *, actor_id: int, client: object) -> bool:
+        self.resets.append((user_id, actor_id))
+        return True
+
+
+async def test_the_kit_s_2fa_is_the_console_s_second_factor() -> None:
+    from types import SimpleNamespace
+
+    from saaskit.admin.mfa import KitSecondFactor
+
+    service = FakeMfa()
+    factor = KitSecondFactor(service)
+    enrolled, other = SimpleNamespace(id=1), SimpleNamespace(id=2)
+
+    assert await factor.required(enrolled)
+    assert not await factor.required(other)
+    assert await factor.verify(enrolled, "123456")
+    assert not await factor.verify(enrolled, "000000")
+    assert not await factor.verify(enrolled, "not a code!")  # neither form: never checked
+    await factor.reset(2, actor_id=1)
+    assert service.resets == [(2, 1)]
+    assert len(service.proofs) == 2
+
+
+async def test_mount_admin_uses_the_kit_s_2fa_by_default(database_url: str) -> None:
+    from fastapi import FastAPI
+
+    from saaskit import SaaSKit
+    from saaskit.admin import mount_admin
+    from saaskit.admin.mfa import KitSecondFactor
+    from tests.helpers import make_settings, new_store
+
+    kit = SaaSKit(make_settings(database_url), store=new_store())
+    try:
+        admin = mount_admin(kit, FastAPI())
+        assert kit.features.built("mfa") is not None  # 2FA is on by default
+        assert isinstance(admin.authentication_backend.second_factor, KitSecondFactor)
+    finally:
+        await kit.aclose()

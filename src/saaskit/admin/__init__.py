@@ -63,7 +63,8 @@ def mount_admin(
         allowed_origins: origins besides the console's own that may send its forms (a
             proxy that rewrites the host); ``https://admin.example.com``.
         second_factor: the second factor superusers prove at login (see
-            :class:`SecondFactor`).
+            :class:`SecondFactor`); default: the kit's 2FA when it is on
+            (:class:`saaskit.admin.mfa.KitSecondFactor`).
 
     Returns:
         The :class:`sqladmin.Admin` (add the host's own views with ``add_view``).
@@ -73,6 +74,11 @@ def mount_admin(
     """
     require_module("sqladmin", "admin")
     from saaskit.admin.console import build_console
+
+    if second_factor is None and kit.features.built("mfa") is not None:
+        from saaskit.admin.mfa import KitSecondFactor
+
+        second_factor = KitSecondFactor(kit.features.built("mfa"))
 
     return build_console(
         kit,

@@ -338,7 +338,9 @@ def _views(kit: Any, second_factor: Any | None, base: str) -> list[type[Any]]:
             if not hasattr(second_factor, "reset"):
                 return Response("No second factor configured.", status_code=404)
             pk = int(request.path_params["pk"])
-            await cast(Any, second_factor).reset(pk)
+            await cast(Any, second_factor).reset(
+                pk, actor_id=_admin(request).id, client=kit.client_info(request)
+            )
             await kit.audit.record(
                 "second_factor_reset",
                 actor_id=_admin(request).id,
