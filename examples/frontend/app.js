@@ -26,6 +26,8 @@
   // (SAASKIT_CORS__ORIGINS). Requests carry the token in a header, not in cookies.
   const API = (query.get("api") || root.dataset.api || "/api/v1").replace(/\/+$/, "");
   const marginSetting = query.get("refresh_margin") || root.dataset.refreshMargin || "";
+  // "Sign in with ..." buttons: ?oauth=1 or data-oauth="1" when the API has providers.
+  const oauthOn = (query.get("oauth") || root.dataset.oauth || "") === "1";
 
   const $ = (id) => document.getElementById(id);
 
@@ -64,7 +66,7 @@
   // One call to the API. With `auth`, the access token goes in the Authorization
   // header; a 401 triggers one refresh and one retry (the token may have expired while
   // the tab slept and the timer below was late).
-  async function api(path, { method = "GET", body, auth = true, retried = false } = {}) {
+  async function api(path, { method = "GET", body, auth = true, retried = false, cookies = false } = {}) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (auth && accessToken) headers.Authorization = `Bearer ${accessToken}`;
@@ -72,9 +74,11 @@
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
+      // Only the provider link needs a cookie kept (it binds the flow to this browser).
+      credentials: cookies ? "include" : "same-origin",
     });
     if (response.status === 401 && auth && !retried && refreshToken.get()) {
-      if (await refresh()) return api(path, { method, body, auth, retried: true });
+      if (await refresh()) return api(path, { method, body, auth, retried: true, cookies });
     }
     const data = response.status === 204 ? null : await response.json().catch(() => null);
     if (!response.ok) throw new ApiError(response.status, data);
@@ -168,6 +172,9 @@
     $("mfa-codes").hidden = true;
     $("mfa-code-list").replaceChildren();
     $("mfa-secret").textContent = "";
+    billingState = null;
+    hidePreview();
+    $("invoices").tBodies[0].replaceChildren();
     $("signed-out").hidden = false;
     if (message) setStatus(message);
   }
@@ -184,6 +191,9 @@
 
   // ---- billing (shown when the API has the billing router) -------------------------
   let plans = null; // null: billing is off on this API
+  let billingState = null; // GET /billing/subscription's answer
+  let pendingChange = null; // the preview shown: { plan, interval, proration_date }
+  let invoiceCursor = null;
 
   async function loadPlans() {
     try {
@@ -192,40 +202,176 @@
       if (error.status !== 404) setStatus(`Could not read the plans: ${error.message}`, true);
       plans = null;
     }
+    renderPlans();
+  }
+
+  function selectedInterval() {
+    return $("interval-year").checked ? "year" : "month";
+  }
+
+  // The plan's price for the chosen interval (its default price when it has no such one).
+  function priceFor(plan, interval) {
+    return (plan.prices || []).find((p) => p.interval === interval) || plan.price;
+  }
+
+  function currentPriceId() {
+    const subscription = billingState && billingState.subscription;
+    return billingState && billingState.entitled && subscription ? subscription.price_id : null;
+  }
+
+  // One button per plan that can be bought, at the chosen interval's price. Without a
+  // subscription it starts a checkout; with one it previews a change (the current
+  // price is not offered).
+  function renderPlans() {
     const holder = $("plans");
     holder.replaceChildren();
+    const interval = selectedInterval();
+    const subscribed = currentPriceId() !== null;
     for (const plan of plans || []) {
       if (!plan.price) continue; // a free plan cannot be bought
+      const price = priceFor(plan, interval);
+      if (subscribed && price.id === currentPriceId()) continue;
       const button = document.createElement("button");
       button.type = "button";
       button.dataset.plan = plan.key;
-      const amount = plan.price.unit_amount === null ? "" : formatPrice(plan.price);
-      button.textContent = `Subscribe to ${plan.name}${amount}`;
-      button.addEventListener("click", () => run(() => checkout(plan.key)));
+      button.dataset.interval = price.interval || "";
+      const amount = price.unit_amount === null ? "" : formatPrice(price);
+      button.textContent = `${subscribed ? "Switch to" : "Subscribe to"} ${plan.name}${amount}`;
+      const action = subscribed ? () => previewChange(plan, price) : () => checkout(plan.key, price.interval);
+      button.addEventListener("click", () => run(action));
       holder.append(button);
     }
   }
 
+  function money(amount, currency) {
+    return new Intl.NumberFormat("en-US", { style: "currency", currency }).format(amount / 100);
+  }
+
   function formatPrice(price) {
-    const money = new Intl.NumberFormat(undefined, { style: "currency", currency: price.currency });
-    return ` (${money.format(price.unit_amount / 100)}/${price.interval || "once"})`;
+    return ` (${money(price.unit_amount, price.currency)}/${price.interval || "once"})`;
+  }
+
+  function day(iso) {
+    return iso ? new Date(iso).toISOString().slice(0, 10) : "-";
   }
 
   function showBilling(state) {
+    billingState = state;
     const plan = (plans || []).find((p) => p.key === state.plan);
     $("plan").textContent = plan ? plan.name : state.plan || "none";
     const subscription = state.subscription;
     $("subscription-status").textContent = subscription ? `(${subscription.status})` : "";
-    // Subscribed users change plans in the portal (a second checkout would get 409).
-    $("plans").hidden = Boolean(state.entitled);
+    const ending = Boolean(subscription && subscription.cancel_at_period_end);
+    const live = Boolean(state.entitled && subscription);
+    $("renewal").textContent = !live
+      ? ""
+      : ending
+        ? `Cancels on ${day(subscription.current_period_end)}.`
+        : `Renews on ${day(subscription.current_period_end)}.`;
+    // Offer the prices of the interval the customer pays by now.
+    const current = (plans || []).flatMap((p) => p.prices || []).find((p) => p.id === currentPriceId());
+    if (current && (current.interval === "month" || current.interval === "year")) {
+      $(`interval-${current.interval}`).checked = true;
+    }
+    $("cancel-subscription").hidden = !live || ending;
+    $("resume-subscription").hidden = !live || !ending;
+    hidePreview();
+    renderPlans();
     $("billing").hidden = false;
   }
 
-  // This page's URL without the parameters that Checkout adds on the way back.
+  // ---- plan change: preview first, then confirm with the preview's proration date ----
+  async function previewChange(plan, price) {
+    const body = { plan: plan.key, interval: price.interval };
+    const preview = await api("/billing/subscription/preview", { method: "POST", body });
+    pendingChange = { ...body, proration_date: preview.proration_date };
+    $("preview-plan").textContent = `${plan.name}${formatPrice(price)}`;
+    const rows = preview.lines.map((line) => {
+      const row = document.createElement("tr");
+      const what = document.createElement("td");
+      what.textContent = line.description;
+      const amount = document.createElement("td");
+      amount.className = "amount";
+      amount.textContent = money(line.amount, preview.currency);
+      row.append(what, amount);
+      return row;
+    });
+    $("preview-lines").replaceChildren(...rows);
+    $("preview-due").textContent = money(preview.amount_due, preview.currency);
+    $("preview").hidden = false;
+  }
+
+  function hidePreview() {
+    pendingChange = null;
+    $("preview").hidden = true;
+  }
+
+  async function confirmChange() {
+    if (!pendingChange) return;
+    const body = pendingChange;
+    const state = await api("/billing/subscription/change", { method: "POST", body });
+    showBilling(state);
+    await loadInvoices(true);
+    setStatus("Your plan was changed.");
+  }
+
+  async function cancelSubscription() {
+    showBilling(await api("/billing/subscription/cancel", { method: "POST" }));
+    setStatus("Your subscription ends at the end of the period.");
+  }
+
+  async function resumeSubscription() {
+    showBilling(await api("/billing/subscription/resume", { method: "POST" }));
+    setStatus("Your subscription continues.");
+  }
+
+  // ---- invoices, newest first, a page at a time ---------------------------------------
+  function link(text, href) {
+    const anchor = document.createElement("a");
+    anchor.textContent = text;
+    // only http(s) links from the API: never a javascript: URL
+    if (href && /^https?:\/\//.test(href)) anchor.href = href;
+    anchor.rel = "noopener noreferrer";
+    anchor.target = "_blank";
+    return anchor;
+  }
+
+  async function loadInvoices(fromStart) {
+    const body = $("invoices").tBodies[0];
+    if (fromStart) {
+      invoiceCursor = null;
+      body.replaceChildren();
+    }
+    const after = invoiceCursor ? `&starting_after=${encodeURIComponent(invoiceCursor)}` : "";
+    const page = await api(`/billing/invoices?limit=5${after}`);
+    for (const invoice of page.data) {
+      const row = document.createElement("tr");
+      row.dataset.invoice = invoice.id;
+      const cells = [invoice.number || "-", day(invoice.created), money(invoice.total, invoice.currency), invoice.status || "-"];
+      for (const text of cells) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        row.append(cell);
+      }
+      const links = document.createElement("td");
+      links.append(link("View", invoice.hosted_invoice_url), " ", link("PDF", invoice.invoice_pdf));
+      row.append(links);
+      body.append(row);
+    }
+    invoiceCursor = page.next_cursor;
+    $("more-invoices").hidden = !page.has_more;
+    $("no-invoices").hidden = body.rows.length > 0;
+  }
+
+  // This page's URL without the parameters that Checkout and the provider login add on
+  // the way back.
   function pageUrl() {
     const url = new URL(window.location.href);
     url.searchParams.delete("checkout");
     url.searchParams.delete("session_id");
+    url.searchParams.delete("code");
+    url.searchParams.delete("error");
+    url.searchParams.delete("linked");
     url.hash = "";
     return url.toString();
   }
@@ -238,10 +384,10 @@
     return `${base}${separator}checkout=${outcome}${extra}`;
   }
 
-  async function checkout(plan) {
+  async function checkout(plan, interval) {
     const session = await api("/billing/create-checkout-session", {
       method: "POST",
-      body: { plan, success_url: returnUrl("success"), cancel_url: returnUrl("canceled") },
+      body: { plan, interval, success_url: returnUrl("success"), cancel_url: returnUrl("canceled") },
     });
     setStatus("Opening Stripe Checkout...");
     window.location.assign(session.url);
@@ -251,6 +397,86 @@
     const session = await api("/billing/customer-portal");
     setStatus("Opening the customer portal...");
     window.location.assign(session.url);
+  }
+
+  // ---- sign in with a provider (shown when the API has providers) --------------------
+  // The button is a plain navigation to the API, which redirects to the provider; the
+  // provider sends the browser back through the API to this page with `?code=`, a
+  // single-use handoff code (never a token) that is exchanged with a POST at once.
+  async function loadProviders() {
+    if (!oauthOn) return; // no /oauth routes on this API: do not ask (a 404 is logged)
+    let providers = [];
+    try {
+      providers = await api("/oauth/providers", { auth: false });
+    } catch (error) {
+      if (error.status !== 404) setStatus(`Could not read the login providers: ${error.message}`, true);
+    }
+    const holder = $("providers");
+    holder.replaceChildren();
+    $("link-providers").replaceChildren();
+    for (const provider of providers) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "secondary";
+      button.dataset.provider = provider.key;
+      button.textContent = `Sign in with ${provider.display_name}`;
+      button.addEventListener("click", () => {
+        const target = new URL(`${API}/oauth/${encodeURIComponent(provider.key)}/authorize`, window.location.href);
+        target.searchParams.set("redirect_to", pageUrl());
+        window.location.assign(target.toString());
+      });
+      holder.append(button);
+      const linker = document.createElement("button");
+      linker.type = "button";
+      linker.className = "secondary";
+      linker.dataset.link = provider.key;
+      linker.textContent = `Link ${provider.display_name}`;
+      linker.addEventListener("click", () => run(() => linkProvider(provider.key)));
+      $("link-providers").append(linker);
+    }
+  }
+
+  // Linking needs the signed-in session (a recent login) and this browser: the API answers
+  // the provider URL and sets its binding cookie (so the fetch keeps cookies).
+  async function linkProvider(key) {
+    const started = await api(`/oauth/${encodeURIComponent(key)}/link`, {
+      method: "POST",
+      body: { redirect_to: pageUrl() },
+      cookies: true,
+    });
+    window.location.assign(started.authorization_url);
+  }
+
+  let providerNote = null; // shown once the page has resumed the session
+
+  const PROVIDER_ERRORS = {
+    oauth_account_exists:
+      "An account with this email exists: log in with its password, then link the provider.",
+    oauth_email_unverified: "The provider does not vouch for your email address.",
+  };
+
+  // Back from a provider: exchange the handoff code (once), and take it out of the URL.
+  async function backFromProvider() {
+    const code = query.get("code");
+    const error = query.get("error");
+    const linked = query.get("linked");
+    if (!code && !error && !linked) return false;
+    window.history.replaceState(null, "", pageUrl());
+    if (linked) {
+      providerNote = `Linked ${linked}.`;
+      return false; // the session resumes from the refresh token below
+    }
+    if (error) {
+      setStatus(PROVIDER_ERRORS[error] || `The provider login failed (${error}).`, true);
+      return false;
+    }
+    const pair = await api("/oauth/token", { method: "POST", body: { code }, auth: false });
+    epoch += 1;
+    setTokens(pair);
+    await showMe();
+    await afterSignIn(false);
+    setStatus("Signed in with the provider.");
+    return true;
   }
 
   // ---- actions --------------------------------------------------------------------
@@ -301,6 +527,7 @@
     await showMe();
     await showMfa();
     await afterSignIn(false);
+    if (plans !== null) await loadInvoices(true);
     setStatus("Logged in.");
   }
 
@@ -426,10 +653,26 @@
     $("logout").addEventListener("click", () => run(logout));
     $("reload-me").addEventListener("click", () => run(showMe));
     $("portal").addEventListener("click", () => run(portal));
+    for (const id of ["interval-month", "interval-year"]) {
+      $(id).addEventListener("change", () => {
+        hidePreview();
+        renderPlans();
+      });
+    }
+    $("confirm-change").addEventListener("click", () => run(confirmChange));
+    $("dismiss-change").addEventListener("click", hidePreview);
+    $("cancel-subscription").addEventListener("click", () => run(cancelSubscription));
+    $("resume-subscription").addEventListener("click", () => run(resumeSubscription));
+    $("more-invoices").addEventListener("click", () => run(() => loadInvoices(false)));
     window.setInterval(tick, 1000);
     await loadPlans();
+    await loadProviders();
+    const signedInWithProvider = await backFromProvider().catch((error) => {
+      setStatus(error.message, true);
+      return false;
+    });
     // A refresh token from earlier in this tab (a reload, back from Stripe): resume.
-    if (refreshToken.get() && (await refresh())) {
+    if (!signedInWithProvider && refreshToken.get() && (await refresh())) {
       await showMe();
       await showMfa();
       const outcome = query.get("checkout");
@@ -438,7 +681,9 @@
         setStatus(outcome === "success" ? "Thanks! Your subscription is set up." : "Checkout canceled.");
         window.history.replaceState(null, "", pageUrl());
       }
+      if (plans !== null) await loadInvoices(true);
     }
+    if (providerNote) setStatus(providerNote);
     root.dataset.ready = "true"; // for tests: the page has finished starting
   }
 

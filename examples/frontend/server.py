@@ -7,13 +7,15 @@ The API is a kit with saaskit's default models, configured by ``SAASKIT_*`` vari
 and ``.env`` as usual (billing too: ``SAASKIT_BILLING__ENABLED`` and friends). The page
 is served by a tiny static server from another origin, so the browser needs CORS: unless
 set, ``cors.origins``, ``email.frontend_url`` and ``billing.portal_return_url`` default
-to the page's address. Open the URL printed at startup.
+to the page's address, and ``oauth.callback_base_url`` to the API's (set
+``SAASKIT_OAUTH__PROVIDERS`` for "Sign in with ..." buttons). Open the URL printed at startup.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -24,6 +26,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from saaskit import SaaSKit, SaaSKitSettings
+from saaskit.features import read_section
+from saaskit.oauth import OAuthSettings
 
 PAGE_DIR = Path(__file__).resolve().parent
 PAGE_FILES = {"/app.js", "/style.css"}  # any other path is the page itself
@@ -100,8 +104,12 @@ def main(argv: list[str] | None = None) -> None:
 
     api_origin = f"http://{HOST}:{args.api_port}"
     page_origin = f"http://{HOST}:{args.page_port}"
+    # "Sign in with ..." (SAASKIT_OAUTH__PROVIDERS): providers call back to this API.
+    os.environ.setdefault("SAASKIT_OAUTH__CALLBACK_BASE_URL", api_origin)
     settings = SaaSKitSettings()
     page_url = f"{page_origin}/?api={api_origin}{settings.api_prefix}"
+    if read_section(settings, "oauth", OAuthSettings).enabled:
+        page_url += "&oauth=1"  # the page shows a "Sign in with ..." button per provider
     with_page_defaults(settings, page_origin, page_url)
 
     page = serve_page(args.page_port, api_origin)

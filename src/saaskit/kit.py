@@ -51,6 +51,8 @@ from saaskit.mfa.service import MfaService
 from saaskit.mfa.wiring import MfaFeature
 from saaskit.models import User as DefaultUser
 from saaskit.models import tables as default_tables
+from saaskit.oauth.service import OAuthService
+from saaskit.oauth.wiring import OAuthFeature
 from saaskit.observability.metrics import (
     NULL_RECORDER,
     PrometheusRecorder,
@@ -403,6 +405,12 @@ class SaaSKit(Generic[UserT]):
         service: MfaService[UserT] = self.feature(MfaFeature)
         return service
 
+    @property
+    def oauth(self) -> OAuthService:
+        """Sign-in with providers (on when ``SAASKIT_OAUTH__PROVIDERS`` names one)."""
+        service: OAuthService = self.feature(OAuthFeature)
+        return service
+
     def require_scopes(self, *scopes: str) -> Authenticate[UserT]:
         """Dependency: the principal, if its credential grants every one of ``scopes``.
 
@@ -644,8 +652,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys, impersonation, 2FA and privacy
-        (authentication and users are the kit's core).
+        Audit, health, billing, AI, organizations, API keys, impersonation, 2FA, privacy
+        and OAuth login (authentication and users are the kit's core).
     """
     return [
         AuditFeature(),
@@ -657,6 +665,7 @@ def default_features(
         ImpersonationFeature(),
         MfaFeature(),
         PrivacyFeature(),
+        OAuthFeature(),
     ]
 
 

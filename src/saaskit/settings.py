@@ -614,9 +614,10 @@ class AISettings(BaseModel):
     """AI chat through OpenAI or any OpenAI-compatible server (``saaskit[ai]``).
 
     AI is on when ``api_key`` or ``base_url`` is set. Token quotas are per user and
-    calendar month (UTC): a plan's ``quotas["ai_tokens"]`` when billing defines one,
-    else ``default_monthly_tokens``; with ``pooled_org_quota``, calls in an
-    organization's context draw on the organization's quota instead.
+    calendar month (UTC), or billing period with ``quota_period``: a plan's
+    ``quotas["ai_tokens"]`` when billing defines one, else ``default_monthly_tokens``;
+    with ``pooled_org_quota``, calls in an organization's context draw on the
+    organization's quota instead.
     """
 
     api_key: SecretStr | None = Field(None, description="API key sent to the provider.")
@@ -674,6 +675,12 @@ class AISettings(BaseModel):
         description="Report AI usage to the Stripe billing meter with this event name (needs "
         "billing): each call's credits go through an outbox table to meter events, sent by "
         "the `billing.flush_meters` task (and `saaskit billing flush-meters`).",
+    )
+    quota_period: Literal["month", "billing_period"] = Field(
+        "month",
+        description="When token quotas reset: `month` (the calendar month, UTC) or "
+        "`billing_period` (the owner's current subscription period, synced from Stripe; "
+        "the calendar month for owners without a subscription). Needs billing.",
     )
     max_tokens_parameter: Literal["max_completion_tokens", "max_tokens"] = Field(
         "max_completion_tokens",
@@ -939,6 +946,11 @@ class SaaSKitSettings(BaseSettings):
             raise ValueError(
                 f"billing.plans name AI models the kit does not allow: {', '.join(sorted(unknown))}"
                 "; add them to ai.allowed_models"
+            )
+        if self.ai.quota_period == "billing_period" and not self.billing.enabled:
+            raise ValueError(
+                "ai.quota_period is billing_period, which follows Stripe subscriptions: "
+                "enable billing, or use month"
             )
         return self
 

@@ -40,6 +40,7 @@ from saaskit.billing.models import (
 from saaskit.db.mixins import UserMixin
 from saaskit.features import declare_tables
 from saaskit.mfa.models import MFA_TABLES
+from saaskit.oauth.models import OAUTH_TABLES
 from saaskit.orgs.models import ORG_TABLES
 from saaskit.privacy.models import PRIVACY_TABLES
 
@@ -100,6 +101,7 @@ def build_models(
             *APIKEY_TABLES,
             *MFA_TABLES,
             *PRIVACY_TABLES,
+            *OAUTH_TABLES,
         )
     }
     order = (
@@ -118,6 +120,7 @@ def build_models(
         "mfa_recovery_code",
         "data_export",
         "account_deletion",
+        "oauth_account",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

@@ -295,5 +295,6 @@ def test_a_feature_named_like_one_of_the_kits_replaces_it_in_place(database_url:
         "impersonation",
         "mfa",
         "privacy",
+        "oauth",
     ]
     assert kit.features.named("billing") is replacement

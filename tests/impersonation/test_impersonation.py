@@ -206,6 +206,7 @@ async def test_every_owner_only_route_refuses_an_impersonation_token(scene: Scen
         "org_id": "1",
         "key_id": "abcdefghijkl",
         "export_id": "1",
+        "provider": "github",
         "session_id": "0" * 32,
     }
 

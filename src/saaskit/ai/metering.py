@@ -80,6 +80,40 @@ def month_reset(month: str) -> datetime:
     return datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC)
 
 
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def period_key(period_end: datetime) -> str:
+    """The usage key of the billing period ending at ``period_end``: ``P`` and 5 characters.
+
+    The period's end (to the minute, base 36) names it: Stripe keeps it while the period
+    runs, and a renewal or an interval change moves it, opening a new window. It fits
+    the ``month`` columns (7 characters) until the year 2084, and never looks like a
+    ``YYYY-MM`` month.
+    """
+    minutes = int(period_end.timestamp()) // 60
+    digits = ""
+    while minutes:
+        minutes, digit = divmod(minutes, 36)
+        digits = _BASE36[digit] + digits
+    return "P" + (digits or "0").rjust(5, "0")
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """Where usage is counted now: a calendar month or a billing period.
+
+    ``key`` is ``YYYY-MM`` or a :func:`period_key`; the quota resets at ``resets_at``.
+    """
+
+    key: str
+    resets_at: datetime
+
+
+PeriodEnd = Callable[[Owner], Awaitable[datetime | None]]
+"""The end of ``owner``'s current billing period (``None``: no subscription)."""
+
+
 def counter_key(owner: Owner | int, month: str) -> str:
     """The store counter of ``owner``'s month (users keep the pre-owner key)."""
     owner = as_owner(owner)
@@ -142,11 +176,13 @@ class MonthlyUsage:
     month: str
     models: list[ModelUsage]
     owner: Owner | None = None
+    reset: datetime | None = None
+    """When the window resets, for a billing period (a month's is computed)."""
 
     @property
     def resets_at(self) -> datetime:
-        """When the month's usage resets (the first instant of the next month, UTC)."""
-        return month_reset(self.month)
+        """When the usage resets: the billing period's end, or the next month's first instant."""
+        return self.reset if self.reset is not None else month_reset(self.month)
 
     @property
     def prompt_tokens(self) -> int:
@@ -249,10 +285,34 @@ class UsageMeter:
         self.reads = reads or ReadRouter(session_factory.kw["bind"])
         self.store = store
         self.clock = clock
+        self.period_end: PeriodEnd | None = None
+        """With ``ai.quota_period = "billing_period"``: each owner's current period end."""
 
     def current_month(self) -> str:
         """The month usage is counted in now (``YYYY-MM``, by the meter's clock)."""
         return month_of(self.clock())
+
+    async def window(self, owner: Owner | int) -> UsageWindow:
+        """Where ``owner``'s usage is counted now.
+
+        The owner's current billing period when the meter follows billing periods and
+        the owner has one (synced from Stripe; a late renewal keeps the old window until
+        it arrives), else the calendar month (UTC).
+        """
+        owner = as_owner(owner)
+        if self.period_end is not None:
+            end = await self.period_end(owner)
+            if end is not None:
+                return UsageWindow(period_key(end), end.astimezone(UTC))
+        month = self.current_month()
+        return UsageWindow(month, month_reset(month))
+
+    async def _window_of(self, owner: Owner, key: str | None) -> UsageWindow:
+        if key is None:
+            return await self.window(owner)
+        if key.startswith("P"):  # a past period: its end is not kept
+            return UsageWindow(key, self.clock())
+        return UsageWindow(key, month_reset(key))
 
     async def reserve(
         self, owner: Owner | int, tokens: int, *, quota: int | None, member: int | None = None
@@ -271,13 +331,14 @@ class UsageMeter:
             raise ValueError("a reservation needs at least one token")
         owner = as_owner(owner)
         self._check_member(owner, member)
-        month = self.current_month()
+        window = await self.window(owner)
+        month = window.key
         if quota is not None and tokens > quota:
-            raise self._refusal(await self.counted(owner, month), quota, tokens, month)
+            raise self._refusal(await self.counted(owner, month), quota, tokens, window)
         key = counter_key(owner, month)
         if await self.store.get(key) is None:
-            await self._rebuild(owner, month)
-        ttl = self._counter_ttl(month)
+            await self._rebuild(owner, window)
+        ttl = self._counter_ttl(window)
         if quota is None:
             await self.store.incr(key, tokens, ttl)
         else:
@@ -285,7 +346,7 @@ class UsageMeter:
             # counter, so it can neither pass the quota nor make a concurrent one fail.
             added, total = await self.store.incr_within(key, tokens, quota, ttl)
             if not added:
-                raise self._refusal(total, quota, tokens, month)
+                raise self._refusal(total, quota, tokens, window)
         return Reservation(owner=owner, month=month, tokens=tokens, member=member)
 
     async def commit(
@@ -340,20 +401,21 @@ class UsageMeter:
         """
         owner = as_owner(owner)
         self._check_member(owner, member)
-        month = self.current_month()
+        month = (await self.window(owner)).key
         try:
             await self._upsert(owner, month, model, prompt_tokens, completion_tokens, member)
         finally:
             await self._adjust(owner, month, prompt_tokens + completion_tokens)
 
     async def usage(self, owner: Owner | int, month: str | None = None) -> MonthlyUsage:
-        """Recorded usage of ``owner`` in ``month`` (default: this month), per model.
+        """Recorded usage of ``owner`` in ``month`` (default: the current window), per model.
 
         A report: it may read a replica, so a call finished a moment ago may show late
         (quotas never read this; they use the store counter and the primary).
         """
         owner = as_owner(owner)
-        month = month or self.current_month()
+        window = await self._window_of(owner, month)
+        month = window.key
         table = self.model
         query = (
             select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
@@ -366,7 +428,9 @@ class UsageMeter:
 
         models = await self.reads.run(read)
         user_id = owner.id if owner.kind == "user" else None
-        return MonthlyUsage(user_id=user_id, month=month, models=models, owner=owner)
+        return MonthlyUsage(
+            user_id=user_id, month=month, models=models, owner=owner, reset=window.resets_at
+        )
 
     async def pooled_usage(self, owner: Owner, month: str | None = None) -> PooledUsage:
         """A pooled owner's recorded month (default: this one): total and per member.
@@ -377,7 +441,8 @@ class UsageMeter:
         members = self.members
         if members is None:
             raise RuntimeError("this meter records no usage per member")
-        month = month or self.current_month()
+        window = await self._window_of(owner, month)
+        month = window.key
         table = self.model
         totals = (
             select(table.model, table.prompt_tokens, table.completion_tokens, table.requests)
@@ -409,7 +474,9 @@ class UsageMeter:
                 per_member.setdefault(user_id, []).append(usage)
             shared = [MemberUsage(user_id, used) for user_id, used in per_member.items()]
             shared.sort(key=lambda m: (-m.total_tokens, m.user_id is None, m.user_id or 0))
-            total = MonthlyUsage(user_id=None, month=month, models=models, owner=owner)
+            total = MonthlyUsage(
+                user_id=None, month=month, models=models, owner=owner, reset=window.resets_at
+            )
             return PooledUsage(total=total, members=shared)
 
         return await self.reads.run(read)
@@ -417,7 +484,7 @@ class UsageMeter:
     async def counted(self, owner: Owner | int, month: str | None = None) -> int:
         """The store counter: tokens used plus tokens reserved by calls in flight."""
         owner = as_owner(owner)
-        month = month or self.current_month()
+        month = month or (await self.window(owner)).key
         value = await self.store.get(counter_key(owner, month))
         return int(value) if value is not None else (await self._recorded(owner, month))
 
@@ -437,15 +504,17 @@ class UsageMeter:
             raise RuntimeError("this reservation was already committed or released")
         reservation.settled = True
 
-    def _refusal(self, used: int, quota: int, tokens: int, month: str) -> AIQuotaExceeded:
-        resets_at = month_reset(month)
+    def _refusal(self, used: int, quota: int, tokens: int, window: UsageWindow) -> AIQuotaExceeded:
+        resets_at = window.resets_at
         wait = math.ceil((resets_at - self.clock()).total_seconds())
+        if wait <= 0:  # a billing period whose renewal has not synced yet: try again soon
+            wait = 60
         return AIQuotaExceeded(
             used=used, quota=quota, requested=tokens, resets_at=resets_at, retry_after=wait
         )
 
-    def _counter_ttl(self, month: str) -> int:
-        remaining = month_reset(month) + _COUNTER_GRACE - self.clock()
+    def _counter_ttl(self, window: UsageWindow) -> int:
+        remaining = window.resets_at + _COUNTER_GRACE - self.clock()
         return max(60, math.ceil(remaining.total_seconds()))
 
     async def _adjust(self, owner: Owner, month: str, delta: int) -> None:
@@ -465,11 +534,11 @@ class UsageMeter:
             )
         return int(total or 0)
 
-    async def _rebuild(self, owner: Owner, month: str) -> None:
+    async def _rebuild(self, owner: Owner, window: UsageWindow) -> None:
         # ``claim`` sets the counter only if nobody else rebuilt it meanwhile.
-        recorded = await self._recorded(owner, month)
+        recorded = await self._recorded(owner, window.key)
         await self.store.claim(
-            counter_key(owner, month), self._counter_ttl(month), str(recorded).encode()
+            counter_key(owner, window.key), self._counter_ttl(window), str(recorded).encode()
         )
 
     async def _upsert(

@@ -13,6 +13,7 @@ The kit uses :class:`PlanQuota` when billing can tell an owner's plan, else
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from saaskit.owners import Owner
@@ -163,3 +164,29 @@ class QuotasByKind:
         """The allowance from the resolver of ``owner``'s kind, else ``default``."""
         resolver = self.resolvers.get(owner.kind)
         return self.default if resolver is None else await owner_tokens(resolver, owner)
+
+
+class SubscriptionPeriods:
+    """The end of each owner's current billing period, from the plans (``kit.plans``).
+
+    What :attr:`saaskit.ai.metering.UsageMeter.period_end` calls with
+    ``ai.quota_period = "billing_period"``: the entitled subscription's
+    ``current_period_end`` as last synced from Stripe; ``None`` (the calendar month)
+    for an owner without one.
+    """
+
+    def __init__(self, plans: PlanLookup) -> None:
+        self.plans = plans
+
+    async def __call__(self, owner: Owner) -> datetime | None:
+        """``owner``'s current period end, or ``None``."""
+        if owner.kind == "user":
+            plan = await self.plans.for_user(owner.id)
+        elif isinstance(self.plans, OwnerPlanLookup):
+            plan = await self.plans.for_owner(owner)
+        else:
+            return None
+        # saaskit's plans carry their subscription (UserPlan.subscription); others may not
+        subscription = getattr(plan, "subscription", None)
+        end = getattr(subscription, "current_period_end", None)
+        return end if isinstance(end, datetime) else None

@@ -77,14 +77,20 @@ class ModelUsageRead(BaseModel):
 class UsageSummary(BaseModel):
     """``GET /ai/usage``: this month's recorded usage against the quota."""
 
-    month: str = Field(description="`YYYY-MM`, UTC.")
+    month: str = Field(
+        description="`YYYY-MM` (UTC); with `ai.quota_period = billing_period`, the current "
+        "billing period's key (`P` and 5 characters) when there is a subscription."
+    )
     quota: int | None = Field(description="Monthly tokens allowed; null means unlimited.")
     used_tokens: int
     remaining_tokens: int | None
     prompt_tokens: int
     completion_tokens: int
     requests: int
-    resets_at: datetime = Field(description="When the quota resets (first of next month, UTC).")
+    resets_at: datetime = Field(
+        description="When the quota resets: the first of next month (UTC), or the end of the "
+        "billing period."
+    )
     models: list[ModelUsageRead]
 
 

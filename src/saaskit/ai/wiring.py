@@ -19,6 +19,7 @@ from saaskit.ai.quotas import (
     PlanQuota,
     QuotaResolver,
     QuotasByKind,
+    SubscriptionPeriods,
 )
 from saaskit.ai.service import AIService
 from saaskit.db.replicas import ReadRouter
@@ -113,6 +114,8 @@ def build_ai_service(
         meter_event_name=ai.meter_event_name,
         weights=ai.model_weights,
     )
+    if ai.quota_period == "billing_period":
+        meter.period_end = SubscriptionPeriods(kit.plans)
     tasks = getattr(kit, "tasks", {})
     runner = getattr(kit, "runner", None)
     if meter.outbox is not None and runner is not None:

@@ -26,7 +26,7 @@ from saaskit.observability.metrics import recorder
 from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import AuthSettings
 from saaskit.types import ClientInfo, UserT, UserT_contra
-from saaskit.users.service import UserService
+from saaskit.users.service import UserService, has_usable_password
 
 NO_CLIENT = ClientInfo()
 PASSWORD = "password"
@@ -83,12 +83,13 @@ class AuthService(Generic[UserT]):
     async def register(
         self,
         email: str,
-        password: str,
+        password: str | None,
         *,
         full_name: str | None = None,
         extra: Mapping[str, Any] | None = None,
         client: ClientInfo = NO_CLIENT,
         send_verification: bool | None = None,
+        verified: bool = False,
     ) -> UserT:
         """Create an account (rate limited per client IP).
 
@@ -98,7 +99,9 @@ class AuthService(Generic[UserT]):
         proves the address passes False), then the host's ``after_register`` hooks.
         """
         await self.limiter.hit(RateLimitRule.REGISTER_IP, client.ip)
-        user = await self.users.create(email, password, full_name=full_name, extra=extra)
+        user = await self.users.create(
+            email, password, full_name=full_name, extra=extra, is_verified=verified
+        )
         recorder().registration()
         await self.audit.record(
             AuditAction.REGISTER, actor_id=user.id, target_id=user.id, client=client
@@ -231,7 +234,9 @@ class AuthService(Generic[UserT]):
             raise UserNotFound()
         await self.limiter.hit(RateLimitRule.LOGIN_ACCOUNT, user.email)
         await self.limiter.hit(RateLimitRule.LOGIN_IP, client.ip)
-        ok, _ = await self.users.passwords.verify(password, user.hashed_password)
+        # An account without a password (a provider's) pays a dummy verify and fails.
+        hashed = user.hashed_password if has_usable_password(user.hashed_password) else None
+        ok, _ = await self.users.passwords.verify(password, hashed)
         if not ok:
             await self.audit.record(
                 AuditAction.REAUTHENTICATED,

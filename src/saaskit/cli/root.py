@@ -11,6 +11,7 @@ from saaskit.cli.apikeys import api_keys_app
 from saaskit.cli.billing import billing_app
 from saaskit.cli.check import check
 from saaskit.cli.demo import demo
+from saaskit.cli.fake_stripe import fake_stripe
 from saaskit.cli.guard import GuardedGroup
 from saaskit.cli.init import init
 from saaskit.cli.migrate import downgrade, makemigrations, migrate
@@ -87,6 +88,14 @@ app.command(
         'echo "$PASSWORD" | saaskit createsuperuser --email admin@example.com --password-stdin',
     ),
 )(createsuperuser)
+app.command(
+    "fake-stripe",
+    epilog=_examples(
+        "saaskit fake-stripe --forward-to http://127.0.0.1:8000/api/v1/billing/webhook",
+        "saaskit fake-stripe --port 12111 --price pro_monthly:2000:month "
+        "--price pro_yearly:20000:year",
+    ),
+)(fake_stripe)
 app.command("check", epilog=_examples("saaskit check"))(check)
 app.command("secret", epilog=_examples('echo "SAASKIT_SECRET_KEY=$(saaskit secret)" >> .env'))(
     secret

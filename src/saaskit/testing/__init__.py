@@ -1,4 +1,4 @@
-"""Helpers for testing saaskit and host apps built on it: fake external services, users and tokens.
+"""Helpers for testing saaskit and host apps built on it: fake services, users and tokens.
 
 The pytest fixtures are in :mod:`saaskit.testing.plugin`.
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         UserMaker,
         bearer_headers,
     )
+    from saaskit.testing.fake_oauth import FakeOAuthProvider
     from saaskit.testing.fake_openai import FakeOpenAI
     from saaskit.testing.fake_stripe import FakeStripe
 
@@ -29,12 +30,14 @@ _HOMES = {
     "UserFactory": "saaskit.testing.factories",
     "UserMaker": "saaskit.testing.factories",
     "bearer_headers": "saaskit.testing.factories",
+    "FakeOAuthProvider": "saaskit.testing.fake_oauth",
     "FakeOpenAI": "saaskit.testing.fake_openai",
     "FakeStripe": "saaskit.testing.fake_stripe",
 }
 
 __all__ = [
     "TEST_PASSWORD",
+    "FakeOAuthProvider",
     "FakeOpenAI",
     "FakeStripe",
     "HeadersFactory",

@@ -211,6 +211,7 @@ class FakeStripeState(CatalogState):
             "currency": price["currency"],
             "latest_invoice": None,
             "livemode": False,
+            "test_clock": None,
         }
         return self.put(subscription)
 

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from saaskit.testing._stripe_objects import StripeFailure
+from saaskit.testing._stripe_pages import PAGE_PREFIXES, Page, handle_page
 from saaskit.testing._stripe_state import public
 
 if TYPE_CHECKING:
-    from saaskit.testing._stripe_billing import FakeStripeState
+    from saaskit.testing._stripe_clocks import ClockedState as FakeStripeState
     from saaskit.testing.fake_stripe import FakeStripe
 
 Handler = Callable[["FakeStripeState", dict[str, Any], str], dict[str, Any]]
@@ -193,6 +194,9 @@ _PARAMS: dict[str, frozenset[str]] = {
     "billing.meter_events.create": frozenset(
         {"event_name", "payload", "identifier", "timestamp", "expand"}
     ),
+    "test_clocks.create": frozenset({"frozen_time", "name", "expand"}),
+    "test_clocks.advance": frozenset({"frozen_time", "expand"}),
+    "test_clocks.list": _LIST,
     "retrieve": frozenset({"expand"}),
     "delete": frozenset(),
 }
@@ -296,6 +300,36 @@ def _routes() -> list[tuple[str, re.Pattern[str], Handler, frozenset[str]]]:
             "billing.meter_events.create",
         ),
         (
+            "POST",
+            r"/v1/test_helpers/test_clocks",
+            lambda s, p, _: s.create_clock(p),
+            "test_clocks.create",
+        ),
+        (
+            "GET",
+            r"/v1/test_helpers/test_clocks",
+            lambda s, p, _: s.list_clocks(p),
+            "test_clocks.list",
+        ),
+        (
+            "GET",
+            r"/v1/test_helpers/test_clocks/(?P<id>[^/]+)",
+            lambda s, p, i: s.retrieve_clock(i),
+            "retrieve",
+        ),
+        (
+            "POST",
+            r"/v1/test_helpers/test_clocks/(?P<id>[^/]+)/advance",
+            lambda s, p, i: s.advance_clock(i, p),
+            "test_clocks.advance",
+        ),
+        (
+            "DELETE",
+            r"/v1/test_helpers/test_clocks/(?P<id>[^/]+)",
+            lambda s, p, i: s.delete_clock(i),
+            "delete",
+        ),
+        (
             "GET",
             r"/v1/events/(?P<id>[^/]+)",
             lambda s, p, i: s.find("events", i, "event"),
@@ -350,6 +384,9 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
         if not fake._wait_if_held():
             self.close_connection = True  # the fake is stopping
             return
+        if split.path.startswith(PAGE_PREFIXES):
+            self._page(handle_page(fake, method, split.path))
+            return
         body = raw.decode()
         params = parse_form(body if method == "POST" else split.query)
         key = self.headers.get("Idempotency-Key")  # recorded; replayed for POST only
@@ -378,6 +415,28 @@ class StripeRequestHandler(BaseHTTPRequestHandler):
             self.send_header("Idempotent-Replayed", "true")
         self.end_headers()
         self.wfile.write(data)
+        if method != "GET":
+            fake._wake_forwarder()  # events of this change go to the forwarding URL
+
+    def _page(self, page: Page) -> None:
+        data = page.body.encode()
+        self.send_response(page.status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:",
+        )
+        self.send_header("Referrer-Policy", "no-referrer")
+        for name, value in page.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+# Pages only: no script, inline style, and the Pay form may redirect to the app.
+_PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' http: https:"
 
 
 def route(state: FakeStripeState, method: str, path: str, params: dict[str, Any]) -> Any:

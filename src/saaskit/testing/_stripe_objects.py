@@ -27,6 +27,7 @@ PREFIXES = {
     "in": "invoices",
     "ii": "invoiceitems",
     "evt": "events",
+    "clock": "test_clocks",
 }
 
 
@@ -127,8 +128,11 @@ class ObjectStore:
         }
         self.pending: list[dict[str, Any]] = []
         self.clock_offset = 0
+        self.frozen_now: int | None = None  # a test clock's time while it advances
 
     def now(self) -> int:
+        if self.frozen_now is not None:
+            return self.frozen_now
         return int(time.time()) + self.clock_offset
 
     def new_id(self, prefix: str) -> str:

@@ -41,7 +41,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from saaskit.settings import STRIPE_API_VERSION
-from saaskit.testing._stripe_billing import FakeStripeState
+from saaskit.testing._stripe_clocks import ClockedState
+from saaskit.testing._stripe_forward import WebhookForwarder
 from saaskit.testing._stripe_http import ApiFront, Failure, RecordedRequest, StripeRequestHandler
 from saaskit.testing._stripe_objects import StripeFailure
 from saaskit.testing.holding import Holding
@@ -89,6 +90,7 @@ class FakeStripe(Holding):
         api_key: the secret key clients must send (``Authorization: Bearer``).
         webhook_secret: signs delivered events (``whsec_...``).
         api_version: reported in events and the ``Stripe-Version`` header.
+        port: the port to listen on, on 127.0.0.1 only (0: a free one).
     """
 
     def __init__(
@@ -97,11 +99,14 @@ class FakeStripe(Holding):
         api_key: str = "sk_test_saaskit_fake",
         webhook_secret: str | None = None,
         api_version: str = STRIPE_API_VERSION,
+        port: int = 0,
     ) -> None:
         self.api_key = api_key
+        self.port = port
+        self.forwarder: WebhookForwarder | None = None
         self.webhook_secret = webhook_secret or f"whsec_{secrets.token_hex(16)}"
         self.api_version = api_version
-        self.state = FakeStripeState(api_version)
+        self.state = ClockedState(api_version)
         self.front = ApiFront(self.state, api_key)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -117,11 +122,14 @@ class FakeStripe(Holding):
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def start(self) -> FakeStripe:
-        """Listen on a random port of 127.0.0.1 in a background thread."""
+        """Listen on 127.0.0.1 (never another interface) in a background thread.
+
+        On ``port``, or a free port when it is 0.
+        """
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), StripeRequestHandler)
+        server = _Server(("127.0.0.1", self.port), StripeRequestHandler)
         server.fake = self
         self._server = server
         self.state.base_url = self.url
@@ -136,6 +144,9 @@ class FakeStripe(Holding):
         server, self._server = self._server, None
         if server is None:
             return
+        forwarder, self.forwarder = self.forwarder, None
+        if forwarder is not None:
+            forwarder.stop()
         self._stopping.set()  # held calls give up, and no handler answers any more
         server.shutdown()
         server.server_close()
@@ -322,7 +333,50 @@ class FakeStripe(Holding):
         with self.state.lock:
             return copy.deepcopy(self.state.delete_customer(customer_id))
 
+    def create_clock(self, frozen_time: int, name: str | None = None) -> str:
+        """Create a test clock frozen at ``frozen_time``; returns its id.
+
+        Customers created with ``test_clock=<id>`` (and their subscriptions) live on it.
+        """
+        with self.state.lock:
+            return str(self.state.create_clock({"frozen_time": frozen_time, "name": name})["id"])
+
+    def advance_clock(self, clock_id: str, frozen_time: int) -> dict[str, Any]:
+        """Advance a test clock, running renewals, trial ends, failed payments and retries."""
+        with self.state.lock:
+            return copy.deepcopy(self.state.advance_clock(clock_id, {"frozen_time": frozen_time}))
+
+    def set_payment_failing(self, customer_id: str, failing: bool = True) -> None:
+        """Make the customer's next charges fail (renewals on a test clock, retries)."""
+        with self.state.lock:
+            self.state.set_payment_failing(customer_id, failing)
+
     # ---- webhooks ------------------------------------------------------------------
+    def forward_webhooks(self, url: str, *, log: bool = True) -> WebhookForwarder:
+        """POST every event, signed, to ``url`` from now on (like ``stripe listen``).
+
+        Events go out in order from a background thread after each API change, and at
+        once when the checkout page is paid; one the app does not accept is sent again.
+        """
+        if self.forwarder is not None:
+            self.forwarder.stop()
+        self.forwarder = WebhookForwarder(self, url, log=log)
+        self.forwarder.start()
+        return self.forwarder
+
+    def flush_webhooks(self) -> bool:
+        """Deliver the pending events to the forwarding URL now (``True``: all accepted).
+
+        Without :meth:`forward_webhooks`, events wait for :meth:`take_events`.
+        """
+        forwarder = self.forwarder
+        return forwarder.flush() if forwarder is not None else True
+
+    def _wake_forwarder(self) -> None:
+        forwarder = self.forwarder
+        if forwarder is not None:
+            forwarder.wake()
+
     def take_events(self) -> list[dict[str, Any]]:
         """The events emitted since the last call (in order), as webhook bodies."""
         with self.state.lock:

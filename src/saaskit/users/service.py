@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Generic, Protocol
 
@@ -66,6 +67,21 @@ class AccountStep(Protocol):
     async def __call__(self, db: AsyncSession, user: Any, /) -> AfterCommit | None:
         """Do the step's part of the user's transaction; what to run after the commit."""
         ...
+
+
+UNUSABLE_PASSWORD_PREFIX = "!"
+"""``hashed_password`` of an account without a password (created through a login provider):
+no hash algorithm produces it, so no password matches it (Django's convention)."""
+
+
+def unusable_password() -> str:
+    """A ``hashed_password`` that no password matches (random, so rows stay distinct)."""
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(16)
+
+
+def has_usable_password(hashed: str | None) -> bool:
+    """Whether ``hashed`` is a password hash (not :func:`unusable_password`'s marker)."""
+    return bool(hashed) and not str(hashed).startswith(UNUSABLE_PASSWORD_PREFIX)
 
 
 # Columns no generic update may touch: they change only through dedicated methods.
@@ -133,7 +149,7 @@ class UserService(Generic[UserT]):
     async def create(
         self,
         email: str,
-        password: str,
+        password: str | None,
         *,
         full_name: str | None = None,
         is_superuser: bool = False,
@@ -142,15 +158,19 @@ class UserService(Generic[UserT]):
     ) -> UserT:
         """Create a user; raises EmailAlreadyRegistered or InvalidPassword.
 
+        ``password=None`` creates an account without a password (a login provider's): no
+        password logs into it until one is set (forgot-password, reset).
+
         The email is put in canonical form (:func:`~saaskit.db.normalize_email`) but not
         checked: request bodies check it with :data:`saaskit.users.emails.EmailAddress`.
         """
-        self.passwords.check_policy(password)
+        if password is not None:
+            self.passwords.check_policy(password)
         _refuse_nul({**dict(extra or {}), "email": email, "full_name": full_name})
         email = normalize_email(email)
         if await self.get_by_email(email) is not None:
             raise EmailAlreadyRegistered()
-        hashed = await self.passwords.hash(password)
+        hashed = unusable_password() if password is None else await self.passwords.hash(password)
         values: dict[str, Any] = {
             **dict(extra or {}),
             "email": email,
@@ -184,7 +204,11 @@ class UserService(Generic[UserT]):
         wrong password, so neither the answer nor its timing tells which it was.
         """
         user = await self.get_by_email(email)
-        ok, new_hash = await self.passwords.verify(password, user.hashed_password if user else None)
+        # No password (a provider's account) pays the same dummy verify as no account.
+        hashed = (
+            user.hashed_password if user and has_usable_password(user.hashed_password) else None
+        )
+        ok, new_hash = await self.passwords.verify(password, hashed)
         if user is None or not ok or not user.is_active:
             raise InvalidCredentials()
         if new_hash is not None:
@@ -281,6 +305,11 @@ class UserService(Generic[UserT]):
         user = await self.get(user_id)
         if user is None:
             raise UserNotFound()
+        if not has_usable_password(user.hashed_password):
+            raise InvalidCredentials(
+                "This account has no password yet (it logs in with a provider); set one "
+                "with forgot-password."
+            )
         ok, _ = await self.passwords.verify(current, user.hashed_password)
         if not ok:
             raise InvalidCredentials("The current password is incorrect.")

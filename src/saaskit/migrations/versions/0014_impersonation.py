@@ -2,8 +2,8 @@
 
 Expand only (one nullable column and its index on audit_events).
 
-Revision ID: 0013_impersonation
-Revises: 0012_mfa
+Revision ID: 0014_impersonation
+Revises: 0013_oauth_accounts
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_impersonation"
-down_revision: str | None = "0012_mfa"
+revision: str = "0014_impersonation"
+down_revision: str | None = "0013_oauth_accounts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
