@@ -39,6 +39,7 @@ STATUS_BY_ERROR: dict[type[exc.SaaSKitError], int] = {
     exc.InactiveUser: 401,
     exc.PermissionDenied: 403,
     exc.ReauthenticationRequired: 403,
+    exc.ImpersonationForbidden: 403,
     exc.MfaRequired: 403,
     exc.EmailAlreadyRegistered: 409,
     exc.EmailNotVerified: 403,

@@ -29,6 +29,7 @@ class ErrorCode(StrEnum):
     INACTIVE_USER = "inactive_user"
     PERMISSION_DENIED = "permission_denied"
     REAUTHENTICATION_REQUIRED = "reauthentication_required"
+    IMPERSONATION_FORBIDDEN = "impersonation_forbidden"
     MFA_REQUIRED = "mfa_required"
     EMAIL_ALREADY_REGISTERED = "email_already_registered"
     INVALID_PASSWORD = "invalid_password"
@@ -148,6 +149,18 @@ class ReauthenticationRequired(SaaSKitError):
 
     code = ErrorCode.REAUTHENTICATION_REQUIRED
     message = "Confirm your password first (POST /auth/reauthenticate), then repeat this request."
+
+
+class ImpersonationForbidden(SaaSKitError):
+    """An impersonation token on an action only the account's owner may take (403).
+
+    A superuser acting as a user (``POST /impersonation``) cannot change the password,
+    the email, second factors, API keys or billing, cannot re-authenticate, delete the
+    account, start another impersonation nor use the administration routes.
+    """
+
+    code = ErrorCode.IMPERSONATION_FORBIDDEN
+    message = "Not while impersonating: only the account's owner may do this."
 
 
 class MfaRequired(SaaSKitError):

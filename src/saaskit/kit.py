@@ -46,6 +46,7 @@ from saaskit.env_names import warn_unknown_variables as warn_unknown_variables
 from saaskit.features import DataEraser, DataExporter, Feature, FeatureRegistry
 from saaskit.health import HealthFeature
 from saaskit.hooks import Hooks
+from saaskit.impersonation.wiring import ImpersonationFeature
 from saaskit.mfa.service import MfaService
 from saaskit.mfa.wiring import MfaFeature
 from saaskit.models import User as DefaultUser
@@ -440,6 +441,7 @@ class SaaSKit(Generic[UserT]):
         scopes: Collection[str] = (),
         methods: Collection[str] | None = None,
         organization_keys: bool = False,
+        impersonation: bool | None = None,
     ) -> Authenticate[UserT]:
         """Dependency: the request's :class:`~saaskit.auth.credentials.Principal`.
 
@@ -447,7 +449,9 @@ class SaaSKit(Generic[UserT]):
         ``Depends(kit.authenticate(verified=True).user)`` for its user;
         ``auto_error=False`` lets anonymous requests in (``None``);
         ``organization_keys=True`` accepts organization API keys (they act for an
-        organization, not a person). See :class:`~saaskit.auth.dependencies.Authenticate`.
+        organization, not a person); ``impersonation=False`` refuses a superuser acting
+        as the user (403 ``impersonation_forbidden``). See
+        :class:`~saaskit.auth.dependencies.Authenticate`.
         """
         return Authenticate(
             self.authenticator,
@@ -458,6 +462,7 @@ class SaaSKit(Generic[UserT]):
             scopes=scopes,
             methods=methods,
             organization_keys=organization_keys,
+            impersonation=impersonation,
         )
 
     def require_plan(self, *plans: str) -> PlanDependency:
@@ -648,8 +653,8 @@ def default_features(
         ai_quotas: each owner's monthly AI tokens (default: from the plans).
 
     Returns:
-        Audit, health, billing, AI, organizations, API keys, 2FA, privacy, OAuth login and
-        passkeys (authentication and users are the kit's core).
+        Audit, health, billing, AI, organizations, API keys, impersonation, 2FA, privacy,
+        OAuth login and passkeys (authentication and users are the kit's core).
     """
     return [
         AuditFeature(),
@@ -658,6 +663,7 @@ def default_features(
         AIFeature(ai_quotas),
         OrgsFeature(),
         ApiKeysFeature(),
+        ImpersonationFeature(),
         MfaFeature(),
         PrivacyFeature(),
         OAuthFeature(),

@@ -48,10 +48,16 @@ ItemT = TypeVar("ItemT")
 
 @dataclass(frozen=True, slots=True)
 class ClientInfo:
-    """Where a request came from (``None`` outside HTTP, e.g. the CLI)."""
+    """Where a request came from (``None`` outside HTTP, e.g. the CLI).
+
+    ``impersonator_id`` is the superuser acting as the signed-in user when the request
+    carries an impersonation token: the audit log records it with every event, so each
+    event made during an impersonation names both people.
+    """
 
     ip: str | None = None
     user_agent: str | None = None
+    impersonator_id: int | None = None
 
 
 class Page(BaseModel, Generic[ItemT]):

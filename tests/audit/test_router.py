@@ -46,7 +46,7 @@ async def test_audit_lists_events_newest_first(
 
     assert page["total"] == 3
     assert [e["action"] for e in page["items"]] == ["login", "register", "login"]
-    assert FIELDS | {"detail"} == set(page["items"][0])
+    assert FIELDS | {"detail", "impersonator_id"} == set(page["items"][0])
     alice = await id_of(kit, "alice@example.com")
     assert page["items"][0]["actor_id"] == page["items"][0]["target_id"] == alice
     assert page["items"][0]["ip"] == "127.0.0.1"

@@ -292,6 +292,7 @@ def test_a_feature_named_like_one_of_the_kits_replaces_it_in_place(database_url:
         "ai",
         "orgs",
         "api_keys",
+        "impersonation",
         "mfa",
         "privacy",
         "oauth",

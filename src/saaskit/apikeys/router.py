@@ -1,8 +1,8 @@
 """The API key routes: ``/api/v1/api-keys`` (personal) and ``.../orgs/{org_id}`` (organization).
 
-Managing keys needs a login session, never a key; creating one needs a recent proof of
-the password (re-authentication), like every security-sensitive change. Organization keys
-need the organization permission ``api_keys:manage``.
+Managing keys needs a login session, never a key nor an impersonation; creating one needs
+a recent proof of the password (re-authentication), like every security-sensitive change.
+Organization keys need the organization permission ``api_keys:manage``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def build_api_keys_router(
         kit: the kit.
         service: the API keys service.
         reauthenticated_user: the kit's re-authenticated user dependency (login session).
-        session_user: the active user of a login session.
+        session_user: the active user of a login session in person (no API key, no
+            impersonation: ``kit.dependencies.current_owner_user``).
         orgs: the organization dependencies (``None``: no organization keys).
     """
     router = new_router(body_limits(kit.settings.http))
@@ -125,7 +126,14 @@ def build_api_keys_router(
 
     if orgs is None:
         return router
-    manage = orgs.require_org_permission(MANAGE, session_only=True)
+    org_manage = orgs.require_org_permission(MANAGE, session_only=True)
+
+    async def manage(
+        _: Any = Depends(session_user), ctx: OrgContext = Depends(org_manage)
+    ) -> OrgContext:
+        # The key owner in person first: an impersonation token is refused (403) before
+        # the membership is looked up.
+        return ctx
 
     @router.post(
         "/orgs/{org_id}",

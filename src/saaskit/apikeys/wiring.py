@@ -143,7 +143,7 @@ class ApiKeysFeature(Feature[ApiKeyService]):
             kit,
             service,
             deps.current_reauthenticated_user,
-            deps.current_session_user,
+            deps.current_owner_user,
             self.orgs,
         )
 

@@ -20,7 +20,8 @@ class AuditEventMixin:
     """One security-relevant event: who did what to whom, from where, and how it went.
 
     ``actor_id`` and ``target_id`` are plain integers, not foreign keys: an audit trail
-    must outlive the users it mentions.
+    must outlive the users it mentions. ``impersonator_id`` is the superuser who acted as
+    ``actor_id`` through an impersonation token: such an event names both people.
     """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -38,6 +39,8 @@ class AuditEventMixin:
     ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     user_agent: Mapped[str | None] = mapped_column(String(256), nullable=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    impersonator_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    """The superuser who acted as ``actor_id`` (an impersonation), if any."""
 
 
 AUDIT_TABLES: tuple[TableSpec, ...] = (

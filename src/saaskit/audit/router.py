@@ -53,6 +53,7 @@ class AuditEventRead(BaseModel):
     ip: str | None
     user_agent: str | None
     detail: dict[str, Any] | None
+    impersonator_id: int | None = None
 
     @field_validator("created_at")
     @classmethod

@@ -67,8 +67,13 @@ class AuditLog:
         target_id: int | None = None,
         client: ClientInfo | None = None,
         detail: dict[str, Any] | None = None,
+        impersonator_id: int | None = None,
     ) -> None:
-        """Write one event; never raises."""
+        """Write one event; never raises.
+
+        ``impersonator_id`` (default: the client's) is the superuser acting as
+        ``actor_id`` through an impersonation token.
+        """
         values: dict[str, Any] = {
             "action": str(action),
             "outcome": outcome,
@@ -77,6 +82,9 @@ class AuditLog:
             "ip": client.ip if client else None,
             "user_agent": client.user_agent if client else None,
             "detail": detail,
+            "impersonator_id": impersonator_id
+            if impersonator_id is not None
+            else (client.impersonator_id if client else None),
         }
         try:
             # One Core INSERT in autocommit: the ORM's unit of work and a transaction
@@ -94,11 +102,16 @@ class AuditLog:
         user_id: int | None = None,
         action: str | None = None,
     ) -> tuple[list[AuditEventMixin], int]:
-        """Newest first; ``user_id`` matches the actor or the target (may read a replica)."""
+        """Newest first; ``user_id`` matches the actor, the target or the impersonator.
+
+        May read a replica.
+        """
         query = select(self.model)
         if user_id is not None:
             query = query.where(
-                (self.model.actor_id == user_id) | (self.model.target_id == user_id)
+                (self.model.actor_id == user_id)
+                | (self.model.target_id == user_id)
+                | (self.model.impersonator_id == user_id)
             )
         if action:
             query = query.where(self.model.action == action)

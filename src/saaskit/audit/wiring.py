@@ -59,6 +59,7 @@ class AuditExporter:
                             model.user_agent,
                             model.detail,
                             model.created_at,
+                            model.impersonator_id,
                         )
                         .where(
                             (model.actor_id == user_id) | (model.target_id == user_id),
@@ -77,6 +78,7 @@ class AuditExporter:
                     "ip": row.ip,
                     "user_agent": row.user_agent,
                     "detail": row.detail,
+                    "impersonator_id": row.impersonator_id,
                     "created_at": row.created_at.isoformat(),
                 }
             if len(rows) < EXPORT_BATCH:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from starlette.requests import HTTPConnection
 
+from saaskit.middleware import PRINCIPAL_SCOPE_KEY
 from saaskit.types import ClientInfo
 
 __all__ = ["ClientInfo", "ClientResolver", "parse_networks"]
@@ -61,6 +62,15 @@ class ClientResolver:
         return peer
 
     def __call__(self, connection: HTTPConnection) -> ClientInfo:
-        """The client of ``connection``: its address and (shortened) user agent."""
+        """The client of ``connection``: its address, (shortened) user agent, impersonator.
+
+        The impersonator is the acting superuser of the request's principal (read once a
+        dependency has authenticated the request).
+        """
         agent = connection.headers.get("user-agent")
-        return ClientInfo(ip=self.ip(connection), user_agent=agent[:256] if agent else None)
+        principal = connection.scope.get(PRINCIPAL_SCOPE_KEY)
+        return ClientInfo(
+            ip=self.ip(connection),
+            user_agent=agent[:256] if agent else None,
+            impersonator_id=getattr(principal, "actor_id", None),
+        )

@@ -62,6 +62,8 @@ class Principal(Generic[UserT]):
         organization_id: the organization the credential acts for, if any.
         token_claims: the verified access token (session method only).
         refresh_session: the login session (session method only).
+        actor_id: the superuser acting as ``user`` (an impersonation session's
+            ``act`` claim), ``None`` when the user acts for themselves.
     """
 
     user: UserT
@@ -71,6 +73,7 @@ class Principal(Generic[UserT]):
     organization_id: int | None = None
     token_claims: TokenClaims | None = None
     refresh_session: RefreshSession | None = None
+    actor_id: int | None = None
 
     @property
     def claims(self) -> TokenClaims:
@@ -231,7 +234,31 @@ class SessionTokenReader(Generic[UserT]):
             user = await self.users.load(claims.user_id)
             if user is None:
                 raise InvalidToken()
-        return Principal(user, SESSION, session.id, FULL_ACCESS, None, claims, session)
+        if claims.actor_id is not None or session.actor_id is not None:
+            await self.check_actor(claims.actor_id, session.actor_id)
+        return Principal(
+            user, SESSION, session.id, FULL_ACCESS, None, claims, session, claims.actor_id
+        )
+
+    async def check_actor(self, claimed: int | None, recorded: int | None) -> None:
+        """Refuse an impersonation token whose acting superuser no longer may act.
+
+        The token's ``act`` must name the superuser the session was opened for (a login
+        session's token with an ``act`` added, or an impersonation token with it dropped,
+        reads as invalid), and that superuser must still be an active superuser: one
+        demoted or deactivated ends every impersonation they started. One more store
+        read, for impersonation tokens only.
+
+        Raises:
+            InvalidToken: the claim and the session disagree, or the actor may no longer act.
+        """
+        if claimed != recorded or claimed is None:
+            raise InvalidToken()
+        actor = await self.cache.get(claimed)
+        if actor is None:
+            actor = await self.users.load(claimed)
+        if actor is None or not actor.is_active or not actor.is_superuser:
+            raise InvalidToken("The impersonation has ended: its superuser may no longer act.")
 
 
 class _Verified(Generic[UserT]):

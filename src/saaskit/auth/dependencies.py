@@ -24,6 +24,7 @@ from fastapi import Depends, Request
 
 from saaskit.auth.credentials import SESSION, Authenticator, Principal
 from saaskit.exceptions import (
+    ImpersonationForbidden,
     InactiveUser,
     InvalidToken,
     NotAuthenticated,
@@ -69,6 +70,12 @@ class Authenticate(Generic[UserT]):
             than a person (an organization API key, ``principal.organization_id`` set);
             refused otherwise (403): ``kit.current_org`` and ``kit.require_scopes`` accept
             them, the dependencies that yield a person (``kit.current_active_user``) don't.
+        impersonation: accept an impersonation token (a superuser acting as the user,
+            ``principal.actor_id`` set); refused otherwise (403 ``impersonation_forbidden``).
+            Default: accepted, except where the dependency asks for a superuser or a
+            recent password proof. The kit's owner-only changes (password, email, 2FA,
+            API keys, billing) use ``kit.dependencies.current_owner_user`` /
+            ``owner_principal``, which refuse it.
     """
 
     def __init__(
@@ -83,8 +90,12 @@ class Authenticate(Generic[UserT]):
         methods: Collection[str] | None = None,
         recent_seconds: int | None = None,
         organization_keys: bool = False,
+        impersonation: bool | None = None,
     ) -> None:
         self.authenticator = authenticator
+        if impersonation is None:
+            impersonation = not superuser and recent_seconds is None
+        self.impersonation = impersonation
         self.organization_keys = organization_keys
         self.auto_error = auto_error
         self.active = active or verified or superuser
@@ -102,13 +113,20 @@ class Authenticate(Generic[UserT]):
             or superuser
             or bool(self.scopes)
             or recent_seconds is not None
+            or not impersonation
         )
         # Lets saaskit's route class check the credential before it reads a request body.
         self.__saaskit_authenticator__ = self
         # What it can answer, listed in the OpenAPI of every route that uses it: 401 for a
         # missing or refused credential (even when optional: a bad one is never anonymous),
         # 403 when it asks more of the user or the credential than being signed in.
-        strict = verified or superuser or bool(self.scopes) or recent_seconds is not None
+        strict = (
+            verified
+            or superuser
+            or bool(self.scopes)
+            or recent_seconds is not None
+            or not impersonation
+        )
         setattr(self, ERROR_STATUSES_ATTRIBUTE, (401, 403) if strict else (401,))
 
     @property
@@ -182,6 +200,8 @@ class Authenticate(Generic[UserT]):
             raise NotAuthenticated(f"A credential of kind {principal.method!r} does not work here.")
         if principal.organization_id is not None and not self.organization_keys:
             raise PermissionDenied(_ORG_KEY)
+        if principal.actor_id is not None and not self.impersonation:
+            raise ImpersonationForbidden()
         user = principal.user
         if self.active and not user.is_active:
             raise InactiveUser()
@@ -259,6 +279,13 @@ class AuthDependencies(Generic[UserT]):
     """An active user's principal of a login session only."""
     optional_user: CurrentUser[UserT]
     """The active user, or ``None`` for an anonymous request (a bad token is still 401)."""
+    owner_principal: Authenticate[UserT]
+    """An active user's principal of a login session, the account's owner in person: no
+    API key, no impersonation (403 ``impersonation_forbidden``). Changing the password,
+    re-authenticating, 2FA and account deletion use it."""
+    current_owner_user: CurrentUser[UserT]
+    """The active user of a login session in person (no API key, no impersonation): the
+    kit's owner-only changes (API keys, billing, second factors) use it."""
 
 
 def build_dependencies(
@@ -279,4 +306,10 @@ def build_dependencies(
         session_superuser=Authenticate(authenticator, superuser=True, methods={SESSION}).user,
         active_principal=Authenticate(authenticator, active=True, organization_keys=True),
         session_principal=Authenticate(authenticator, active=True, methods={SESSION}),
+        owner_principal=Authenticate(
+            authenticator, active=True, methods={SESSION}, impersonation=False
+        ),
+        current_owner_user=Authenticate(
+            authenticator, active=True, methods={SESSION}, impersonation=False
+        ).user,
     )

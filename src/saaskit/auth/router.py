@@ -106,6 +106,7 @@ def _to_read(
     expires: int,
     ip: str | None,
     agent: str | None,
+    actor: int | None = None,
 ) -> SessionRead:
     def ts(value: int) -> datetime:
         return datetime.fromtimestamp(value, UTC)
@@ -118,6 +119,7 @@ def _to_read(
         ip=ip,
         user_agent=agent,
         current=session_id == current,
+        impersonated_by=actor,
     )
 
 
@@ -214,6 +216,7 @@ def build_auth_router(kit: AuthRouterKit[UserT]) -> APIRouter:
                 expires=s.expires_at,
                 ip=s.ip,
                 agent=s.user_agent,
+                actor=s.actor_id,
             )
             for s in await kit.sessions.for_user(p.claims.user_id)
         ]
@@ -235,12 +238,12 @@ def build_auth_router(kit: AuthRouterKit[UserT]) -> APIRouter:
         name="auth:reauthenticate",
         response_model=Reauthenticated,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 422, 429),
+        responses=error_responses(401, 403, 422, 429),
     )
     async def reauthenticate(
         body: ReauthenticateRequest,
         request: Request,
-        p: Principal[UserT] = Depends(deps.principal),
+        p: Principal[UserT] = Depends(deps.owner_principal),
     ) -> Reauthenticated:
         """Confirm the password in this session.
 

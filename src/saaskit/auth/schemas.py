@@ -51,6 +51,11 @@ class SessionRead(BaseModel):
     ip: str | None
     user_agent: str | None
     current: bool = Field(description="True for the session of the token making the request.")
+    impersonated_by: int | None = Field(
+        None,
+        description="The superuser acting as you in this session (an impersonation for "
+        "support), or null for your own logins.",
+    )
 
 
 class EmailRequest(BaseModel):

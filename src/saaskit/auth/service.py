@@ -219,6 +219,12 @@ class AuthService(Generic[UserT]):
                 detail={"session_id": claims.session_id},
             )
             raise
+        if session.actor_id is not None:
+            actor = await self.users.get(session.actor_id)
+            if actor is None or not actor.is_active or not actor.is_superuser:
+                # Its superuser was demoted or deactivated: the impersonation ends here.
+                await self.sessions.revoke(session.id, session.user_id)
+                raise InvalidToken("The impersonation has ended: its superuser may no longer act.")
         recorder().refresh("ok")
         return self.issue(session, jti)
 
@@ -339,11 +345,18 @@ class AuthService(Generic[UserT]):
         return ended
 
     def issue(self, session: RefreshSession, jti: str) -> TokenPair:
-        """The access/refresh pair for ``session``; refresh expires with the session."""
+        """The access/refresh pair for ``session``; refresh expires with the session.
+
+        An impersonation session's tokens carry its superuser in the ``act`` claim.
+        """
         now = int(time.time())
         access_exp = min(now + self.tokens.access_ttl, session.expires_at)
         access, _ = self.tokens.issue(
-            "access", user_id=session.user_id, session_id=session.id, expires_at=access_exp
+            "access",
+            user_id=session.user_id,
+            session_id=session.id,
+            expires_at=access_exp,
+            actor_id=session.actor_id,
         )
         refresh, _ = self.tokens.issue(
             "refresh",
@@ -351,6 +364,7 @@ class AuthService(Generic[UserT]):
             session_id=session.id,
             expires_at=session.expires_at,
             jti=jti,
+            actor_id=session.actor_id,
         )
         return TokenPair(
             access_token=access,

@@ -98,6 +98,8 @@ class RefreshSession:
     ip: str | None = None
     user_agent: str | None = None
     authenticated_at: int = 0
+    actor_id: int | None = None
+    """The superuser acting as the user in this session (an impersonation), if any."""
 
     @property
     def last_authenticated_at(self) -> int:
@@ -148,28 +150,35 @@ class SessionManager:
         ip: str | None = None,
         user_agent: str | None = None,
         also: Sequence[Entry] = (),
+        actor_id: int | None = None,
+        lifetime: int | None = None,
     ) -> tuple[RefreshSession, str]:
         """Start a session; returns it and the ``jti`` for its first refresh token.
 
         ``also`` are more entries to write in the same store round trip (the login
         writes the cached user with it); they must carry the user's hash tag.
+        ``actor_id`` and a shorter ``lifetime`` open an impersonation session: the
+        superuser acting, and never longer than a login session.
         """
         now = int(time.time())
+        ttl = min(lifetime, self.lifetime) if lifetime is not None else self.lifetime
         session = RefreshSession(
             id=uuid.uuid4().hex,
             user_id=user_id,
             created_at=now,
             last_used_at=now,
-            expires_at=now + self.lifetime,
+            expires_at=now + ttl,
             ip=ip,
             user_agent=(user_agent or None) and user_agent[:256],
-            authenticated_at=now,
+            # An impersonator never proved the user's password: never "recent".
+            authenticated_at=now if actor_id is None else -1,
+            actor_id=actor_id,
         )
         jti = secrets.token_hex(16)
         await self.store.write_many(
             puts=[
-                (_token_key(user_id, session.id), _digest(jti), self.lifetime),
-                (_session_key(user_id, session.id), session.encode(), self.lifetime),
+                (_token_key(user_id, session.id), _digest(jti), ttl),
+                (_session_key(user_id, session.id), session.encode(), ttl),
                 *also,
             ],
             set_adds=[(_user_key(user_id), session.id, self.lifetime)],

@@ -4,6 +4,11 @@ Claims: ``sub`` (user id), ``type`` (``access`` or ``refresh``), ``sid`` (login 
 ``jti``, ``iss``, ``aud``, ``iat``, ``exp``. Every one is required on decode, and the
 ``type`` must be the one the caller expects, so a refresh token never works as an access
 token nor the reverse.
+
+A token of an impersonation session also carries ``act`` (RFC 8693 §4.1):
+``{"sub": "<superuser id>"}``, the person actually acting. It is signed with the rest, and
+the session reader checks it against the session's record (see
+:mod:`saaskit.auth.credentials`), so it can be neither added, dropped nor changed.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class TokenClaims:
     jti: str
     type: TokenType
     expires_at: int
+    actor_id: int | None = None
+    """The ``act`` claim's ``sub``: the superuser acting as ``user_id`` (impersonation)."""
 
 
 class TokenCodec:
@@ -52,8 +59,12 @@ class TokenCodec:
         session_id: str,
         expires_at: int | None = None,
         jti: str | None = None,
+        actor_id: int | None = None,
     ) -> tuple[str, TokenClaims]:
-        """Sign a token; access tokens default to ``access_ttl`` seconds from now."""
+        """Sign a token; access tokens default to ``access_ttl`` seconds from now.
+
+        ``actor_id`` adds the RFC 8693 ``act`` claim (an impersonation session's tokens).
+        """
         now = int(time.time())
         exp = expires_at if expires_at is not None else now + self.access_ttl
         claims = TokenClaims(
@@ -62,8 +73,9 @@ class TokenCodec:
             jti=jti or uuid.uuid4().hex,
             type=type_,
             expires_at=exp,
+            actor_id=actor_id,
         )
-        payload = {
+        payload: dict[str, Any] = {
             "sub": str(user_id),
             "type": type_,
             "sid": session_id,
@@ -73,6 +85,8 @@ class TokenCodec:
             "iat": now,
             "exp": exp,
         }
+        if actor_id is not None:
+            payload["act"] = {"sub": str(actor_id)}
         return jwt.encode(payload, self._key, algorithm=ALGORITHM), claims
 
     def issue_action(
@@ -132,6 +146,25 @@ class TokenCodec:
                 jti=str(payload["jti"]),
                 type=expected,
                 expires_at=int(payload["exp"]),
+                actor_id=_actor(payload.get("act")),
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError) as error:
             raise InvalidToken() from error
+
+
+def _actor(act: Any) -> int | None:
+    """The acting user's id from an ``act`` claim (``None`` without one).
+
+    Only the form the kit issues is accepted (``{"sub": "<digits>"}``, no nested chain).
+
+    Raises:
+        InvalidToken: the claim has another form.
+    """
+    if act is None:
+        return None
+    if not isinstance(act, dict) or set(act) != {"sub"}:
+        raise InvalidToken()
+    sub = act["sub"]
+    if not isinstance(sub, str) or not sub.isdigit() or len(sub) > 10:
+        raise InvalidToken()
+    return int(sub)

@@ -56,6 +56,11 @@ class BillingRouterKit(Protocol[UserT]):
     def current_session_user(self) -> Callable[..., Awaitable[UserT]]: ...
 
     @property
+    def dependencies(self) -> Any:
+        """The kit's :class:`~saaskit.auth.dependencies.AuthDependencies`."""
+        ...
+
+    @property
     def cache(self) -> ResponseCache: ...
 
 
@@ -86,8 +91,10 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
                 raise BillingOwnerNotFound()
         return await billing.owner_for(user, requested)
 
-    # Changes (checkout, portal, sync) need a login session; reading the subscription
-    # works with an API key too.
+    # Changes (checkout, portal, sync) need the owner's own login session (no API key, no
+    # impersonation); reading the subscription works with an API key too.
+    owner_user = kit.dependencies.current_owner_user
+
     async def billing_owner(
         owner: str | None = Query(
             None,
@@ -95,7 +102,7 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
             description="Act for this billing owner (`organization:3`) instead of yourself; "
             "404 unless you may manage its billing.",
         ),
-        user: UserT = Depends(kit.current_session_user),
+        user: UserT = Depends(owner_user),
     ) -> Owner:
         return await resolve_owner(user, owner)
 

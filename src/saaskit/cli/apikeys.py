@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
 
 from saaskit.cli.alembic_support import first_line
-from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
+from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.exceptions import SaaSKitError
 from saaskit.kit import SaaSKit
 

@@ -12,8 +12,8 @@ from pydantic import ValidationError
 
 from saaskit.ai.meters import FlushResult
 from saaskit.billing.service import ReconcileResult
-from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
+from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.kit import SaaSKit
 
 billing_app = typer.Typer(

@@ -10,9 +10,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from saaskit.discovery import DiscoveryError, find_app
 from saaskit.cli.logs import LogLevel, LogLevelOption, uvicorn_log_config
 from saaskit.cli.output import fail, http_url
+from saaskit.discovery import DiscoveryError, find_app
 from saaskit.observability.multiprocess import prepare_multiprocess_metrics
 from saaskit.settings import SaaSKitSettings
 

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError
 
 from saaskit.cli.alembic_support import first_line
 from saaskit.cli.database import missing_sqlite_file
-from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.output import describe_validation_error, fail, load_settings
+from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.exceptions import InvalidPassword, SaaSKitError
 from saaskit.kit import SaaSKit
 from saaskit.users.emails import EmailAddress

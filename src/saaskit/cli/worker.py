@@ -9,9 +9,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.cli.logs import LogLevel
 from saaskit.cli.output import describe_validation_error, fail
+from saaskit.discovery import DiscoveryError, configured, import_object
 from saaskit.exceptions import MissingExtra
 from saaskit.kit import SaaSKit
 from saaskit.tasks.celery import BrokerNotConfigured

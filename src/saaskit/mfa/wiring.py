@@ -167,7 +167,8 @@ class MfaFeature(Feature[MfaService[Any]]):
             kit,
             service,
             auth=host.auth,
-            session_principal=deps.session_principal,
+            # The account's owner in person: never a superuser impersonating them.
+            session_principal=deps.owner_principal,
             reauthenticated_user=deps.current_reauthenticated_user,
         )
 

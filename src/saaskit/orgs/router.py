@@ -82,6 +82,10 @@ def build_orgs_router(
     # Reads accept API keys; every change needs a login session (an interactive user).
     current_user = kit.current_session_user
     reading_user = kit.current_active_user
+    # Deleting an organization (it cancels its subscription) and handing it over: the
+    # owner in person, never a superuser impersonating them (403 impersonation_forbidden).
+    dependencies = getattr(kit, "dependencies", None)
+    owner_user = getattr(dependencies, "current_owner_user", current_user)
     current_org = deps.session_org
     reading_org = deps.current_org
 
@@ -200,6 +204,7 @@ def build_orgs_router(
     async def delete(
         org_id: Id,
         request: Request,
+        _: Any = Depends(owner_user),
         ctx: OrgContext = Depends(deps.require_org_permission("org:delete", session_only=True)),
     ) -> OrgDeleted:
         canceled = await service.delete(ctx, client(request))
@@ -215,7 +220,7 @@ def build_orgs_router(
         "`organization_member_not_found` for a user who is not a member.",
     )
     async def transfer(
-        org_id: Id, body: OwnershipTransfer, request: Request, user: Any = Depends(current_user)
+        org_id: Id, body: OwnershipTransfer, request: Request, user: Any = Depends(owner_user)
     ) -> Response:
         await service.transfer(org_id, user.id, body.user_id, client(request))
         return Response(status_code=204)

@@ -578,6 +578,12 @@ class DeletionService:
             )
             await db.execute(update(model).where(model.actor_id == user_id).values(actor_id=None))
             await db.execute(update(model).where(model.target_id == user_id).values(target_id=None))
+            if hasattr(model, "impersonator_id"):  # a superuser who impersonated: named no more
+                await db.execute(
+                    update(model)
+                    .where(model.impersonator_id == user_id)
+                    .values(impersonator_id=None)
+                )
 
 
 async def _scrub(

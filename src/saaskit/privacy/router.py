@@ -104,8 +104,10 @@ def build_privacy_router(
     """
     router = new_router(body_limits(kit.settings.http, small=True))
     deps = kit.dependencies
-    session_user = deps.current_session_user
-    session_principal = deps.session_principal
+    # The account's owner in person (no API key, no impersonation): a superuser acting as
+    # the user can neither take their data out nor schedule their deletion.
+    session_user = deps.current_owner_user
+    session_principal = deps.owner_principal
     superuser = deps.session_superuser
 
     @router.post(

@@ -47,6 +47,9 @@ class UsersDependencies(Protocol[UserT_co]):
     def principal(self) -> Callable[..., Awaitable[SessionPrincipal[UserT_co] | None]]: ...
 
     @property
+    def owner_principal(self) -> Callable[..., Awaitable[SessionPrincipal[UserT_co] | None]]: ...
+
+    @property
     def current_active_user(self) -> Callable[..., Awaitable[UserT_co]]: ...
 
     @property
@@ -178,10 +181,12 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         name="users:change_password",
         status_code=status.HTTP_204_NO_CONTENT,
         response_class=Response,
-        responses=error_responses(401, 422),
+        responses=error_responses(401, 403, 422),
     )
     async def change_password(
-        body: PasswordChange, request: Request, p: SessionPrincipal[UserT] = Depends(deps.principal)
+        body: PasswordChange,
+        request: Request,
+        p: SessionPrincipal[UserT] = Depends(deps.owner_principal),
     ) -> None:
         await kit.users.change_password(
             p.user.id,

@@ -258,6 +258,10 @@ export type AuditEventRead = {
      */
     id: number;
     /**
+     * Impersonator Id
+     */
+    impersonator_id?: number | null;
+    /**
      * Ip
      */
     ip: string | null;
@@ -416,6 +420,72 @@ export type Health = {
      * Status
      */
     status: 'ok' | 'unavailable';
+};
+
+/**
+ * ImpersonationStart
+ *
+ * Act as a user: who, and why (recorded in the audit log).
+ */
+export type ImpersonationStart = {
+    /**
+     * Reason
+     *
+     * Why (a support ticket, ...): required, kept in the audit event.
+     */
+    reason: string;
+    /**
+     * User Id
+     */
+    user_id: number;
+};
+
+/**
+ * ImpersonationStarted
+ *
+ * The impersonation's token pair (used like any login's) and its session.
+ */
+export type ImpersonationStarted = {
+    /**
+     * Access Token
+     */
+    access_token: string;
+    /**
+     * Ends At
+     */
+    ends_at: string;
+    /**
+     * Expires In
+     *
+     * Seconds until the access token expires.
+     */
+    expires_in: number;
+    /**
+     * Impersonator Id
+     */
+    impersonator_id: number;
+    /**
+     * Refresh Expires In
+     *
+     * Seconds until the session ends.
+     */
+    refresh_expires_in: number;
+    /**
+     * Refresh Token
+     */
+    refresh_token: string;
+    /**
+     * Session Id
+     */
+    session_id: string;
+    /**
+     * Token Type
+     */
+    token_type?: 'bearer';
+    /**
+     * User Id
+     */
+    user_id: number;
 };
 
 /**
@@ -997,6 +1067,12 @@ export type SessionRead = {
      */
     id: string;
     /**
+     * Impersonated By
+     *
+     * The superuser acting as you in this session (an impersonation for support), or null for your own logins.
+     */
+    impersonated_by?: number | null;
+    /**
      * Ip
      */
     ip: string | null;
@@ -1220,6 +1296,80 @@ export type DemoIndexResponses = {
 };
 
 export type DemoIndexResponse = DemoIndexResponses[keyof DemoIndexResponses];
+
+export type ImpersonationStartData = {
+    body: ImpersonationStart;
+    path?: never;
+    query?: never;
+    url: '/api/v1/admin/impersonation';
+};
+
+export type ImpersonationStartErrors = {
+    /**
+     * The body could not be read (not UTF-8, or a broken form)
+     */
+    400: ErrorResponse;
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
+     * Not found
+     */
+    404: ErrorResponse;
+    /**
+     * The body is over the size limit (the route's, or the app's)
+     */
+    413: ErrorResponse;
+    /**
+     * Invalid input (submitted values are never echoed)
+     */
+    422: ErrorResponse;
+};
+
+export type ImpersonationStartError = ImpersonationStartErrors[keyof ImpersonationStartErrors];
+
+export type ImpersonationStartResponses = {
+    /**
+     * Successful Response
+     */
+    201: ImpersonationStarted;
+};
+
+export type ImpersonationStartResponse = ImpersonationStartResponses[keyof ImpersonationStartResponses];
+
+export type ImpersonationEndData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/admin/impersonation/end';
+};
+
+export type ImpersonationEndErrors = {
+    /**
+     * Missing, invalid or expired credentials
+     */
+    401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+};
+
+export type ImpersonationEndError = ImpersonationEndErrors[keyof ImpersonationEndErrors];
+
+export type ImpersonationEndResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type ImpersonationEndResponse = ImpersonationEndResponses[keyof ImpersonationEndResponses];
 
 export type OrgsAdminListData = {
     body?: never;
@@ -1512,6 +1662,10 @@ export type ApiKeysListErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
 };
 
 export type ApiKeysListError = ApiKeysListErrors[keyof ApiKeysListErrors];
@@ -1794,6 +1948,10 @@ export type ApiKeysRevokeErrors = {
      */
     401: ErrorResponse;
     /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
      * Not found
      */
     404: ErrorResponse;
@@ -1837,6 +1995,10 @@ export type ApiKeysRenameErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
     /**
      * Not found
      */
@@ -2113,6 +2275,10 @@ export type AuthReauthenticateErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
     /**
      * The body is over the size limit (the route's, or the app's)
      */
@@ -2518,6 +2684,10 @@ export type MfaStatusErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
 };
 
 export type MfaStatusError = MfaStatusErrors[keyof MfaStatusErrors];
@@ -2547,6 +2717,10 @@ export type MfaDisableErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
     /**
      * Conflict
      */
@@ -2593,6 +2767,10 @@ export type MfaRegenerateRecoveryCodesErrors = {
      */
     401: ErrorResponse;
     /**
+     * Not allowed
+     */
+    403: ErrorResponse;
+    /**
      * Conflict
      */
     409: ErrorResponse;
@@ -2637,6 +2815,10 @@ export type MfaTotpConfirmErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
     /**
      * Conflict
      */
@@ -3886,6 +4068,10 @@ export type UsersChangePasswordErrors = {
      * Missing, invalid or expired credentials
      */
     401: ErrorResponse;
+    /**
+     * Not allowed
+     */
+    403: ErrorResponse;
     /**
      * The body is over the size limit (the route's, or the app's)
      */

@@ -20,6 +20,8 @@ from .error_response import ErrorResponse
 from .field_error import FieldError
 from .health import Health
 from .health_status import HealthStatus
+from .impersonation_start import ImpersonationStart
+from .impersonation_started import ImpersonationStarted
 from .invitation_accept import InvitationAccept
 from .invitation_create import InvitationCreate
 from .invitation_read import InvitationRead
@@ -86,6 +88,8 @@ __all__ = (
     "FieldError",
     "Health",
     "HealthStatus",
+    "ImpersonationStart",
+    "ImpersonationStarted",
     "InvitationAccept",
     "InvitationCreate",
     "InvitationRead",

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 if TYPE_CHECKING:
     from ..models.audit_event_read_detail_type_0 import AuditEventReadDetailType0
 
@@ -28,6 +30,7 @@ class AuditEventRead:
         outcome (str):
         target_id (int | None):
         user_agent (None | str):
+        impersonator_id (int | None | Unset):
     """
 
     action: str
@@ -39,6 +42,7 @@ class AuditEventRead:
     outcome: str
     target_id: int | None
     user_agent: None | str
+    impersonator_id: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +74,12 @@ class AuditEventRead:
         user_agent: None | str
         user_agent = self.user_agent
 
+        impersonator_id: int | None | Unset
+        if isinstance(self.impersonator_id, Unset):
+            impersonator_id = UNSET
+        else:
+            impersonator_id = self.impersonator_id
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -85,6 +95,8 @@ class AuditEventRead:
                 "user_agent": user_agent,
             }
         )
+        if impersonator_id is not UNSET:
+            field_dict["impersonator_id"] = impersonator_id
 
         return field_dict
 
@@ -144,6 +156,15 @@ class AuditEventRead:
 
         user_agent = _parse_user_agent(d.pop("user_agent"))
 
+        def _parse_impersonator_id(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        impersonator_id = _parse_impersonator_id(d.pop("impersonator_id", UNSET))
+
         audit_event_read = cls(
             action=action,
             actor_id=actor_id,
@@ -154,6 +175,7 @@ class AuditEventRead:
             outcome=outcome,
             target_id=target_id,
             user_agent=user_agent,
+            impersonator_id=impersonator_id,
         )
 
         audit_event_read.additional_properties = d

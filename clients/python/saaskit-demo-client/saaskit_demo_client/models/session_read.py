@@ -7,6 +7,8 @@ from typing import Any, TypeVar, cast
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
+from ..types import UNSET, Unset
+
 T = TypeVar("T", bound="SessionRead")
 
 
@@ -22,6 +24,8 @@ class SessionRead:
         ip (None | str):
         last_used_at (datetime.datetime):
         user_agent (None | str):
+        impersonated_by (int | None | Unset): The superuser acting as you in this session (an impersonation for
+            support), or null for your own logins.
     """
 
     created_at: datetime.datetime
@@ -31,6 +35,7 @@ class SessionRead:
     ip: None | str
     last_used_at: datetime.datetime
     user_agent: None | str
+    impersonated_by: int | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -50,6 +55,12 @@ class SessionRead:
         user_agent: None | str
         user_agent = self.user_agent
 
+        impersonated_by: int | None | Unset
+        if isinstance(self.impersonated_by, Unset):
+            impersonated_by = UNSET
+        else:
+            impersonated_by = self.impersonated_by
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
@@ -63,6 +74,8 @@ class SessionRead:
                 "user_agent": user_agent,
             }
         )
+        if impersonated_by is not UNSET:
+            field_dict["impersonated_by"] = impersonated_by
 
         return field_dict
 
@@ -93,6 +106,15 @@ class SessionRead:
 
         user_agent = _parse_user_agent(d.pop("user_agent"))
 
+        def _parse_impersonated_by(data: object) -> int | None | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(int | None | Unset, data)
+
+        impersonated_by = _parse_impersonated_by(d.pop("impersonated_by", UNSET))
+
         session_read = cls(
             created_at=created_at,
             current=current,
@@ -101,6 +123,7 @@ class SessionRead:
             ip=ip,
             last_used_at=last_used_at,
             user_agent=user_agent,
+            impersonated_by=impersonated_by,
         )
 
         session_read.additional_properties = d
