@@ -22,6 +22,8 @@ from saaskit.passkeys.schemas import (
     PasskeyOptions,
     PasskeyRead,
     PasskeyRegisterVerify,
+    PasskeySecondFactorStart,
+    PasskeySecondFactorVerify,
 )
 from saaskit.passkeys.service import PasskeyService
 from saaskit.routing import body_limits, new_router
@@ -47,6 +49,7 @@ def build_passkeys_router(
     service: PasskeyService,
     reauthenticated_user: Any,
     session_user: Any,
+    mfa: Any = None,
 ) -> APIRouter:
     """The passkey routes (mounted at ``/api/v1/passkeys``).
 
@@ -55,6 +58,8 @@ def build_passkeys_router(
         service: the passkeys service.
         reauthenticated_user: the kit's re-authenticated user dependency (login session).
         session_user: the active user of a login session.
+        mfa: the 2FA service (``kit.mfa``), when 2FA is on: a passkey then completes a
+            login's second step.
     """
     router = new_router(body_limits(kit.settings.http))
 
@@ -145,5 +150,46 @@ def build_passkeys_router(
     async def login_verify(body: PasskeyLoginVerify, request: Request, response: Response) -> Any:
         response.headers["Cache-Control"] = "no-store"
         return await service.login(body.challenge_id, body.credential, client=client(request))
+
+    if mfa is not None:
+        from saaskit.mfa.errors import MfaChallengeInvalid
+
+        @router.post(
+            "/second-factor/options",
+            name="passkeys:second_factor_options",
+            response_model=PasskeyOptions,
+            responses=error_responses(401, 404, 422, 429),
+            summary="Start a login's second step with a passkey",
+            description="For a login that answered 403 `mfa_required`: options for "
+            "`navigator.credentials.get()` listing the account's passkeys, and the "
+            "`challenge_id` (bound to that login). 401 `mfa_challenge_invalid`; 404 "
+            "`passkey_not_found` when the account has no passkey.",
+        )
+        async def second_factor_options(body: PasskeySecondFactorStart, request: Request) -> Any:
+            challenge = await mfa.challenges.read(body.challenge_token)
+            if challenge is None:
+                raise MfaChallengeInvalid()
+            return await service.second_factor_options(challenge.user_id, client=client(request))
+
+        @router.post(
+            "/second-factor/verify",
+            name="passkeys:second_factor_verify",
+            response_model=TokenPair,
+            responses=error_responses(400, 401, 403, 422, 429),
+            summary="Finish a login's second step with a passkey",
+            description="The token pair of the login, as `POST /mfa/verify` gives for a "
+            "code (audited as `password+passkey`). 401 `mfa_challenge_invalid` or "
+            "`passkey_login_failed` (another account's passkey, a bad signature, origin, "
+            "counter); 400 `passkey_challenge_invalid`; 429 past the 2FA limits.",
+        )
+        async def second_factor_verify(
+            body: PasskeySecondFactorVerify, request: Request, response: Response
+        ) -> Any:
+            response.headers["Cache-Control"] = "no-store"
+            check = service.second_factor_check(
+                body.challenge_id, body.credential, client=client(request)
+            )
+            _, tokens = await mfa.redeem(body.challenge_token, check, client=client(request))
+            return tokens
 
     return router

@@ -76,6 +76,22 @@ class PasskeyLoginVerify(BaseModel):
     credential: dict[str, Any] = Field(description="The `PublicKeyCredential`, as JSON.")
 
 
+class PasskeySecondFactorStart(BaseModel):
+    """The challenge of a login that answered 403 ``mfa_required``."""
+
+    challenge_token: str = Field(
+        min_length=20, max_length=100, description="From the 403 `mfa_required` answer."
+    )
+
+
+class PasskeySecondFactorVerify(PasskeyLoginVerify):
+    """The answer of ``navigator.credentials.get()`` for a login's second step."""
+
+    challenge_token: str = Field(
+        min_length=20, max_length=100, description="From the 403 `mfa_required` answer."
+    )
+
+
 class PasskeyRead(BaseModel):
     """A passkey, as its owner sees it."""
 

@@ -332,6 +332,72 @@ class PasskeyService:
         """
         await self.limiter.hit_limit("passkey_login_ip", self.settings.login_per_ip, client.ip)
         challenge = await self._take_challenge(f"passkeys:login:{self._challenge_id(challenge_id)}")
+        user = await self._verify(challenge, credential, client, expected_user=None)
+        return await self.open_session(user, client)
+
+    # -- second factor ----------------------------------------------------------------
+
+    async def second_factor_options(self, user_id: int, *, client: ClientInfo) -> PasskeyOptions:
+        """Options for ``navigator.credentials.get()`` listing ``user_id``'s passkeys.
+
+        For a login that answered 403 ``mfa_required``: the challenge is bound to the user.
+
+        Raises:
+            PasskeyNotFound: the user has no passkey.
+        """
+        from webauthn.helpers import options_to_json_dict
+        from webauthn.helpers.structs import (
+            PublicKeyCredentialDescriptor,
+            UserVerificationRequirement,
+        )
+
+        await self.limiter.hit_limit(
+            "passkey_login_options_ip", self.settings.login_per_ip, client.ip
+        )
+        async with self.session_factory() as db:
+            rows = await self._rows(db, user_id)
+        if not rows:
+            raise PasskeyNotFound()
+        from webauthn import base64url_to_bytes
+
+        options = self.webauthn.generate_authentication_options(
+            rp_id=self.settings.rp_id,
+            timeout=self.settings.challenge_seconds * 1000,
+            allow_credentials=[
+                PublicKeyCredentialDescriptor(id=bytes(base64url_to_bytes(row.credential_id)))
+                for row in rows
+            ],
+            user_verification=UserVerificationRequirement.REQUIRED,
+        )
+        challenge_id = secrets.token_urlsafe(24)
+        await self._put_challenge(f"passkeys:2fa:{challenge_id}", options.challenge, user_id)
+        return PasskeyOptions(challenge_id=challenge_id, options=options_to_json_dict(options))
+
+    def second_factor_check(
+        self, challenge_id: str, credential: dict[str, Any], *, client: ClientInfo
+    ) -> Callable[[int], Awaitable[str]]:
+        """A check for ``kit.mfa.redeem``: the assertion proves a passkey of that user."""
+
+        async def check(user_id: int) -> str:
+            key = f"passkeys:2fa:{self._challenge_id(challenge_id)}"
+            raw = await self.store.get(key)
+            if raw is None or json.loads(raw).get("user_id") != user_id:
+                raise PasskeyChallengeInvalid()  # another login's challenge: left unspent
+            challenge = await self._take_challenge(key)
+            await self._verify(challenge, credential, client, expected_user=user_id)
+            return "passkey"
+
+        return check
+
+    async def _verify(
+        self,
+        challenge: bytes,
+        credential: dict[str, Any],
+        client: ClientInfo,
+        *,
+        expected_user: int | None,
+    ) -> Any:
+        """Verify an assertion against ``challenge``; the active user whose passkey it is."""
         from webauthn.helpers import parse_authentication_credential_json
         from webauthn.helpers.exceptions import WebAuthnException
 
@@ -339,14 +405,16 @@ class PasskeyService:
         try:
             parsed = parse_authentication_credential_json(credential)
         except errors:
-            await self._refuse("malformed", client)
+            await self._refuse("malformed", client, expected_user)
         table = self.table
         async with self.session_factory() as db:
             row = await db.scalar(
                 select(table).where(table.credential_id == _b64url(parsed.raw_id))
             )
         if row is None:
-            await self._refuse("unknown_credential", client)
+            await self._refuse("unknown_credential", client, expected_user)
+        if expected_user is not None and row.user_id != expected_user:
+            await self._refuse("other_user", client, expected_user)
         handle = parsed.response.user_handle
         if handle is not None and not hmac.compare_digest(
             bytes(handle), self.user_handle(row.user_id)
@@ -381,4 +449,4 @@ class PasskeyService:
         user = await self.load_user(row.user_id)
         if user is None or not user.is_active:
             await self._refuse("inactive", client, row.user_id)
-        return await self.open_session(user, client)
+        return user

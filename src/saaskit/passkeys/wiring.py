@@ -164,6 +164,10 @@ class PasskeysFeature(Feature[PasskeyService]):
         if service is None:
             return None
         deps = cast(PasskeysKit, kit).dependencies
+        try:  # with 2FA on, a passkey also completes a login's second step
+            mfa = cast(Any, kit).feature("mfa")
+        except (KeyError, RuntimeError):
+            mfa = None
         return build_passkeys_router(
-            kit, service, deps.current_reauthenticated_user, deps.current_session_user
+            kit, service, deps.current_reauthenticated_user, deps.current_session_user, mfa
         )
