@@ -91,3 +91,25 @@ def test_the_demo_settings_point_at_the_fake_whatever_the_environment_says(
     assert billing.webhook_secret is not None
     assert billing.webhook_secret.get_secret_value() == fake.webhook_secret
     assert set(billing.plans) == set(DEMO_PLANS)
+
+
+@pytest.mark.parametrize("missing", ["httpx", "stripe"])
+def test_without_the_stripe_extra_the_fake_names_it(
+    missing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`pip install saaskit` alone: a one-line error naming the extra, not a traceback."""
+    import importlib.util
+
+    from tests.cli.helpers import invoke
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: object) -> object:
+        return None if name == missing else real(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    for command in (["fake-stripe", "--port", str(free_port())], ["demo", "--fake-stripe"]):
+        result = invoke(*command)
+        assert result.exit_code == 1, result.output
+        assert "pip install 'saaskit[stripe]'" in result.output
+        assert "Traceback" not in result.output

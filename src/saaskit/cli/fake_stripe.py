@@ -75,7 +75,18 @@ def start_fake_stripe(
     webhook_secret: str | None = None,
     log: bool = True,
 ) -> FakeStripe:
-    """Start the fake Stripe on ``127.0.0.1:port`` with ``prices`` (and forwarding)."""
+    """Start the fake Stripe on ``127.0.0.1:port`` with ``prices`` (and forwarding).
+
+    Exits with a message naming the extra when the Stripe SDK or httpx is missing.
+    """
+    from saaskit.cli.output import fail
+    from saaskit.exceptions import MissingExtra, require_module
+
+    try:
+        for module in ("httpx", "stripe"):  # the fake's client side, the app's billing
+            require_module(module, "stripe")
+    except MissingExtra as error:
+        fail(str(error), hint="pip install 'saaskit[stripe]', then run this again")
     # The fake lives in saaskit.testing (a layer above the CLI); this edge is the one
     # allowed exception (see [tool.importlinter] in pyproject.toml).
     from saaskit.testing.fake_stripe import FakeStripe
