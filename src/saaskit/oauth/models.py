@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from saaskit.features import TableSpec
@@ -17,7 +17,8 @@ class OAuthAccountMixin:
     """One provider account (``provider`` + its stable ``subject``) linked to a user.
 
     A provider account belongs to one user, and a user has at most one account per
-    provider. Provider tokens are not kept: the login needs them once, at the callback.
+    provider. Provider tokens are kept (sealed) only with
+    ``SAASKIT_OAUTH__STORE_PROVIDER_TOKENS``; otherwise the token columns stay empty.
     """
 
     __user_table__: ClassVar[str] = "users"
@@ -38,6 +39,12 @@ class OAuthAccountMixin:
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    access_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    refresh_token: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    token_scope: Mapped[str | None] = mapped_column(String(1024), nullable=True)
 
     @declared_attr
     def user_id(cls) -> Mapped[int]:

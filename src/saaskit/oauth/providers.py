@@ -16,9 +16,11 @@ address, if verified).
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
@@ -26,6 +28,7 @@ import jwt
 from saaskit.exceptions import require_module
 from saaskit.oauth.errors import OAuthProviderError
 from saaskit.oauth.schemas import OAuthSettings, ProviderSettings
+from saaskit.oauth.tokens import ProviderTokens
 
 __all__ = ["Endpoints", "ProviderClient", "ProviderIdentity"]
 
@@ -60,6 +63,28 @@ class ProviderIdentity:
     email: str | None
     email_verified: bool
     name: str | None = None
+    tokens: ProviderTokens | None = None
+    """The token endpoint's answer (kept only with ``store_provider_tokens``)."""
+
+
+def _tokens(token: dict[str, Any]) -> ProviderTokens | None:
+    """The provider's tokens from its token endpoint's answer (RFC 6749 section 5.1)."""
+    access = token.get("access_token")
+    if not isinstance(access, str) or not access:
+        return None
+    refresh = token.get("refresh_token")
+    expires_at = token.get("expires_at")  # Authlib adds it from expires_in
+    scope = token.get("scope")
+    return ProviderTokens(
+        access_token=access,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        expires_at=(
+            datetime.fromtimestamp(expires_at, UTC)
+            if isinstance(expires_at, int | float) and not isinstance(expires_at, bool)
+            else None
+        ),
+        scope=scope[:1024] if isinstance(scope, str) else None,
+    )
 
 
 class ProviderClient:
@@ -189,8 +214,10 @@ class ProviderClient:
                     code_verifier=verifier,
                 )
                 if self.openid:
-                    return await self._oidc_identity(client, endpoints, token, nonce)
-                return await self._github_identity(client)
+                    found = await self._oidc_identity(client, endpoints, token, nonce)
+                else:
+                    found = await self._github_identity(client)
+                return dataclasses.replace(found, tokens=_tokens(token))
         except OAuthProviderError:
             raise
         except Exception as error:  # Authlib's OAuthError, network errors, bad JSON

@@ -119,6 +119,17 @@ class OAuthSettings(BaseModel):
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="The cookie that binds a login to the browser that started it.",
     )
+    store_provider_tokens: bool = Field(
+        False,
+        description="Keep each linked account's provider tokens (access, refresh, expiry), "
+        "sealed with AES-GCM, for calls to the provider's API (`kit.oauth.provider_tokens`). "
+        "Off: the tokens are used once, at the callback.",
+    )
+    token_key: SecretStr | None = Field(
+        None,
+        description="The key that seals kept provider tokens (default: derived from "
+        "`SAASKIT_SECRET_KEY`); set it before rotating the secret key.",
+    )
     http_timeout_seconds: float = Field(
         10.0, gt=0, description="Seconds before a call to a provider fails."
     )

@@ -17,11 +17,13 @@ The rules (see docs/oauth.md for the flow and the abuse cases):
   that the client exchanges with ``POST /oauth/token``, through :meth:`OAuthService.issue`,
   the one place where a provider login becomes a session.
 
-Provider tokens are used once, at the callback, and not kept.
+Provider tokens are used once, at the callback, and not kept, unless
+``store_provider_tokens`` asks (then sealed: :mod:`saaskit.oauth.tokens`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -56,10 +58,13 @@ from saaskit.oauth.flow import FlowRecords, FlowState, Handoff, Mode, digest, ne
 from saaskit.oauth.models import OAuthAccountMixin
 from saaskit.oauth.providers import ProviderClient, ProviderIdentity
 from saaskit.oauth.schemas import OAuthSettings
+from saaskit.oauth.tokens import ProviderTokens, TokenSealer, TokenSealError
 from saaskit.ratelimit import RateLimiter
 from saaskit.store import Store
 from saaskit.types import ClientInfo
 from saaskit.users.service import has_usable_password
+
+logger = logging.getLogger("saaskit.oauth")
 
 __all__ = [
     "ACTIONS",
@@ -129,8 +134,10 @@ class OAuthService:
         api_prefix: str,
         frontend_url: str,
         cors_origins: Sequence[str] = (),
+        sealer: TokenSealer | None = None,
     ) -> None:
         self.table = table
+        self.sealer = sealer if settings.store_provider_tokens else None
         self.session_factory = session_factory
         self.auth = auth
         self.audit = audit
@@ -337,6 +344,7 @@ class OAuthService:
             if row is not None:
                 row.email = identity.email
                 row.last_login_at = datetime.now(UTC)
+                self._keep_tokens(row, identity)
                 user_id: int = row.user_id
                 await db.commit()
                 user = await self.auth.users.get(user_id)
@@ -378,17 +386,60 @@ class OAuthService:
             detail={"provider": identity.provider, "signup": signup},
         )
 
+    def _keep_tokens(self, row: Any, identity: ProviderIdentity) -> None:
+        """Seal the provider's tokens onto ``row`` (with ``store_provider_tokens``)."""
+        tokens = identity.tokens
+        if self.sealer is None or tokens is None:
+            return
+        account = {"provider": identity.provider, "subject": identity.subject}
+        row.access_token = self.sealer.seal(tokens.access_token, **account)
+        row.refresh_token = (
+            self.sealer.seal(tokens.refresh_token, **account) if tokens.refresh_token else None
+        )
+        row.token_expires_at = tokens.expires_at
+        row.token_scope = tokens.scope
+
+    async def provider_tokens(self, user_id: int, provider: str) -> ProviderTokens | None:
+        """The provider tokens kept for ``user_id``'s ``provider`` account, opened.
+
+        ``None`` when none are kept (``store_provider_tokens`` off, no linked account, or
+        a login before it was turned on) or when they no longer open (the key changed):
+        the user logs in with the provider again.
+        """
+        if self.sealer is None:
+            return None
+        table = self.table
+        async with self.session_factory() as db:
+            row = await db.scalar(
+                select(table).where(table.user_id == user_id, table.provider == provider)
+            )
+        if row is None or row.access_token is None:
+            return None
+        account = {"provider": row.provider, "subject": row.subject}
+        try:
+            access = self.sealer.open(row.access_token, **account)
+            refresh = self.sealer.open(row.refresh_token, **account) if row.refresh_token else None
+        except TokenSealError:
+            logger.warning(
+                "provider tokens of user %s at %s do not open (key changed?)", user_id, provider
+            )
+            return None
+        expires = row.token_expires_at
+        if expires is not None and expires.tzinfo is None:
+            expires = expires.replace(tzinfo=UTC)  # SQLite keeps no zone
+        return ProviderTokens(access, refresh, expires, row.token_scope)
+
     async def _insert(self, user_id: int, identity: ProviderIdentity) -> None:
         async with self.session_factory() as db:
-            db.add(
-                self.table(  # type: ignore[call-arg]
-                    user_id=user_id,
-                    provider=identity.provider,
-                    subject=identity.subject,
-                    email=identity.email,
-                    last_login_at=datetime.now(UTC),
-                )
+            row = self.table(  # type: ignore[call-arg]
+                user_id=user_id,
+                provider=identity.provider,
+                subject=identity.subject,
+                email=identity.email,
+                last_login_at=datetime.now(UTC),
             )
+            self._keep_tokens(row, identity)
+            db.add(row)
             try:
                 await db.commit()
             except IntegrityError:

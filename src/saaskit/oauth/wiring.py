@@ -114,6 +114,7 @@ class OAuthFeature(Feature[OAuthService]):
             api_prefix=host.settings.api_prefix,
             frontend_url=host.settings.email.frontend_url,
             cors_origins=host.settings.cors.origins,
+            sealer=_sealer(own, host.settings) if own.store_provider_tokens else None,
         )
 
     def router(self, kit: FeatureHost, service: OAuthService | None) -> APIRouter | None:
@@ -140,3 +141,12 @@ class OAuthFeature(Feature[OAuthService]):
     async def aclose(self, service: OAuthService) -> None:
         """Nothing to release."""
         await service.aclose()
+
+
+def _sealer(own: OAuthSettings, settings: Any) -> Any:
+    """The sealer of kept provider tokens: the token key, else the signing key."""
+    from saaskit.oauth.tokens import TokenSealer
+    from saaskit.signing_key import signing_key
+
+    root = own.token_key.get_secret_value() if own.token_key else signing_key(settings)
+    return TokenSealer(root)
