@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic
-from urllib.parse import urlsplit
 
 from sqlalchemy import delete, update
 
@@ -29,6 +28,7 @@ from saaskit.ratelimit import RateLimiter, RateLimitRule
 from saaskit.settings import BillingSettings, PlanSettings, RateLimitSettings
 from saaskit.store import Store
 from saaskit.types import UserT
+from saaskit.urls import origin_of
 
 # Statuses that mean the user already pays (or should): a second checkout would
 # create a second subscription, so they manage it in the portal instead. `incomplete`
@@ -39,21 +39,6 @@ CANCELABLE_STATUSES = LIVE_STATUSES
 """Statuses of a subscription that still bills, or may once its first payment succeeds."""
 SYNC_LIMIT = RateLimitSettings().billing_sync.limit
 """Deprecated: the default of ``rate_limit.billing_sync`` (eager syncs per owner a minute)."""
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of an absolute http(s) URL, lower-cased; else ``None``."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    suffix = f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
 
 
 @dataclass(frozen=True, slots=True)

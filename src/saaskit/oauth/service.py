@@ -62,6 +62,7 @@ from saaskit.oauth.tokens import ProviderTokens, TokenSealer, TokenSealError
 from saaskit.ratelimit import RateLimiter
 from saaskit.store import Store
 from saaskit.types import ClientInfo
+from saaskit.urls import origin_of
 from saaskit.users.service import has_usable_password
 
 logger = logging.getLogger("saaskit.oauth")
@@ -81,20 +82,6 @@ LOGIN = "oauth_login"
 LINKED = "oauth_linked"
 UNLINKED = "oauth_unlinked"
 ACTIONS = (LOGIN, LINKED, UNLINKED)
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def origin_of(url: str) -> str | None:
-    """``scheme://host[:port]`` of an absolute http(s) URL, lower-cased; else ``None``."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
-        return None
-    suffix = f":{port}" if port and port != _DEFAULT_PORTS[parts.scheme] else ""
-    return f"{parts.scheme}://{parts.hostname.lower()}{suffix}"
 
 
 def with_params(url: str, **params: str) -> str:
