@@ -90,6 +90,8 @@ class FakeMfa:
     def __init__(self) -> None:
         self.proofs: list[object] = []
         self.resets: list[tuple[int, int]] = []
+        self.attempts = 0
+        self.limit = 3
 
     async def state(self, user_id: int) -> object:
         from saaskit.mfa.service import MfaState
@@ -107,6 +109,16 @@ class FakeMfa:
     async def reset(self, user_id: int, *, actor_id: int, client: object) -> bool:
         self.resets.append((user_id, actor_id))
         return True
+
+    async def count_attempt(self, user_id: int) -> None:
+        from saaskit.exceptions import RateLimited
+
+        self.attempts += 1
+        if self.attempts > self.limit:
+            raise RateLimited(60)
+
+    async def attempt_passed(self, user_id: int) -> None:
+        self.attempts = 0
 
 
 async def test_the_kit_s_2fa_is_the_console_s_second_factor() -> None:
@@ -126,6 +138,12 @@ async def test_the_kit_s_2fa_is_the_console_s_second_factor() -> None:
     await factor.reset(2, actor_id=1)
     assert service.resets == [(2, 1)]
     assert len(service.proofs) == 2
+    # The console's codes count against the account's 2FA attempts: over the limit, even
+    # the right code is refused (and not checked).
+    for _ in range(3):
+        assert not await factor.verify(enrolled, "000000")
+    assert not await factor.verify(enrolled, "123456")
+    assert len(service.proofs) == 4  # two more were checked before the limit
 
 
 async def test_mount_admin_uses_the_kit_s_2fa_by_default(database_url: str) -> None:

@@ -26,6 +26,7 @@ import pytest
 
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.testing.fake_oauth import FakeOAuthProvider
+from tests.e2e.verification import verify_from_log
 from tests.ports import free_port
 
 pytest.importorskip(
@@ -108,6 +109,7 @@ def test_sign_in_with_a_provider_in_the_browser(servers: Servers, tmp_path: Path
         json={"email": "bob@example.com", "password": "correct horse battery"},
     )
     assert registered.status_code == 201
+    verify_from_log(api, tmp_path / "server.log", "bob@example.com")  # linking needs it
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(

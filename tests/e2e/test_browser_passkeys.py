@@ -33,6 +33,7 @@ from saaskit import SaaSKit
 from saaskit.email.memory import MemorySender
 from saaskit.migrations import packaged_config, upgrade
 from saaskit.passkeys import PasskeysFeature, PasskeysSettings
+from tests.e2e.verification import confirm, token_in, verify_from_log
 from tests.helpers import GUARD_SECONDS, PASSWORD, make_settings
 from tests.ports import free_port
 
@@ -53,6 +54,9 @@ AUTHENTICATOR = {
 TIMEOUT_MS = 15_000
 
 
+_KITS: list[SaaSKit[Any]] = []
+
+
 def _app(database_url: str, origin: str) -> FastAPI:
     kit = SaaSKit(
         make_settings(database_url),
@@ -61,6 +65,7 @@ def _app(database_url: str, origin: str) -> FastAPI:
             PasskeysFeature(PasskeysSettings(enabled=True, rp_id="localhost", origins=[origin]))
         ],
     )
+    _KITS.append(kit)
     app = FastAPI(lifespan=kit.lifespan)
     kit.install(app)
 
@@ -115,6 +120,15 @@ def test_register_then_log_in_with_a_passkey_in_chromium(origin: str) -> None:
     api = httpx.Client(base_url=f"{origin}/api/v1", timeout=GUARD_SECONDS)
     body = {"email": "alice@example.com", "password": PASSWORD, "full_name": "Alice"}
     assert api.post("/auth/register", json=body).status_code == 201
+    sender = _KITS[-1].email_sender
+    assert isinstance(sender, MemorySender)
+    for _ in range(100):  # the email goes out through the task runner, after the answer
+        if sender.messages_to(body["email"]):
+            break
+        threading.Event().wait(0.05)
+    token = token_in(f"To: {body['email']}\n{sender.last_to(body['email']).text}", body["email"])
+    assert token
+    confirm(origin, token)  # adding a passkey needs a verified email
     login = api.post("/auth/login", json={"email": body["email"], "password": PASSWORD})
     session = login.json()["access_token"]
 
@@ -217,7 +231,7 @@ def example(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 
 def test_the_browser_example_adds_a_passkey_and_signs_in_with_it(
-    example: tuple[str, str],
+    example: tuple[str, str], tmp_path: Path
 ) -> None:
     if not Path(CHROMIUM).exists():
         pytest.skip("needs Chromium: apt-get install chromium (Debian's package)")
@@ -247,6 +261,7 @@ def test_the_browser_example_adds_a_passkey_and_signs_in_with_it(
             page.fill("#password", PASSWORD)
             page.click("#register")
             expect(page.locator("#status")).to_contain_text("Registered")
+            verify_from_log(api, tmp_path / "server.log", "alice@example.com")  # the link
             page.fill("#password", PASSWORD)
             page.click("#login")
             expect(page.locator("#me-email")).to_have_text("alice@example.com")

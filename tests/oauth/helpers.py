@@ -79,3 +79,10 @@ async def me(client: httpx.AsyncClient, access_token: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+async def mark_verified(kit: Any, email: str = "alice@example.com") -> None:
+    """Mark ``email`` verified, as its confirmation link would (linking needs it)."""
+    user = await kit.users.get_by_email(email)
+    assert user is not None
+    await kit.users.update(user.id, {"is_verified": True})

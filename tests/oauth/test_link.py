@@ -15,6 +15,7 @@ from tests.oauth.helpers import (
     exchange,
     landing,
     link,
+    mark_verified,
     me,
     provider_login,
     query_of,
@@ -27,6 +28,7 @@ async def test_a_logged_in_user_links_the_provider_then_logs_in_with_it_then_unl
     kit: SaaSKit[Any], client: httpx.AsyncClient
 ) -> None:
     assert (await register(client)).status_code == 201
+    await mark_verified(kit)
     session = await login(client)
     assert await link(client, session["access_token"]) == {"linked": "fake"}
     mine = await client.get(f"{OAUTH}/accounts", headers=bearer(session["access_token"]))
@@ -45,9 +47,10 @@ async def test_a_logged_in_user_links_the_provider_then_logs_in_with_it_then_unl
 
 
 async def test_linking_needs_a_verified_email_at_the_provider(
-    fake: FakeOAuthProvider, client: httpx.AsyncClient
+    kit: SaaSKit[Any], fake: FakeOAuthProvider, client: httpx.AsyncClient
 ) -> None:
     assert (await register(client)).status_code == 201
+    await mark_verified(kit)
     session = await login(client)
     fake.users["alice"].email_verified = False
     assert await link(client, session["access_token"]) == {"error": "oauth_email_unverified"}
@@ -59,10 +62,12 @@ async def test_linking_needs_a_login_session(client: httpx.AsyncClient) -> None:
 
 
 async def test_a_provider_account_links_to_one_user_only(
-    fake: FakeOAuthProvider, client: httpx.AsyncClient
+    kit: SaaSKit[Any], fake: FakeOAuthProvider, client: httpx.AsyncClient
 ) -> None:
     assert (await register(client)).status_code == 201
+    await mark_verified(kit)
     assert (await register(client, "bob@example.com")).status_code == 201
+    await mark_verified(kit, "bob@example.com")
     alice = await login(client)
     bob = await login(client, "bob@example.com")
     assert await link(client, alice["access_token"]) == {"linked": "fake"}
@@ -100,6 +105,7 @@ async def test_a_link_whose_session_ended_meanwhile_is_refused(
     kit: SaaSKit[Any], client: httpx.AsyncClient
 ) -> None:
     assert (await register(client)).status_code == 201
+    await mark_verified(kit)
     session = await login(client)
     started = await client.post(
         f"{OAUTH}/fake/link", json={}, headers=bearer(session["access_token"])
@@ -143,6 +149,7 @@ async def test_a_provider_login_asks_for_the_second_factor_when_the_account_has_
     kit.mfa.clock = clock
     enrolled = await enroll(client, clock)
     access = enrolled.headers["Authorization"].removeprefix("Bearer ")
+    await mark_verified(kit)
     assert await link(client, access) == {"linked": "fake"}
     code = (await landing(client))["code"]
     challenged = await exchange(client, code)
@@ -154,3 +161,20 @@ async def test_a_provider_login_asks_for_the_second_factor_when_the_account_has_
     done = await verify(client, error["challenge_token"], code=enrolled.code(clock))
     assert done.status_code == 200, done.text
     assert (await me(client, done.json()["access_token"]))["email"] == "alice@example.com"
+
+
+async def test_an_unverified_account_cannot_link_a_provider(
+    kit: SaaSKit[Any], client: httpx.AsyncClient
+) -> None:
+    """Pre-account takeover: an account registered with someone else's address must not
+    gain a provider login that would survive the real owner's password reset."""
+    assert (await register(client, "victim@example.com")).status_code == 201
+    squatter = await login(client, "victim@example.com")
+    refused = await client.post(
+        f"{OAUTH}/fake/link", json={}, headers=bearer(squatter["access_token"])
+    )
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "email_not_verified"
+    user = await kit.users.get_by_email("victim@example.com")
+    assert user is not None
+    assert await kit.oauth.accounts(user.id) == []

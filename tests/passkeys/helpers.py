@@ -13,6 +13,7 @@ from saaskit.email.memory import MemorySender
 from saaskit.passkeys import PasskeysFeature, PasskeysSettings
 from saaskit.store import Store
 from tests.helpers import bearer, make_settings, new_store, signed_up
+from tests.orgs.helpers import verified as verified_user
 from tests.passkeys.authenticator import Credential, SoftAuthenticator
 
 ORIGIN = "http://localhost:8000"
@@ -36,8 +37,10 @@ class World:
     client: httpx.AsyncClient
     device: SoftAuthenticator
 
-    async def user(self, email: str) -> dict[str, str]:
-        """Sign up and log in ``email``; its bearer header."""
+    async def user(self, email: str, *, verified: bool = True) -> dict[str, str]:
+        """Sign up and log in ``email`` (verified: passkeys need it); its bearer header."""
+        if verified:
+            return await verified_user(self.kit, self.client, email)
         tokens = await signed_up(self.client, email)
         return bearer(tokens["access_token"])
 

@@ -364,6 +364,22 @@ async def test_a_challenge_expires(database_url: str) -> None:
     await kit.aclose()
 
 
+async def test_an_unverified_account_cannot_add_a_passkey(world: World) -> None:
+    """Pre-account takeover: someone who registered the owner's address before them must
+    not keep a passkey through the owner's password reset."""
+    squatter = await world.user("victim@example.com", verified=False)
+    refused = await world.client.post(f"{BASE}/register/options", headers=squatter)
+    assert refused.status_code == 403
+    assert code(refused) == "email_not_verified"
+    answer = world.device.create(
+        {"challenge": b64url(b"x" * 32), "rp": {"id": "localhost"}, "user": {"id": b64url(b"u")}}
+    )
+    verify = await world.verify(squatter, "a" * 20, answer[1])
+    assert verify.status_code == 403
+    assert code(verify) == "email_not_verified"
+    assert (await world.client.get(BASE, headers=squatter)).json() == []
+
+
 async def test_an_unverified_email_cannot_log_in_when_the_settings_require_it(
     database_url: str,
 ) -> None:
@@ -372,6 +388,9 @@ async def test_an_unverified_email_cannot_log_in_when_the_settings_require_it(
         world = World(kit, client, SoftAuthenticator(ORIGIN))
         alice = await world.user("alice@example.com")
         cred, _ = await world.register(alice)
+        user = await kit.users.get_by_email("alice@example.com")
+        assert user is not None
+        await kit.users.update(user.id, {"is_verified": False})
         kit.auth.settings.require_verified_login = True
         refused = await world.login_with(cred)
         assert refused.status_code == 403

@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from saaskit.mfa.errors import MfaCodeInvalid
+from saaskit.exceptions import RateLimited
+from saaskit.mfa.errors import MfaCodeInvalid, MfaUnavailable
 from saaskit.mfa.schemas import MfaProof
 from saaskit.types import ClientInfo
 
@@ -35,9 +36,13 @@ class KitSecondFactor:
         except ValidationError:
             return False
         try:
+            # The account's 2FA budget, shared with POST /mfa/verify: the console is not a
+            # second place to guess codes.
+            await self.service.count_attempt(user.id)
             await self.service.check_proof(user.id, proof)
-        except MfaCodeInvalid:
-            return False
+        except (MfaCodeInvalid, MfaUnavailable, RateLimited):
+            return False  # wrong, over the limit, or a secret the key cannot open
+        await self.service.attempt_passed(user.id)
         return True
 
     async def reset(

@@ -189,9 +189,17 @@ def build_mfa_router(
 
 
 def build_org_router(
-    kit: FeatureHost, service: MfaService[Any], orgs: OrgDependencies
+    kit: FeatureHost,
+    service: MfaService[Any],
+    orgs: OrgDependencies,
+    owner_principal: Any = None,
 ) -> APIRouter:
-    """``GET``/``PUT /{org_id}/mfa-policy`` (mounted at ``/api/v1/orgs``)."""
+    """``GET``/``PUT /{org_id}/mfa-policy`` (mounted at ``/api/v1/orgs``).
+
+    ``owner_principal`` (the kit's: a login session in person) makes the change refuse an
+    impersonation token: a superuser acting as an organization's admin cannot turn its 2FA
+    requirement off.
+    """
     router = new_router()
     manage = orgs.require_org_permission(POLICY_PERMISSION, session_only=True)
 
@@ -206,6 +214,8 @@ def build_org_router(
     async def policy(org_id: OrgId, ctx: OrgContext = Depends(orgs.current_org)) -> Any:
         return OrgMfaPolicy(required=await orgs.service.mfa_required(ctx.organization_id))
 
+    in_person = [Depends(owner_principal)] if owner_principal is not None else []
+
     @router.put(
         "/{org_id}/mfa-policy",
         name="mfa:set_org_policy",
@@ -214,9 +224,11 @@ def build_org_router(
         responses=error_responses(401, 403, 404, 409, 422),
         summary="Require (or stop requiring) 2FA of the members",
         description="Needs the organization permission `org:update` (owners, admins) and a "
-        "login session. Turning it on needs 2FA on the caller's own account (409 "
+        "login session in person (403 `impersonation_forbidden` for a superuser acting as "
+        "the user). Turning it on needs 2FA on the caller's own account (409 "
         "`mfa_not_enabled`), so nobody locks themselves out. Members without 2FA then get "
         "403 `org_mfa_required` on the organization's routes.",
+        dependencies=in_person,
     )
     async def set_policy(
         org_id: OrgId, body: OrgMfaPolicy, request: Request, ctx: OrgContext = Depends(manage)

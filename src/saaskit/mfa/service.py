@@ -480,6 +480,21 @@ class MfaService(Generic[UserT]):
             detail={"factor": factor},
         )
 
+    async def count_attempt(self, user_id: int, client: ClientInfo = NO_CLIENT) -> None:
+        """Count one code attempt against the account's (and the IP's) 2FA limits.
+
+        For another front door that checks codes with :meth:`check_proof` (the admin
+        console's login): the same budget as ``POST /mfa/verify``.
+
+        Raises:
+            RateLimited: over ``attempts_per_account`` or ``attempts_per_ip``.
+        """
+        await self._limit(user_id, client)
+
+    async def attempt_passed(self, user_id: int) -> None:
+        """A right code clears the account's count (see :meth:`count_attempt`)."""
+        await self._limits_passed(user_id)
+
     async def _limit(self, user_id: int, client: ClientInfo) -> None:
         message = "Too many code attempts; try again later."
         await self.limiter.hit_limit(

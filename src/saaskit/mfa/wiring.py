@@ -161,7 +161,11 @@ class MfaFeature(Feature[MfaService[Any]]):
         ]
         if self.orgs is not None:
             self.extra_routers.append(
-                (ORGS_PREFIX, "organizations", build_org_router(kit, service, self.orgs))
+                (
+                    ORGS_PREFIX,
+                    "organizations",
+                    build_org_router(kit, service, self.orgs, deps.owner_principal),
+                )
             )
         return build_mfa_router(
             kit,

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 
 from saaskit.auth.schemas import TokenPair
 from saaskit.errors import error_responses
+from saaskit.exceptions import EmailNotVerified
 from saaskit.features import FeatureHost
 from saaskit.oauth.flow import new_secret
 from saaskit.oauth.schemas import (
@@ -26,6 +27,11 @@ from saaskit.oauth.schemas import (
 )
 from saaskit.oauth.service import OAuthService
 from saaskit.routing import body_limits, new_router
+
+UNVERIFIED_LINK = (
+    "Verify your email address before adding a way to sign in: an unverified account "
+    "may not be yours yet."
+)
 
 __all__ = ["build_oauth_router"]
 
@@ -128,7 +134,8 @@ def build_oauth_router(
         responses=error_responses(401, 403, 404, 422, 429),
         summary="Start linking a provider to my account",
         description="Needs a login session with a recent proof of the account (403 "
-        "`reauthentication_required`). Answers the provider URL to send this browser to (a "
+        "`reauthentication_required`) and a verified email (403 `email_not_verified`). "
+        "Answers the provider URL to send this browser to (a "
         "cookie binds the flow to it); the browser lands on `redirect_to` with `?linked=` or "
         "`?error=` (`oauth_email_unverified`, `oauth_already_linked`).",
     )
@@ -139,6 +146,10 @@ def build_oauth_router(
         response: Response,
         principal: Any = Depends(reauthenticated_principal),
     ) -> Any:
+        if not principal.user.is_verified:
+            # An unverified account may be a squatter's: a provider linked now would
+            # survive the real owner's password reset (pre-account takeover).
+            raise EmailNotVerified(UNVERIFIED_LINK)
         value, new = browser_of(request)
         url = await service.start(
             provider,

@@ -380,9 +380,8 @@ class OAuthService:
             return
         account = {"provider": identity.provider, "subject": identity.subject}
         row.access_token = self.sealer.seal(tokens.access_token, **account)
-        row.refresh_token = (
-            self.sealer.seal(tokens.refresh_token, **account) if tokens.refresh_token else None
-        )
+        if tokens.refresh_token:  # providers give one only at the first consent: keep it
+            row.refresh_token = self.sealer.seal(tokens.refresh_token, **account)
         row.token_expires_at = tokens.expires_at
         row.token_scope = tokens.scope
 
@@ -445,6 +444,8 @@ class OAuthService:
         user = await self.auth.users.get(user_id)
         if user is None or not user.is_active:
             raise InvalidCredentials()
+        if not user.is_verified:  # checked when the link started; not yet yours, no link
+            raise EmailNotVerified()
         await self._insert(user_id, identity)
         await self.audit.record(
             LINKED,

@@ -162,7 +162,7 @@ def build_passkeys_router(
             summary="Start a login's second step with a passkey",
             description="For a login that answered 403 `mfa_required`: options for "
             "`navigator.credentials.get()` listing the account's passkeys, and the "
-            "`challenge_id` (bound to that login). 401 `mfa_challenge_invalid`; 404 "
+            "`challenge_id` (bound to that account). 401 `mfa_challenge_invalid`; 404 "
             "`passkey_not_found` when the account has no passkey.",
         )
         async def second_factor_options(body: PasskeySecondFactorStart, request: Request) -> Any:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.audit.service import AuditAction
+from saaskit.exceptions import EmailNotVerified
 from saaskit.features import AuditRecorder
 from saaskit.passkeys.errors import (
     PasskeyChallengeInvalid,
@@ -61,6 +62,20 @@ def load_webauthn() -> ModuleType:
     except ImportError as error:
         raise ImportError(EXTRA_MISSING) from error
     return webauthn
+
+
+def _require_verified(user: Any) -> None:
+    """Refuse a new passkey on an unverified account.
+
+    An unverified account may be a squatter's (registered with someone else's address): a
+    passkey added now would survive the real owner's password reset and, being two factors,
+    pass their 2FA too (pre-account takeover).
+    """
+    if not user.is_verified:
+        raise EmailNotVerified(
+            "Verify your email address before adding a way to sign in: an unverified "
+            "account may not be yours yet."
+        )
 
 
 def _b64url(data: bytes) -> str:
@@ -143,8 +158,10 @@ class PasskeyService:
         """Options for ``navigator.credentials.create()``: a discoverable credential, user verified.
 
         Raises:
+            EmailNotVerified: the account's email is not verified (403).
             PasskeyLimitReached: the user has ``max_passkeys_per_user`` already.
         """
+        _require_verified(user)
         from webauthn.helpers import options_to_json_dict
         from webauthn.helpers.structs import (
             AuthenticatorSelectionCriteria,
@@ -196,7 +213,9 @@ class PasskeyService:
             PasskeyRegistrationInvalid: the answer does not verify (origin, RP id,
                 challenge, user verification), or the credential is already registered.
             PasskeyLimitReached: the user has ``max_passkeys_per_user`` already.
+            EmailNotVerified: the account's email is not verified (403).
         """
+        _require_verified(user)
         challenge = await self._take_challenge(
             f"passkeys:reg:{user.id}:{self._challenge_id(challenge_id)}"
         )
@@ -340,7 +359,8 @@ class PasskeyService:
     async def second_factor_options(self, user_id: int, *, client: ClientInfo) -> PasskeyOptions:
         """Options for ``navigator.credentials.get()`` listing ``user_id``'s passkeys.
 
-        For a login that answered 403 ``mfa_required``: the challenge is bound to the user.
+        For a login that answered 403 ``mfa_required``: the challenge is bound to the
+        account (it only completes a challenge of that account's logins).
 
         Raises:
             PasskeyNotFound: the user has no passkey.

@@ -701,7 +701,7 @@ export const mfaOrgPolicy = <ThrowOnError extends boolean = false>(options: Opti
 /**
  * Require (or stop requiring) 2FA of the members
  *
- * Needs the organization permission `org:update` (owners, admins) and a login session. Turning it on needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
+ * Needs the organization permission `org:update` (owners, admins) and a login session in person (403 `impersonation_forbidden` for a superuser acting as the user). Turning it on needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
  */
 export const mfaSetOrgPolicy = <ThrowOnError extends boolean = false>(options: Options<MfaSetOrgPolicyData, ThrowOnError>) => (options.client ?? client).put<MfaSetOrgPolicyResponses, MfaSetOrgPolicyErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],

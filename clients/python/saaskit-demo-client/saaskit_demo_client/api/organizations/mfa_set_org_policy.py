@@ -101,9 +101,10 @@ def sync_detailed(
 ) -> Response[ErrorResponse | OrgMfaPolicy]:
     """Require (or stop requiring) 2FA of the members
 
-     Needs the organization permission `org:update` (owners, admins) and a login session. Turning it on
-    needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out.
-    Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
+     Needs the organization permission `org:update` (owners, admins) and a login session in person (403
+    `impersonation_forbidden` for a superuser acting as the user). Turning it on needs 2FA on the
+    caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA
+    then get 403 `org_mfa_required` on the organization's routes.
 
     Args:
         org_id (int):
@@ -137,9 +138,10 @@ def sync(
 ) -> ErrorResponse | OrgMfaPolicy | None:
     """Require (or stop requiring) 2FA of the members
 
-     Needs the organization permission `org:update` (owners, admins) and a login session. Turning it on
-    needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out.
-    Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
+     Needs the organization permission `org:update` (owners, admins) and a login session in person (403
+    `impersonation_forbidden` for a superuser acting as the user). Turning it on needs 2FA on the
+    caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA
+    then get 403 `org_mfa_required` on the organization's routes.
 
     Args:
         org_id (int):
@@ -168,9 +170,10 @@ async def asyncio_detailed(
 ) -> Response[ErrorResponse | OrgMfaPolicy]:
     """Require (or stop requiring) 2FA of the members
 
-     Needs the organization permission `org:update` (owners, admins) and a login session. Turning it on
-    needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out.
-    Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
+     Needs the organization permission `org:update` (owners, admins) and a login session in person (403
+    `impersonation_forbidden` for a superuser acting as the user). Turning it on needs 2FA on the
+    caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA
+    then get 403 `org_mfa_required` on the organization's routes.
 
     Args:
         org_id (int):
@@ -202,9 +205,10 @@ async def asyncio(
 ) -> ErrorResponse | OrgMfaPolicy | None:
     """Require (or stop requiring) 2FA of the members
 
-     Needs the organization permission `org:update` (owners, admins) and a login session. Turning it on
-    needs 2FA on the caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out.
-    Members without 2FA then get 403 `org_mfa_required` on the organization's routes.
+     Needs the organization permission `org:update` (owners, admins) and a login session in person (403
+    `impersonation_forbidden` for a superuser acting as the user). Turning it on needs 2FA on the
+    caller's own account (409 `mfa_not_enabled`), so nobody locks themselves out. Members without 2FA
+    then get 403 `org_mfa_required` on the organization's routes.
 
     Args:
         org_id (int):
