@@ -49,6 +49,7 @@ from saaskit.settings import SaaSKitSettings
 from saaskit.store import Store
 from saaskit.tasks.runner import TaskFunction
 from saaskit.tasks.typed import TaskDef
+from saaskit.types import ClientInfo
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -104,6 +105,22 @@ class PrivacyKit(FeatureHost, Protocol):
     def mailer(self) -> Any:
         """The kit's :class:`~saaskit.email.mailer.Mailer`."""
         ...
+
+
+class ScheduledDeletion:
+    """The users routes' account deleter with privacy on: schedule, never delete at once.
+
+    Set as :attr:`saaskit.users.service.UserService.account_deleter`, so that
+    ``DELETE /users/me`` and a superuser's ``DELETE /users/{id}`` take the same path as
+    ``POST /privacy/deletion``: deactivated now, a restore link, erased after the grace.
+    """
+
+    def __init__(self, deletions: DeletionService) -> None:
+        self.deletions = deletions
+
+    async def __call__(self, user_id: int, /, *, actor_id: int | None, client: ClientInfo) -> None:
+        """Schedule ``user_id``'s deletion (idempotent; raises ``UserNotFound``)."""
+        await self.deletions.schedule(user_id, actor_id=actor_id, client=client)
 
 
 class PrivacyService:
@@ -259,6 +276,9 @@ class PrivacyFeature(Feature[PrivacyService]):
             **clock,
         )
         service = PrivacyService(exports, deletions)
+        # Every way to delete an account now keeps the grace period (and its erasure
+        # steps: Stripe, organizations, audit), not only POST /privacy/deletion.
+        host.users.account_deleter = ScheduledDeletion(deletions)
         for exporter in self.host_exporters:
             service.add_exporter(exporter)
         for name, hook in self.erasure_hooks.items():

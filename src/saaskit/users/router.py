@@ -173,8 +173,13 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
     async def delete_me(
         request: Request, user: UserT = Depends(deps.current_reauthenticated_user)
     ) -> None:
-        """Delete the account. Needs a recent login or ``POST /auth/reauthenticate``."""
-        await kit.users.delete(user.id, actor_id=user.id, client=kit.client_info(request))
+        """Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
+
+        With the privacy feature on (``SAASKIT_PRIVACY__ENABLED``) this schedules the
+        deletion like ``POST /privacy/deletion``: the account is deactivated at once, a
+        restore link is emailed, and it is erased after the grace period.
+        """
+        await kit.users.delete_account(user.id, actor_id=user.id, client=kit.client_info(request))
 
     @router.post(
         "/me/password",
@@ -259,6 +264,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         user_id: int = Path(ge=1, le=MAX_ID),
         admin: UserT = Depends(deps.session_superuser),
     ) -> None:
-        await kit.users.delete(user_id, actor_id=admin.id, client=kit.client_info(request))
+        """Delete a user (superusers); with the privacy feature on, schedule the deletion."""
+        await kit.users.delete_account(user_id, actor_id=admin.id, client=kit.client_info(request))
 
     return router

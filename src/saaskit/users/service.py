@@ -69,6 +69,19 @@ class AccountStep(Protocol):
         ...
 
 
+class AccountDeleter(Protocol):
+    """How an account's owner or a superuser deletes it, when not at once.
+
+    The privacy feature sets one (:attr:`UserService.account_deleter`): the account is
+    deactivated now and erased after a grace period, so ``DELETE /users/me`` and
+    ``DELETE /users/{id}`` schedule, like ``POST /privacy/deletion``.
+    """
+
+    async def __call__(self, user_id: int, /, *, actor_id: int | None, client: ClientInfo) -> None:
+        """Delete (or schedule the deletion of) ``user_id``; raise :class:`UserNotFound`."""
+        ...
+
+
 UNUSABLE_PASSWORD_PREFIX = "!"
 """``hashed_password`` of an account without a password (created through a login provider):
 no hash algorithm produces it, so no password matches it (Django's convention)."""
@@ -119,6 +132,9 @@ class UserService(Generic[UserT]):
         self.deletion_steps: list[AccountStep] = []
         """Run in the transaction that deletes a user, before the delete: a step may refuse
         (the last owner of an organization with other members)."""
+        self.account_deleter: AccountDeleter | None = None
+        """What :meth:`delete_account` calls instead of deleting at once (set by the
+        privacy feature: deletion with a grace period)."""
 
     async def get(self, user_id: int, *, replica: bool = False) -> UserT | None:
         """The user, from the primary; ``replica=True`` (admin screens) accepts a lagging copy."""
@@ -339,10 +355,29 @@ class UserService(Generic[UserT]):
             user.hashed_password = hashed
             await db.commit()
 
+    async def delete_account(
+        self, user_id: int, *, actor_id: int | None = None, client: ClientInfo = NO_CLIENT
+    ) -> None:
+        """Delete an account the way the app deletes accounts (the users routes call this).
+
+        At once (:meth:`delete`), or, with an :attr:`account_deleter` (privacy enabled),
+        through it: deactivated now, erased after the grace period.
+
+        Raises:
+            UserNotFound: there is no user ``user_id``.
+        """
+        if self.account_deleter is None:
+            await self.delete(user_id, actor_id=actor_id, client=client)
+        else:
+            await self.account_deleter(user_id, actor_id=actor_id, client=client)
+
     async def delete(
         self, user_id: int, *, actor_id: int | None = None, client: ClientInfo = NO_CLIENT
     ) -> None:
-        """Delete the user and end their sessions (audited).
+        """Delete the user now and end their sessions (audited).
+
+        The erasure of a scheduled deletion ends here too; routes call
+        :meth:`delete_account`, which honours a grace period when one is configured.
 
         The :attr:`deletion_steps` run first, in the same transaction: one may refuse
         (e.g. 409 for the last owner of an organization that has other members).

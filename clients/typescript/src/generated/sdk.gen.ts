@@ -741,6 +741,10 @@ export const usersList = <ThrowOnError extends boolean = false>(options?: Option
  * Users:Delete Me
  *
  * Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
+ *
+ * With the privacy feature on (``SAASKIT_PRIVACY__ENABLED``) this schedules the
+ * deletion like ``POST /privacy/deletion``: the account is deactivated at once, a
+ * restore link is emailed, and it is erased after the grace period.
  */
 export const usersDeleteMe = <ThrowOnError extends boolean = false>(options?: Options<UsersDeleteMeData, ThrowOnError>) => (options?.client ?? client).delete<UsersDeleteMeResponses, UsersDeleteMeErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],
@@ -806,6 +810,8 @@ export const usersChangePassword = <ThrowOnError extends boolean = false>(option
 
 /**
  * Users:Delete
+ *
+ * Delete a user (superusers); with the privacy feature on, schedule the deletion.
  */
 export const usersDelete = <ThrowOnError extends boolean = false>(options: Options<UsersDeleteData, ThrowOnError>) => (options.client ?? client).delete<UsersDeleteResponses, UsersDeleteErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],

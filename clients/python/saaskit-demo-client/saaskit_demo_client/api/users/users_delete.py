@@ -71,6 +71,8 @@ def sync_detailed(
 ) -> Response[Any | ErrorResponse]:
     """Users:Delete
 
+     Delete a user (superusers); with the privacy feature on, schedule the deletion.
+
     Args:
         user_id (int):
 
@@ -100,6 +102,8 @@ def sync(
 ) -> Any | ErrorResponse | None:
     """Users:Delete
 
+     Delete a user (superusers); with the privacy feature on, schedule the deletion.
+
     Args:
         user_id (int):
 
@@ -123,6 +127,8 @@ async def asyncio_detailed(
     client: AuthenticatedClient,
 ) -> Response[Any | ErrorResponse]:
     """Users:Delete
+
+     Delete a user (superusers); with the privacy feature on, schedule the deletion.
 
     Args:
         user_id (int):
@@ -150,6 +156,8 @@ async def asyncio(
     client: AuthenticatedClient,
 ) -> Any | ErrorResponse | None:
     """Users:Delete
+
+     Delete a user (superusers); with the privacy feature on, schedule the deletion.
 
     Args:
         user_id (int):

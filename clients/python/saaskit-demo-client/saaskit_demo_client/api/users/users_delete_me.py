@@ -57,6 +57,10 @@ def sync_detailed(
 
      Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
 
+    With the privacy feature on (``SAASKIT_PRIVACY__ENABLED``) this schedules the
+    deletion like ``POST /privacy/deletion``: the account is deactivated at once, a
+    restore link is emailed, and it is erased after the grace period.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -82,6 +86,10 @@ def sync(
 
      Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
 
+    With the privacy feature on (``SAASKIT_PRIVACY__ENABLED``) this schedules the
+    deletion like ``POST /privacy/deletion``: the account is deactivated at once, a
+    restore link is emailed, and it is erased after the grace period.
+
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
@@ -102,6 +110,10 @@ async def asyncio_detailed(
     """Users:Delete Me
 
      Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
+
+    With the privacy feature on (``SAASKIT_PRIVACY__ENABLED``) this schedules the
+    deletion like ``POST /privacy/deletion``: the account is deactivated at once, a
+    restore link is emailed, and it is erased after the grace period.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -125,6 +137,10 @@ async def asyncio(
     """Users:Delete Me
 
      Delete the account. Needs a recent login or ``POST /auth/reauthenticate``.
+
+    With the privacy feature on (``SAASKIT_PRIVACY__ENABLED``) this schedules the
+    deletion like ``POST /privacy/deletion``: the account is deactivated at once, a
+    restore link is emailed, and it is erased after the grace period.
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
