@@ -59,6 +59,12 @@ async def test_an_organization_can_require_2fa_of_its_members(
     assert (await client.get(f"{ORGS}/{org}/members", headers=carol)).status_code == 403
     assert (await client.get(f"{ORGS}/{org}", headers=alice.headers)).status_code == 200
     assert (await client.get(policy, headers=alice.headers)).json() == {"required": True}
+    # Leaving needs no second factor: dave goes without turning 2FA on.
+    dave = await join(kit, client, org, alice.headers, "dave@example.com")
+    assert (await client.get(f"{ORGS}/{org}", headers=dave)).status_code == 403
+    left = await client.post(f"{ORGS}/{org}/leave", headers=dave)
+    assert left.status_code == 204, left.text
+    assert (await client.get(f"{ORGS}/{org}", headers=dave)).status_code == 404
     # Other routes are not the organization's: bob can still turn 2FA on.
     await turn_on(client, bob, clock)
     assert (await client.get(f"{ORGS}/{org}", headers=bob)).status_code == 200

@@ -153,3 +153,35 @@ async def test_the_subscription_quantity_follows_the_members(
         assert quantity() == 4
         after = len(fake_stripe.calls("POST", f"/v1/subscriptions/{subscription['id']}"))
         assert after - before == 1
+
+
+async def test_an_organization_requiring_2fa_keeps_its_billing_from_members_without_it(
+    billing: Billing,
+) -> None:
+    client = billing.client
+    alice = await billing.signup("alice@example.com")
+    org = await new_org(client, alice)
+    as_org = {"owner": f"organization:{org}"}
+    assert (
+        await client.get("/api/v1/billing/subscription", params=as_org, headers=alice)
+    ).status_code == 200
+
+    service = billing.kit.feature(OrgsFeature)
+    user = await billing.kit.users.get_by_email("alice@example.com")
+    assert user is not None
+    await service.set_mfa_required(await service.context(org, user.id), True)
+    # Alice manages billing but has no second factor: the organization's policy applies
+    # to its billing as to its own routes.
+    blocked = await client.get("/api/v1/billing/subscription", params=as_org, headers=alice)
+    assert blocked.status_code == 403
+    assert blocked.json()["error"]["code"] == "org_mfa_required"
+    checkout = await client.post(
+        "/api/v1/billing/create-checkout-session",
+        params=as_org,
+        json={"plan": "pro"},
+        headers=alice,
+    )
+    assert checkout.status_code == 403
+    assert billing.fake.objects("checkout_sessions") == []
+    # Her own billing is not the organization's.
+    assert (await client.get("/api/v1/billing/subscription", headers=alice)).status_code == 200

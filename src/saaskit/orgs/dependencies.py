@@ -67,7 +67,9 @@ def _org_id(request: Request) -> int:
     return int(text)
 
 
-async def _context(service: OrgService, request: Request, principal: Principal[Any]) -> OrgContext:
+async def _context(
+    service: OrgService, request: Request, principal: Principal[Any], *, mfa_gate: bool = True
+) -> OrgContext:
     key_org = principal.organization_id
     if key_org is not None:  # an organization API key acts for its organization
         prefetch.take("")  # forget what the reader fetched for a membership
@@ -80,7 +82,8 @@ async def _context(service: OrgService, request: Request, principal: Principal[A
     org_id = _org_id(request)
     fetched = prefetch.take(membership_suffix(org_id))
     ctx = await service.context(org_id, principal.user.id, prefetched=fetched)
-    if ctx.mfa_blocked:  # read with the membership (cached with it): no query of its own
+    # Read with the membership (cached with it): no query of its own.
+    if ctx.mfa_blocked and mfa_gate:
         raise OrgMfaRequired()
     if principal.method != SESSION:  # a personal API key: limited to its scopes
         ctx = dataclasses.replace(
@@ -108,10 +111,13 @@ class _OrgContextDependency:
         service: OrgService,
         authenticate: Any,
         check: Callable[[OrgContext], None] | None = None,
+        *,
+        mfa_gate: bool = True,
     ) -> None:
         self.service = service
         self.authenticate = authenticate
         self.check = check
+        self.mfa_gate = mfa_gate
         # Lets saaskit's route class check the credential before it reads a request body,
         # and the OpenAPI list what this can answer.
         self.__saaskit_authenticator__ = getattr(authenticate, "__saaskit_authenticator__", None)
@@ -130,8 +136,9 @@ class _OrgContextDependency:
         if ctx is None:
             _announce_now(request)
             principal = await self.authenticate(request, **found)
-            ctx = await _context(self.service, request, principal)
-            request.scope[_CONTEXT_KEY] = ctx
+            ctx = await _context(self.service, request, principal, mfa_gate=self.mfa_gate)
+            if self.mfa_gate:  # an ungated context is never reused by a gated dependency
+                request.scope[_CONTEXT_KEY] = ctx
         else:  # resolved by another of these: still this one's credential checks
             await self.authenticate(request, **found)
         if self.check is not None:
@@ -189,6 +196,11 @@ class OrgDependencies:
             if session_authenticate is not None
             else self.current_org
         )
+        self.leaving_org: OrgDependency = _OrgContextDependency(
+            service, self._session_authenticate, mfa_gate=False
+        )
+        """``session_org`` without the organization's 2FA requirement: only for leaving it
+        (a member who will not turn 2FA on can still go)."""
 
     def require_org_permission(
         self, permission: str, *, session_only: bool = False

@@ -294,10 +294,11 @@ def build_orgs_router(
         status_code=204,
         responses=error_responses(401, 404, 409),
         summary="Leave an organization",
-        description="409 `organization_last_owner` for the last owner.",
+        description="409 `organization_last_owner` for the last owner. Open to a member "
+        "without 2FA in an organization that requires it.",
     )
     async def leave(
-        org_id: Id, request: Request, ctx: OrgContext = Depends(current_org)
+        org_id: Id, request: Request, ctx: OrgContext = Depends(deps.leaving_org)
     ) -> Response:
         await service.leave(org_id, ctx.user_id, client(request))
         return Response(status_code=204)

@@ -117,11 +117,18 @@ class OrgBillingOwners:
         return requested
 
     async def can_manage(self, user: Any, owner_id: int, /) -> bool:
-        """Whether ``user`` is a member of the organization with ``billing:manage``."""
+        """Whether ``user`` is a member of the organization with ``billing:manage``.
+
+        Raises:
+            OrgMfaRequired: the organization requires two-factor authentication and the
+                member has none (403, as on the organization's own routes).
+        """
         try:
             ctx = await self.service.context(owner_id, int(user.id))
         except OrgNotFound:
             return False
+        if ctx.mfa_blocked:  # billing is the organization's too: its 2FA policy applies
+            raise OrgMfaRequired()
         return ctx.allows("billing:manage")
 
 

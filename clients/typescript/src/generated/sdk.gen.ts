@@ -644,7 +644,7 @@ export const orgsResendInvitation = <ThrowOnError extends boolean = false>(optio
 /**
  * Leave an organization
  *
- * 409 `organization_last_owner` for the last owner.
+ * 409 `organization_last_owner` for the last owner. Open to a member without 2FA in an organization that requires it.
  */
 export const orgsLeave = <ThrowOnError extends boolean = false>(options: Options<OrgsLeaveData, ThrowOnError>) => (options.client ?? client).post<OrgsLeaveResponses, OrgsLeaveErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],

@@ -76,7 +76,8 @@ def sync_detailed(
 ) -> Response[Any | ErrorResponse]:
     """Leave an organization
 
-     409 `organization_last_owner` for the last owner.
+     409 `organization_last_owner` for the last owner. Open to a member without 2FA in an organization
+    that requires it.
 
     Args:
         org_id (int):
@@ -107,7 +108,8 @@ def sync(
 ) -> Any | ErrorResponse | None:
     """Leave an organization
 
-     409 `organization_last_owner` for the last owner.
+     409 `organization_last_owner` for the last owner. Open to a member without 2FA in an organization
+    that requires it.
 
     Args:
         org_id (int):
@@ -133,7 +135,8 @@ async def asyncio_detailed(
 ) -> Response[Any | ErrorResponse]:
     """Leave an organization
 
-     409 `organization_last_owner` for the last owner.
+     409 `organization_last_owner` for the last owner. Open to a member without 2FA in an organization
+    that requires it.
 
     Args:
         org_id (int):
@@ -162,7 +165,8 @@ async def asyncio(
 ) -> Any | ErrorResponse | None:
     """Leave an organization
 
-     409 `organization_last_owner` for the last owner.
+     409 `organization_last_owner` for the last owner. Open to a member without 2FA in an organization
+    that requires it.
 
     Args:
         org_id (int):
