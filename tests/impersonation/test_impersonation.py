@@ -90,6 +90,25 @@ async def test_non_superusers_get_403_and_anonymous_callers_401(scene: Scene) ->
     assert await events(scene, "impersonation_started") == []
 
 
+async def test_starting_needs_a_recent_login_of_the_superuser(scene: Scene) -> None:
+    # A superuser's access token stolen from a session whose login is an hour old.
+    (session,) = await scene.kit.sessions.for_user(scene.admin_id)
+    session.authenticated_at -= 3600
+    assert await scene.kit.sessions.save(session)
+    body = {"user_id": scene.user_id, "reason": "ticket #42"}
+
+    stale = await scene.client.post(START, json=body, headers=scene.admin)
+    assert stale.status_code == 403
+    assert stale.json()["error"]["code"] == "reauthentication_required"
+    assert await events(scene, "impersonation_started") == []
+
+    proof = await scene.client.post(
+        "/api/v1/auth/reauthenticate", json={"password": PASSWORD}, headers=scene.admin
+    )
+    assert proof.status_code == 200, proof.text
+    assert (await scene.client.post(START, json=body, headers=scene.admin)).status_code == 201
+
+
 async def test_a_superuser_or_an_inactive_user_cannot_be_impersonated(scene: Scene) -> None:
     other = await scene.kit.users.create("root2@example.com", PASSWORD, is_superuser=True)
     idle = await scene.kit.users.create("idle@example.com", PASSWORD)

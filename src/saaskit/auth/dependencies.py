@@ -270,9 +270,13 @@ class AuthDependencies(Generic[UserT]):
     current_superuser: CurrentUser[UserT]
     current_reauthenticated_user: CurrentUser[UserT]
     current_session_user: CurrentUser[UserT]
+    """The active user of a login session: API keys get 401 (the kit's changes use it)."""
     session_superuser: CurrentUser[UserT]
     """A superuser of a login session (the kit's user administration changes)."""
-    """The active user of a login session: API keys get 401 (the kit's changes use it)."""
+    reauthenticated_superuser: CurrentUser[UserT]
+    """A superuser of a login session that logged in or re-authenticated recently (403
+    ``reauthentication_required`` otherwise): starting an impersonation uses it, so a
+    stolen superuser access token alone cannot act as a customer."""
     active_principal: Authenticate[UserT]
     """An active user's principal, organization API keys accepted (``kit.current_org``)."""
     session_principal: Authenticate[UserT]
@@ -304,6 +308,12 @@ def build_dependencies(
         optional_user=Authenticate(authenticator, auto_error=False, active=True).user,
         current_session_user=Authenticate(authenticator, active=True, methods={SESSION}).user,
         session_superuser=Authenticate(authenticator, superuser=True, methods={SESSION}).user,
+        reauthenticated_superuser=Authenticate(
+            authenticator,
+            superuser=True,
+            methods={SESSION},
+            recent_seconds=reauthentication_seconds,
+        ).user,
         active_principal=Authenticate(authenticator, active=True, organization_keys=True),
         session_principal=Authenticate(authenticator, active=True, methods={SESSION}),
         owner_principal=Authenticate(

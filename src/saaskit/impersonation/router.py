@@ -36,13 +36,14 @@ def build_impersonation_router(kit: Any, service: ImpersonationService[Any]) -> 
         "at most, whose tokens name you in their `act` claim (RFC 8693). Used like any "
         "login's tokens, except for what only the account's owner may do (403 "
         "`impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an "
-        "inactive user. Audited with the reason.",
+        "inactive user. Needs a recent login or `POST /auth/reauthenticate` (403 "
+        "`reauthentication_required`). Audited with the reason.",
     )
     async def start(
         body: ImpersonationStart,
         request: Request,
         response: Response,
-        admin: Any = Depends(deps.session_superuser),
+        admin: Any = Depends(deps.reauthenticated_superuser),
     ) -> ImpersonationStarted:
         response.headers["Cache-Control"] = "no-store"
         return await service.start(

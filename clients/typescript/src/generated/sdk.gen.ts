@@ -26,7 +26,7 @@ export const demoIndex = <ThrowOnError extends boolean = false>(options?: Option
 /**
  * Act as a user (superusers)
  *
- * A token pair for the user, valid `SAASKIT_IMPERSONATION__TTL_MINUTES` at most, whose tokens name you in their `act` claim (RFC 8693). Used like any login's tokens, except for what only the account's owner may do (403 `impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an inactive user. Audited with the reason.
+ * A token pair for the user, valid `SAASKIT_IMPERSONATION__TTL_MINUTES` at most, whose tokens name you in their `act` claim (RFC 8693). Used like any login's tokens, except for what only the account's owner may do (403 `impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an inactive user. Needs a recent login or `POST /auth/reauthenticate` (403 `reauthentication_required`). Audited with the reason.
  */
 export const impersonationStart = <ThrowOnError extends boolean = false>(options: Options<ImpersonationStartData, ThrowOnError>) => (options.client ?? client).post<ImpersonationStartResponses, ImpersonationStartErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, { name: 'X-API-Key', type: 'apiKey' }],

@@ -95,7 +95,8 @@ def sync_detailed(
      A token pair for the user, valid `SAASKIT_IMPERSONATION__TTL_MINUTES` at most, whose tokens name you
     in their `act` claim (RFC 8693). Used like any login's tokens, except for what only the account's
     owner may do (403 `impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an
-    inactive user. Audited with the reason.
+    inactive user. Needs a recent login or `POST /auth/reauthenticate` (403
+    `reauthentication_required`). Audited with the reason.
 
     Args:
         body (ImpersonationStart): Act as a user: who, and why (recorded in the audit log).
@@ -129,7 +130,8 @@ def sync(
      A token pair for the user, valid `SAASKIT_IMPERSONATION__TTL_MINUTES` at most, whose tokens name you
     in their `act` claim (RFC 8693). Used like any login's tokens, except for what only the account's
     owner may do (403 `impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an
-    inactive user. Audited with the reason.
+    inactive user. Needs a recent login or `POST /auth/reauthenticate` (403
+    `reauthentication_required`). Audited with the reason.
 
     Args:
         body (ImpersonationStart): Act as a user: who, and why (recorded in the audit log).
@@ -158,7 +160,8 @@ async def asyncio_detailed(
      A token pair for the user, valid `SAASKIT_IMPERSONATION__TTL_MINUTES` at most, whose tokens name you
     in their `act` claim (RFC 8693). Used like any login's tokens, except for what only the account's
     owner may do (403 `impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an
-    inactive user. Audited with the reason.
+    inactive user. Needs a recent login or `POST /auth/reauthenticate` (403
+    `reauthentication_required`). Audited with the reason.
 
     Args:
         body (ImpersonationStart): Act as a user: who, and why (recorded in the audit log).
@@ -190,7 +193,8 @@ async def asyncio(
      A token pair for the user, valid `SAASKIT_IMPERSONATION__TTL_MINUTES` at most, whose tokens name you
     in their `act` claim (RFC 8693). Used like any login's tokens, except for what only the account's
     owner may do (403 `impersonation_forbidden`). 403 `impersonation_not_allowed` for a superuser or an
-    inactive user. Audited with the reason.
+    inactive user. Needs a recent login or `POST /auth/reauthenticate` (403
+    `reauthentication_required`). Audited with the reason.
 
     Args:
         body (ImpersonationStart): Act as a user: who, and why (recorded in the audit log).
