@@ -95,8 +95,11 @@ async def test_concurrent_first_calls_of_a_day_are_all_counted(ai_kit: SaaSKit[U
     # Every write of the day after the first updates the first one's row: on PostgreSQL
     # the racing inserts wait for it (one unique key, arbitrated by ON CONFLICT).
     meter = ai_kit.ai.meter
-    meter.clock = lambda: at(5)
     uids = [await new_user(ai_kit, f"racer{index}@example.com") for index in range(4)]
+    meter.clock = lambda: at(4)  # the month's rows exist; the 5th's do not yet
+    for uid in uids:
+        await meter.record(uid, "gpt-4o-mini", 1, 0)
+    meter.clock = lambda: at(5)
 
     await asyncio.gather(
         *(
@@ -107,12 +110,12 @@ async def test_concurrent_first_calls_of_a_day_are_all_counted(ai_kit: SaaSKit[U
         )
     )
 
-    rows = await day_rows(ai_kit)
-    assert sorted((r.owner_id, r.model, r.day, r.requests, r.total_tokens) for r in rows) == sorted(
-        (uid, model, "2026-03-05", 6, 42)
-        for uid in uids
-        for model in ("gpt-4o-mini", "claude-sonnet")
+    rows = [r for r in await day_rows(ai_kit) if r.day == "2026-03-05"]
+    assert sorted((r.owner_id, r.model, r.requests, r.total_tokens) for r in rows) == sorted(
+        (uid, model, 6, 42) for uid in uids for model in ("gpt-4o-mini", "claude-sonnet")
     )
+    for uid in uids:  # the month's rows counted every call too
+        assert (await meter.usage(uid, "2026-03")).requests == 13
     assert summed(await meter.daily_usage(since=date(2026, 3, 5))) == {
         ("2026-03-05", "claude-sonnet"): (72, 96, 24),
         ("2026-03-05", "gpt-4o-mini"): (72, 96, 24),
