@@ -124,6 +124,7 @@ def build_models(
         "account_deletion",
         "oauth_account",
         "passkey",
+        "ai_daily_usage",
     )
     declared = declare_tables(base, user_model, [*(own[key] for key in order), *extra])
     models = KitModels(

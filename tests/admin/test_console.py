@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from saaskit import SaaSKit
+from saaskit.admin.stats import activity, user_picture
 from saaskit.models import User
 from tests.admin.conftest import ORIGIN, Console, add_failed_event
 from tests.helpers import PASSWORD, login
@@ -314,3 +316,63 @@ async def test_user_data_is_escaped_on_the_console_pages(console: Console) -> No
     for response in (page, listed):
         assert "<script>alert(1)</script>" not in response.text
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in response.text
+
+
+async def test_the_activity_page_charts_ai_tokens_per_day_and_model(console: Console) -> None:
+    await console.login()
+    kit = console.kit
+    bob = await kit.users.create("bob@example.com", PASSWORD)
+    await kit.ai.meter.record(bob.id, "gpt-test", 30, 12)  # today, by the meter's clock
+    await kit.ai.meter.record(bob.id, "claude-test", 5, 0)
+    today = datetime.now(UTC).date().isoformat()
+
+    page = await console.client.get("/admin/activity", params={"days": "7"})
+    chart = page.text.split('id="ai-usage"', 1)[1].split("</svg>", 1)[0]
+
+    assert "AI tokens per day and model" in chart
+    assert f'data-series="gpt-test" data-label="{today}" data-value="42"' in chart
+    assert f'data-series="claude-test" data-label="{today}" data-value="5"' in chart
+    assert today[5:] in chart  # the day's label on the axis
+
+
+async def test_ai_tokens_per_day_count_zero_on_days_without_usage(console: Console) -> None:
+    kit = console.kit
+    bob = await kit.users.create("bob@example.com", PASSWORD)
+    carol = await kit.users.create("carol@example.com", PASSWORD)
+    meter = kit.ai.meter
+    for day, owner, model, tokens in [
+        (datetime(2026, 2, 20, tzinfo=UTC), bob.id, "gpt-test", 99),  # before the window
+        (datetime(2026, 3, 3, 8, tzinfo=UTC), bob.id, "gpt-test", 10),
+        (datetime(2026, 3, 3, 9, tzinfo=UTC), carol.id, "gpt-test", 6),
+        (datetime(2026, 3, 5, 23, tzinfo=UTC), carol.id, "claude-test", 4),
+    ]:
+        meter.clock = lambda day=day: day
+        await meter.record(owner, model, tokens, 0)
+
+    data = await activity(kit, days=7, today=date(2026, 3, 5))
+    picture = await user_picture(kit, carol.id, days=3, today=date(2026, 3, 5))
+
+    assert data.days[0] == "2026-02-27"
+    assert data.ai_tokens == {
+        "claude-test": [0, 0, 0, 0, 0, 0, 4],
+        "gpt-test": [0, 0, 0, 0, 16, 0, 0],  # Bob's and Carol's added up
+    }
+    assert picture is not None
+    assert picture.ai_days == ["2026-03-03", "2026-03-04", "2026-03-05"]
+    assert picture.ai_daily == {"claude-test": [0, 0, 4], "gpt-test": [6, 0, 0]}
+
+
+async def test_the_user_page_charts_the_user_s_last_30_days(console: Console) -> None:
+    await console.login()
+    bob = await console.kit.users.create("bob@example.com", PASSWORD)
+    carol = await console.kit.users.create("carol@example.com", PASSWORD)
+    await console.kit.ai.meter.record(bob.id, "gpt-test", 7, 1)
+    await console.kit.ai.meter.record(carol.id, "carol-model", 7, 1)
+
+    page = await console.client.get(f"/admin/user/{bob.id}/profile")
+
+    chart = page.text.split('id="ai-daily"', 1)[1].split("</svg>", 1)[0]
+    assert "AI tokens per day and model, the last 30 days" in chart
+    assert 'data-series="gpt-test"' in chart
+    assert 'data-value="8"' in chart
+    assert "carol-model" not in page.text  # another user's usage stays out

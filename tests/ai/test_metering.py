@@ -163,18 +163,21 @@ async def test_a_usage_write_that_loses_a_unique_key_race_is_tried_again(
     real = meter._upsert_once
     failures = [IntegrityError("INSERT INTO ai_usage", {}, Exception("unique violation"))]
 
-    async def racing(values: dict[str, Any], keys: list[Any], shares: Any = None) -> None:
+    async def racing(*args: Any, **kwargs: Any) -> None:
         if failures:
             raise failures.pop()
-        await real(values, keys, shares)
+        await real(*args, **kwargs)
 
     monkeypatch.setattr(meter, "_upsert_once", racing)
 
     await meter.record(uid, "gpt-4o-mini", 3, 4)
 
+    daily = ai_kit.models.tables["ai_daily_usage"]
     async with ai_kit.session_factory() as db:
         row = (await db.execute(select(AIUsage).where(AIUsage.user_id == uid))).scalar_one()
+        day = (await db.execute(select(daily).where(daily.user_id == uid))).scalar_one()
     assert (row.requests, row.total_tokens) == (1, 7)
+    assert (day.requests, day.total_tokens) == (1, 7)  # the failed try added nothing
     assert failures == []
 
 
@@ -277,11 +280,17 @@ async def test_deleting_a_user_deletes_their_usage(
     uid = await new_user(ai_kit)
     await meter.record(uid, "gpt-4o-mini", 1, 1)
 
+    daily = ai_kit.models.tables["ai_daily_usage"]
+    async with ai_kit.session_factory() as db:
+        assert await db.scalar(select(func.count()).select_from(daily)) == 1
+
     await ai_kit.users.delete(uid)
 
     async with ai_kit.session_factory() as db:
         count = await db.scalar(select(func.count()).select_from(AIUsage))
+        days = await db.scalar(select(func.count()).select_from(daily))
     assert count == 0
+    assert days == 0
 
 
 async def test_host_metered_calls(make_ai_kit: AIKitFactory) -> None:

@@ -436,3 +436,23 @@ async def test_pooling_without_organizations_fails_at_startup(
             build_app(kit)
     finally:
         await kit.aclose()
+
+
+async def test_a_deleted_organization_s_usage_rows_stay(pool: Pool) -> None:
+    # Its monthly and daily rows are its history (and what was billed): deleting the
+    # organization keeps both, attributed to its id.
+    kit, client = pool.kit, pool.client
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    await kit.ai.meter.record(Owner("organization", org), "gpt-4o-mini", 4, 4)
+
+    deleted = await client.delete(f"{ORGS}/{org}", headers=alice)
+    assert deleted.status_code == 200, deleted.text
+
+    async with kit.session_factory() as db:
+        for key in ("ai_usage", "ai_daily_usage"):
+            usage = kit.models.tables[key]
+            rows = (
+                await db.execute(select(usage.owner_kind, usage.owner_id, usage.requests))
+            ).all()
+            assert [tuple(row) for row in rows] == [("organization", org, 1)], key

@@ -2,7 +2,8 @@
 
 Run by ``tests/e2e/test_admin_browser.py`` in a subprocess: the kit is configured by the
 ``SAASKIT_*`` variables the test sets (a migrated SQLite database, billing on a fake
-Stripe); a superuser, a user and a failed webhook event are added before serving.
+Stripe); a superuser, a user with some AI usage and a failed webhook event are added
+before serving.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ USER = "bob@example.com"
 
 
 async def seed() -> None:
-    """A superuser, a user who logged in, and a failed webhook event."""
+    """A superuser, a user who logged in and used AI today, and a failed webhook event."""
     await kit.users.create(*ADMIN, is_superuser=True)
-    await kit.users.create(USER, ADMIN[1], full_name="Bob")
+    bob = await kit.users.create(USER, ADMIN[1], full_name="Bob")
+    await kit.ai.record_usage(bob.id, "gpt-4o-mini", 120, 80)
     await kit.auth.login(USER, ADMIN[1], client=ClientInfo(ip="203.0.113.7"))
     event: Any = kit.models.webhook_event
     payload = {"id": "evt_failed_1", "type": "customer.updated", "data": {"object": {}}}

@@ -156,11 +156,15 @@ def test_admin_console_in_a_browser(console: str) -> None:
             expect(page.locator("#outcome")).to_have_text("Processed.")
             expect(page.locator("#status")).to_have_text("processed")
 
-            # See a chart: today's signups and Bob's login are bars.
+            # See a chart: today's signups, Bob's login and his AI tokens are bars.
             page.goto(f"{console}/admin/activity")
             expect(page.locator("svg#signups rect.bar")).not_to_have_count(0)
             expect(page.locator("svg#logins rect.bar[data-series=logins]")).not_to_have_count(0)
             expect(page.locator("svg#ai-usage")).to_be_visible()
+            expect(page.locator("svg#ai-usage > title")).to_have_text("AI tokens per day and model")
+            bar = page.locator('svg#ai-usage rect.bar[data-series="gpt-4o-mini"]')
+            expect(bar).to_have_count(1)
+            expect(bar).to_have_attribute("data-value", "200")
 
             # The audit log shows what was done, with both people for the impersonation.
             page.goto(f"{console}/admin/audit/list")

@@ -107,6 +107,9 @@ async def test_erasure_after_the_grace_period(world: World) -> None:
     await world.drain()
     assert list(world.storage.rglob("*.zip"))
     del bob
+    bob_id = await _user_id(world, "bob@example.com")
+    for user_id in (alice_id, bob_id):
+        await kit.ai.record_usage(user_id, "gpt-test", 3, 2)  # a month's and a day's row each
 
     assert (await delete_account(client, headers)).status_code == 202
     await world.drain()
@@ -122,6 +125,10 @@ async def test_erasure_after_the_grace_period(world: World) -> None:
 
     assert await kit.users.get(alice_id) is None
     assert not list(world.storage.rglob("*.zip"))
+    async with kit.session_factory() as db:
+        for key in ("ai_usage", "ai_daily_usage"):  # Alice's AI usage went with her
+            usage = kit.models.tables[key]
+            assert list(await db.scalars(select(usage.user_id))) == [bob_id], key
     (call,) = world.hook.calls
     assert (call.user_id, call.email) == (alice_id, "alice@example.com")
     events = await _audit(world)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from saaskit.privacy.exporters import SECRET_COLUMNS
@@ -34,6 +35,7 @@ async def test_an_export_holds_what_the_kit_knows_about_the_user(world: World) -
     key = await new_key(client, await _reauthenticated(world, headers), [])
     user = await kit.users.get_by_email("alice@example.com")
     assert user is not None
+    kit.ai.meter.clock = lambda: datetime(2026, 12, 4, 10, tzinfo=UTC)
     await kit.ai.record_usage(user.id, "gpt-test", 11, 7)
 
     export_id, content = await _exported(world, headers, "alice@example.com")
@@ -70,6 +72,14 @@ async def test_an_export_holds_what_the_kit_knows_about_the_user(world: World) -
         11,
         7,
     )
+    (day,) = files["ai_daily_usage.json"]
+    assert (day["day"], day["model"], day["prompt_tokens"], day["completion_tokens"]) == (
+        "2026-12-04",
+        "gpt-test",
+        11,
+        7,
+    )
+    assert (day["owner_kind"], day["owner_id"], day["requests"]) == ("user", user.id, 1)
     assert files["subscriptions.json"] == []
     for records in files.values():
         for record in records if isinstance(records, list) else []:

@@ -295,9 +295,16 @@ def _views(kit: Any, second_factor: Any | None, base: str) -> list[type[Any]]:
             picture = await user_picture(kit, int(request.path_params["pk"]))
             if picture is None:
                 return Response("No such user.", status_code=404, media_type="text/plain")
+            chart = bar_chart(
+                f"AI tokens per day and model, the last {len(picture.ai_days)} days",
+                picture.ai_days,
+                picture.ai_daily or {"no usage": [0] * len(picture.ai_days)},
+                chart_id="ai-daily",
+            )
             return await self._page(
                 request,
                 "saaskit_admin/user.html",
+                ai_chart=Markup(chart),  # noqa: S704 - bar_chart escapes every label
                 title=picture.user.email,
                 subtitle="User",
                 p=picture,
@@ -551,6 +558,23 @@ def _views(kit: Any, second_factor: Any | None, base: str) -> list[type[Any]]:
         column_searchable_list = [usage.model, usage.month]
         column_default_sort = (usage.month, True)
 
+    daily = tables["ai_daily_usage"]
+
+    class AIDailyUsageAdmin(ModelView, model=daily):
+        name, name_plural, icon = "AI usage per day", "AI usage per day", "fa-solid fa-robot"
+        column_list = [
+            daily.day,
+            daily.model,
+            daily.owner_kind,
+            daily.owner_id,
+            daily.user_id,
+            daily.prompt_tokens,
+            daily.completion_tokens,
+            daily.requests,
+        ]
+        column_searchable_list = [daily.model, daily.day]
+        column_default_sort = (daily.day, True)
+
     class ActivityView(BaseView):
         name, icon = "Activity", "fa-solid fa-chart-column"
 
@@ -572,9 +596,9 @@ def _views(kit: Any, second_factor: Any | None, base: str) -> list[type[Any]]:
                     chart_id="logins",
                 ),
                 bar_chart(
-                    "AI tokens per month and model",
-                    data.months,
-                    data.ai_tokens or {"no usage": [0] * len(data.months)},
+                    "AI tokens per day and model",
+                    data.days,
+                    data.ai_tokens or {"no usage": [0] * len(data.days)},
                     chart_id="ai-usage",
                 ),
             ]
@@ -597,11 +621,19 @@ def _views(kit: Any, second_factor: Any | None, base: str) -> list[type[Any]]:
         (WebhookEventAdmin, "webhook-event"),
         (AuditAdmin, "audit"),
         (AIUsageAdmin, "ai-usage"),
+        (AIDailyUsageAdmin, "ai-daily-usage"),
     ]
     if "organization" in tables:
         named.append((OrganizationAdmin, "organization"))
     for view, identity in named:
         view.identity = identity
         _read_only(view)
-    views += [SubscriptionAdmin, WebhookEventAdmin, AuditAdmin, AIUsageAdmin, ActivityView]
+    views += [
+        SubscriptionAdmin,
+        WebhookEventAdmin,
+        AuditAdmin,
+        AIUsageAdmin,
+        AIDailyUsageAdmin,
+        ActivityView,
+    ]
     return views

@@ -32,6 +32,11 @@ A call billed to a pooled owner (an organization) on behalf of one of its member
 names that member: the ``ai_member_usage`` table then gets the same tokens per member,
 in the same transaction as the owner's ``ai_usage`` row, so the members' rows add up to
 the owner's. The quota counts the owner's counter only.
+
+The ``ai_daily_usage`` table keeps the same tokens per owner, model and UTC day (the
+day the call is charged, by the meter's clock), written by the same transaction as the
+``ai_usage`` row: one more upsert statement per call, not one more commit. It feeds the
+charts (:meth:`UsageMeter.daily_usage`, the admin console); quotas never read it.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -49,7 +54,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from saaskit.ai.models import AIMemberUsageMixin, AIMeterOutboxMixin, AIUsageMixin
+from saaskit.ai.models import (
+    AIDailyUsageMixin,
+    AIMemberUsageMixin,
+    AIMeterOutboxMixin,
+    AIUsageMixin,
+)
 from saaskit.db.replicas import ReadRouter
 from saaskit.exceptions import AIQuotaExceeded
 from saaskit.observability.metrics import recorder
@@ -72,6 +82,11 @@ def utc_now() -> datetime:
 def month_of(moment: datetime) -> str:
     """The ``YYYY-MM`` key of ``moment``'s month in UTC."""
     return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def day_of(moment: datetime) -> str:
+    """The ``YYYY-MM-DD`` key of ``moment``'s day in UTC."""
+    return moment.astimezone(UTC).date().isoformat()
 
 
 def month_reset(month: str) -> datetime:
@@ -163,6 +178,60 @@ class ModelUsage:
     def total_tokens(self) -> int:
         """Prompt and completion tokens together."""
         return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    """Usage of one model on one UTC day (``day``: ``YYYY-MM-DD``)."""
+
+    day: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    requests: int
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+def daily_usage_query(
+    table: type[AIDailyUsageMixin],
+    since: date,
+    until: date | None = None,
+    owner: Owner | None = None,
+) -> Executable:
+    """Tokens per day and model from ``since`` to ``until`` (both included), oldest first.
+
+    Every owner's rows added up, or ``owner``'s only. The ``day`` index (or the owner's
+    unique key) finds the rows; read the result with :func:`daily_rows`.
+    """
+    conditions = [table.day >= since.isoformat()]
+    if until is not None:
+        conditions.append(table.day <= until.isoformat())
+    if owner is not None:
+        conditions += [table.owner_kind == owner.kind, table.owner_id == owner.id]
+    return (
+        select(
+            table.day,
+            table.model,
+            func.sum(table.prompt_tokens),
+            func.sum(table.completion_tokens),
+            func.sum(table.requests),
+        )
+        .where(*conditions)
+        .group_by(table.day, table.model)
+        .order_by(table.day, table.model)
+    )
+
+
+async def daily_rows(db: AsyncSession, query: Executable) -> list[DailyUsage]:
+    """Run a :func:`daily_usage_query` (sums come back as ``int`` on every database)."""
+    return [
+        DailyUsage(day, model, int(prompt or 0), int(completion or 0), int(requests or 0))
+        for day, model, prompt, completion, requests in await db.execute(query)
+    ]
 
 
 @dataclass(frozen=True)
@@ -270,9 +339,12 @@ class UsageMeter:
         outbox: type[AIMeterOutboxMixin] | None = None,
         meter_event_name: str | None = None,
         weights: Mapping[str, float] | None = None,
+        daily: type[AIDailyUsageMixin] | None = None,
     ) -> None:
         self.model = model
         self.members = members
+        # Usage per day (the charts): written with the month's row, same transaction.
+        self.daily = daily
         # Usage-based billing: each recorded call also writes an outbox row, in the
         # same transaction (see saaskit.ai.meters).
         self.outbox = outbox if meter_event_name else None
@@ -481,6 +553,30 @@ class UsageMeter:
 
         return await self.reads.run(read)
 
+    async def daily_usage(
+        self,
+        owner: Owner | int | None = None,
+        *,
+        since: date,
+        until: date | None = None,
+    ) -> list[DailyUsage]:
+        """Recorded tokens per UTC day and model from ``since`` to ``until`` (included).
+
+        ``owner``'s (``None``: every owner's added up, what the admin console charts).
+        Days without usage have no entry. A report: it may read a replica, like
+        :meth:`usage`. Each call counts on the day it was charged (see
+        :class:`~saaskit.ai.models.AIDailyUsageMixin`).
+        """
+        daily = self.daily
+        if daily is None:
+            raise RuntimeError("this meter records no usage per day")
+        query = daily_usage_query(daily, since, until, None if owner is None else as_owner(owner))
+
+        async def read(db: AsyncSession) -> list[DailyUsage]:
+            return await daily_rows(db, query)
+
+        return await self.reads.run(read)
+
     async def counted(self, owner: Owner | int, month: str | None = None) -> int:
         """The store counter: tokens used plus tokens reserved by calls in flight."""
         owner = as_owner(owner)
@@ -582,16 +678,30 @@ class UsageMeter:
                 members.model,
             ]
             shares = (share, share_keys)
+        # The day's row: the clock's day now, when the call is charged (a call reserved
+        # late on a month's last day counts in that month, but on the day it ended).
+        day: tuple[dict[str, Any], list[Any]] | None = None
+        if self.daily is not None:
+            daily = self.daily
+            day_values = {
+                "owner_kind": owner.kind,
+                "owner_id": owner.id,
+                "user_id": owner.id if user else None,
+                "day": day_of(self.clock()),
+                "model": model,
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "requests": 1,
+            }
+            day = (day_values, [daily.owner_kind, daily.owner_id, daily.day, daily.model])
         # The table has two unique keys, and PostgreSQL's ON CONFLICT arbitrates one: when
         # two first writes of a month race, the loser can hit the other key (a unique
         # violation instead of the update). Its second try sees the winner's row, committed,
-        # and adds to it, so no usage is lost.
+        # and adds to it, so no usage is lost. The day's row is in the same transaction, so
+        # a failed try adds nothing to it either (its one key is arbitrated, never raced).
         for attempt in range(_UPSERT_ATTEMPTS):
             try:
-                if metered is None:
-                    await self._upsert_once(values, keys, shares)
-                else:
-                    await self._upsert_once(values, keys, shares, metered)
+                await self._upsert_once(values, keys, shares, metered, day=day)
                 if metered is not None and self.outbox is not None:
                     await self._metered()
                 return
@@ -606,12 +716,19 @@ class UsageMeter:
         keys: list[Any],
         shares: tuple[dict[str, Any], list[Any]] | None = None,
         metered: dict[str, Any] | None = None,
+        *,
+        day: tuple[dict[str, Any], list[Any]] | None = None,
     ) -> None:
-        # The owner's row, the member's share and the meter's outbox row commit
-        # together: they always agree.
+        # The owner's row, its day's row, the member's share and the meter's outbox row
+        # commit together: they always agree. Every call writes the tables in this same
+        # order (month, day, member), so two transactions never wait on each other in a
+        # cycle on PostgreSQL.
         async with self.session_factory() as db:
             dialect = (await db.connection()).dialect.name
             await db.execute(self._upsert_statement(dialect, self.model, values, keys))
+            if day is not None and self.daily is not None:
+                day_values, day_keys = day
+                await db.execute(self._upsert_statement(dialect, self.daily, day_values, day_keys))
             if shares is not None and self.members is not None:
                 share, share_keys = shares
                 await db.execute(self._upsert_statement(dialect, self.members, share, share_keys))

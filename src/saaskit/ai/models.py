@@ -27,6 +27,9 @@ from saaskit.features import TableSpec
 MONTH_LENGTH = 7
 """Length of a month key, ``YYYY-MM``."""
 
+DAY_LENGTH = 10
+"""Length of a day key, ``YYYY-MM-DD`` (ISO 8601, UTC)."""
+
 
 class AIUsageMixin:
     """Tokens one owner spent on one model in one month (one row each, upserted).
@@ -61,6 +64,61 @@ class AIUsageMixin:
     # server default: rows inserted by an older kit during a rolling deploy are users'.
     owner_kind: Mapped[str | None] = mapped_column(String(32), nullable=True, server_default="user")
     owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
+
+    @declared_attr
+    def user_id(cls) -> Mapped[int | None]:
+        """The user owner's id (``None`` for other owners); deleting the user deletes the rows."""
+        return mapped_column(
+            Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"), nullable=True
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+class AIDailyUsageMixin:
+    """Tokens one owner spent on one model in one UTC day (one row each, upserted).
+
+    Written in the same transaction as the owner's ``ai_usage`` row, one more upsert
+    per call. The day is the meter's clock day when the call is charged (its commit),
+    so a call reserved on the last second of a month and charged in the next counts in
+    its reservation's month but on the day it was charged. Days are calendar days
+    (UTC) whatever the quota window (a month or a billing period).
+
+    ``day`` is a ``YYYY-MM-DD`` string, like ``ai_usage.month``: it sorts and compares
+    as dates do, reads the same on SQLite and PostgreSQL, and is what the console's day
+    labels are. One row per owner (not one per day and model for everyone): a shared
+    row would be locked by every concurrent AI call on PostgreSQL.
+
+    ``user_id`` holds a user owner's id (``ON DELETE CASCADE``, like ``ai_usage``);
+    organization rows have none and stay when the organization is deleted, as its
+    ``ai_usage`` rows do.
+    """
+
+    __user_table__: ClassVar[str] = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    owner_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    day: Mapped[str] = mapped_column(String(DAY_LENGTH), nullable=False)
+    model: Mapped[str] = mapped_column(String(128), nullable=False)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        # One row per owner, day and model (an owner's days are read through it); the
+        # console's "every row since day D" reads the day index.
+        return (
+            UniqueConstraint("owner_kind", "owner_id", "day", "model"),
+            Index("ix_ai_daily_usage_day", "day"),
+        )
 
     @declared_attr
     def user_id(cls) -> Mapped[int | None]:
@@ -160,5 +218,8 @@ AI_TABLES: tuple[TableSpec, ...] = (
         "ai_member_usage", "AIMemberUsage", "ai_member_usage", AIMemberUsageMixin, user_table=True
     ),
     TableSpec("ai_meter_outbox", "AIMeterOutbox", "ai_meter_outbox", AIMeterOutboxMixin),
+    TableSpec(
+        "ai_daily_usage", "AIDailyUsage", "ai_daily_usage", AIDailyUsageMixin, user_table=True
+    ),
 )
 """The AI feature's tables (declared by :func:`saaskit.tables.build_models`)."""

@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.metering import UsageMeter
 from saaskit.ai.meters import FLUSH_METERS, FlushMeters
-from saaskit.ai.models import AI_TABLES, AIMemberUsageMixin, AIMeterOutboxMixin, AIUsageMixin
+from saaskit.ai.models import (
+    AI_TABLES,
+    AIDailyUsageMixin,
+    AIMemberUsageMixin,
+    AIMeterOutboxMixin,
+    AIUsageMixin,
+)
 from saaskit.ai.pool import ORGANIZATION
 from saaskit.ai.quotas import (
     AI_TOKENS_QUOTA,
@@ -51,7 +57,7 @@ class AIModels(Protocol):
 
     @property
     def tables(self) -> Mapping[str, type[Any]]:
-        """Every table by key (``ai_member_usage``: pooled usage per member)."""
+        """Every table by key (``ai_member_usage``, ``ai_daily_usage``)."""
         ...
 
 
@@ -103,6 +109,7 @@ def build_ai_service(
     """
     members = cast(type[AIMemberUsageMixin] | None, kit.models.tables.get("ai_member_usage"))
     outbox = cast(type[AIMeterOutboxMixin] | None, kit.models.tables.get("ai_meter_outbox"))
+    daily = cast(type[AIDailyUsageMixin] | None, kit.models.tables.get("ai_daily_usage"))
     ai = kit.settings.ai
     meter = UsageMeter(
         kit.models.ai_usage,
@@ -113,6 +120,7 @@ def build_ai_service(
         outbox=outbox,
         meter_event_name=ai.meter_event_name,
         weights=ai.model_weights,
+        daily=daily,
     )
     if ai.quota_period == "billing_period":
         meter.period_end = SubscriptionPeriods(kit.plans)

@@ -236,6 +236,7 @@ class PrivacyFeature(Feature[PrivacyService]):
             if billing is not None:
                 found.append(InvoicesExporter(_Invoices(billing)))
             found.append(_table("ai_usage", tables["ai_usage"], host, page))
+            found.append(_table("ai_daily_usage", tables["ai_daily_usage"], host, page))
             member_usage = tables["ai_member_usage"]
             found.append(
                 TableExporter(
