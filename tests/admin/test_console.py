@@ -324,7 +324,10 @@ async def test_the_activity_page_charts_ai_tokens_per_day_and_model(console: Con
     bob = await kit.users.create("bob@example.com", PASSWORD)
     await kit.ai.meter.record(bob.id, "gpt-test", 30, 12)  # today, by the meter's clock
     await kit.ai.meter.record(bob.id, "claude-test", 5, 0)
-    today = datetime.now(UTC).date().isoformat()
+    # The day the meter recorded, not the wall clock's: a run crossing midnight still
+    # finds it among the page's 7 days.
+    first = (await kit.ai.meter.daily_usage(since=date(2000, 1, 1)))[0]
+    today = first.day
 
     page = await console.client.get("/admin/activity", params={"days": "7"})
     chart = page.text.split('id="ai-usage"', 1)[1].split("</svg>", 1)[0]
