@@ -109,6 +109,44 @@ async def test_one_challenge_completed_twice_at_once_gives_one_session(
     assert sorted(a.status_code for a in answers) == [200, 401]
 
 
+async def test_the_loser_of_a_race_for_one_challenge_spends_no_recovery_code(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    user = await enroll(client, clock)
+    token = await challenge(client, user.email)
+    first, second = user.recovery_codes[0], user.recovery_codes[1]
+    answers = await asyncio.gather(
+        verify(client, token, recovery_code=first),
+        verify(client, token, recovery_code=second),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 401]
+    assert [code_of(a) for a in answers if a.status_code == 401] == ["mfa_challenge_invalid"]
+    state = await client.get(MFA, headers=user.headers)
+    assert state.json()["recovery_codes_remaining"] == len(user.recovery_codes) - 1
+    # The loser's code was not spent: it completes the next login.
+    unspent = first if answers[0].status_code == 401 else second
+    later = await verify(client, await challenge(client, user.email), recovery_code=unspent)
+    assert later.status_code == 200
+
+
+async def test_the_loser_of_a_race_for_one_challenge_spends_no_totp_step(
+    client: httpx.AsyncClient, clock: Clock
+) -> None:
+    user = await enroll(client, clock)
+    token = await challenge(client, user.email)
+    # Two valid codes (this step and the next, within the skew) race for one challenge.
+    answers = await asyncio.gather(
+        verify(client, token, code=user.code(clock)),
+        verify(client, token, code=user.code(clock, 1)),
+    )
+    assert sorted(a.status_code for a in answers) == [200, 401]
+    if answers[0].status_code == 401:  # the newer step won: the older one is spent with it
+        return
+    # The older step won: the loser's newer step was not spent and completes the next login.
+    later = await verify(client, await challenge(client, user.email), code=user.code(clock, 1))
+    assert later.status_code == 200
+
+
 async def test_a_recovery_code_used_twice_at_once_works_once(
     client: httpx.AsyncClient, clock: Clock
 ) -> None:

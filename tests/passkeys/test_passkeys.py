@@ -349,6 +349,28 @@ async def test_the_number_of_passkeys_is_limited(database_url: str) -> None:
     await kit.aclose()
 
 
+async def test_concurrent_registrations_cannot_go_past_the_limit(database_url: str) -> None:
+    """Five registrations verified at once, with room for two: two stored, three 409."""
+    limit, attempts = 2, 5
+    kit = make(database_url, max_passkeys_per_user=limit)
+    async with client_for(kit) as client:
+        world = World(kit, client, SoftAuthenticator(ORIGIN))
+        alice = await world.user("alice@example.com")
+        answers = []
+        for _ in range(attempts):  # each options call sees no passkey yet
+            start = await world.options(alice)
+            answers.append((start["challenge_id"], world.device.create(start["options"])[1]))
+        responses = await asyncio.gather(
+            *(world.verify(alice, challenge_id, answer) for challenge_id, answer in answers)
+        )
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [201] * limit + [409] * (attempts - limit)
+        assert all(code(r) == "passkey_limit" for r in responses if r.status_code == 409)
+        listed = await world.client.get(BASE, headers=alice)
+        assert len(listed.json()) == limit
+    await kit.aclose()
+
+
 async def test_a_challenge_expires(database_url: str) -> None:
     now = [1000.0]
     kit = make(database_url, store=MemoryStore(clock=lambda: now[0]), challenge_seconds=60)

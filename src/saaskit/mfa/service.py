@@ -73,6 +73,9 @@ ACTIONS = (
 """The feature's audit actions (``mfa_verify`` records failed codes; a success is the
 ``login`` event, with ``detail.method`` such as ``"password+totp"``)."""
 
+Claim = Callable[[], Awaitable[None]]
+"""Spends a login challenge, or raises: run inside the transaction that spends a code."""
+
 SecondFactorCheck = Callable[[int], Awaitable[str]]
 """Proves a second factor of the user whose id it gets; returns the factor's name
 (``"totp"``, ``"recovery_code"``, ``"passkey"``) or raises :class:`MfaCodeInvalid`."""
@@ -278,11 +281,16 @@ class MfaService(Generic[UserT]):
             MfaCodeInvalid: the code is wrong, already used, or the factor is gone.
             RateLimited: too many code checks (account, client IP).
         """
+        challenge = await self._live_challenge(challenge_token, client)
 
-        async def check(user_id: int) -> str:
-            return await self.check_proof(user_id, proof, client=client)
+        async def claim() -> None:
+            # Called inside the transaction that spends the code: the loser of a race for
+            # the challenge rolls its code back, so it spends nothing.
+            if not await self.challenges.spend(challenge):
+                raise MfaChallengeInvalid()  # a concurrent request completed it first
 
-        return await self.redeem(challenge_token, check, client=client)
+        factor = await self._check_proof(challenge.user_id, proof, client, claim)
+        return await self._start(challenge, factor, client)
 
     async def redeem(
         self, challenge_token: str, check: SecondFactorCheck, *, client: ClientInfo = NO_CLIENT
@@ -294,15 +302,31 @@ class MfaService(Generic[UserT]):
         ``check``. The session, refresh token, ``login`` audit event (``detail.method``
         like ``"password+totp"``) and ``after_login`` hooks are those of a plain login
         (``kit.auth.start_session``).
+
+        ``check`` runs before the challenge is spent: what it spends, it spends even for
+        the loser of a race for the challenge. TOTP and recovery codes do not go through
+        here (:meth:`complete_second_factor` spends the challenge inside the code's
+        transaction, so the loser's code stays unspent).
         """
+        challenge = await self._live_challenge(challenge_token, client)
+        factor = await check(challenge.user_id)
+        if not await self.challenges.spend(challenge):
+            raise MfaChallengeInvalid()  # a concurrent request completed it first
+        return await self._start(challenge, factor, client)
+
+    async def _live_challenge(self, challenge_token: str, client: ClientInfo) -> Challenge:
+        """The challenge ``challenge_token`` names, one code attempt counted against it."""
         challenge = await self.challenges.read(challenge_token)
         if challenge is None:
             raise MfaChallengeInvalid()
         await self._limit_challenge(challenge)
         await self._limit(challenge.user_id, client)
-        factor = await check(challenge.user_id)
-        if not await self.challenges.spend(challenge):
-            raise MfaChallengeInvalid()  # a concurrent request completed it first
+        return challenge
+
+    async def _start(
+        self, challenge: Challenge, factor: str, client: ClientInfo
+    ) -> tuple[UserT, TokenPair]:
+        """The session of a spent challenge whose second ``factor`` was proved."""
         await self._limits_passed(challenge.user_id)
         user = await self.auth.users.get(challenge.user_id)
         if user is None or not user.is_active:
@@ -322,11 +346,21 @@ class MfaService(Generic[UserT]):
         Raises:
             MfaCodeInvalid: wrong, replayed, spent, or the user has no 2FA.
         """
+        return await self._check_proof(user_id, proof, client, None)
+
+    async def _check_proof(
+        self, user_id: int, proof: MfaProof, client: ClientInfo, claim: Claim | None
+    ) -> str:
+        """:meth:`check_proof`, with ``claim`` run in the transaction that spends the code.
+
+        ``claim`` runs after the code was found good, before the commit: raising rolls the
+        code back.
+        """
         if proof.code is not None:
-            if await self._accept_totp(user_id, proof.code):
+            if await self._accept_totp(user_id, proof.code, claim):
                 return "totp"
         elif proof.recovery_code is not None and await self._spend_recovery_code(
-            user_id, proof.recovery_code, client
+            user_id, proof.recovery_code, client, claim
         ):
             return "recovery_code"
         await self._failed(user_id, client, "totp" if proof.code else "recovery_code")
@@ -406,7 +440,7 @@ class MfaService(Generic[UserT]):
         except SealError:
             raise MfaUnavailable() from None
 
-    async def _accept_totp(self, user_id: int, code: str) -> bool:
+    async def _accept_totp(self, user_id: int, code: str, claim: Claim | None = None) -> bool:
         f = self.factor
         async with self.session_factory() as db:
             sealed = await db.scalar(
@@ -423,9 +457,15 @@ class MfaService(Generic[UserT]):
                 .where(f.user_id == user_id, f.confirmed_at.is_not(None), f.last_step < step)
                 .values(last_step=step)
             )
-        return bool(accepted.rowcount == 1)  # type: ignore[attr-defined]
+            if accepted.rowcount != 1:  # type: ignore[attr-defined]
+                return False
+            if claim is not None:
+                await claim()
+        return True
 
-    async def _spend_recovery_code(self, user_id: int, code: str, client: ClientInfo) -> bool:
+    async def _spend_recovery_code(
+        self, user_id: int, code: str, client: ClientInfo, claim: Claim | None = None
+    ) -> bool:
         c = self.code
         digest = self.sealer.code_hash(normalize(code))
         async with self.session_factory.begin() as db:
@@ -436,6 +476,8 @@ class MfaService(Generic[UserT]):
             )
             if spent.rowcount != 1:  # type: ignore[attr-defined]
                 return False
+            if claim is not None:
+                await claim()
             remaining = await db.scalar(
                 select(func.count()).where(c.user_id == user_id, c.used_at.is_(None))
             )

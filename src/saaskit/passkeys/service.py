@@ -247,16 +247,23 @@ class PasskeyService:
         row.backed_up = bool(verified.credential_backed_up)
         row.created_at = _now()
         async with self.session_factory() as db:
+            await self._lock_user(db, user)
+            db.add(row)
+            try:
+                await db.flush()
+            except IntegrityError as error:  # another account (or this one) has it
+                await db.rollback()
+                raise PasskeyRegistrationInvalid() from error
+            # Counted after the insert, in its transaction: with the user's row locked
+            # (PostgreSQL) or the database's write lock held (SQLite, since the insert),
+            # concurrent registrations are counted one after another, never past the limit.
             count = await db.scalar(
                 select(func.count()).select_from(table).where(table.user_id == user.id)
             )
-            if (count or 0) >= self.settings.max_passkeys_per_user:
+            if (count or 0) > self.settings.max_passkeys_per_user:
+                await db.rollback()
                 raise PasskeyLimitReached()
-            db.add(row)
-            try:
-                await db.commit()
-            except IntegrityError as error:  # another account (or this one) has it
-                raise PasskeyRegistrationInvalid() from error
+            await db.commit()
             await db.refresh(row)
         await self.audit.record(
             "passkey_added",
@@ -266,6 +273,12 @@ class PasskeyService:
             detail={"passkey_id": row.public_id, "name": name},
         )
         return row
+
+    @staticmethod
+    async def _lock_user(db: AsyncSession, user: Any) -> None:
+        """Lock the user's row until ``db`` commits (PostgreSQL; SQLite has no row locks)."""
+        model = type(user)  # the host's user model (the cache returns instances of it too)
+        await db.execute(select(model.id).where(model.id == user.id).with_for_update())
 
     async def remove(self, user_id: int, public_id: str, *, client: ClientInfo) -> None:
         """Remove one of the user's passkeys (audited); another user's is not found.
