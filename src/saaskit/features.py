@@ -333,6 +333,13 @@ class Feature(Generic[ServiceT]):
         """Whether the kit builds this feature's service and mounts its router."""
         return True
 
+    def production_warnings(self, settings: SaaSKitSettings) -> list[str]:
+        """What ``saaskit check`` warns about in production for this feature (not fatal).
+
+        Each message says what to set. Called only for an enabled feature.
+        """
+        return []
+
     def build(self, kit: FeatureHost) -> ServiceT:
         """The feature's service (``kit.feature(...)``)."""
         raise NotImplementedError

@@ -35,7 +35,11 @@ def production_env(database_url: str) -> dict[str, str]:
 
 
 def test_healthy_production_setup_passes(database_url: str) -> None:
-    env = {**production_env(database_url), "SAASKIT_EMAIL__SMTP_HOST": "smtp.example.com"}
+    env = {
+        **production_env(database_url),
+        "SAASKIT_EMAIL__SMTP_HOST": "smtp.example.com",
+        "SAASKIT_MFA__SECRET_KEY": STRONG_SECRET[::-1],
+    }
     result = invoke("check", env=env)
     assert result.exit_code == 0, result.output
     assert "Environment: production" in result.stdout
@@ -44,6 +48,31 @@ def test_healthy_production_setup_passes(database_url: str) -> None:
     warnings = [line for line in result.stdout.splitlines() if line.strip().startswith("warn")]
     assert all("not encrypted" in w or "not verified" in w for w in warnings), warnings
     assert len(warnings) == bool(TEST_DATABASE_URL) + bool(TEST_REDIS_URL)
+
+
+def test_production_warns_about_feature_keys_and_storage(database_url: str) -> None:
+    env = {
+        **production_env(database_url),
+        "SAASKIT_EMAIL__SMTP_HOST": "smtp.example.com",
+        "SAASKIT_OAUTH__PROVIDERS": '{"github": {"kind": "github", "client_id": "id", '
+        '"client_secret": "github-client-secret"}}',
+        "SAASKIT_OAUTH__CALLBACK_BASE_URL": "https://api.example.com",
+        "SAASKIT_OAUTH__STORE_PROVIDER_TOKENS": "true",
+        "SAASKIT_PRIVACY__ENABLED": "true",
+        "SAASKIT_TASKS__BACKEND": "celery",
+        "SAASKIT_TASKS__BROKER_URL": "redis://127.0.0.1:1/0",  # unreachable: fails on its own
+    }
+    out = invoke("check", env=env).stdout
+    assert "warn  SAASKIT_MFA__SECRET_KEY is not set" in out
+    assert (
+        "warn  SAASKIT_OAUTH__STORE_PROVIDER_TOKENS is on without SAASKIT_OAUTH__TOKEN_KEY" in out
+    )
+    assert "warn  privacy exports are stored in a local directory" in out
+    assert "github-client-secret" not in out
+    assert "is not a saaskit setting" not in out  # features' variables are known
+
+    development = invoke("check", env=backend_env(database_url)).stdout
+    assert "SAASKIT_MFA__SECRET_KEY" not in development  # the random development key is warned
 
 
 def test_production_without_smtp_is_warned_about(database_url: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import typer
 from alembic.util import CommandError
@@ -31,6 +32,7 @@ from saaskit.env_names import (
     unknown_variables,
 )
 from saaskit.exceptions import MissingExtra
+from saaskit.features import Feature
 from saaskit.settings import SaaSKitSettings
 from saaskit.store import create_store
 from saaskit.store.redis import RedisStore
@@ -75,6 +77,9 @@ def check() -> None:
     asyncio.run(_probe(settings, report))
     for problem in settings.problems():
         (report.fail if environment == "production" else report.warn)(problem)
+    if environment == "production":
+        for warning in feature_warnings(settings):
+            report.warn(warning)
     _check_variables(settings, report)
     if report.failures:
         typer.secho(
@@ -85,9 +90,26 @@ def check() -> None:
     typer.secho(f"\nAll checks passed{suffix}.", fg=typer.colors.GREEN)
 
 
+def _features() -> list[Feature[Any]]:
+    """The kit's own features (their settings sections and production warnings)."""
+    from saaskit.kit import default_features
+
+    return default_features()
+
+
+def feature_warnings(settings: SaaSKitSettings) -> list[str]:
+    """The production warnings of the kit's enabled features (keys, shared storage)."""
+    found: list[str] = []
+    for feature in _features():
+        if feature.enabled(settings):
+            found += feature.production_warnings(settings)
+    return found
+
+
 def _check_variables(settings: SaaSKitSettings, report: Report) -> None:
     """Typos in variable names (warnings) and secrets left as placeholders (failures)."""
-    for name, suggestion in unknown_variables(configured(os.environ, Path(".env"))):
+    sections = {f.name: f.settings_model for f in _features() if f.settings_model is not None}
+    for name, suggestion in unknown_variables(configured(os.environ, Path(".env")), sections):
         report.warn(describe_unknown(name, suggestion))
     for name in placeholder_secrets(settings):
         report.fail(

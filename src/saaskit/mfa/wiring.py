@@ -119,6 +119,18 @@ class MfaFeature(Feature[MfaService[Any]]):
         own = self.settings or read_section(settings, self.name, MfaSettings)
         return own.enabled
 
+    def production_warnings(self, settings: SaaSKitSettings) -> list[str]:
+        """A sealing key derived from the secret key ties every enrolment to it."""
+        own = self.settings or read_section(settings, self.name, MfaSettings)
+        if own.secret_key is not None:
+            return []
+        return [
+            "SAASKIT_MFA__SECRET_KEY is not set: TOTP secrets are sealed and recovery codes "
+            "hashed with a key derived from SAASKIT_SECRET_KEY, so rotating that key (after "
+            "a leak, say) would lock every user with 2FA out; set it to its own random value "
+            "(`saaskit secret`) before anyone enrols."
+        ]
+
     def build(self, kit: FeatureHost) -> MfaService[Any]:
         """The service; becomes the auth core's second-factor gate."""
         host = cast(MfaKit, kit)

@@ -91,6 +91,18 @@ class OAuthFeature(Feature[OAuthService]):
         own = self.settings or read_section(settings, self.name, OAuthSettings)
         return own.enabled
 
+    def production_warnings(self, settings: SaaSKitSettings) -> list[str]:
+        """Kept provider tokens sealed with a key derived from the secret key."""
+        own = self.settings or read_section(settings, self.name, OAuthSettings)
+        if not own.store_provider_tokens or own.token_key is not None:
+            return []
+        return [
+            "SAASKIT_OAUTH__STORE_PROVIDER_TOKENS is on without SAASKIT_OAUTH__TOKEN_KEY: the "
+            "kept provider tokens are sealed with a key derived from SAASKIT_SECRET_KEY, so "
+            "rotating that key makes them unreadable (users link again); set the token key "
+            "to its own random value (`saaskit secret`)."
+        ]
+
     def build(self, kit: FeatureHost) -> OAuthService:
         """The service (needs ``saaskit[oauth]``: checked here, when the kit is built)."""
         require_module("authlib", "oauth")

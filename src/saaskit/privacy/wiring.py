@@ -208,6 +208,18 @@ class PrivacyFeature(Feature[PrivacyService]):
         own = self.settings or read_section(settings, self.name, PrivacySettings)
         return own.enabled
 
+    def production_warnings(self, settings: SaaSKitSettings) -> list[str]:
+        """Archives in a local directory, built by Celery workers on other hosts."""
+        if self.storage is not None or settings.tasks.backend != "celery":
+            return []
+        own = self.settings or read_section(settings, self.name, PrivacySettings)
+        return [
+            f"privacy exports are stored in a local directory ({own.storage_dir}) while "
+            "Celery workers build them: unless every worker and API process shares that "
+            "directory, downloads will not find the archives; pass "
+            "PrivacyFeature(storage=...) a shared storage (docs/privacy.md: an S3 example)."
+        ]
+
     def build(self, kit: FeatureHost) -> PrivacyService:
         """The service, with the kit's exporters and the other features' parts."""
         host = cast(PrivacyKit, kit)
