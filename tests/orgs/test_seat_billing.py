@@ -4,6 +4,7 @@ limit, the job leaves it alone), and the quantity job's debounce in time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,7 +15,7 @@ from saaskit.testing.fake_stripe import FakeStripe
 from saaskit.testing.stripe_pytest import fake_stripe  # noqa: F401 - a fixture
 from saaskit.types import Owner
 from tests.billing.helpers import Billing
-from tests.helpers import KitFactory
+from tests.helpers import GUARD_SECONDS, KitFactory
 from tests.orgs.billing_helpers import (
     FakeClock,
     add_members,
@@ -188,6 +189,41 @@ async def test_the_quantity_job_waits_out_its_interval_and_coalesces_changes(
     await kit.runner.drain()
     assert clock.slept == [55.0]
     assert len(fake.calls("POST", updates)) == 2
+
+
+async def test_a_shutdown_during_the_wait_sends_the_update_instead_of_waiting(
+    billing: Billing,
+) -> None:
+    """The job waits out its interval in a sleep that never ends by itself: closing the
+    in-process runner (the app's shutdown) ends the wait, and the change is sent."""
+    kit, client, fake = billing.kit, billing.client, billing.fake
+    job = seat_sync(kit)
+    clock = FakeClock()
+    waiting = asyncio.Event()
+
+    async def endless(seconds: float) -> None:
+        clock.slept.append(seconds)
+        waiting.set()
+        await asyncio.Event().wait()
+
+    job.clock, job.sleep = clock, endless
+    alice = await verified(kit, client, "alice@example.com")
+    org = await new_org(client, alice)
+    subscription = await subscribe_org(billing, alice, org, "pro")
+    await join(kit, client, org, alice, "bob@example.com")
+    await kit.runner.drain()
+    assert quantity(fake, subscription) == 2
+
+    clock.now += 5
+    await kit.orgs.remove(
+        org, await user_id(kit, "alice@example.com"), await user_id(kit, "bob@example.com")
+    )
+    await asyncio.wait_for(waiting.wait(), GUARD_SECONDS)  # the job is in its wait
+    assert quantity(fake, subscription) == 2
+
+    await asyncio.wait_for(kit.runner.close(), GUARD_SECONDS)  # a guard, not a bound
+    assert clock.slept == [55.0]
+    assert quantity(fake, subscription) == 1  # sent at shutdown, not lost
 
 
 async def test_a_change_every_ten_seconds_stays_far_below_stripes_limit(

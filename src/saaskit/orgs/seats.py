@@ -164,7 +164,28 @@ class SeatSync:
             return
         wait = last + self.interval - self.clock()
         if wait > 0:
-            await self.sleep(min(wait, float(self.interval)))
+            await self._pause(min(wait, float(self.interval)))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the in-process runner is closing.
+
+        A shutdown then sends the pending update now (one update sooner than the
+        interval) instead of waiting it out, or losing it: the process may not come back
+        before the next membership change.
+        """
+        closing: asyncio.Event | None = getattr(self.runner, "closing", None)
+        if closing is None:
+            await self.sleep(seconds)
+            return
+        if closing.is_set():
+            return
+        sleeper = asyncio.ensure_future(self.sleep(seconds))
+        stopper = asyncio.ensure_future(closing.wait())
+        try:
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in (sleeper, stopper):
+                waiting.cancel()
 
     def _lock_seconds(self) -> int:
         return LOCK_SECONDS + self.interval

@@ -66,6 +66,9 @@ class InProcessRunner:
         self.retries = retries
         self.backoff = backoff
         self._running: set[asyncio.Task[None]] = set()
+        self.closing = asyncio.Event()
+        """Set when :meth:`close` starts: a task waiting on purpose (the seat job's
+        debounce) stops waiting and finishes its work, so a shutdown does not wait it out."""
 
     async def enqueue(self, name: str, payload: dict[str, Any]) -> None:
         """Start the task on this event loop after the caller returns.
@@ -112,5 +115,9 @@ class InProcessRunner:
             await asyncio.gather(*list(self._running), return_exceptions=True)
 
     async def close(self) -> None:
-        """Wait for the running tasks (the app's lifespan calls it on shutdown)."""
+        """Wait for the running tasks (the app's lifespan calls it on shutdown).
+
+        Sets :attr:`closing` first: tasks that only wait (a debounce) go on at once.
+        """
+        self.closing.set()
         await self.drain()
