@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import DeclarativeBase
 
 from saaskit import SaaSKit
 from saaskit.ai.metering import DailyUsage, UsageMeter
+from saaskit.ai.models import AIDailyUsageMixin
 from saaskit.models import User
 from saaskit.owners import Owner
 from tests.ai.helpers import ask, new_user
@@ -136,3 +138,30 @@ async def test_an_organization_s_day_is_its_own_not_its_members(ai_kit: SaaSKit[
     assert summed(await meter.daily_usage(org, since=date(2026, 3, 1))) == {
         ("2026-03-06", "gpt-4o-mini"): (5, 5, 1)
     }
+
+
+class _Elsewhere(DeclarativeBase):
+    """A metadata of its own: its table is never created (the migration not run)."""
+
+
+class _MissingDaily(AIDailyUsageMixin, _Elsewhere):
+    __tablename__ = "ai_daily_usage_not_migrated"
+
+
+async def test_a_missing_daily_table_never_loses_the_months_usage(
+    ai_kit: SaaSKit[User], caplog: Any
+) -> None:
+    """Code deployed before its migration: the chart's table is missing, but the call was
+    paid for, so the month's row (quota, billing) is still written."""
+    alice = await new_user(ai_kit)
+    real = ai_kit.ai.meter
+    meter = UsageMeter(real.model, real.session_factory, real.store, daily=_MissingDaily)
+
+    await meter.record(alice, "gpt-4o-mini", 10, 5)
+    reservation = await meter.reserve(alice, 100, quota=None)
+    await meter.commit(reservation, "gpt-4o-mini", 20, 10)
+
+    month = await meter.usage(alice)
+    assert (month.total_tokens, month.requests) == (45, 2)
+    assert "ai_daily_usage_not_migrated table is missing" in caplog.text
+    assert meter.daily is None  # not tried again by this process

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 
 from saaskit import SaaSKit
@@ -159,18 +159,26 @@ async def test_a_usage_write_that_loses_a_unique_key_race_is_tried_again(
     # The race is inside one PostgreSQL statement (between its conflict check and its
     # index insert), so it cannot be timed from outside: the first try fails as the loser
     # of that race does.
+    # The failure comes after the month's and the day's rows were written, inside the
+    # transaction: its rollback must take both back, or the retry would count them twice.
     uid = await new_user(ai_kit)
-    real = meter._upsert_once
     failures = [IntegrityError("INSERT INTO ai_usage", {}, Exception("unique violation"))]
+    written: list[str] = []
 
-    async def racing(*args: Any, **kwargs: Any) -> None:
-        if failures:
+    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AI_"):
+            written.append(statement.split()[2])
+        if failures and "ai_daily_usage" in written:
             raise failures.pop()
-        await real(*args, **kwargs)
 
-    monkeypatch.setattr(meter, "_upsert_once", racing)
-
-    await meter.record(uid, "gpt-4o-mini", 3, 4)
+    engine = ai_kit.engine.sync_engine
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        await meter.record(uid, "gpt-4o-mini", 3, 4)
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+    assert written[:2] == ["ai_usage", "ai_daily_usage"]  # both written, then the failure
+    assert written.count("ai_daily_usage") == 2  # and the retry wrote them again
 
     daily = ai_kit.models.tables["ai_daily_usage"]
     async with ai_kit.session_factory() as db:

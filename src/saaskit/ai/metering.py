@@ -51,7 +51,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import (
@@ -357,6 +357,7 @@ class UsageMeter:
         self.reads = reads or ReadRouter(session_factory.kw["bind"])
         self.store = store
         self.clock = clock
+        self._statements: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
         self.period_end: PeriodEnd | None = None
         """With ``ai.quota_period = "billing_period"``: each owner's current period end."""
 
@@ -709,6 +710,18 @@ class UsageMeter:
                 if attempt == _UPSERT_ATTEMPTS - 1:
                     raise
                 logger.info("AI usage write raced another first write; trying again")
+            except (ProgrammingError, OperationalError) as error:
+                # The code runs before its migration (0017): the call is paid for, so its
+                # month (quota, billing) must not be lost for want of the chart's table.
+                name = "" if self.daily is None else str(self.daily.__table__.name)  # type: ignore[attr-defined]
+                if day is None or not _table_missing(error, name):
+                    raise
+                logger.error(
+                    "the %s table is missing (run `saaskit migrate`); AI usage is recorded "
+                    "per month only until this process restarts",
+                    name,
+                )
+                self.daily, day = None, None
 
     async def _upsert_once(
         self,
@@ -723,17 +736,20 @@ class UsageMeter:
         # commit together: they always agree. Every call writes the tables in this same
         # order (month, day, member), so two transactions never wait on each other in a
         # cycle on PostgreSQL.
+        # Core statements on the session's connection: the ORM adds nothing to them.
         async with self.session_factory() as db:
-            dialect = (await db.connection()).dialect.name
-            await db.execute(self._upsert_statement(dialect, self.model, values, keys))
+            conn = await db.connection()
+            dialect = conn.dialect.name
+            await conn.execute(self._upsert_statement(dialect, self.model, keys), values)
             if day is not None and self.daily is not None:
                 day_values, day_keys = day
-                await db.execute(self._upsert_statement(dialect, self.daily, day_values, day_keys))
+                statement = self._upsert_statement(dialect, self.daily, day_keys)
+                await conn.execute(statement, day_values)
             if shares is not None and self.members is not None:
                 share, share_keys = shares
-                await db.execute(self._upsert_statement(dialect, self.members, share, share_keys))
+                await conn.execute(self._upsert_statement(dialect, self.members, share_keys), share)
             if metered is not None and self.outbox is not None:
-                await db.execute(insert(self.outbox).values(metered))
+                await conn.execute(insert(self.outbox.__table__), metered)  # type: ignore[attr-defined]
             await db.commit()
 
     async def _metered(self) -> None:
@@ -769,26 +785,44 @@ class UsageMeter:
             "next_attempt_at": now,
         }
 
-    @staticmethod
-    def _upsert_statement(
-        dialect: str, table: type[Any], values: dict[str, Any], keys: list[Any]
-    ) -> Executable:
+    def _upsert_statement(self, dialect: str, table: type[Any], keys: list[Any]) -> Executable:
+        """The table's ``INSERT ... ON CONFLICT (keys) DO UPDATE`` adding the counts.
+
+        Built once per table and key, on the Core table: each call then passes its values
+        as parameters. Building the construct anew for every AI call cost about as much
+        Python time as the database round trip itself.
+        """
+        core = table.__table__
+        names = tuple(key.key for key in keys)
+        cache_key = (dialect, core.name, names)
+        found = self._statements.get(cache_key)
+        if found is not None:
+            return found
         if dialect == "postgresql":
-            pg_insert = postgresql.insert(table).values(values)
-            return pg_insert.on_conflict_do_update(
-                index_elements=keys, set_=_added(table, pg_insert.excluded)
+            pg_insert = postgresql.insert(core)
+            found = pg_insert.on_conflict_do_update(
+                index_elements=[core.c[name] for name in names],
+                set_=_added(core.c, pg_insert.excluded),
             )
-        if dialect == "sqlite":
-            lite_insert = sqlite.insert(table).values(values)
-            return lite_insert.on_conflict_do_update(
-                index_elements=keys, set_=_added(table, lite_insert.excluded)
+        elif dialect == "sqlite":
+            lite_insert = sqlite.insert(core)
+            found = lite_insert.on_conflict_do_update(
+                index_elements=[core.c[name] for name in names],
+                set_=_added(core.c, lite_insert.excluded),
             )
-        raise NotImplementedError(  # pragma: no cover - saaskit supports PostgreSQL and SQLite
-            f"AI metering does not support {dialect!r}"
-        )
+        else:  # pragma: no cover - saaskit supports PostgreSQL and SQLite
+            raise NotImplementedError(f"AI metering does not support {dialect!r}")
+        self._statements[cache_key] = found
+        return found
 
 
-def _added(table: type[Any], excluded: Any) -> dict[str, Any]:
+def _table_missing(error: Exception, name: str) -> bool:
+    """Whether ``error`` says table ``name`` does not exist (PostgreSQL or SQLite)."""
+    text = str(error)
+    return name in text and ("does not exist" in text or "no such table" in text)
+
+
+def _added(table: Any, excluded: Any) -> dict[str, Any]:
     return {
         "prompt_tokens": table.prompt_tokens + excluded.prompt_tokens,
         "completion_tokens": table.completion_tokens + excluded.completion_tokens,

@@ -118,6 +118,8 @@ class AIDailyUsageMixin:
         return (
             UniqueConstraint("owner_kind", "owner_id", "day", "model"),
             Index("ix_ai_daily_usage_day", "day"),
+            # A user's deletion (the cascade) and data export read their rows by it.
+            Index("ix_ai_daily_usage_user_id", "user_id"),
         )
 
     @declared_attr

@@ -52,8 +52,11 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_ai_daily_usage_day", "ai_daily_usage", ["day"], unique=False)
+    # Deleting a user (ON DELETE CASCADE) and their data export find their rows by it.
+    op.create_index("ix_ai_daily_usage_user_id", "ai_daily_usage", ["user_id"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ai_daily_usage_user_id", table_name="ai_daily_usage")
     op.drop_index("ix_ai_daily_usage_day", table_name="ai_daily_usage")
     op.drop_table("ai_daily_usage")
