@@ -183,5 +183,8 @@ async def test_an_organization_requiring_2fa_keeps_its_billing_from_members_with
     )
     assert checkout.status_code == 403
     assert billing.fake.objects("checkout_sessions") == []
+    spec = (await client.get("/openapi.json")).json()["paths"]
+    assert "403" in spec["/api/v1/billing/subscription"]["get"]["responses"]
+    assert "403" in spec["/api/v1/billing/create-checkout-session"]["post"]["responses"]
     # Her own billing is not the organization's.
     assert (await client.get("/api/v1/billing/subscription", headers=alice)).status_code == 200

@@ -120,6 +120,8 @@ class OwnerRegistry:
         Raises:
             BillingOwnerNotFound: the kind is unknown, or ``user`` may not manage it
                 (the same 404 either way: no oracle for which owners exist).
+            SaaSKitError: what the kind's ``can_manage`` raises (organizations: 403
+                ``org_mfa_required`` for a member without 2FA where it is required).
         """
         handler = self._kinds.get(owner.kind)
         if handler is None or not await handler.can_manage(user, owner.id):

@@ -31,6 +31,7 @@ from saaskit.billing.service import BillingService
 from saaskit.cache import ResponseCache
 from saaskit.errors import error_responses
 from saaskit.exceptions import BillingOwnerNotFound
+from saaskit.openapi import declares_errors
 from saaskit.owners import Owner
 from saaskit.routing import body_limits, new_router
 from saaskit.settings import SaaSKitSettings
@@ -95,23 +96,27 @@ def build_billing_router(kit: BillingRouterKit[UserT]) -> APIRouter:
     # impersonation); reading the subscription works with an API key too.
     owner_user = kit.dependencies.current_owner_user
 
+    @declares_errors(401, 403, 404)
     async def billing_owner(
         owner: str | None = Query(
             None,
             max_length=64,
             description="Act for this billing owner (`organization:3`) instead of yourself; "
-            "404 unless you may manage its billing.",
+            "404 unless you may manage its billing; 403 `org_mfa_required` when the "
+            "organization requires 2FA and you have it off.",
         ),
         user: UserT = Depends(owner_user),
     ) -> Owner:
         return await resolve_owner(user, owner)
 
+    @declares_errors(401, 403, 404)
     async def reading_owner(
         owner: str | None = Query(
             None,
             max_length=64,
             description="Act for this billing owner (`organization:3`) instead of yourself; "
-            "404 unless you may manage its billing.",
+            "404 unless you may manage its billing; 403 `org_mfa_required` when the "
+            "organization requires 2FA and you have it off.",
         ),
         user: UserT = Depends(current_active_user),
     ) -> Owner:

@@ -14,10 +14,11 @@ login challenge by deleting its store key (:mod:`saaskit.mfa.challenges`).
 **The reusable step.** :meth:`MfaService.begin_second_factor` is the auth core's
 :class:`~saaskit.auth.service.SecondFactorGate`: every primary login (password, the
 OAuth 2.0 token endpoint, and any later one that ends in ``kit.auth.finish_login``)
-gets a challenge instead of tokens when the user has 2FA. :meth:`MfaService.redeem` is
-the one way to turn a challenge into tokens: it takes the proof as a callable, so a
-passkey used as second factor plugs in next to TOTP and recovery codes
-(:meth:`MfaService.complete_second_factor`).
+gets a challenge instead of tokens when the user has 2FA. Two methods turn a challenge
+into tokens: :meth:`MfaService.complete_second_factor` (a TOTP or recovery code: the
+challenge is spent in the transaction that spends the code, so the loser of a race spends
+nothing) and :meth:`MfaService.redeem`, which takes the proof as a callable, so a passkey
+used as second factor plugs in (it checks the proof, then spends the challenge).
 
 Code checks are limited per account, per client IP and per challenge (after
 ``attempts_per_challenge`` wrong codes the challenge is burned).
