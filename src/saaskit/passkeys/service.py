@@ -276,9 +276,14 @@ class PasskeyService:
 
     @staticmethod
     async def _lock_user(db: AsyncSession, user: Any) -> None:
-        """Lock the user's row until ``db`` commits (PostgreSQL; SQLite has no row locks)."""
+        """Lock the user's row until ``db`` commits (PostgreSQL; SQLite has no row locks).
+
+        ``FOR NO KEY UPDATE``: it conflicts with itself (registrations are serialized) but
+        not with the inserts of rows referencing the user (audit events, ...).
+        """
         model = type(user)  # the host's user model (the cache returns instances of it too)
-        await db.execute(select(model.id).where(model.id == user.id).with_for_update())
+        locked = select(model.id).where(model.id == user.id).with_for_update(key_share=True)
+        await db.execute(locked)
 
     async def remove(self, user_id: int, public_id: str, *, client: ClientInfo) -> None:
         """Remove one of the user's passkeys (audited); another user's is not found.

@@ -4,13 +4,17 @@
 the account is deactivated at once through the kit's own revocation (``is_active`` false
 ends every login session and drops the cached user; personal API keys are revoked; the
 organization keys the user created stop with them, since every dependency that accepts
-them requires an active user). A restore link is emailed.
+them requires an active user). Whether the account was active before is recorded
+(``was_active``). A restore link is emailed, unless the account was already deactivated
+(a superuser deleting a banned account): that one can be restored by a superuser only.
 
 **Restoring** is done with that link (``POST /privacy/deletion/restore``), not by
 logging in: a deactivated account's login fails exactly like a wrong password (no
 oracle for whoever holds only the password), and whoever deleted the account because
 the password leaked does not want the password to be enough to bring it back. The link
-proves control of the mailbox; superusers can restore too.
+proves control of the mailbox; superusers can restore too. A restore puts the account's
+state before the deletion back: an account that was deactivated stays deactivated (a
+superuser re-activates it explicitly, ``PATCH /users/{id}``).
 
 **Erasure** (:meth:`DeletionService.erase_due`, from the ``privacy.sweep`` task) runs
 once the grace period is over. Each step is idempotent, and the steps done are recorded
@@ -45,6 +49,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from saaskit.apikeys.errors import ApiKeyNotFound
 from saaskit.exceptions import UserNotFound
 from saaskit.features import AuditRecorder, DataEraser
 from saaskit.privacy.errors import AccountErased, DeletionNotFound, RestoreTokenInvalid
@@ -199,7 +204,13 @@ class DeletionService:
     ) -> AccountDeletionMixin:
         """Deactivate the account now and schedule its erasure after the grace period.
 
-        Idempotent: an account already scheduled keeps its date.
+        Records whether the account was active (``was_active``): a restore puts that back.
+        An account already deactivated (say, banned) gets no restore token and no email;
+        only a superuser can restore it, and it stays deactivated.
+
+        Idempotent: an account already scheduled keeps its date, its recorded state and its
+        link (no second email). The deactivation and the key revocation are applied again,
+        so retrying a scheduling that failed after its row was written completes it.
 
         Raises:
             UserNotFound: there is no such user.
@@ -210,7 +221,9 @@ class DeletionService:
         days = self.settings.deletion_grace_days
         async with self.session_factory() as db, db.begin():
             # The user's row, locked: two concurrent requests make one deletion, not two.
-            user = await db.get(self.users.model, user_id, with_for_update=True)
+            # FOR NO KEY UPDATE (PostgreSQL) conflicts with itself, which is all this needs,
+            # and not with the inserts of rows referencing the user (audit events, ...).
+            user = await db.get(self.users.model, user_id, with_for_update={"key_share": True})
             if user is None:
                 raise UserNotFound()
             existing: AccountDeletionMixin | None = await db.scalar(
@@ -218,44 +231,62 @@ class DeletionService:
                 .where(table.user_id == user_id, table.status.in_((SCHEDULED, ERASING)))
                 .limit(1)
             )
-            if existing is not None:
-                return existing
-            email, full_name = user.email, getattr(user, "full_name", None)
-            row = table(  # type: ignore[call-arg]
-                user_id=user_id,
-                status=SCHEDULED,
-                requested_at=now,
-                erase_after=now + timedelta(days=days),
-                requested_by=actor_id,
-                restore_token_hash=hash_token(token),
-                email=email,
-                steps=[],
-                attempts=0,
-            )
-            db.add(row)
-        # The kit's own revocation: sessions end, the cached user is dropped.
-        await self.users.update(user_id, {"is_active": False})
-        if self.api_keys is not None:
-            for key in await self.api_keys.list_keys(user_id=user_id):
-                await self.api_keys.revoke(key.public_id, user_id=user_id, actor_id=actor_id)
+            if existing is None:
+                was_active = bool(user.is_active)
+                email, full_name = user.email, getattr(user, "full_name", None)
+                row = table(  # type: ignore[call-arg]
+                    user_id=user_id,
+                    status=SCHEDULED,
+                    requested_at=now,
+                    erase_after=now + timedelta(days=days),
+                    requested_by=actor_id,
+                    restore_token_hash=hash_token(token) if was_active else None,
+                    email=email,
+                    steps=[],
+                    attempts=0,
+                    was_active=was_active,
+                )
+                db.add(row)
+        await self._deactivate(user_id, actor_id=actor_id)
+        if existing is not None:
+            return existing  # its audit entry and email went with the first scheduling
         await self.audit.record(
             "account_deletion_scheduled",
             actor_id=actor_id,
             target_id=user_id,
             client=client,
-            detail={"deletion_id": row.id, "erase_after": row.erase_after.isoformat()},
+            detail={
+                "deletion_id": row.id,
+                "erase_after": row.erase_after.isoformat(),
+                "was_active": was_active,
+                "restore_link": was_active,
+            },
         )
-        await enqueue(
-            self.runner,
-            RESTORE_EMAIL,
-            RestoreEmail(to=email, token=token, days=days, name=full_name),
-        )
+        if was_active:
+            await enqueue(
+                self.runner,
+                RESTORE_EMAIL,
+                RestoreEmail(to=email, token=token, days=days, name=full_name),
+            )
         return row
+
+    async def _deactivate(self, user_id: int, *, actor_id: int | None) -> None:
+        """The kit's own revocation: sessions end, the cached user is dropped, keys revoked.
+
+        Idempotent (a retried or repeated scheduling runs it again).
+        """
+        await self.users.update(user_id, {"is_active": False})
+        if self.api_keys is not None:
+            for key in await self.api_keys.list_keys(user_id=user_id):
+                with contextlib.suppress(ApiKeyNotFound):  # revoked meanwhile
+                    await self.api_keys.revoke(key.public_id, user_id=user_id, actor_id=actor_id)
 
     async def restore_with_token(
         self, token: str, *, client: ClientInfo | None = None
     ) -> AccountDeletionMixin:
-        """Restore the account whose restore link carries ``token``.
+        """Restore the account whose restore link carries ``token`` (active again).
+
+        Only an account that was active is sent a link, so this always re-activates.
 
         Raises:
             RestoreTokenInvalid: no deletion has that token, or it was restored already.
@@ -274,6 +305,9 @@ class DeletionService:
         self, user_id: int, *, actor_id: int | None, client: ClientInfo | None = None
     ) -> AccountDeletionMixin:
         """Restore the user's scheduled deletion (a superuser).
+
+        The account gets its state before the deletion back: one that was deactivated
+        stays deactivated (re-activate it explicitly, ``PATCH /users/{id}``).
 
         Raises:
             DeletionNotFound: the user has no deletion scheduled.
@@ -310,13 +344,16 @@ class DeletionService:
             )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise AccountErased()
-        await self.users.update(row.user_id, {"is_active": True})
+        # The state before the deletion, never more: a deactivated (banned) account stays
+        # deactivated; NULL is a deletion scheduled before the state was recorded.
+        is_active = row.was_active is not False
+        await self.users.update(row.user_id, {"is_active": is_active})
         await self.audit.record(
             "account_deletion_restored",
             actor_id=actor_id,
             target_id=row.user_id,
             client=client,
-            detail={"deletion_id": row.id},
+            detail={"deletion_id": row.id, "is_active": is_active},
         )
         async with self.session_factory() as db:
             restored = await db.get(table, row.id)

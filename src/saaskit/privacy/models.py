@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from saaskit.db.mixins import utcnow
@@ -55,6 +55,10 @@ class AccountDeletionMixin:
     ``steps`` lists the erasure steps already done, so a failed erasure resumes where it
     stopped. ``email`` is kept only until the erasure finishes (the audit trail's failed
     logins name the address, and host hooks may need it); it is cleared then.
+    ``was_active`` is whether the account was active before its first scheduling: a
+    restore puts that back (a deactivated, e.g. banned, account stays deactivated), and
+    a deactivated account gets no restore token. ``NULL`` (rows scheduled before the
+    column existed) counts as active.
     """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -73,6 +77,7 @@ class AccountDeletionMixin:
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_error: Mapped[str | None] = mapped_column(String(255), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    was_active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 PRIVACY_TABLES = (

@@ -234,6 +234,8 @@ def build_privacy_router(
         status_code=status.HTTP_202_ACCEPTED,
         responses=error_responses(401, 403, 404),
         summary="Schedule a user's deletion (superusers)",
+        description="Like `POST /privacy/deletion`, except that an account already deactivated "
+        "(a ban) gets no restore link, and a restore keeps it deactivated.",
     )
     async def admin_delete(
         user_id: UserId, request: Request, admin: Any = Depends(superuser)
@@ -248,6 +250,8 @@ def build_privacy_router(
         status_code=status.HTTP_200_OK,
         responses=error_responses(401, 403, 404, 410),
         summary="Restore a user's scheduled deletion (superusers)",
+        description="Puts back the account's state before the deletion: one that was "
+        "deactivated stays deactivated (re-activate it with `PATCH /users/{id}`).",
     )
     async def admin_restore(
         user_id: UserId, request: Request, admin: Any = Depends(superuser)
