@@ -81,9 +81,14 @@ async def test_a_superusers_delete_schedules_too(world: World) -> None:
     root_id = await _user_id(world, "root@example.com")
     alice = await signed_up(world.client, "alice@example.com")
     alice_id = await _user_id(world, "alice@example.com")
+    await world.drain()
+    before = len(world.sender.messages_to("alice@example.com"))
 
     deleted = await world.client.delete(f"/api/v1/users/{alice_id}", headers=admin)
     assert deleted.status_code == 204, deleted.text
+    await world.drain()
+    # A superuser's deletion (moderation) emails the user no restore link.
+    assert len(world.sender.messages_to("alice@example.com")) == before
     assert (await world.client.get(ME, headers=alice)).status_code == 401
     deletion = await world.privacy.deletions.active(alice_id)
     assert deletion is not None

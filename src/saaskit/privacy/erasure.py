@@ -5,8 +5,9 @@ the account is deactivated at once through the kit's own revocation (``is_active
 ends every login session and drops the cached user; personal API keys are revoked; the
 organization keys the user created stop with them, since every dependency that accepts
 them requires an active user). Whether the account was active before is recorded
-(``was_active``). A restore link is emailed, unless the account was already deactivated
-(a superuser deleting a banned account): that one can be restored by a superuser only.
+(``was_active``). A restore link is emailed when the user deleted their own account and
+it was active; a deletion a superuser made (moderation, a support request) and an
+account already deactivated (banned) get none: a superuser restores those.
 
 **Restoring** is done with that link (``POST /privacy/deletion/restore``), not by
 logging in: a deactivated account's login fails exactly like a wrong password (no
@@ -205,8 +206,10 @@ class DeletionService:
         """Deactivate the account now and schedule its erasure after the grace period.
 
         Records whether the account was active (``was_active``): a restore puts that back.
-        An account already deactivated (say, banned) gets no restore token and no email;
-        only a superuser can restore it, and it stays deactivated.
+        The user gets a restore link only for their own deletion of an active account
+        (``actor_id`` is theirs, or ``None``): a superuser's deletion (moderation) and an
+        account already deactivated (say, banned) get no token and no email, so only a
+        superuser can restore them (and a deactivated one stays deactivated).
 
         Idempotent: an account already scheduled keeps its date, its recorded state and its
         link (no second email). The deactivation and the key revocation are applied again,
@@ -233,6 +236,7 @@ class DeletionService:
             )
             if existing is None:
                 was_active = bool(user.is_active)
+                link = was_active and actor_id in (None, user_id)
                 email, full_name = user.email, getattr(user, "full_name", None)
                 row = table(  # type: ignore[call-arg]
                     user_id=user_id,
@@ -240,7 +244,7 @@ class DeletionService:
                     requested_at=now,
                     erase_after=now + timedelta(days=days),
                     requested_by=actor_id,
-                    restore_token_hash=hash_token(token) if was_active else None,
+                    restore_token_hash=hash_token(token) if link else None,
                     email=email,
                     steps=[],
                     attempts=0,
@@ -259,10 +263,10 @@ class DeletionService:
                 "deletion_id": row.id,
                 "erase_after": row.erase_after.isoformat(),
                 "was_active": was_active,
-                "restore_link": was_active,
+                "restore_link": link,
             },
         )
-        if was_active:
+        if link:
             await enqueue(
                 self.runner,
                 RESTORE_EMAIL,
