@@ -162,7 +162,11 @@ class AIMemberUsageMixin:
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
         # One row per owner, month, member and model; an owner's month is read through it.
-        return (UniqueConstraint("owner_kind", "owner_id", "month", "user_id", "model"),)
+        # Deleting a user (ON DELETE SET NULL) finds their rows by the member index.
+        return (
+            UniqueConstraint("owner_kind", "owner_id", "month", "user_id", "model"),
+            Index("ix_ai_member_usage_user_id", "user_id"),
+        )
 
     @declared_attr
     def user_id(cls) -> Mapped[int | None]:
