@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 
 from saaskit import SaaSKit, routing
 from saaskit.email.memory import MemorySender
+from saaskit.features import Feature
 from saaskit.oauth import OAuthFeature, OAuthSettings
 from saaskit.passkeys import PasskeysFeature, PasskeysSettings
 from saaskit.privacy import PrivacyFeature, PrivacySettings
@@ -143,7 +144,7 @@ def _every_feature_kit(database_url: str, stripe: FakeStripe, folder: Path) -> S
         ai={"api_key": "sk-x", "base_url": "http://127.0.0.1:9/v1"},
         metrics={"enabled": True, "token": "metrics-token-0123456789abcdef"},
     )
-    features = [
+    features: list[Feature[Any]] = [
         PrivacyFeature(PrivacySettings(enabled=True, storage_dir=str(folder))),
         PasskeysFeature(PasskeysSettings(enabled=True, origins=["http://localhost:8000"])),
         OAuthFeature(OAuthSettings(providers={"gh": github}, callback_base_url="http://test")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -349,7 +350,7 @@ async def test_ai_tokens_per_day_count_zero_on_days_without_usage(console: Conso
         (datetime(2026, 3, 3, 9, tzinfo=UTC), carol.id, "gpt-test", 6),
         (datetime(2026, 3, 5, 23, tzinfo=UTC), carol.id, "claude-test", 4),
     ]:
-        meter.clock = lambda day=day: day
+        meter.clock = functools.partial(lambda moment: moment, day)
         await meter.record(owner, model, tokens, 0)
 
     data = await activity(kit, days=7, today=date(2026, 3, 5))
