@@ -6,7 +6,8 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 
 from saaskit import SaaSKit
@@ -164,4 +165,29 @@ async def test_a_missing_daily_table_never_loses_the_months_usage(
     month = await meter.usage(alice)
     assert (month.total_tokens, month.requests) == (45, 2)
     assert "ai_daily_usage_not_migrated table is missing" in caplog.text
-    assert meter.daily is None  # not tried again by this process
+    assert meter.daily is _MissingDaily  # the reports still read it; writes pause a while
+
+
+async def test_the_fallback_is_not_a_lost_attempt_of_a_raced_write(
+    ai_kit: SaaSKit[User],
+) -> None:
+    """Two lost unique-key races and a missing day table: the month is still written."""
+    alice = await new_user(ai_kit)
+    real = ai_kit.ai.meter
+    meter = UsageMeter(real.model, real.session_factory, real.store, daily=_MissingDaily)
+    races = [IntegrityError("INSERT INTO ai_usage", {}, Exception("unique violation"))] * 2
+
+    def after(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO AI_USAGE ") and races:
+            raise races.pop()
+
+    engine = ai_kit.engine.sync_engine
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        await meter.record(alice, "gpt-4o-mini", 10, 5)
+    finally:
+        event.remove(engine, "after_cursor_execute", after)
+
+    month = await meter.usage(alice)
+    assert (month.total_tokens, month.requests) == (15, 1)
+    assert races == []

@@ -13,7 +13,7 @@ import httpx
 from saaskit.privacy.erasure import utc
 from tests.apikeys.helpers import key_header, new_key
 from tests.helpers import PASSWORD, bearer, login
-from tests.privacy.helpers import PRIVACY, World, signed_up
+from tests.privacy.helpers import PRIVACY, World, link_param, signed_up
 
 USERS = "/api/v1/users"
 ME = f"{USERS}/me"
@@ -148,3 +148,51 @@ async def test_a_repeated_deletion_keeps_the_state_before_the_first(world: World
     assert deletion.was_active is False  # the state before the first scheduling
 
     await _restored_stays_banned(world, admin, alice_id)
+
+
+async def _self_deleted_alice(world: World) -> tuple[int, str]:
+    """Alice deleted her own account: scheduled, with a restore link; her id and token."""
+    headers = await signed_up(world.client, "alice@example.com")
+    deleted = await world.client.post(
+        f"{PRIVACY}/deletion", json={"password": PASSWORD}, headers=headers
+    )
+    assert deleted.status_code == 202, deleted.text
+    await world.drain()
+    return await _user_id(world, "alice@example.com"), link_param(
+        world.sender, "alice@example.com", "token"
+    )
+
+
+async def test_a_ban_during_the_grace_period_holds_against_the_users_link(world: World) -> None:
+    admin = await _admin(world)
+    alice_id, token = await _self_deleted_alice(world)
+
+    # A superuser bans the account while its deletion waits: the link must not undo it.
+    banned = await world.client.patch(
+        f"{USERS}/{alice_id}", json={"is_active": False}, headers=admin
+    )
+    assert banned.status_code == 200, banned.text
+    refused = await world.client.post(f"{PRIVACY}/deletion/restore", json={"token": token})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "privacy_restore_invalid"
+    assert not await _is_active(world, alice_id)
+
+    await _restored_stays_banned(world, admin, alice_id)
+
+
+async def test_a_superusers_delete_after_the_users_own_stops_the_users_link(
+    world: World,
+) -> None:
+    admin = await _admin(world)
+    alice_id, token = await _self_deleted_alice(world)
+
+    deleted = await world.client.delete(f"{USERS}/{alice_id}", headers=admin)
+    assert deleted.status_code == 204, deleted.text
+    refused = await world.client.post(f"{PRIVACY}/deletion/restore", json={"token": token})
+    assert refused.status_code == 400
+    assert not await _is_active(world, alice_id)
+
+    # Not a ban: a superuser's restore makes the account active again, as it was.
+    restored = await world.client.post(f"{ADMIN}/users/{alice_id}/restore", headers=admin)
+    assert restored.status_code == 200, restored.text
+    assert await _login_status(world.client, "alice@example.com") == 200

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -51,7 +52,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.ai.models import (
@@ -67,6 +68,8 @@ from saaskit.owners import Owner, as_owner
 from saaskit.store import Store
 
 _UPSERT_ATTEMPTS = 3
+_DAILY_PAUSE_SECONDS = 60
+"""How long day rows are skipped after their table was found missing (then tried again)."""
 logger = logging.getLogger("saaskit.ai")
 
 # Counters outlive their month by a few days: calls that start on the last evening of
@@ -358,6 +361,8 @@ class UsageMeter:
         self.store = store
         self.clock = clock
         self._statements: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
+        self._daily_paused_until = 0.0
+        """``time.monotonic()`` until which day rows are not written (their table is missing)."""
         self.period_end: PeriodEnd | None = None
         """With ``ai.quota_period = "billing_period"``: each owner's current period end."""
 
@@ -682,7 +687,7 @@ class UsageMeter:
         # The day's row: the clock's day now, when the call is charged (a call reserved
         # late on a month's last day counts in that month, but on the day it ended).
         day: tuple[dict[str, Any], list[Any]] | None = None
-        if self.daily is not None:
+        if self.daily is not None and time.monotonic() >= self._daily_paused_until:
             daily = self.daily
             day_values = {
                 "owner_kind": owner.kind,
@@ -700,28 +705,32 @@ class UsageMeter:
         # violation instead of the update). Its second try sees the winner's row, committed,
         # and adds to it, so no usage is lost. The day's row is in the same transaction, so
         # a failed try adds nothing to it either (its one key is arbitrated, never raced).
-        for attempt in range(_UPSERT_ATTEMPTS):
+        failed = 0
+        while True:
             try:
                 await self._upsert_once(values, keys, shares, metered, day=day)
                 if metered is not None and self.outbox is not None:
                     await self._metered()
                 return
             except IntegrityError:
-                if attempt == _UPSERT_ATTEMPTS - 1:
+                failed += 1
+                if failed == _UPSERT_ATTEMPTS:
                     raise
                 logger.info("AI usage write raced another first write; trying again")
             except (ProgrammingError, OperationalError) as error:
                 # The code runs before its migration (0017): the call is paid for, so its
                 # month (quota, billing) must not be lost for want of the chart's table.
-                name = "" if self.daily is None else str(self.daily.__table__.name)  # type: ignore[attr-defined]
-                if day is None or not _table_missing(error, name):
+                # Not counted as an attempt; day rows are tried again after a pause.
+                if day is None or self.daily is None or not _daily_missing(error, self.daily):
                     raise
                 logger.error(
                     "the %s table is missing (run `saaskit migrate`); AI usage is recorded "
-                    "per month only until this process restarts",
-                    name,
+                    "per month only, day rows are tried again in %s s",
+                    self.daily.__table__.name,  # type: ignore[attr-defined]
+                    _DAILY_PAUSE_SECONDS,
                 )
-                self.daily, day = None, None
+                self._daily_paused_until = time.monotonic() + _DAILY_PAUSE_SECONDS
+                day = None
 
     async def _upsert_once(
         self,
@@ -794,7 +803,7 @@ class UsageMeter:
         """
         core = table.__table__
         names = tuple(key.key for key in keys)
-        cache_key = (dialect, core.name, names)
+        cache_key = (dialect, core.fullname, names)  # the schema too, if any
         found = self._statements.get(cache_key)
         if found is not None:
             return found
@@ -816,10 +825,19 @@ class UsageMeter:
         return found
 
 
-def _table_missing(error: Exception, name: str) -> bool:
-    """Whether ``error`` says table ``name`` does not exist (PostgreSQL or SQLite)."""
-    text = str(error)
-    return name in text and ("does not exist" in text or "no such table" in text)
+def _daily_missing(error: DBAPIError, daily: type[Any]) -> bool:
+    """Whether ``error`` is the day row's statement failing on its missing table.
+
+    Only the database's message counts (the statement's text always names the table),
+    and only when the failing statement is the day row's own.
+    """
+    name = str(daily.__table__.name)
+    message = str(error.orig)
+    return (
+        name in (error.statement or "")
+        and name in message
+        and ("does not exist" in message or "no such table" in message)
+    )
 
 
 def _added(table: Any, excluded: Any) -> dict[str, Any]:

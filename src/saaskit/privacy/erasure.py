@@ -251,6 +251,10 @@ class DeletionService:
                     was_active=was_active,
                 )
                 db.add(row)
+            elif actor_id not in (None, user_id) and existing.restore_token_hash is not None:
+                # A superuser deletes an account its owner scheduled: the owner's link
+                # stops (a superuser restores it), as if the superuser had deleted first.
+                existing.restore_token_hash = None
         await self._deactivate(user_id, actor_id=actor_id)
         if existing is not None:
             return existing  # its audit entry and email went with the first scheduling
@@ -273,6 +277,20 @@ class DeletionService:
                 RestoreEmail(to=email, token=token, days=days, name=full_name),
             )
         return row
+
+    async def mark_deactivated(self, db: AsyncSession, user: Any) -> None:
+        """A person deactivated ``user`` (a ban) while a deletion is scheduled: keep it.
+
+        Runs in the transaction of that deactivation (``UserService.deactivation_steps``):
+        the deletion now records the account as deactivated and its restore link stops,
+        so neither the link nor a superuser's restore makes it active again.
+        """
+        table = self.table
+        await db.execute(
+            update(table)
+            .where(table.user_id == user.id, table.status.in_((SCHEDULED, ERASING)))
+            .values(was_active=False, restore_token_hash=None)
+        )
 
     async def _deactivate(self, user_id: int, *, actor_id: int | None) -> None:
         """The kit's own revocation: sessions end, the cached user is dropped, keys revoked.
@@ -332,6 +350,8 @@ class DeletionService:
         table = self.table
         async with self.session_factory() as db, db.begin():
             # Only a scheduled deletion, and only before its date: never a half-erased one.
+            # The state to put back is read by the same statement: a ban recorded on the
+            # row meanwhile (mark_deactivated) is seen.
             result = await db.execute(
                 update(table)
                 .where(
@@ -345,12 +365,14 @@ class DeletionService:
                     restore_token_hash=None,
                     email=None,
                 )
+                .returning(table.was_active)
             )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+            restored_state = result.first()
+        if restored_state is None:
             raise AccountErased()
         # The state before the deletion, never more: a deactivated (banned) account stays
         # deactivated; NULL is a deletion scheduled before the state was recorded.
-        is_active = row.was_active is not False
+        is_active = restored_state[0] is not False
         await self.users.update(row.user_id, {"is_active": is_active})
         await self.audit.record(
             "account_deletion_restored",

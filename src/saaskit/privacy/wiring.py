@@ -112,7 +112,8 @@ class ScheduledDeletion:
 
     Set as :attr:`saaskit.users.service.UserService.account_deleter`, so that
     ``DELETE /users/me`` and a superuser's ``DELETE /users/{id}`` take the same path as
-    ``POST /privacy/deletion``: deactivated now, a restore link, erased after the grace.
+    ``POST /privacy/deletion``: deactivated now, erased after the grace. The user's own
+    deletion emails a restore link; a superuser's does not (a superuser restores it).
     """
 
     def __init__(self, deletions: DeletionService) -> None:
@@ -217,7 +218,8 @@ class PrivacyFeature(Feature[PrivacyService]):
             f"privacy exports are stored in a local directory ({own.storage_dir}) while "
             "Celery workers build them: unless every worker and API process shares that "
             "directory, downloads will not find the archives; pass "
-            "PrivacyFeature(storage=...) a shared storage (docs/privacy.md: an S3 example)."
+            "PrivacyFeature(storage=...) a shared storage (docs/privacy.md: an S3 example). "
+            "(`saaskit check` reads settings only: ignore this if your code passes one.)"
         ]
 
     def build(self, kit: FeatureHost) -> PrivacyService:
@@ -292,6 +294,8 @@ class PrivacyFeature(Feature[PrivacyService]):
         # Every way to delete an account now keeps the grace period (and its erasure
         # steps: Stripe, organizations, audit), not only POST /privacy/deletion.
         host.users.account_deleter = ScheduledDeletion(deletions)
+        # A ban (a superuser deactivating the account) during the grace period holds.
+        host.users.deactivation_steps.append(deletions.mark_deactivated)
         for exporter in self.host_exporters:
             service.add_exporter(exporter)
         for name, hook in self.erasure_hooks.items():

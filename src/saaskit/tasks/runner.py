@@ -120,4 +120,7 @@ class InProcessRunner:
         Sets :attr:`closing` first: tasks that only wait (a debounce) go on at once.
         """
         self.closing.set()
-        await self.drain()
+        try:
+            await self.drain()
+        finally:
+            self.closing.clear()  # a runner started again (a new lifespan) debounces again

@@ -132,6 +132,10 @@ class UserService(Generic[UserT]):
         self.deletion_steps: list[AccountStep] = []
         """Run in the transaction that deletes a user, before the delete: a step may refuse
         (the last owner of an organization with other members)."""
+        self.deactivation_steps: list[AccountStep] = []
+        """Run in the transaction that deactivates a user on someone's request (an update
+        with ``is_active`` false and an ``actor_id``): the privacy feature makes a scheduled
+        deletion keep that (a ban) on restore."""
         self.account_deleter: AccountDeleter | None = None
         """What :meth:`delete_account` calls instead of deleting at once (set by the
         privacy feature: deletion with a grace period)."""
@@ -262,11 +266,15 @@ class UserService(Generic[UserT]):
                     values["is_verified"] = False
             for key, value in values.items():
                 setattr(user, key, value)
+            after: list[AfterCommit | None] = []
+            if values.get("is_active") is False and actor_id is not None:
+                after = [await step(db, user) for step in self.deactivation_steps]
             try:
                 await db.commit()
             except IntegrityError as error:
                 raise EmailAlreadyRegistered() from error
             await db.refresh(user)
+        await _run(after)
         await self.cache.invalidate(user_id)
         if values.get("is_active") is False or "hashed_password" in values:
             await self.sessions.revoke_all(user_id)
