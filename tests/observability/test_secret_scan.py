@@ -34,12 +34,14 @@ def test_a_line_with_a_known_secret_or_a_hash_is_reported_with_its_logger() -> N
     registry.add("refresh token", "eyJ-refresh-token-value")
     registry.add("password", "short")  # too short to search for
     registry.add("password", "fuzz@example.com")  # a fuzzed value sent as email and password
+    registry.add("password", " " * 8)  # fuzzed: as in every traceback's indentation
     bcrypt = "$2b$04$" + "a" * 53
     lines = [
         json.dumps({"logger": "saaskit.auth", "message": "rotated eyJ-refresh-token-value"}),
         json.dumps({"logger": "sqlalchemy", "message": f"params ({bcrypt!r},)"}),
         json.dumps({"logger": "saaskit", "message": "a short answer"}),
         json.dumps({"logger": "saaskit.email", "message": "To: fuzz@example.com"}),
+        json.dumps({"logger": "saaskit.audit", "exception": "Traceback\n        ^^^^^^^^"}),
     ]
 
     leaks = registry.leaks(iter(lines))
