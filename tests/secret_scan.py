@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -33,6 +34,10 @@ MIN_LENGTH = 8  # shorter values (test passwords like "x") are not secrets worth
 MIN_DISTINCT = 4
 """Characters a password needs to be searched for: the API fuzzer logs in with passwords
 like eight spaces, which match the indentation of any logged traceback."""
+FRAME_LINE = re.compile(r"^(Traceback \(most recent call last\):|  File \"|    )")
+"""A traceback's frame lines (file, line, source, carets): code, never a runtime value,
+so a fuzzed password that matches them (``"    raise"``) is not searched for in them. The
+exception's own message lines stay: a password in an error message is a leak."""
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 HASH_SHAPES = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2id?\$v=\d+\$[^\s\"]+")
 
@@ -57,7 +62,7 @@ class SecretRegistry:
             # Email addresses are logged on purpose (the email log); the API fuzzer builds
             # them from the same generated strings as passwords, so passwords are looked
             # for in the rest of the line.
-            without_addresses = EMAIL_SHAPE.sub("", line)
+            without_addresses = EMAIL_SHAPE.sub("", _without_frames(line))
             hits = [
                 kind
                 for secret, kind in self.secrets.items()
@@ -72,6 +77,19 @@ class SecretRegistry:
                     logger = "?"
                 found.append(f"{', '.join(sorted(set(hits)))} in {logger}: {line[:160]}")
         return found
+
+
+def _without_frames(line: str) -> str:
+    """``line`` with its exception's traceback frames left out (see FRAME_LINE)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(entry, dict) or not isinstance(entry.get("exception"), str):
+        return line
+    kept = [row for row in entry["exception"].splitlines() if not FRAME_LINE.match(row)]
+    entry["exception"] = "\n".join(kept)
+    return json.dumps(entry, ensure_ascii=False)
 
 
 REGISTRY = SecretRegistry()
@@ -189,7 +207,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     session.config.stash[_LEAKS_KEY] = leaks
     if leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-    else:
+    elif not os.environ.get("SAASKIT_TEST_KEEP_LOG"):
         path.unlink()
         path.parent.rmdir()
 
@@ -205,6 +223,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.line(leak)
         terminalreporter.line(f"{len(leaks)} log lines give a secret away; all lines: {path}")
     else:
+        kept = f"; kept: {path}" if path is not None and path.exists() else ""
         terminalreporter.line(
             f"log scan: no secret in the suite's logs ({len(REGISTRY.secrets)} secrets known)"
+            + kept
         )

@@ -10,6 +10,16 @@ from saaskit.models import User
 from tests.helpers import PASSWORD, KitFactory, client_for, signed_up
 from tests.secret_scan import REGISTRY, SecretRegistry
 
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "/app/saaskit/audit/service.py", line 93, in record\n'
+    "    await connection.execute(self._insert, values)\n"
+    '  File "/app/sqlalchemy/engine.py", line 12, in execute\n'
+    "    return await self._proxied(statement)\n"
+    "           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    "sqlalchemy.exc.DBAPIError: the connection is closed"
+)
+
 
 async def test_the_scan_learns_the_tokens_passwords_hashes_and_keys_a_test_creates(
     make_kit: KitFactory,
@@ -35,6 +45,8 @@ def test_a_line_with_a_known_secret_or_a_hash_is_reported_with_its_logger() -> N
     registry.add("password", "short")  # too short to search for
     registry.add("password", "fuzz@example.com")  # a fuzzed value sent as email and password
     registry.add("password", " " * 8)  # fuzzed: as in every traceback's indentation
+    registry.add("password", "ait self")  # fuzzed: in a traceback's source line
+    registry.add("password", "hunter2-in-a-message")
     bcrypt = "$2b$04$" + "a" * 53
     lines = [
         json.dumps({"logger": "saaskit.auth", "message": "rotated eyJ-refresh-token-value"}),
@@ -42,10 +54,13 @@ def test_a_line_with_a_known_secret_or_a_hash_is_reported_with_its_logger() -> N
         json.dumps({"logger": "saaskit", "message": "a short answer"}),
         json.dumps({"logger": "saaskit.email", "message": "To: fuzz@example.com"}),
         json.dumps({"logger": "saaskit.audit", "exception": "Traceback\n        ^^^^^^^^"}),
+        json.dumps({"logger": "saaskit.audit", "exception": TRACEBACK}),
+        json.dumps({"logger": "saaskit.db", "exception": TRACEBACK + ": hunter2-in-a-message"}),
     ]
 
     leaks = registry.leaks(iter(lines))
 
-    assert len(leaks) == 2
+    assert len(leaks) == 3
     assert leaks[0].startswith("refresh token in saaskit.auth")
     assert leaks[1].startswith("password hash (by its shape) in sqlalchemy")
+    assert leaks[2].startswith("password in saaskit.db")
