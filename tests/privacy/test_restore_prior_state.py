@@ -8,7 +8,12 @@ second email and without forgetting the state before the first scheduling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import httpx
+import pytest
+from sqlalchemy import event
 
 from saaskit.privacy.erasure import utc
 from tests.apikeys.helpers import key_header, new_key
@@ -196,3 +201,65 @@ async def test_a_superusers_delete_after_the_users_own_stops_the_users_link(
     restored = await world.client.post(f"{ADMIN}/users/{alice_id}/restore", headers=admin)
     assert restored.status_code == 200, restored.text
     assert await _login_status(world.client, "alice@example.com") == 200
+
+
+class _Outage(Exception):
+    """The database failing one statement (injected)."""
+
+
+def _fail_user_activation(world: World) -> Callable[[], None]:
+    """Fail the statement that makes a user active again; returns the undo."""
+
+    def before(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE USERS") and "is_active" in statement:
+            values = params.values() if isinstance(params, dict) else params
+            if True in tuple(values) or 1 in tuple(values):
+                raise _Outage("the database went away")
+
+    engine = world.kit.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", before)
+    return lambda: event.remove(engine, "before_cursor_execute", before)
+
+
+async def test_a_restore_that_fails_halfway_leaves_the_deletion_and_its_link(
+    world: World,
+) -> None:
+    alice_id, token = await _self_deleted_alice(world)
+
+    undo = _fail_user_activation(world)
+    try:
+        with pytest.raises(_Outage):
+            await world.privacy.deletions.restore_with_token(token)
+    finally:
+        undo()
+
+    # Not a restored deletion on a deactivated account: the deletion waits, the link works.
+    assert not await _is_active(world, alice_id)
+    deletion = await world.privacy.deletions.active(alice_id)
+    assert deletion is not None
+    assert deletion.status == "scheduled"
+    restored = await world.client.post(f"{PRIVACY}/deletion/restore", json={"token": token})
+    assert restored.status_code == 200, restored.text
+    assert await _login_status(world.client, "alice@example.com") == 200
+
+
+async def test_a_scheduling_that_fails_after_its_row_leaves_the_account_deactivated(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await signed_up(world.client, "alice@example.com")
+    alice_id = await _user_id(world, "alice@example.com")
+    deletions = world.privacy.deletions
+
+    async def outage(*_: Any, **__: Any) -> Any:
+        raise _Outage("the store went away")
+
+    # What runs after the scheduling's transaction (sessions, cache, keys) fails.
+    monkeypatch.setattr(deletions.users, "update", outage)
+    with pytest.raises(_Outage):
+        await deletions.schedule(alice_id, actor_id=alice_id)
+    monkeypatch.undo()
+
+    assert await deletions.active(alice_id) is not None
+    await world.kit.users.invalidate(alice_id)
+    assert not await _is_active(world, alice_id)  # never a scheduled, active account
+    assert await _login_status(world.client, "alice@example.com") == 401

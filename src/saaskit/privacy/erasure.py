@@ -234,8 +234,11 @@ class DeletionService:
                 .where(table.user_id == user_id, table.status.in_((SCHEDULED, ERASING)))
                 .limit(1)
             )
+            was_active = bool(user.is_active)
+            # Deactivated in the transaction that schedules: no scheduled deletion of an
+            # active account, whatever fails after (_deactivate ends sessions and keys).
+            user.is_active = False
             if existing is None:
-                was_active = bool(user.is_active)
                 link = was_active and actor_id in (None, user_id)
                 email, full_name = user.email, getattr(user, "full_name", None)
                 row = table(  # type: ignore[call-arg]
@@ -349,6 +352,12 @@ class DeletionService:
     ) -> AccountDeletionMixin:
         table = self.table
         async with self.session_factory() as db, db.begin():
+            # One transaction for the deletion's row and the account's: a restore that
+            # fails halfway leaves the deletion scheduled (its link still works), never a
+            # restored deletion on a deactivated account. The user's row is locked first,
+            # as a ban writes it first (UserService.update, then mark_deactivated): a ban
+            # waits for this restore or this restore for the ban, never half of each.
+            user = await db.get(self.users.model, row.user_id, with_for_update={"key_share": True})
             # Only a scheduled deletion, and only before its date: never a half-erased one.
             # The state to put back is read by the same statement: a ban recorded on the
             # row meanwhile (mark_deactivated) is seen.
@@ -368,12 +377,13 @@ class DeletionService:
                 .returning(table.was_active)
             )
             restored_state = result.first()
-        if restored_state is None:
-            raise AccountErased()
-        # The state before the deletion, never more: a deactivated (banned) account stays
-        # deactivated; NULL is a deletion scheduled before the state was recorded.
-        is_active = restored_state[0] is not False
-        await self.users.update(row.user_id, {"is_active": is_active})
+            if restored_state is None or user is None:
+                raise AccountErased()
+            # The state before the deletion, never more: a deactivated (banned) account
+            # stays deactivated; NULL is a deletion scheduled before the state was recorded.
+            is_active = restored_state[0] is not False
+            user.is_active = is_active
+        await self.users.invalidate(row.user_id)
         await self.audit.record(
             "account_deletion_restored",
             actor_id=actor_id,
