@@ -64,7 +64,8 @@ class SecretRegistry:
             # for in the rest of the line.
             without_addresses = EMAIL_SHAPE.sub("", _without_frames(line))
             hits = [
-                kind
+                # A password is test data: naming it shows which test's value it is.
+                f"{kind} {secret!r}" if kind == "password" else kind
                 for secret, kind in self.secrets.items()
                 if secret in (without_addresses if kind == "password" else line)
             ]

@@ -63,4 +63,4 @@ def test_a_line_with_a_known_secret_or_a_hash_is_reported_with_its_logger() -> N
     assert len(leaks) == 3
     assert leaks[0].startswith("refresh token in saaskit.auth")
     assert leaks[1].startswith("password hash (by its shape) in sqlalchemy")
-    assert leaks[2].startswith("password in saaskit.db")
+    assert leaks[2].startswith("password 'hunter2-in-a-message' in saaskit.db")

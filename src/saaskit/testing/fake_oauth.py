@@ -36,10 +36,12 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from saaskit.testing._server import FakeHTTPServer
 
 __all__ = ["FakeOAuthProvider", "FakeOAuthUser"]
 
@@ -96,9 +98,7 @@ def _jwk(key: Any, kid: str) -> dict[str, Any]:
     }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(FakeHTTPServer):
     fake: FakeOAuthProvider
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
@@ -36,15 +35,14 @@ from saaskit.testing._openai_http import (
     count_tokens,
     text_of,
 )
+from saaskit.testing._server import FakeHTTPServer
 from saaskit.testing.holding import Holding
 
 DEFAULT_API_KEY = "sk-test-saaskit-fake-openai"
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(FakeHTTPServer):
     fake: FakeOpenAI
 
 

@@ -36,11 +36,11 @@ import socket
 import threading
 import time
 from collections.abc import Sequence
-from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from saaskit.settings import STRIPE_API_VERSION
+from saaskit.testing._server import FakeHTTPServer
 from saaskit.testing._stripe_clocks import ClockedState
 from saaskit.testing._stripe_forward import WebhookForwarder
 from saaskit.testing._stripe_http import ApiFront, Failure, RecordedRequest, StripeRequestHandler
@@ -53,9 +53,7 @@ if TYPE_CHECKING:
 DEFAULT_WEBHOOK_PATH = "/api/v1/billing/webhook"
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
+class _Server(FakeHTTPServer):
     fake: FakeStripe
 
     def server_activate(self) -> None:
