@@ -31,7 +31,23 @@ DAY_LENGTH = 10
 """Length of a day key, ``YYYY-MM-DD`` (ISO 8601, UTC)."""
 
 
-class AIUsageMixin:
+class TokenCountsMixin:
+    """What every AI usage table counts: tokens each way and requests, and when."""
+
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+class AIUsageMixin(TokenCountsMixin):
     """Tokens one owner spent on one model in one month (one row each, upserted).
 
     ``owner_kind``/``owner_id`` say whose quota it counts against. For a user owner
@@ -45,12 +61,6 @@ class AIUsageMixin:
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     month: Mapped[str] = mapped_column(String(MONTH_LENGTH), nullable=False)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -72,13 +82,8 @@ class AIUsageMixin:
             Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"), nullable=True
         )
 
-    @property
-    def total_tokens(self) -> int:
-        """Prompt and completion tokens together."""
-        return self.prompt_tokens + self.completion_tokens
 
-
-class AIDailyUsageMixin:
+class AIDailyUsageMixin(TokenCountsMixin):
     """Tokens one owner spent on one model in one UTC day (one row each, upserted).
 
     Written in the same transaction as the owner's ``ai_usage`` row, one more upsert
@@ -104,12 +109,6 @@ class AIDailyUsageMixin:
     owner_id: Mapped[int] = mapped_column(Integer, nullable=False)
     day: Mapped[str] = mapped_column(String(DAY_LENGTH), nullable=False)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -129,13 +128,8 @@ class AIDailyUsageMixin:
             Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="CASCADE"), nullable=True
         )
 
-    @property
-    def total_tokens(self) -> int:
-        """Prompt and completion tokens together."""
-        return self.prompt_tokens + self.completion_tokens
 
-
-class AIMemberUsageMixin:
+class AIMemberUsageMixin(TokenCountsMixin):
     """Tokens one member spent from a pooled owner's quota on one model in one month.
 
     An organization's pooled usage is in ``ai_usage`` (its ``owner_kind``/``owner_id``
@@ -152,12 +146,6 @@ class AIMemberUsageMixin:
     owner_id: Mapped[int] = mapped_column(Integer, nullable=False)
     month: Mapped[str] = mapped_column(String(MONTH_LENGTH), nullable=False)
     model: Mapped[str] = mapped_column(String(128), nullable=False)
-    prompt_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    completion_tokens: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
-    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[Any, ...]:
@@ -174,11 +162,6 @@ class AIMemberUsageMixin:
         return mapped_column(
             Integer, ForeignKey(f"{cls.__user_table__}.id", ondelete="SET NULL"), nullable=True
         )
-
-    @property
-    def total_tokens(self) -> int:
-        """Prompt and completion tokens together."""
-        return self.prompt_tokens + self.completion_tokens
 
 
 class AIMeterOutboxMixin:
