@@ -38,6 +38,11 @@ FRAME_LINE = re.compile(r"^(Traceback \(most recent call last\):|  File \"|    )
 """A traceback's frame lines (file, line, source, carets): code, never a runtime value,
 so a fuzzed password that matches them (``"    raise"``) is not searched for in them. The
 exception's own message lines stay: a password in an error message is a leak."""
+NAME_SHAPE = re.compile(r"[a-z][a-z0-9_]*")
+"""A password shaped like a name in code (``session_id``, ``user_agent``) is not searched
+for: the API fuzzer draws such strings from the schema's own field names, and they are in
+every logged SQL statement and JSON detail. The suite's own passwords have spaces or
+capitals, and a real leak shows on them."""
 EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 HASH_SHAPES = re.compile(r"\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2id?\$v=\d+\$[^\s\"]+")
 
@@ -53,6 +58,8 @@ class SecretRegistry:
             return
         if kind == "password" and len(set(value)) < MIN_DISTINCT:
             return  # a fuzzed "        " or "^^^^^^^^" is in every indented traceback
+        if kind == "password" and NAME_SHAPE.fullmatch(value):
+            return  # a fuzzed "session_id" is a column in every logged SQL statement
         self.secrets.setdefault(value, kind)
 
     def leaks(self, lines: Iterator[str]) -> list[str]:

@@ -46,6 +46,7 @@ def test_a_line_with_a_known_secret_or_a_hash_is_reported_with_its_logger() -> N
     registry.add("password", "fuzz@example.com")  # a fuzzed value sent as email and password
     registry.add("password", " " * 8)  # fuzzed: as in every traceback's indentation
     registry.add("password", "ait self")  # fuzzed: in a traceback's source line
+    registry.add("password", "session_id")  # fuzzed from a field name: in logged SQL
     registry.add("password", "hunter2-in-a-message")
     bcrypt = "$2b$04$" + "a" * 53
     lines = [
@@ -55,6 +56,7 @@ def test_a_line_with_a_known_secret_or_a_hash_is_reported_with_its_logger() -> N
         json.dumps({"logger": "saaskit.email", "message": "To: fuzz@example.com"}),
         json.dumps({"logger": "saaskit.audit", "exception": "Traceback\n        ^^^^^^^^"}),
         json.dumps({"logger": "saaskit.audit", "exception": TRACEBACK}),
+        json.dumps({"logger": "saaskit.audit", "exception": '[parameters: {"session_id": 1}]'}),
         json.dumps({"logger": "saaskit.db", "exception": TRACEBACK + ": hunter2-in-a-message"}),
     ]
 
