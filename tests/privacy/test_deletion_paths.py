@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, bearer, login
-from tests.privacy.helpers import PRIVACY, World, link_param, signed_up
+from tests.privacy.helpers import PRIVACY, World, delete_account, link_param, signed_up
 
 ME = "/api/v1/users/me"
 
@@ -108,3 +108,27 @@ async def test_a_superusers_delete_schedules_too(world: World) -> None:
     restored = await world.client.post(f"{PRIVACY}/admin/users/{alice_id}/restore", headers=admin)
     assert restored.status_code == 200
     assert (await login(world.client, "alice@example.com"))["access_token"]
+
+
+async def test_erasure_removes_invitations_sent_to_the_persons_address(world: World) -> None:
+    client = world.client
+    bob = await signed_up(client, "bob@example.com")
+    alice = await signed_up(client, "alice@example.com")
+    org = (await client.post("/api/v1/orgs", json={"name": "Acme"}, headers=bob)).json()
+    for email in ("Alice@Example.com", "carol@example.com"):
+        invited = await client.post(
+            f"/api/v1/orgs/{org['id']}/invitations",
+            json={"email": email, "role": "member"},
+            headers=bob,
+        )
+        assert invited.status_code == 201, invited.text
+    assert (await delete_account(client, alice)).status_code == 202
+    await world.drain()
+
+    world.clock.advance(days=31)
+    assert (await world.privacy.sweep()).erased_users
+
+    invitation = world.kit.models.tables["invitation"]
+    async with world.kit.session_factory() as db:
+        left = list(await db.scalars(select(invitation.email)))
+    assert left == ["carol@example.com"]  # someone else's invitation stays

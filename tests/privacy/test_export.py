@@ -29,7 +29,15 @@ async def _exported(world: World, headers: dict[str, str], email: str) -> tuple[
 async def test_an_export_holds_what_the_kit_knows_about_the_user(world: World) -> None:
     kit, client = world.kit, world.client
     headers = await signed_up(client, "alice@example.com")
-    await signed_up(client, "bob@example.com")  # someone else's data stays out
+    bob = await signed_up(client, "bob@example.com")  # someone else's data stays out
+    bobs_org = await client.post("/api/v1/orgs", json={"name": "Bobs"}, headers=bob)
+    for invited_email in ("Alice@Example.com", "carol@example.com"):
+        invited = await client.post(
+            f"/api/v1/orgs/{bobs_org.json()['id']}/invitations",
+            json={"email": invited_email, "role": "member"},
+            headers=bob,
+        )
+        assert invited.status_code == 201, invited.text
     org = await client.post("/api/v1/orgs", json={"name": "Acme"}, headers=headers)
     assert org.status_code == 201, org.text
     key = await new_key(client, await _reauthenticated(world, headers), [])
@@ -63,6 +71,9 @@ async def test_an_export_holds_what_the_kit_knows_about_the_user(world: World) -
     (membership,) = files["organizations.json"]
     assert membership["name"] == "Acme"
     assert membership["role"] == "owner"
+    (invitation,) = files["invitations.json"]  # the address, in any case; not carol's
+    assert (invitation["organization_name"], invitation["email"]) == ("Bobs", "alice@example.com")
+    assert invitation["role"] == "member"
     (api_key,) = files["api_keys.json"]
     assert api_key["id"] == key["id"]
     assert key["key"] not in content.decode("latin-1")

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.apikeys.errors import ApiKeyNotFound
@@ -294,6 +294,59 @@ class DeletionService:
             .where(table.user_id == user.id, table.status.in_((SCHEDULED, ERASING)))
             .values(was_active=False, restore_token_hash=None)
         )
+
+    async def cancel_on_reactivation(
+        self, db: AsyncSession, user: Any
+    ) -> Callable[[], Awaitable[None]] | None:
+        """A person re-activated ``user`` while a deletion is scheduled: it is cancelled.
+
+        Runs in the transaction of that re-activation (``UserService.reactivation_steps``):
+        an account someone made active again (support undoing a deletion, say, through
+        ``PATCH /users/{id}`` or the console) is not erased when the grace period ends.
+        The deletion is marked restored and its restore link stops, as a restore does.
+
+        Raises:
+            AccountErased: the grace period is over or the erasure started: the account
+                stays deactivated (nothing is committed).
+        """
+        table = self.table
+        now = self.clock()
+        cancelled = (
+            (
+                await db.execute(
+                    update(table)
+                    .where(
+                        table.user_id == user.id,
+                        table.status == SCHEDULED,
+                        table.erase_after > now,
+                    )
+                    .values(status=RESTORED, finished_at=now, restore_token_hash=None, email=None)
+                    .returning(table.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        left = await db.scalar(
+            select(func.count())
+            .select_from(table)
+            .where(table.user_id == user.id, table.status.in_((SCHEDULED, ERASING)))
+        )
+        if left:
+            raise AccountErased()
+        if not cancelled:
+            return None
+        user_id, deletion_ids = user.id, list(cancelled)
+
+        async def audit() -> None:
+            for deletion_id in deletion_ids:
+                await self.audit.record(
+                    "account_deletion_restored",
+                    target_id=user_id,
+                    detail={"deletion_id": deletion_id, "is_active": True, "by": "reactivation"},
+                )
+
+        return audit
 
     async def _deactivate(self, user_id: int, *, actor_id: int | None) -> None:
         """The kit's own revocation: sessions end, the cached user is dropped, keys revoked.
@@ -593,6 +646,16 @@ class DeletionService:
                 await db.scalars(select(member.organization_id).where(member.user_id == user_id))
             )
             await db.execute(member.__table__.delete().where(member.user_id == user_id))
+            if context.email:
+                # Invitations name an address, not an account: those sent to the person's
+                # address (pending or used) go too; the ones they sent lose their sender
+                # with the user's row (invited_by: ON DELETE SET NULL).
+                invitation = orgs.invitation
+                await db.execute(
+                    invitation.__table__.delete().where(
+                        func.lower(invitation.email) == context.email.lower()
+                    )
+                )
         for org_id in left:
             await orgs.forget(org_id, user_id)
             if orgs.seats_changed is not None:

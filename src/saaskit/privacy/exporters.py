@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from saaskit.features import DataExporter
@@ -33,6 +33,7 @@ __all__ = [
     "ApiKeysExporter",
     "Exporter",
     "FeatureExporter",
+    "InvitationsExporter",
     "InvoicesExporter",
     "OrganizationsExporter",
     "ProfileExporter",
@@ -176,7 +177,7 @@ class SessionsExporter:
 
 
 class OrganizationsExporter:
-    """The organizations the user belongs to, with their role, and invitations to them."""
+    """The organizations the user belongs to, with their role (invitations: the next one)."""
 
     name = "organizations"
 
@@ -207,6 +208,53 @@ class OrganizationsExporter:
                 "slug": slug,
                 "role": role,
                 "joined_at": joined_at,
+            }
+
+
+class InvitationsExporter:
+    """Invitations into organizations sent to the user's address (pending, accepted or not).
+
+    Matched by address, case-insensitively: an invitation names an address, not an
+    account, and may predate the account.
+    """
+
+    name = "invitations"
+
+    def __init__(
+        self,
+        tables: Mapping[str, type[Any]],
+        user_model: type[Any],
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        self.org = tables["organization"]
+        self.invitation = tables["invitation"]
+        self.user = user_model
+        self.session_factory = session_factory
+
+    async def records(self, user_id: int) -> AsyncIterator[dict[str, Any]]:
+        """One record per invitation (organization, role, dates; never its token)."""
+        org, invitation, user = self.org, self.invitation, self.user
+        address = select(func.lower(user.email)).where(user.id == user_id).scalar_subquery()
+        async with self.session_factory() as db:
+            rows = (
+                await db.execute(
+                    select(invitation, org.name)
+                    .join(org, org.id == invitation.organization_id)
+                    .where(func.lower(invitation.email) == address)
+                    .order_by(invitation.id)
+                )
+            ).all()
+        for found, org_name in rows:
+            yield {
+                "organization_id": found.organization_id,
+                "organization_name": org_name,
+                "email": found.email,
+                "role": found.role,
+                "invited_by": found.invited_by,
+                "created_at": found.created_at,
+                "expires_at": found.expires_at,
+                "accepted_at": found.accepted_at,
+                "revoked_at": found.revoked_at,
             }
 
 

@@ -35,6 +35,7 @@ from saaskit.privacy.exporters import (
     ApiKeysExporter,
     Exporter,
     FeatureExporter,
+    InvitationsExporter,
     InvoicesExporter,
     OrganizationsExporter,
     ProfileExporter,
@@ -244,6 +245,7 @@ class PrivacyFeature(Feature[PrivacyService]):
             found += [FeatureExporter(e) for e in features.exporters()]
             if orgs is not None:
                 found.append(OrganizationsExporter(tables, host.session_factory))
+                found.append(InvitationsExporter(tables, host.users.model, host.session_factory))
             if api_keys is not None:
                 found.append(ApiKeysExporter(tables["api_key"], host.session_factory))
             found.append(_table("subscriptions", tables["subscription"], host, page))
@@ -296,6 +298,8 @@ class PrivacyFeature(Feature[PrivacyService]):
         host.users.account_deleter = ScheduledDeletion(deletions)
         # A ban (a superuser deactivating the account) during the grace period holds.
         host.users.deactivation_steps.append(deletions.mark_deactivated)
+        # Re-activating the account during the grace period cancels its deletion.
+        host.users.reactivation_steps.append(deletions.cancel_on_reactivation)
         for exporter in self.host_exporters:
             service.add_exporter(exporter)
         for name, hook in self.erasure_hooks.items():

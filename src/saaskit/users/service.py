@@ -136,6 +136,10 @@ class UserService(Generic[UserT]):
         """Run in the transaction that deactivates a user on someone's request (an update
         with ``is_active`` false and an ``actor_id``): the privacy feature makes a scheduled
         deletion keep that (a ban) on restore."""
+        self.reactivation_steps: list[AccountStep] = []
+        """Run in the transaction that re-activates a user on someone's request (an update
+        with ``is_active`` true and an ``actor_id``): the privacy feature cancels a
+        scheduled deletion, so a re-activated account is not erased after all."""
         self.account_deleter: AccountDeleter | None = None
         """What :meth:`delete_account` calls instead of deleting at once (set by the
         privacy feature: deletion with a grace period)."""
@@ -269,6 +273,8 @@ class UserService(Generic[UserT]):
             after: list[AfterCommit | None] = []
             if values.get("is_active") is False and actor_id is not None:
                 after = [await step(db, user) for step in self.deactivation_steps]
+            elif values.get("is_active") is True and actor_id is not None:
+                after = [await step(db, user) for step in self.reactivation_steps]
             try:
                 await db.commit()
             except IntegrityError as error:
