@@ -238,7 +238,7 @@ def build_users_router(kit: UsersRouterKit[UserT]) -> APIRouter:
         name="users:update",
         response_model=read_schema,
         status_code=status.HTTP_200_OK,
-        responses=error_responses(401, 403, 404, 409, 422),
+        responses=error_responses(401, 403, 404, 409, 410, 422),  # 410: privacy, erased
     )
     async def update_user(
         body: UserAdminUpdate,

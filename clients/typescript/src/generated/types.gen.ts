@@ -4211,6 +4211,10 @@ export type UsersUpdateErrors = {
      */
     409: ErrorResponse;
     /**
+     * Error
+     */
+    410: ErrorResponse;
+    /**
      * The body is over the size limit (the route's, or the app's)
      */
     413: ErrorResponse;
