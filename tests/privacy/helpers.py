@@ -122,3 +122,37 @@ async def delete_account(
     client: httpx.AsyncClient, headers: dict[str, str], password: str = PASSWORD
 ) -> httpx.Response:
     return await client.post(f"{PRIVACY}/deletion", json={"password": password}, headers=headers)
+
+
+async def superuser(world: World) -> dict[str, str]:
+    """A superuser (root@example.com), logged in; the bearer headers."""
+    await world.kit.users.create("root@example.com", PASSWORD, is_superuser=True)
+    return bearer((await login(world.client, "root@example.com"))["access_token"])
+
+
+async def self_deleted(world: World, email: str = "alice@example.com") -> tuple[int, str]:
+    """``email`` signed up and deleted their own account: its id and the restore token."""
+    headers = await signed_up(world.client, email)
+    deleted = await delete_account(world.client, headers)
+    assert deleted.status_code == 202, deleted.text
+    await world.drain()
+    user = await world.kit.users.get_by_email(email)
+    assert user is not None
+    return int(user.id), link_param(world.sender, email, "token")
+
+
+async def invite(
+    client: httpx.AsyncClient, headers: dict[str, str], org_name: str, emails: list[str]
+) -> int:
+    """Create the organization ``org_name`` and invite each of ``emails``; its id."""
+    org = await client.post("/api/v1/orgs", json={"name": org_name}, headers=headers)
+    assert org.status_code == 201, org.text
+    org_id = int(org.json()["id"])
+    for email in emails:
+        invited = await client.post(
+            f"/api/v1/orgs/{org_id}/invitations",
+            json={"email": email, "role": "member"},
+            headers=headers,
+        )
+        assert invited.status_code == 201, invited.text
+    return org_id

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from tests.helpers import PASSWORD, bearer, login
-from tests.privacy.helpers import PRIVACY, World, signed_up
+from tests.helpers import login
+from tests.privacy.helpers import PRIVACY, World, signed_up, superuser
 
 ADMIN = f"{PRIVACY}/admin"
 
 
-async def _admin(world: World) -> dict[str, str]:
-    await world.kit.users.create("root@example.com", PASSWORD, is_superuser=True)
-    return bearer((await login(world.client, "root@example.com"))["access_token"])
-
-
 async def test_superusers_schedule_list_and_restore_deletions(world: World) -> None:
-    admin = await _admin(world)
+    admin = await superuser(world)
     alice = await signed_up(world.client, "alice@example.com")
     user = await world.kit.users.get_by_email("alice@example.com")
     assert user is not None
@@ -42,7 +37,7 @@ async def test_superusers_schedule_list_and_restore_deletions(world: World) -> N
 
 
 async def test_superusers_cannot_restore_an_erased_account(world: World) -> None:
-    admin = await _admin(world)
+    admin = await superuser(world)
     await signed_up(world.client, "alice@example.com")
     user = await world.kit.users.get_by_email("alice@example.com")
     assert user is not None

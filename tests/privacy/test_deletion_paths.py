@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, bearer, login
-from tests.privacy.helpers import PRIVACY, World, delete_account, link_param, signed_up
+from tests.privacy.helpers import PRIVACY, World, delete_account, invite, link_param, signed_up
 
 ME = "/api/v1/users/me"
 
@@ -114,14 +114,7 @@ async def test_erasure_removes_invitations_sent_to_the_persons_address(world: Wo
     client = world.client
     bob = await signed_up(client, "bob@example.com")
     alice = await signed_up(client, "alice@example.com")
-    org = (await client.post("/api/v1/orgs", json={"name": "Acme"}, headers=bob)).json()
-    for email in ("Alice@Example.com", "carol@example.com"):
-        invited = await client.post(
-            f"/api/v1/orgs/{org['id']}/invitations",
-            json={"email": email, "role": "member"},
-            headers=bob,
-        )
-        assert invited.status_code == 201, invited.text
+    await invite(client, bob, "Acme", ["Alice@Example.com", "carol@example.com"])
     assert (await delete_account(client, alice)).status_code == 202
     await world.drain()
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from saaskit.privacy.exporters import SECRET_COLUMNS
 from tests.apikeys.helpers import key_header, new_key
-from tests.privacy.helpers import PRIVACY, World, link_param, read_zip, signed_up
+from tests.privacy.helpers import PRIVACY, World, invite, link_param, read_zip, signed_up
 
 EXPORTS = f"{PRIVACY}/exports"
 
@@ -30,14 +30,7 @@ async def test_an_export_holds_what_the_kit_knows_about_the_user(world: World) -
     kit, client = world.kit, world.client
     headers = await signed_up(client, "alice@example.com")
     bob = await signed_up(client, "bob@example.com")  # someone else's data stays out
-    bobs_org = await client.post("/api/v1/orgs", json={"name": "Bobs"}, headers=bob)
-    for invited_email in ("Alice@Example.com", "carol@example.com"):
-        invited = await client.post(
-            f"/api/v1/orgs/{bobs_org.json()['id']}/invitations",
-            json={"email": invited_email, "role": "member"},
-            headers=bob,
-        )
-        assert invited.status_code == 201, invited.text
+    await invite(client, bob, "Bobs", ["Alice@Example.com", "carol@example.com"])
     org = await client.post("/api/v1/orgs", json={"name": "Acme"}, headers=headers)
     assert org.status_code == 201, org.text
     key = await new_key(client, await _reauthenticated(world, headers), [])

@@ -7,29 +7,15 @@ account for weeks, then lose it, its organizations and its Stripe customer at th
 
 from __future__ import annotations
 
-from tests.helpers import PASSWORD, bearer, login
-from tests.privacy.helpers import PRIVACY, World, delete_account, link_param, signed_up
+from tests.helpers import PASSWORD
+from tests.privacy.helpers import PRIVACY, World, self_deleted, signed_up, superuser
 
 USERS = "/api/v1/users"
 
 
-async def _admin(world: World) -> dict[str, str]:
-    await world.kit.users.create("root@example.com", PASSWORD, is_superuser=True)
-    return bearer((await login(world.client, "root@example.com"))["access_token"])
-
-
-async def _deleted_alice(world: World) -> tuple[int, str]:
-    headers = await signed_up(world.client, "alice@example.com")
-    alice = await world.kit.users.get_by_email("alice@example.com")
-    assert alice is not None
-    assert (await delete_account(world.client, headers)).status_code == 202
-    await world.drain()
-    return int(alice.id), link_param(world.sender, "alice@example.com", "token")
-
-
 async def test_reactivating_during_the_grace_period_cancels_the_erasure(world: World) -> None:
-    admin = await _admin(world)
-    alice_id, token = await _deleted_alice(world)
+    admin = await superuser(world)
+    alice_id, token = await self_deleted(world)
 
     reactivated = await world.client.patch(
         f"{USERS}/{alice_id}", json={"is_active": True}, headers=admin
@@ -55,8 +41,8 @@ async def test_reactivating_during_the_grace_period_cancels_the_erasure(world: W
 async def test_reactivating_after_the_grace_period_is_refused_and_changes_nothing(
     world: World,
 ) -> None:
-    admin = await _admin(world)
-    alice_id, _ = await _deleted_alice(world)
+    admin = await superuser(world)
+    alice_id, _ = await self_deleted(world)
     world.clock.advance(days=31)  # the date passed; the sweep has not run yet
 
     refused = await world.client.patch(
@@ -72,7 +58,7 @@ async def test_reactivating_after_the_grace_period_is_refused_and_changes_nothin
 
 
 async def test_a_reactivation_without_a_deletion_is_a_plain_update(world: World) -> None:
-    admin = await _admin(world)
+    admin = await superuser(world)
     await signed_up(world.client, "bob@example.com")
     bob = await world.kit.users.get_by_email("bob@example.com")
     assert bob is not None

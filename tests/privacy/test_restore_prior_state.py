@@ -18,16 +18,11 @@ from sqlalchemy import event
 from saaskit.privacy.erasure import utc
 from tests.apikeys.helpers import key_header, new_key
 from tests.helpers import PASSWORD, bearer, login
-from tests.privacy.helpers import PRIVACY, World, link_param, signed_up
+from tests.privacy.helpers import PRIVACY, World, self_deleted, signed_up, superuser
 
 USERS = "/api/v1/users"
 ME = f"{USERS}/me"
 ADMIN = f"{PRIVACY}/admin"
-
-
-async def _admin(world: World) -> dict[str, str]:
-    await world.kit.users.create("root@example.com", PASSWORD, is_superuser=True)
-    return bearer((await login(world.client, "root@example.com"))["access_token"])
 
 
 async def _user_id(world: World, email: str) -> int:
@@ -76,7 +71,7 @@ async def _restored_stays_banned(world: World, admin: dict[str, str], alice_id: 
 async def test_deleting_a_banned_account_sends_no_link_and_a_restore_keeps_it_banned(
     world: World,
 ) -> None:
-    admin = await _admin(world)
+    admin = await superuser(world)
     alice_id = await _banned_alice(world, admin)
     await world.drain()
     mails = len(world.sender.messages_to("alice@example.com"))
@@ -94,7 +89,7 @@ async def test_deleting_a_banned_account_sends_no_link_and_a_restore_keeps_it_ba
 
 
 async def test_the_privacy_admin_route_on_a_banned_account_too(world: World) -> None:
-    admin = await _admin(world)
+    admin = await superuser(world)
     alice_id = await _banned_alice(world, admin)
     await world.drain()
     mails = len(world.sender.messages_to("alice@example.com"))
@@ -136,7 +131,7 @@ async def test_a_retry_completes_a_half_failed_scheduling(world: World) -> None:
 
 
 async def test_a_repeated_deletion_keeps_the_state_before_the_first(world: World) -> None:
-    admin = await _admin(world)
+    admin = await superuser(world)
     alice_id = await _banned_alice(world, admin)
     assert (await world.client.delete(f"{USERS}/{alice_id}", headers=admin)).status_code == 204
     # Re-activated meanwhile (by hand, or a half-failed state), then deleted again.
@@ -155,22 +150,9 @@ async def test_a_repeated_deletion_keeps_the_state_before_the_first(world: World
     await _restored_stays_banned(world, admin, alice_id)
 
 
-async def _self_deleted_alice(world: World) -> tuple[int, str]:
-    """Alice deleted her own account: scheduled, with a restore link; her id and token."""
-    headers = await signed_up(world.client, "alice@example.com")
-    deleted = await world.client.post(
-        f"{PRIVACY}/deletion", json={"password": PASSWORD}, headers=headers
-    )
-    assert deleted.status_code == 202, deleted.text
-    await world.drain()
-    return await _user_id(world, "alice@example.com"), link_param(
-        world.sender, "alice@example.com", "token"
-    )
-
-
 async def test_a_ban_during_the_grace_period_holds_against_the_users_link(world: World) -> None:
-    admin = await _admin(world)
-    alice_id, token = await _self_deleted_alice(world)
+    admin = await superuser(world)
+    alice_id, token = await self_deleted(world)
 
     # A superuser bans the account while its deletion waits: the link must not undo it.
     banned = await world.client.patch(
@@ -188,8 +170,8 @@ async def test_a_ban_during_the_grace_period_holds_against_the_users_link(world:
 async def test_a_superusers_delete_after_the_users_own_stops_the_users_link(
     world: World,
 ) -> None:
-    admin = await _admin(world)
-    alice_id, token = await _self_deleted_alice(world)
+    admin = await superuser(world)
+    alice_id, token = await self_deleted(world)
 
     deleted = await world.client.delete(f"{USERS}/{alice_id}", headers=admin)
     assert deleted.status_code == 204, deleted.text
@@ -224,7 +206,7 @@ def _fail_user_activation(world: World) -> Callable[[], None]:
 async def test_a_restore_that_fails_halfway_leaves_the_deletion_and_its_link(
     world: World,
 ) -> None:
-    alice_id, token = await _self_deleted_alice(world)
+    alice_id, token = await self_deleted(world)
 
     undo = _fail_user_activation(world)
     try:
